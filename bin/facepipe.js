@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+
+const path = require('node:path');
+const fs = require('node:fs');
+
+const entry = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
+if (!fs.existsSync(entry)) {
+  process.stderr.write('facepipe is not built yet: run "npm run setup" (or "npm run build") in the project folder.\n');
+  process.exit(2);
+}
+require(entry).main(process.argv);

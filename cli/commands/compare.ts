@@ -1,0 +1,39 @@
+import fs from 'node:fs/promises';
+import { cosineSimilarity } from '../../lib/analysers/embedder';
+import { FaceAnalyzer } from '../../lib/analyzer';
+import type { FacepipeConfig } from '../../lib/config';
+import { describeError, FacepipeError } from '../../lib/errors';
+import { largestFace } from '../../lib/faceJson';
+
+/** `facepipe compare a b`: similarity of the largest face in each image, and the verdict at the match threshold. */
+export async function compareCommand(a: string, b: string, flags: { json?: boolean }, config: FacepipeConfig) {
+  try {
+    const analyzer = await FaceAnalyzer.create({ ...config, ageGender: false });
+    const faces = [];
+    for (const file of [a, b]) {
+      const bytes = await fs.readFile(file).catch(() => {
+        throw new FacepipeError('FILE_NOT_FOUND', `No such file: ${file}`);
+      });
+      const face = largestFace((await analyzer.analyze(bytes)).faces);
+      if (!face) throw new FacepipeError('NO_FACE', `No face found in ${file}.`);
+      faces.push(face);
+    }
+    const similarity = cosineSimilarity(faces[0]!.embedding, faces[1]!.embedding);
+    const samePerson = similarity >= config.matchThreshold;
+    if (flags.json) {
+      process.stdout.write(
+        `${JSON.stringify({ a, b, similarity: Math.round(similarity * 10000) / 10000, threshold: config.matchThreshold, samePerson })}\n`,
+      );
+    } else {
+      process.stdout.write(
+        `similarity ${similarity.toFixed(3)} (threshold ${config.matchThreshold}): ${samePerson ? 'same person' : 'different people'}\n`,
+      );
+    }
+    return 0;
+  } catch (error) {
+    const described = describeError(error);
+    if (flags.json) process.stdout.write(`${JSON.stringify({ a, b, error: described })}\n`);
+    else process.stderr.write(`compare failed: ${described.code}: ${described.message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,136 @@
+import { Command, Option } from 'commander';
+import { type ConfigOverrides, loadConfig } from '../lib/config';
+import { describeError } from '../lib/errors';
+import { analyzeCommand } from './commands/analyze';
+import { compareCommand } from './commands/compare';
+import { convertModelCommand, fetchModelsCommand, listModelsCommand } from './commands/models';
+
+interface GlobalFlags {
+  detector?: string;
+  threads?: string;
+  scoreThreshold?: string;
+  minFaceSize?: string;
+  maxFaces?: string;
+  inputSize?: string;
+  highRecall?: boolean;
+  ageGender?: boolean;
+  maxPixels?: string;
+  cropMargin?: string;
+  imageFormat?: 'jpeg' | 'webp';
+}
+
+function toNumber(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new Error(`${flag} must be a number, got "${value}"`);
+  return n;
+}
+
+function configFrom(flags: GlobalFlags) {
+  const detection: ConfigOverrides['detection'] = {};
+  const set = <K extends keyof NonNullable<ConfigOverrides['detection']>>(key: K, v: number | undefined) => {
+    if (v !== undefined) (detection as Record<string, unknown>)[key] = v;
+  };
+  set('scoreThreshold', toNumber(flags.scoreThreshold, '--score-threshold'));
+  set('minFaceSize', toNumber(flags.minFaceSize, '--min-face-size'));
+  set('maxFaces', toNumber(flags.maxFaces, '--max-faces'));
+  set('inputSize', toNumber(flags.inputSize, '--input-size'));
+  if (flags.highRecall) detection.highRecall = true;
+  const overrides: ConfigOverrides = { detection, models: {}, decode: {} };
+  if (flags.detector) overrides.models = { ...overrides.models, detector: flags.detector };
+  const threads = toNumber(flags.threads, '--threads');
+  if (threads !== undefined) overrides.models = { ...overrides.models, threads };
+  const maxPixels = toNumber(flags.maxPixels, '--max-pixels');
+  if (maxPixels !== undefined) overrides.decode = { maxPixels };
+  const margin = toNumber(flags.cropMargin, '--crop-margin');
+  if (margin !== undefined) overrides.crop = { margin };
+  if (flags.imageFormat) {
+    overrides.crop = { ...overrides.crop, format: flags.imageFormat };
+    overrides.thumbnail = { format: flags.imageFormat };
+  }
+  if (flags.ageGender === false) overrides.ageGender = false;
+  return loadConfig(overrides);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('facepipe')
+    .description('Find every face in images: box, landmarks, emotion, identity embedding, age and gender.')
+    .showHelpAfterError()
+    .option('--detector <id>', 'detector model (yunet_s_dynamic, retinaface_mnet025, ...)')
+    .option('--threads <n>', 'onnxruntime threads per model (0 = all cores)')
+    .option('--score-threshold <s>', 'minimum detection score, 0..1 (default 0.6)')
+    .option('--min-face-size <px>', 'drop faces smaller than this many pixels (default 0)')
+    .option('--max-faces <n>', 'keep at most this many faces per image (default 500)')
+    .option('--input-size <px>', 'detector input, long side in pixels (default 640)')
+    .option('--high-recall', 'small-face mode: a second detector pass at 1280 px')
+    .option('--no-age-gender', 'skip the age/gender analyser')
+    .option('--max-pixels <n>', 'refuse images with more pixels than this (default 100000000)')
+    .option('--crop-margin <f>', 'face crop margin as a fraction of the box (default 0.25)')
+    .addOption(new Option('--image-format <fmt>', 'crop and thumbnail format').choices(['jpeg', 'webp']));
+
+  const config = () => configFrom(program.opts<GlobalFlags>());
+  const exit = (code: number) => {
+    process.exitCode = code;
+  };
+
+  program
+    .command('analyze')
+    .description('analyze images and folders: one result per file; a bad file never stops the rest')
+    .argument('<paths...>', 'image files or folders (searched recursively)')
+    .option('--json', 'one JSON object per line and per input')
+    .option('--embeddings', 'include the 128-d identity embedding of each face (with --json)')
+    .option('--assume-face', 'treat each whole image as one face crop (skip the detector)')
+    .option('--crops <dir>', 'write a crop of every face into this folder')
+    .action(async (paths: string[], flags) => {
+      exit(await analyzeCommand(paths, flags, config()));
+    });
+
+  program
+    .command('compare')
+    .description('similarity of the largest face in two images, and whether they are the same person')
+    .argument('<a>')
+    .argument('<b>')
+    .option('--json', 'print JSON')
+    .action(async (a: string, b: string, flags) => {
+      exit(await compareCommand(a, b, flags, config()));
+    });
+
+  const models = program.command('models').description('the model files: list, fetch, convert');
+  models
+    .command('list')
+    .description('every model in the manifest and whether it is ready')
+    .option('--json', 'print JSON lines')
+    .action(async (flags) => {
+      exit(await listModelsCommand(flags, config()));
+    });
+  models
+    .command('fetch')
+    .description(
+      'put verified model files in the cache: from FACEPIPE_MODEL_MIRROR, the upstream URL, or the converter',
+    )
+    .argument('[ids...]', 'model ids (default: the default models)')
+    .option('--all', 'every model in the manifest')
+    .option('--offline', 'no downloads: mirror and converter only')
+    .action(async (ids: string[], flags) => {
+      exit(await fetchModelsCommand(ids, flags, config()));
+    });
+  models
+    .command('convert')
+    .description('build a face-api model (emotion, age/gender, landmarks) from the npm package weights')
+    .argument('<id>', 'faceapi_expression, faceapi_age_gender or faceapi_landmark68')
+    .option('--out <file>', 'write here instead of the cache')
+    .action(async (id: string, flags) => {
+      exit(await convertModelCommand(id, flags, config()));
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    const { code, message } = describeError(error);
+    process.stderr.write(`facepipe: ${code === 'INTERNAL' ? '' : `${code}: `}${message}\n`);
+    process.exitCode = 2;
+  }
+}

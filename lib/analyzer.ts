@@ -1,0 +1,247 @@
+import { performance } from 'node:perf_hooks';
+import { ARCFACE_SIZE, ARCFACE_TEMPLATE, writeSquareFace } from './align/faceInputs';
+import { type AgeGender, AgeGenderEstimator } from './analysers/ageGender';
+import { FaceEmbedder } from './analysers/embedder';
+import { EmotionClassifier, FACE_API_SIZE } from './analysers/emotion';
+import type { DetectionOptions, FacepipeConfig } from './config';
+import type { FaceDetector } from './detect/detector';
+import { suppressOverlaps } from './detect/nms';
+import { RetinafaceDetector } from './detect/retinaface';
+import { YunetDetector } from './detect/yunet';
+import { decodeRgb, fitWithin, type ImageHeader, readImageHeader, type ScaledRgbImage } from './image/decode';
+import { encodeFaceCrop, encodeThumbnail } from './image/encode';
+import { loadModel } from './models/sessions';
+import type { Box, DetectedFace, EmotionResult, FiveLandmarks, GenderResult } from './types';
+
+export interface FaceAnalysis extends DetectedFace {
+  emotion: EmotionResult;
+  embedding: Float32Array;
+  age?: number;
+  gender?: GenderResult;
+  /** Encoded face crop (box plus margin), when asked for. */
+  crop?: Buffer;
+}
+
+/** Milliseconds spent per stage for one image. */
+export interface StageTimings {
+  decode: number;
+  detect: number;
+  embed: number;
+  emotion: number;
+  ageGender: number;
+  crop: number;
+  total: number;
+}
+
+export interface ImageAnalysis {
+  format: string;
+  width: number;
+  height: number;
+  faces: FaceAnalysis[];
+  thumbnail?: Buffer;
+  timings: StageTimings;
+}
+
+export interface AnalyzeOptions {
+  /** Encode a crop per face. */
+  crops?: boolean;
+  /** Encode a thumbnail of the whole image. */
+  thumbnail?: boolean;
+  /** Treat the whole image as one face crop (skip the detector), for face-crop datasets. */
+  assumeFace?: boolean;
+  /** Per-call detection settings (e.g. a low score threshold for evaluation). */
+  detection?: Partial<DetectionOptions>;
+}
+
+/** The smallest face side (in the face source) the aligner and crops want before they would upscale. */
+const MIN_FACE_SOURCE_SIDE = 160;
+
+/**
+ * The vision core: image bytes in, faces with landmarks, emotion, identity embedding, age/gender and crops out.
+ * Create one per process (`FaceAnalyzer.create`) and reuse it: models load once.
+ */
+export class FaceAnalyzer {
+  private constructor(
+    readonly config: FacepipeConfig,
+    private readonly detector: FaceDetector,
+    private readonly embedder: FaceEmbedder,
+    private readonly emotion: EmotionClassifier,
+    private readonly ageGender: AgeGenderEstimator | undefined,
+  ) {}
+
+  static async create(config: FacepipeConfig): Promise<FaceAnalyzer> {
+    const { models } = config;
+    const [detectorModel, embedderModel, emotionModel, ageGenderModel] = await Promise.all([
+      loadModel(models.detector, 'detector', models),
+      loadModel(models.embedder, 'embedder', models),
+      loadModel(models.emotion, 'emotion', models),
+      config.ageGender ? loadModel(models.ageGender, 'ageGender', models) : Promise.resolve(undefined),
+    ]);
+    const detector =
+      detectorModel.entry.family === 'retinaface'
+        ? new RetinafaceDetector(detectorModel)
+        : new YunetDetector(detectorModel);
+    return new FaceAnalyzer(
+      config,
+      detector,
+      new FaceEmbedder(embedderModel),
+      new EmotionClassifier(emotionModel),
+      ageGenderModel && new AgeGenderEstimator(ageGenderModel),
+    );
+  }
+
+  /** Header checks and limits only; throws the same errors `analyze` would before decoding. */
+  inspect(bytes: Buffer): Promise<ImageHeader> {
+    return readImageHeader(bytes, this.config.decode);
+  }
+
+  /** Faces (box, score, landmarks) only: the detector stage alone. */
+  async detect(bytes: Buffer, detection: Partial<DetectionOptions> = {}): Promise<DetectedFace[]> {
+    const header = await readImageHeader(bytes, this.config.decode);
+    return (await this.detectInHeader(bytes, header, { ...this.config.detection, ...detection })).faces;
+  }
+
+  async analyze(bytes: Buffer, options: AnalyzeOptions = {}): Promise<ImageAnalysis> {
+    const started = performance.now();
+    const timings: StageTimings = { decode: 0, detect: 0, embed: 0, emotion: 0, ageGender: 0, crop: 0, total: 0 };
+    let mark = performance.now();
+    const lap = (stage: Exclude<keyof StageTimings, 'total'>) => {
+      const now = performance.now();
+      timings[stage] += now - mark;
+      mark = now;
+    };
+    const header = await readImageHeader(bytes, this.config.decode);
+    const detection = { ...this.config.detection, ...options.detection };
+    let view: ScaledRgbImage;
+    let detected: DetectedFace[];
+    if (options.assumeFace) {
+      const [w, h] = fitWithin(header, Math.max(this.config.crop.size, 2 * ARCFACE_SIZE));
+      view = await decodeRgb(bytes, header, this.config.decode, w, h);
+      lap('decode');
+      detected = [wholeImageFace(header)];
+    } else {
+      const found = await this.detectInHeader(bytes, header, detection, timings);
+      mark = performance.now();
+      view = found.view;
+      detected = found.faces;
+    }
+
+    const source = await this.faceSource(bytes, header, view, detected);
+    lap('decode');
+    const embeddings = await this.embedder.embed(source, detected);
+    lap('embed');
+    const squares = new Float32Array(detected.length * 3 * FACE_API_SIZE * FACE_API_SIZE);
+    detected.forEach((face, i) => {
+      writeSquareFace(source, face.box, FACE_API_SIZE, squares, i * 3 * FACE_API_SIZE * FACE_API_SIZE);
+    });
+    const emotions = await this.emotion.classify(squares, detected.length);
+    lap('emotion');
+    const ageGenders: (AgeGender | undefined)[] = this.ageGender
+      ? await this.ageGender.estimate(squares, detected.length)
+      : [];
+    lap('ageGender');
+
+    const faces: FaceAnalysis[] = [];
+    for (const [i, face] of detected.entries()) {
+      const analysis: FaceAnalysis = {
+        ...face,
+        emotion: emotions[i] as EmotionResult,
+        embedding: embeddings[i] as Float32Array,
+      };
+      const ag = ageGenders[i];
+      if (ag) {
+        analysis.age = ag.age;
+        analysis.gender = ag.gender;
+      }
+      if (options.crops) analysis.crop = await encodeFaceCrop(source, face.box, this.config.crop);
+      faces.push(analysis);
+    }
+    const result: ImageAnalysis = { format: header.format, width: header.width, height: header.height, faces, timings };
+    if (options.thumbnail) result.thumbnail = await encodeThumbnail(view, this.config.thumbnail);
+    lap('crop');
+    timings.total = performance.now() - started;
+    return result;
+  }
+
+  private async detectInHeader(
+    bytes: Buffer,
+    header: ImageHeader,
+    detection: DetectionOptions,
+    timings?: StageTimings,
+  ): Promise<{ view: ScaledRgbImage; faces: DetectedFace[] }> {
+    let mark = performance.now();
+    const lap = (stage: 'decode' | 'detect') => {
+      const now = performance.now();
+      if (timings) timings[stage] += now - mark;
+      mark = now;
+    };
+    const fixed = this.detector.fixedInput;
+    const view = await this.decodeView(bytes, header, fixed ? Math.min(...fixed) : detection.inputSize);
+    lap('decode');
+    let candidates = await this.detector.detect(view, detection.scoreThreshold);
+    lap('detect');
+    if (detection.highRecall && !fixed && Math.max(header.width, header.height) > detection.inputSize) {
+      // Small faces: a second pass at a larger input, merged by NMS with the first.
+      const large = await this.decodeView(bytes, header, detection.highRecallInputSize);
+      lap('decode');
+      candidates = candidates.concat(await this.detector.detect(large, detection.scoreThreshold));
+      lap('detect');
+    }
+    const faces = suppressOverlaps(candidates, detection.nmsIou)
+      .map((face) => ({ ...face, box: clipBox(face.box, header.width, header.height) }))
+      .filter((face) => Math.min(face.box.width, face.box.height) >= Math.max(1, detection.minFaceSize))
+      .slice(0, detection.maxFaces);
+    lap('detect');
+    return { view, faces };
+  }
+
+  private async decodeView(bytes: Buffer, header: ImageHeader, maxSide: number): Promise<ScaledRgbImage> {
+    const [w, h] = fitWithin(header, maxSide);
+    return decodeRgb(bytes, header, this.config.decode, w, h);
+  }
+
+  /**
+   * Pixels to cut crops and align faces from: the detector's view when it already has the resolution the faces need,
+   * else the image decoded at the largest power-of-two reduction (shrink-on-load) that keeps every face at least
+   * MIN_FACE_SOURCE_SIDE (and the crop size) — the full resolution whenever a face is small.
+   */
+  private async faceSource(
+    bytes: Buffer,
+    header: ImageHeader,
+    view: ScaledRgbImage,
+    faces: DetectedFace[],
+  ): Promise<ScaledRgbImage> {
+    if (faces.length === 0 || (view.width === header.width && view.height === header.height)) return view;
+    const { crop } = this.config;
+    let allowed = Number.POSITIVE_INFINITY;
+    for (const { box } of faces) {
+      const side = Math.max(box.width, box.height);
+      allowed = Math.min(allowed, side / MIN_FACE_SOURCE_SIDE, (side * (1 + 2 * crop.margin)) / crop.size);
+    }
+    let factor = 1;
+    while (factor * 2 <= Math.min(allowed, 8)) factor *= 2;
+    if (view.scaleX <= factor * 1.05) return view;
+    const w = Math.max(1, Math.round(header.width / factor));
+    const h = Math.max(1, Math.round(header.height / factor));
+    return decodeRgb(bytes, header, this.config.decode, w, h);
+  }
+}
+
+function clipBox(box: Box, width: number, height: number): Box {
+  const x1 = Math.min(width, Math.max(0, box.x));
+  const y1 = Math.min(height, Math.max(0, box.y));
+  const x2 = Math.min(width, Math.max(0, box.x + box.width));
+  const y2 = Math.min(height, Math.max(0, box.y + box.height));
+  return { x: x1, y: y1, width: x2 - x1, height: y2 - y1 };
+}
+
+/** For face crops: the whole image is the face box, landmarks at the ArcFace template scaled to the image. */
+function wholeImageFace(header: Pick<ImageHeader, 'width' | 'height'>): DetectedFace {
+  const sx = header.width / ARCFACE_SIZE;
+  const sy = header.height / ARCFACE_SIZE;
+  return {
+    box: { x: 0, y: 0, width: header.width, height: header.height },
+    score: 1,
+    landmarks: ARCFACE_TEMPLATE.map(([x, y]) => [x * sx, y * sy]) as FiveLandmarks,
+  };
+}

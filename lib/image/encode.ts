@@ -1,0 +1,60 @@
+import sharp from 'sharp';
+import type { OutputImageOptions } from '../config';
+import type { Box, RgbImage } from '../types';
+import type { ScaledRgbImage } from './decode';
+
+async function encode(pipeline: sharp.Sharp, options: OutputImageOptions): Promise<Buffer> {
+  return options.format === 'webp'
+    ? pipeline.webp({ quality: options.quality }).toBuffer()
+    : pipeline.jpeg({ quality: options.quality, mozjpeg: false }).toBuffer();
+}
+
+function rawInput(image: RgbImage): sharp.Sharp {
+  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
+}
+
+/** The crop region of a face: its box grown by `margin` of its size on every side, clipped to the image. */
+export function cropRegion(box: Box, margin: number, imageWidth: number, imageHeight: number): Box {
+  const x1 = Math.max(0, Math.floor(box.x - box.width * margin));
+  const y1 = Math.max(0, Math.floor(box.y - box.height * margin));
+  const x2 = Math.min(imageWidth, Math.ceil(box.x + box.width * (1 + margin)));
+  const y2 = Math.min(imageHeight, Math.ceil(box.y + box.height * (1 + margin)));
+  return { x: x1, y: y1, width: Math.max(1, x2 - x1), height: Math.max(1, y2 - y1) };
+}
+
+/** A face crop (box plus margin, in original-image pixels) cut from `source`, at most `size` on its long side. */
+export async function encodeFaceCrop(
+  source: ScaledRgbImage,
+  box: Box,
+  options: OutputImageOptions & { margin: number },
+): Promise<Buffer> {
+  const scaled: Box = {
+    x: box.x / source.scaleX,
+    y: box.y / source.scaleY,
+    width: box.width / source.scaleX,
+    height: box.height / source.scaleY,
+  };
+  const region = cropRegion(scaled, options.margin, source.width, source.height);
+  const left = Math.min(region.x, source.width - 1);
+  const top = Math.min(region.y, source.height - 1);
+  const pipeline = rawInput(source)
+    .extract({
+      left,
+      top,
+      width: Math.min(region.width, source.width - left),
+      height: Math.min(region.height, source.height - top),
+    })
+    .resize({ width: options.size, height: options.size, fit: 'inside', withoutEnlargement: true });
+  return encode(pipeline, options);
+}
+
+/** A small picture of the whole image, at most `size` on its long side. */
+export async function encodeThumbnail(image: RgbImage, options: OutputImageOptions): Promise<Buffer> {
+  const pipeline = rawInput(image).resize({
+    width: options.size,
+    height: options.size,
+    fit: 'inside',
+    withoutEnlargement: true,
+  });
+  return encode(pipeline, options);
+}
