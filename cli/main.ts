@@ -13,6 +13,7 @@ interface GlobalFlags {
   maxFaces?: string;
   inputSize?: string;
   highRecall?: boolean;
+  verify?: boolean;
   ageGender?: boolean;
   maxPixels?: string;
   cropMargin?: string;
@@ -36,6 +37,7 @@ function configFrom(flags: GlobalFlags) {
   set('maxFaces', toNumber(flags.maxFaces, '--max-faces'));
   set('inputSize', toNumber(flags.inputSize, '--input-size'));
   if (flags.highRecall) detection.highRecall = true;
+  if (flags.verify === false) detection.verify = false;
   const overrides: ConfigOverrides = { detection, models: {}, decode: {} };
   if (flags.detector) overrides.models = { ...overrides.models, detector: flags.detector };
   const threads = toNumber(flags.threads, '--threads');
@@ -63,6 +65,7 @@ export function buildProgram(): Command {
     .option('--max-faces <n>', 'keep at most this many faces per image (default 500)')
     .option('--input-size <px>', 'detector input, long side in pixels (default 640)')
     .option('--high-recall', 'small-face mode: a second detector pass at 1280 px')
+    .option('--no-verify', 'one-stage detection: skip the RetinaFace second opinion')
     .option('--no-age-gender', 'skip the age/gender analyser')
     .option('--max-pixels <n>', 'refuse images with more pixels than this (default 100000000)')
     .option('--crop-margin <f>', 'face crop margin as a fraction of the box (default 0.25)')

@@ -7,6 +7,7 @@ import type { DetectionOptions, FacepipeConfig } from './config';
 import type { FaceDetector } from './detect/detector';
 import { suppressOverlaps } from './detect/nms';
 import { RetinafaceDetector } from './detect/retinaface';
+import { FaceVerifier } from './detect/verifier';
 import { YunetDetector } from './detect/yunet';
 import { decodeRgb, fitWithin, type ImageHeader, readImageHeader, type ScaledRgbImage } from './image/decode';
 import { encodeFaceCrop, encodeThumbnail } from './image/encode';
@@ -67,15 +68,19 @@ export class FaceAnalyzer {
     private readonly embedder: FaceEmbedder,
     private readonly emotion: EmotionClassifier,
     private readonly ageGender: AgeGenderEstimator | undefined,
+    private readonly verifier: FaceVerifier | undefined,
   ) {}
 
   static async create(config: FacepipeConfig): Promise<FaceAnalyzer> {
     const { models } = config;
-    const [detectorModel, embedderModel, emotionModel, ageGenderModel] = await Promise.all([
+    const [detectorModel, embedderModel, emotionModel, ageGenderModel, verifierModel] = await Promise.all([
       loadModel(models.detector, 'detector', models),
       loadModel(models.embedder, 'embedder', models),
       loadModel(models.emotion, 'emotion', models),
       config.ageGender ? loadModel(models.ageGender, 'ageGender', models) : Promise.resolve(undefined),
+      config.detection.verify && models.verifier !== models.detector
+        ? loadModel(models.verifier, 'detector', models)
+        : Promise.resolve(undefined),
     ]);
     const detector =
       detectorModel.entry.family === 'retinaface'
@@ -87,6 +92,7 @@ export class FaceAnalyzer {
       new FaceEmbedder(embedderModel),
       new EmotionClassifier(emotionModel),
       ageGenderModel && new AgeGenderEstimator(ageGenderModel),
+      verifierModel && new FaceVerifier(verifierModel),
     );
   }
 
@@ -176,18 +182,30 @@ export class FaceAnalyzer {
       mark = now;
     };
     const fixed = this.detector.fixedInput;
+    const verifier = detection.verify ? this.verifier : undefined;
+    // With a verifier the final score is sqrt(first * second) <= sqrt(first), so candidates down to threshold^2 count.
+    const floor = verifier ? detection.scoreThreshold ** 2 : detection.scoreThreshold;
     const view = await this.decodeView(bytes, header, fixed ? Math.min(...fixed) : detection.inputSize);
+    let detailView = view;
     lap('decode');
-    let candidates = await this.detector.detect(view, detection.scoreThreshold);
+    let candidates = await this.detector.detect(view, floor);
     lap('detect');
     if (detection.highRecall && !fixed && Math.max(header.width, header.height) > detection.inputSize) {
       // Small faces: a second pass at a larger input, merged by NMS with the first.
-      const large = await this.decodeView(bytes, header, detection.highRecallInputSize);
+      detailView = await this.decodeView(bytes, header, detection.highRecallInputSize);
       lap('decode');
-      candidates = candidates.concat(await this.detector.detect(large, detection.scoreThreshold));
+      candidates = candidates.concat(await this.detector.detect(detailView, floor));
       lap('detect');
     }
-    const faces = suppressOverlaps(candidates, detection.nmsIou)
+    let faces = suppressOverlaps(candidates, detection.nmsIou);
+    if (verifier) {
+      const second = await verifier.confirm(detailView, faces);
+      faces = faces
+        .map((face, i) => ({ ...face, score: Math.sqrt(face.score * (second[i] as number)) }))
+        .filter((face) => face.score >= detection.scoreThreshold)
+        .sort((a, b) => b.score - a.score);
+    }
+    faces = faces
       .map((face) => ({ ...face, box: clipBox(face.box, header.width, header.height) }))
       .filter((face) => Math.min(face.box.width, face.box.height) >= Math.max(1, detection.minFaceSize))
       .slice(0, detection.maxFaces);

@@ -20,6 +20,11 @@ export interface DetectionOptions {
   highRecall: boolean;
   /** Long side of the detector input in high-recall mode. */
   highRecallInputSize: number;
+  /**
+   * Two-stage detection: a second detector (models.verifier) re-scores every candidate and the face score becomes
+   * the geometric mean of both; `scoreThreshold` applies to that combined score.
+   */
+  verify: boolean;
 }
 
 export interface OutputImageOptions {
@@ -35,6 +40,8 @@ export interface FacepipeConfig {
     embedder: string;
     emotion: string;
     ageGender: string;
+    /** Second-opinion detector for `detection.verify`. */
+    verifier: string;
     /** Folder with verified model files, tried before any download (e.g. ../shared/models). */
     mirror: string | undefined;
     /** Where verified model files live; never inside git. */
@@ -75,6 +82,7 @@ export const defaults: FacepipeConfig = {
     embedder: manifest.defaults.embedder,
     emotion: manifest.defaults.emotion,
     ageGender: manifest.defaults.ageGender,
+    verifier: 'retinaface_mnet025',
     mirror: undefined,
     cache: defaultCacheDir(),
     threads: 0,
@@ -88,6 +96,7 @@ export const defaults: FacepipeConfig = {
     inputSize: 640,
     highRecall: false,
     highRecallInputSize: 1280,
+    verify: true,
   },
   crop: { margin: 0.25, size: 256, format: 'jpeg', quality: 85 },
   thumbnail: { size: 320, format: 'jpeg', quality: 80 },
@@ -125,6 +134,9 @@ function overridesFromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
   if (maxBytes !== undefined) overrides.decode = { ...overrides.decode, maxBytes };
   const score = numberFromEnv(env, 'FACEPIPE_SCORE_THRESHOLD');
   if (score !== undefined) overrides.detection = { ...overrides.detection, scoreThreshold: score };
+  if (env.FACEPIPE_VERIFY === 'false' || env.FACEPIPE_VERIFY === '0') {
+    overrides.detection = { ...overrides.detection, verify: false };
+  }
   const match = numberFromEnv(env, 'FACEPIPE_MATCH_THRESHOLD');
   if (match !== undefined) overrides.matchThreshold = match;
   return overrides;
@@ -140,7 +152,10 @@ function validate(config: FacepipeConfig): FacepipeConfig {
   if (!(d.minFaceSize >= 0)) problems.push('detection.minFaceSize must be >= 0');
   if (!(config.decode.maxPixels > 0)) problems.push('decode.maxPixels must be positive');
   if (!(config.crop.margin >= 0 && config.crop.margin <= 2)) problems.push('crop.margin must be in 0..2');
-  for (const [name, o] of [['crop', config.crop], ['thumbnail', config.thumbnail]] as const) {
+  for (const [name, o] of [
+    ['crop', config.crop],
+    ['thumbnail', config.thumbnail],
+  ] as const) {
     if (o.format !== 'jpeg' && o.format !== 'webp') problems.push(`${name}.format must be jpeg or webp`);
     if (!(o.quality >= 1 && o.quality <= 100)) problems.push(`${name}.quality must be in 1..100`);
     if (!(o.size >= 16 && o.size <= 4096)) problems.push(`${name}.size must be in 16..4096`);
