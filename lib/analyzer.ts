@@ -201,7 +201,10 @@ export class FaceAnalyzer {
     if (verifier) {
       const second = await verifier.confirm(detailView, faces);
       faces = faces
-        .map((face, i) => ({ ...face, score: Math.sqrt(face.score * (second[i] as number)) }))
+        .map((face, i) => {
+          const opinion = second[i];
+          return opinion === undefined ? face : { ...face, score: Math.sqrt(face.score * opinion) };
+        })
         .filter((face) => face.score >= detection.scoreThreshold)
         .sort((a, b) => b.score - a.score);
     }

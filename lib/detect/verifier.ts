@@ -42,8 +42,18 @@ export class FaceVerifier {
 
   constructor(private readonly model: LoadedModel) {}
 
-  /** RetinaFace's best score for a face overlapping each candidate (0..1), one per candidate. */
-  async confirm(view: ScaledRgbImage, faces: readonly DetectedFace[]): Promise<number[]> {
+  /**
+   * RetinaFace's best score for a face overlapping each candidate (0..1), one per candidate; undefined for a
+   * candidate cut by the image border, which the verifier cannot judge (it would see half a face and veto it).
+   */
+  async confirm(view: ScaledRgbImage, faces: readonly DetectedFace[]): Promise<(number | undefined)[]> {
+    const judged = faces.filter((face) => !cutByBorder(face.box, view));
+    const scores = await this.score(view, judged);
+    const byFace = new Map(judged.map((face, i) => [face, scores[i]]));
+    return faces.map((face) => byFace.get(face));
+  }
+
+  private async score(view: ScaledRgbImage, faces: readonly DetectedFace[]): Promise<number[]> {
     if (faces.length === 0) return [];
     const plane = PATCH * PATCH;
     const data = new Float32Array(faces.length * 3 * plane);
@@ -84,4 +94,15 @@ export class FaceVerifier {
       return best;
     });
   }
+}
+
+/** True when more than 5% of the box's width or height lies outside the image. */
+function cutByBorder(box: Box, view: ScaledRgbImage): boolean {
+  const width = view.width * view.scaleX;
+  const height = view.height * view.scaleY;
+  const slackX = box.width * 0.05;
+  const slackY = box.height * 0.05;
+  return (
+    box.x < -slackX || box.y < -slackY || box.x + box.width > width + slackX || box.y + box.height > height + slackY
+  );
 }
