@@ -5,7 +5,19 @@ export type ModelRole = 'detector' | 'embedder' | 'emotion' | 'ageGender' | 'lan
 
 export type ModelSource =
   | { kind: 'url'; url: string }
-  | { kind: 'convert'; package: string; weights: string; note?: string };
+  | {
+      kind: 'convert';
+      /** npm package holding TensorFlow.js weights, at exactly `version`. */
+      package: string;
+      version: string;
+      /** Weights prefix inside the package: `<weights>-weights_manifest.json` and its .bin shards. */
+      weights: string;
+      /** sha256 of the .bin weight bytes the converter reads. */
+      weightsSha256: string;
+      /** sha256 of the converter's output, which differs from the reference file's (the entry's sha256). */
+      sha256: string;
+      note?: string;
+    };
 
 export interface ModelEntry {
   id: string;

