@@ -82,7 +82,7 @@ export const defaults: FacepipeConfig = {
     embedder: manifest.defaults.embedder,
     emotion: manifest.defaults.emotion,
     ageGender: manifest.defaults.ageGender,
-    verifier: 'retinaface_mnet025',
+    verifier: manifest.defaults.verifier,
     mirror: undefined,
     cache: defaultCacheDir(),
     threads: 0,

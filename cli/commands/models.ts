@@ -2,11 +2,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { FacepipeConfig } from '../../lib/config';
 import { describeError } from '../../lib/errors';
+import { registerFaceApiConverter } from '../../lib/models/convert';
 import { manifest, modelEntry } from '../../lib/models/manifest';
-// TEMP import { registerFaceApiConverter } from '../../lib/models/convert';
 import { fetchModel, locateModel } from '../../lib/models/modelStore';
 
-// TEMP registerFaceApiConverter();
+registerFaceApiConverter();
 
 function selectModels(ids: string[], all: boolean | undefined): string[] {
   if (ids.length > 0) return ids.map((id) => modelEntry(id).id);

@@ -36,7 +36,7 @@ export interface ModelEntry {
 }
 
 export interface ModelManifest {
-  defaults: Record<'detector' | 'embedder' | 'emotion' | 'ageGender', string>;
+  defaults: Record<'detector' | 'verifier' | 'embedder' | 'emotion' | 'ageGender', string>;
   models: ModelEntry[];
 }
 
@@ -46,7 +46,10 @@ export function modelEntry(id: string, role?: ModelRole): ModelEntry {
   const entry = manifest.models.find((m) => m.id === id);
   if (!entry) {
     const known = manifest.models.filter((m) => !role || m.role === role).map((m) => m.id);
-    throw new FacepipeError('MODEL_UNKNOWN', `Unknown model "${id}". Known${role ? ` ${role}` : ''} models: ${known.join(', ')}`);
+    throw new FacepipeError(
+      'MODEL_UNKNOWN',
+      `Unknown model "${id}". Known${role ? ` ${role}` : ''} models: ${known.join(', ')}`,
+    );
   }
   if (role && entry.role !== role) {
     throw new FacepipeError('MODEL_UNKNOWN', `Model "${id}" is a ${entry.role}, not a ${role}.`);

@@ -139,7 +139,11 @@ async function download(url: string, tmp: string): Promise<void> {
 }
 
 /** Puts one verified model file in the cache: cache → mirror → each source in manifest order. */
-export async function fetchModel(id: string, locations: ModelLocations, options: FetchOptions = {}): Promise<FetchOutcome> {
+export async function fetchModel(
+  id: string,
+  locations: ModelLocations,
+  options: FetchOptions = {},
+): Promise<FetchOutcome> {
   const entry = modelEntry(id);
   const cacheFile = path.join(locations.cache, entry.file);
   const log = options.log ?? (() => {});
