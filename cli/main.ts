@@ -59,7 +59,7 @@ export function buildProgram(): Command {
     .description('Find every face in images: box, landmarks, emotion, identity embedding, age and gender.')
     .showHelpAfterError()
     .option('--detector <id>', 'detector model (yunet_s_dynamic, retinaface_mnet025, ...)')
-    .option('--threads <n>', 'onnxruntime threads per model (0 = all cores)')
+    .option('--threads <n>', 'onnxruntime threads per model (default 1; 0 = all cores)')
     .option('--score-threshold <s>', 'minimum detection score, 0..1 (default 0.6)')
     .option('--min-face-size <px>', 'drop faces smaller than this many pixels (default 0)')
     .option('--max-faces <n>', 'keep at most this many faces per image (default 500)')

@@ -46,7 +46,7 @@ export interface FacepipeConfig {
     mirror: string | undefined;
     /** Where verified model files live; never inside git. */
     cache: string;
-    /** onnxruntime intra-op threads per session; 0 lets onnxruntime choose (all cores). */
+    /** onnxruntime intra-op threads per session; 0 lets onnxruntime choose (all cores). Default 1: measured faster (npm run bench), since onnxruntime's spinning threads compete with libvips decoding; use both cores by processing two images at once. */
     threads: number;
   };
   decode: {
@@ -85,7 +85,7 @@ export const defaults: FacepipeConfig = {
     verifier: manifest.defaults.verifier,
     mirror: undefined,
     cache: defaultCacheDir(),
-    threads: 0,
+    threads: 1,
   },
   decode: { maxPixels: 100_000_000, maxBytes: 50 * 1024 * 1024 },
   detection: {
