@@ -10,7 +10,7 @@ import { RetinafaceDetector } from './detect/retinaface';
 import { FaceVerifier } from './detect/verifier';
 import { YunetDetector } from './detect/yunet';
 import { decodeRgb, fitWithin, type ImageHeader, readImageHeader, type ScaledRgbImage } from './image/decode';
-import { encodeFaceCrop, encodeThumbnail } from './image/encode';
+import { type EncodedCrop, encodeFaceCrop, encodeThumbnail } from './image/encode';
 import { loadModel } from './models/sessions';
 import type { Box, DetectedFace, EmotionResult, FiveLandmarks, GenderResult } from './types';
 
@@ -41,6 +41,25 @@ export interface ImageAnalysis {
   faces: FaceAnalysis[];
   thumbnail?: Buffer;
   timings: StageTimings;
+}
+
+export interface Appearance {
+  emotion: EmotionResult;
+  age?: number;
+  gender?: GenderResult;
+}
+
+export interface LocatedFaces {
+  header: ImageHeader;
+  /** The detector's view of the image (at most the detector size; also the thumbnail's source). */
+  view: ScaledRgbImage;
+  /** Pixels at the resolution the faces need, to describe and crop them from. */
+  source: ScaledRgbImage;
+  faces: DetectedFace[];
+}
+
+export function emptyTimings(): StageTimings {
+  return { decode: 0, detect: 0, embed: 0, emotion: 0, ageGender: 0, crop: 0, total: 0 };
 }
 
 export interface AnalyzeOptions {
@@ -107,64 +126,100 @@ export class FaceAnalyzer {
     return (await this.detectInHeader(bytes, header, { ...this.config.detection, ...detection })).faces;
   }
 
-  async analyze(bytes: Buffer, options: AnalyzeOptions = {}): Promise<ImageAnalysis> {
-    const started = performance.now();
-    const timings: StageTimings = { decode: 0, detect: 0, embed: 0, emotion: 0, ageGender: 0, crop: 0, total: 0 };
+  /**
+   * Decode and detect: the faces (box, score, landmarks) with the pixels to describe and crop them from. The first
+   * half of `analyze`, and the whole of the pipeline's detect stage.
+   */
+  async locateFaces(
+    bytes: Buffer,
+    options: AnalyzeOptions = {},
+    timings: StageTimings = emptyTimings(),
+  ): Promise<LocatedFaces> {
     let mark = performance.now();
-    const lap = (stage: Exclude<keyof StageTimings, 'total'>) => {
-      const now = performance.now();
-      timings[stage] += now - mark;
-      mark = now;
-    };
     const header = await readImageHeader(bytes, this.config.decode);
     const detection = { ...this.config.detection, ...options.detection };
     let view: ScaledRgbImage;
-    let detected: DetectedFace[];
+    let faces: DetectedFace[];
     if (options.assumeFace) {
       const [w, h] = fitWithin(header, Math.max(this.config.crop.size, 2 * ARCFACE_SIZE));
       view = await decodeRgb(bytes, header, this.config.decode, w, h);
-      lap('decode');
-      detected = [wholeImageFace(header)];
+      faces = [wholeImageFace(header)];
     } else {
       const found = await this.detectInHeader(bytes, header, detection, timings);
       mark = performance.now();
       view = found.view;
-      detected = found.faces;
+      faces = found.faces;
     }
+    const source = await this.faceSource(bytes, header, view, faces);
+    timings.decode += performance.now() - mark;
+    return { header, view, source, faces };
+  }
 
-    const source = await this.faceSource(bytes, header, view, detected);
-    lap('decode');
-    const embeddings = await this.embedder.embed(source, detected);
-    lap('embed');
-    const squares = new Float32Array(detected.length * 3 * FACE_API_SIZE * FACE_API_SIZE);
-    detected.forEach((face, i) => {
-      writeSquareFace(source, face.box, FACE_API_SIZE, squares, i * 3 * FACE_API_SIZE * FACE_API_SIZE);
+  /** Identity embeddings (L2-normalised), one batch per image. `source` holds the faces' pixels. */
+  embedFaces(source: ScaledRgbImage, faces: readonly DetectedFace[]): Promise<Float32Array[]> {
+    return this.embedder.embed(source, faces);
+  }
+
+  /** Emotion, and age/gender when that analyser is on, from the faces' boxes in `source`. */
+  async readAppearance(
+    source: ScaledRgbImage,
+    faces: readonly DetectedFace[],
+    timings: StageTimings = emptyTimings(),
+  ): Promise<Appearance[]> {
+    let mark = performance.now();
+    const size = 3 * FACE_API_SIZE * FACE_API_SIZE;
+    const squares = new Float32Array(faces.length * size);
+    faces.forEach((face, i) => {
+      writeSquareFace(source, face.box, FACE_API_SIZE, squares, i * size);
     });
-    const emotions = await this.emotion.classify(squares, detected.length);
-    lap('emotion');
-    const ageGenders: (AgeGender | undefined)[] = this.ageGender
-      ? await this.ageGender.estimate(squares, detected.length)
-      : [];
-    lap('ageGender');
+    const emotions = await this.emotion.classify(squares, faces.length);
+    timings.emotion += performance.now() - mark;
+    mark = performance.now();
+    const ageGenders: AgeGender[] = this.ageGender ? await this.ageGender.estimate(squares, faces.length) : [];
+    timings.ageGender += performance.now() - mark;
+    return faces.map((_, i) => {
+      const appearance: Appearance = { emotion: emotions[i] as EmotionResult };
+      const ag = ageGenders[i];
+      if (ag) {
+        appearance.age = ag.age;
+        appearance.gender = ag.gender;
+      }
+      return appearance;
+    });
+  }
 
+  /** An encoded crop of one face (box plus the configured margin) and where it sits in the original image. */
+  cropFace(source: ScaledRgbImage, face: DetectedFace): Promise<EncodedCrop> {
+    return encodeFaceCrop(source, face.box, this.config.crop);
+  }
+
+  /** An encoded thumbnail of the whole image. */
+  thumbnail(view: ScaledRgbImage): Promise<Buffer> {
+    return encodeThumbnail(view, this.config.thumbnail);
+  }
+
+  async analyze(bytes: Buffer, options: AnalyzeOptions = {}): Promise<ImageAnalysis> {
+    const started = performance.now();
+    const timings = emptyTimings();
+    const { header, view, source, faces: detected } = await this.locateFaces(bytes, options, timings);
+    let mark = performance.now();
+    const embeddings = await this.embedFaces(source, detected);
+    timings.embed += performance.now() - mark;
+    const appearances = await this.readAppearance(source, detected, timings);
+    mark = performance.now();
     const faces: FaceAnalysis[] = [];
     for (const [i, face] of detected.entries()) {
       const analysis: FaceAnalysis = {
         ...face,
-        emotion: emotions[i] as EmotionResult,
+        ...(appearances[i] as Appearance),
         embedding: embeddings[i] as Float32Array,
       };
-      const ag = ageGenders[i];
-      if (ag) {
-        analysis.age = ag.age;
-        analysis.gender = ag.gender;
-      }
-      if (options.crops) analysis.crop = await encodeFaceCrop(source, face.box, this.config.crop);
+      if (options.crops) analysis.crop = (await this.cropFace(source, face)).data;
       faces.push(analysis);
     }
     const result: ImageAnalysis = { format: header.format, width: header.width, height: header.height, faces, timings };
-    if (options.thumbnail) result.thumbnail = await encodeThumbnail(view, this.config.thumbnail);
-    lap('crop');
+    if (options.thumbnail) result.thumbnail = await this.thumbnail(view);
+    timings.crop += performance.now() - mark;
     timings.total = performance.now() - started;
     return result;
   }
