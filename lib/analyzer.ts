@@ -193,6 +193,19 @@ export class FaceAnalyzer {
     return encodeFaceCrop(source, face.box, this.config.crop);
   }
 
+  /** A small encoded picture of one face (for lists and galleries). */
+  async faceThumbnail(source: ScaledRgbImage, face: DetectedFace): Promise<Buffer> {
+    const { thumbnail, crop } = this.config;
+    return (await encodeFaceCrop(source, face.box, { ...thumbnail, size: thumbnail.faceSize, margin: crop.margin }))
+      .data;
+  }
+
+  /** Decodes a stored face crop (small, trusted: written by the detect stage) for the emotion and recognise stages. */
+  async decodeCrop(bytes: Buffer): Promise<ScaledRgbImage> {
+    const header = await readImageHeader(bytes, this.config.decode);
+    return decodeRgb(bytes, header, this.config.decode, header.width, header.height);
+  }
+
   /** An encoded thumbnail of the whole image. */
   thumbnail(view: ScaledRgbImage): Promise<Buffer> {
     return encodeThumbnail(view, this.config.thumbnail);

@@ -58,7 +58,8 @@ export interface FacepipeConfig {
   detection: DetectionOptions;
   /** Face crop: margin is the fraction of the box added on every side. */
   crop: OutputImageOptions & { margin: number };
-  thumbnail: OutputImageOptions;
+  /** Thumbnail of the whole image (`size`) and of each face (`faceSize`). */
+  thumbnail: OutputImageOptions & { faceSize: number };
   /** Run the age/gender analyser. */
   ageGender: boolean;
   /** Cosine similarity at or above which two faces are the same person (calibrated by `npm run eval`). */
@@ -99,7 +100,7 @@ export const defaults: FacepipeConfig = {
     verify: true,
   },
   crop: { margin: 0.25, size: 256, format: 'jpeg', quality: 85 },
-  thumbnail: { size: 320, format: 'jpeg', quality: 80 },
+  thumbnail: { size: 320, faceSize: 96, format: 'jpeg', quality: 80 },
   ageGender: true,
   matchThreshold: DEFAULT_MATCH_THRESHOLD,
 };

@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'MODEL_UNKNOWN'
   | 'MODEL_CONVERSION_FAILED'
   | 'INVALID_OPTION'
+  | 'ENROLMENT_PHOTO'
+  | 'NOT_FOUND'
   | 'INTERNAL';
 
 export class FacepipeError extends Error {
@@ -30,4 +32,19 @@ export function describeError(error: unknown): { code: ErrorCode; message: strin
   if (error instanceof FacepipeError) return { code: error.code, message: error.message };
   const message = error instanceof Error ? error.message : String(error);
   return { code: 'INTERNAL', message };
+}
+
+/** Errors caused by the input itself: retrying cannot help, so they end as a recorded failure at once. */
+const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
+  'FILE_NOT_FOUND',
+  'EMPTY_FILE',
+  'FILE_TOO_LARGE',
+  'UNSUPPORTED_FORMAT',
+  'CORRUPT_IMAGE',
+  'IMAGE_TOO_LARGE',
+  'IMAGE_TOO_SMALL',
+]);
+
+export function isInputError(error: unknown): error is FacepipeError {
+  return error instanceof FacepipeError && INPUT_ERRORS.has(error.code);
 }

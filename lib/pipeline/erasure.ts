@@ -1,0 +1,71 @@
+import { FacepipeError } from '../errors';
+import { imageIdOf } from './ids';
+import type { FaceRecord } from './records';
+import type { StageContext } from './stages/context';
+
+/** What an erasure removed, for the user to see. */
+export interface ErasureReport {
+  objects: { bucket: string; key: string }[];
+  items: string[];
+}
+
+async function eraseFaces(context: StageContext, faces: readonly FaceRecord[], report: ErasureReport) {
+  const { store, table, buckets } = context;
+  for (const face of faces) {
+    await store.delete(buckets.crops, face.crop.key);
+    await store.delete(buckets.thumbnails, face.thumbnailKey);
+    report.objects.push(
+      { bucket: buckets.crops, key: face.crop.key },
+      { bucket: buckets.thumbnails, key: face.thumbnailKey },
+    );
+    report.items.push(`face ${face.faceId}`);
+  }
+  await table.deleteFaces(faces);
+}
+
+/**
+ * Erases an image: its upload, every crop and thumbnail, every face record (with its embedding) and the image record.
+ */
+export async function eraseImage(context: StageContext, key: string): Promise<ErasureReport> {
+  const { store, table, buckets } = context;
+  const imageId = imageIdOf(buckets.ingest, key);
+  const image = await table.getImage(imageId);
+  const upload = await store.head(buckets.ingest, key);
+  if (!image && !upload) throw new FacepipeError('NOT_FOUND', `No image with key "${key}".`);
+  const report: ErasureReport = { objects: [], items: [] };
+  await eraseFaces(context, await table.facesOfImage(imageId), report);
+  if (image?.thumbnailKey) {
+    await store.delete(buckets.thumbnails, image.thumbnailKey);
+    report.objects.push({ bucket: buckets.thumbnails, key: image.thumbnailKey });
+  }
+  if (upload) {
+    await store.delete(buckets.ingest, key);
+    report.objects.push({ bucket: buckets.ingest, key });
+  }
+  if (image) {
+    await table.deleteImage(imageId);
+    report.items.push(`image ${imageId}`);
+  }
+  return report;
+}
+
+/**
+ * Removes a person from the gallery (their enrolled embeddings and details). Their recognised faces become unknown;
+ * with `erase`, every face recognised as them is erased too (crop, thumbnail, record and embedding).
+ */
+export async function removePerson(
+  context: StageContext,
+  personId: string,
+  options: { erase?: boolean } = {},
+): Promise<ErasureReport> {
+  const { table } = context;
+  const person = await table.getPerson(personId);
+  if (!person) throw new FacepipeError('NOT_FOUND', `No person with id "${personId}".`);
+  const report: ErasureReport = { objects: [], items: [] };
+  const faces = await table.facesOfPerson(personId);
+  await table.deletePerson(personId);
+  report.items.push(`person ${personId} (${person.embeddings.length} enrolled embeddings)`);
+  if (options.erase) await eraseFaces(context, faces, report);
+  else for (const face of faces) await table.markUnknown(face);
+  return report;
+}

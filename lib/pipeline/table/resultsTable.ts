@@ -1,0 +1,333 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { FaceRecord, Identity, ImageRecord, PersonRecord } from '../records';
+import { INDEX, KEY, UNKNOWN_PERSON } from './schema';
+
+type Item = Record<string, unknown>;
+
+/** A time window on an index whose sort keys start with an ISO timestamp. */
+export interface TimeRange {
+  since?: string;
+  until?: string;
+  limit?: number;
+}
+
+function toBinary(vector: Float32Array): Uint8Array {
+  return new Uint8Array(vector.buffer.slice(vector.byteOffset, vector.byteOffset + vector.byteLength));
+}
+
+function fromBinary(bytes: Uint8Array): Float32Array {
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+const strip = <T>(item: Item): T => {
+  const { PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, type, ...rest } = item;
+  return rest as T;
+};
+
+function faceFromItem(item: Item): FaceRecord {
+  const face = strip<FaceRecord & { embedding?: Uint8Array }>(item);
+  return { ...face, embedding: face.embedding ? fromBinary(face.embedding) : undefined } as FaceRecord;
+}
+
+function personFromItem(item: Item): PersonRecord {
+  const person = strip<Omit<PersonRecord, 'embeddings'> & { embeddings: Uint8Array[] }>(item);
+  return { ...person, embeddings: (person.embeddings ?? []).map(fromBinary) };
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException'
+  );
+}
+
+/**
+ * The results table: every read and write of images, faces and people, one code path for DynamoDB on AWS and the
+ * embedded dynalite locally. Layout in `schema.ts`.
+ */
+export class ResultsTable {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  // Images
+
+  async getImage(imageId: string): Promise<ImageRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: KEY.image(imageId), ConsistentRead: true }),
+    );
+    return Item ? strip<ImageRecord>(Item) : undefined;
+  }
+
+  async putImage(image: ImageRecord): Promise<void> {
+    const item: Item = { ...KEY.image(image.imageId), type: 'image', ...image };
+    if (image.status === 'failed') {
+      item.GSI1PK = 'FAILED';
+      item.GSI1SK = `${image.processedAt ?? image.createdAt}#${image.imageId}`;
+    }
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: item }));
+  }
+
+  async deleteImage(imageId: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: KEY.image(imageId) }));
+  }
+
+  async failedImages(range: TimeRange = {}): Promise<ImageRecord[]> {
+    return (await this.queryIndex(INDEX.byPerson, 'FAILED', range)).map((i) => strip<ImageRecord>(i));
+  }
+
+  // Faces
+
+  async putFaces(faces: readonly FaceRecord[]): Promise<void> {
+    const items = faces.map((face) => ({
+      PutRequest: { Item: { ...KEY.face(face.imageId, face.index), type: 'face', ...this.faceAttributes(face) } },
+    }));
+    await this.batchWrite(items);
+  }
+
+  async getFace(imageId: string, index: number): Promise<FaceRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: KEY.face(imageId, index), ConsistentRead: true }),
+    );
+    return Item ? faceFromItem(Item) : undefined;
+  }
+
+  async facesOfImage(imageId: string): Promise<FaceRecord[]> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :face)',
+      ExpressionAttributeValues: { ':pk': KEY.image(imageId).PK, ':face': 'FACE#' },
+      ConsistentRead: true,
+    });
+    return items.map(faceFromItem);
+  }
+
+  async deleteFaces(faces: readonly Pick<FaceRecord, 'imageId' | 'index'>[]): Promise<void> {
+    await this.batchWrite(faces.map((f) => ({ DeleteRequest: { Key: KEY.face(f.imageId, f.index) } })));
+  }
+
+  /**
+   * Records the emotion (and age/gender) read from a crop. Only if the face still shows that crop: a late event
+   * for an overwritten image must not touch the new version's face. Returns false when the face has moved on.
+   */
+  async setAppearance(face: FaceRecord, cropKey: string, appearance: Pick<FaceRecord, 'emotion' | 'age' | 'gender'>) {
+    const names: Record<string, string> = { '#crop': 'crop', '#key': 'key', '#emotion': 'emotion' };
+    const values: Item = {
+      ':crop': cropKey,
+      ':emotion': appearance.emotion,
+      ':gsi2pk': `EMOTION#${appearance.emotion?.label}`,
+      ':gsi2sk': `${face.detectedAt}#${face.faceId}`,
+    };
+    let set = '#emotion = :emotion, GSI2PK = :gsi2pk, GSI2SK = :gsi2sk';
+    if (appearance.age !== undefined) {
+      set += ', age = :age, gender = :gender';
+      values[':age'] = appearance.age;
+      values[':gender'] = appearance.gender;
+    }
+    return this.conditionalUpdate(face, `SET ${set}`, '#crop.#key = :crop', names, values);
+  }
+
+  /** Records who a face is (or that it is unknown) and its embedding, under the same stale-crop guard. */
+  async setIdentity(face: FaceRecord, cropKey: string, identity: Identity, embedding: Float32Array) {
+    return this.conditionalUpdate(
+      face,
+      'SET identity = :identity, embedding = :embedding, GSI1PK = :gsi1pk, GSI1SK = :gsi1sk',
+      '#crop.#key = :crop',
+      { '#crop': 'crop', '#key': 'key' },
+      {
+        ':crop': cropKey,
+        ':identity': identity,
+        ':embedding': toBinary(embedding),
+        ':gsi1pk': `PERSON#${identity.personId ?? UNKNOWN_PERSON}`,
+        ':gsi1sk': `${face.detectedAt}#${face.faceId}`,
+      },
+    );
+  }
+
+  /** Marks a face unknown again (its person was removed from the gallery); the face itself stays. */
+  async markUnknown(face: FaceRecord): Promise<void> {
+    const identity: Identity = { personId: null, similarity: face.identity?.similarity ?? 0 };
+    await this.client
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: KEY.face(face.imageId, face.index),
+          UpdateExpression: 'SET identity = :identity, GSI1PK = :gsi1pk',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeValues: { ':identity': identity, ':gsi1pk': `PERSON#${UNKNOWN_PERSON}` },
+        }),
+      )
+      .catch((error) => {
+        if (!isConditionFailure(error)) throw error;
+      });
+  }
+
+  facesOfPerson(personId: string, range: TimeRange = {}): Promise<FaceRecord[]> {
+    return this.queryIndex(INDEX.byPerson, `PERSON#${personId}`, range).then((items) => items.map(faceFromItem));
+  }
+
+  unknownFaces(range: TimeRange = {}): Promise<FaceRecord[]> {
+    return this.facesOfPerson(UNKNOWN_PERSON, range);
+  }
+
+  facesWithEmotion(label: string, range: TimeRange = {}): Promise<FaceRecord[]> {
+    return this.queryIndex(INDEX.byEmotion, `EMOTION#${label}`, range).then((items) => items.map(faceFromItem));
+  }
+
+  // People
+
+  async putPerson(person: PersonRecord): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...KEY.person(person.personId),
+          type: 'person',
+          ...person,
+          embeddings: person.embeddings.map(toBinary),
+          GSI2PK: 'PEOPLE',
+          GSI2SK: person.personId,
+        },
+      }),
+    );
+    await this.bumpGalleryVersion();
+  }
+
+  async getPerson(personId: string): Promise<PersonRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: KEY.person(personId), ConsistentRead: true }),
+    );
+    return Item ? personFromItem(Item) : undefined;
+  }
+
+  async listPeople(): Promise<PersonRecord[]> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      IndexName: INDEX.byEmotion,
+      KeyConditionExpression: 'GSI2PK = :people',
+      ExpressionAttributeValues: { ':people': 'PEOPLE' },
+    });
+    return items.map(personFromItem);
+  }
+
+  async deletePerson(personId: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: KEY.person(personId) }));
+    await this.bumpGalleryVersion();
+  }
+
+  /** A counter bumped on every change to the people: recognisers reload their cached gallery when it moves. */
+  async galleryVersion(): Promise<number> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: KEY.gallery(), ConsistentRead: true }),
+    );
+    return (Item?.version as number | undefined) ?? 0;
+  }
+
+  private async bumpGalleryVersion(): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: KEY.gallery(),
+        UpdateExpression: 'ADD version :one',
+        ExpressionAttributeValues: { ':one': 1 },
+      }),
+    );
+  }
+
+  // Helpers
+
+  private faceAttributes(face: FaceRecord): Item {
+    const { embedding, ...rest } = face;
+    return embedding ? { ...rest, embedding: toBinary(embedding) } : rest;
+  }
+
+  private async conditionalUpdate(
+    face: FaceRecord,
+    update: string,
+    condition: string,
+    names: Record<string, string>,
+    values: Item,
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: KEY.face(face.imageId, face.index),
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  private async queryIndex(index: string, partition: string, range: TimeRange): Promise<Item[]> {
+    const values: Item = { ':pk': partition };
+    let condition = `${index}PK = :pk`;
+    if (range.since && range.until) {
+      condition += ` AND ${index}SK BETWEEN :since AND :until`;
+      values[':since'] = range.since;
+      values[':until'] = `${range.until}\uffff`;
+    } else if (range.since) {
+      condition += ` AND ${index}SK >= :since`;
+      values[':since'] = range.since;
+    } else if (range.until) {
+      condition += ` AND ${index}SK <= :until`;
+      values[':until'] = `${range.until}\uffff`;
+    }
+    return this.queryAll(
+      {
+        TableName: this.tableName,
+        IndexName: index,
+        KeyConditionExpression: condition,
+        ExpressionAttributeValues: values,
+        ScanIndexForward: false,
+      },
+      range.limit,
+    );
+  }
+
+  private async queryAll(input: QueryCommandInput, limit?: number): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({ ...input, ExclusiveStartKey: start, Limit: limit ? limit - items.length : undefined }),
+      );
+      items.push(...((page.Items ?? []) as Item[]));
+      start = page.LastEvaluatedKey;
+    } while (start && (!limit || items.length < limit));
+    return items;
+  }
+
+  private async batchWrite(requests: Item[]): Promise<void> {
+    for (let i = 0; i < requests.length; i += 25) {
+      let pending: Item[] | undefined = requests.slice(i, i + 25);
+      for (let attempt = 0; pending && pending.length > 0; attempt++) {
+        const result = await this.client.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: pending as never } }),
+        );
+        pending = result.UnprocessedItems?.[this.tableName] as Item[] | undefined;
+        if (pending && pending.length > 0) {
+          if (attempt >= 8) throw new Error(`DynamoDB left ${pending.length} writes unprocessed after retries`);
+          await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+        }
+      }
+    }
+  }
+}

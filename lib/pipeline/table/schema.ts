@@ -1,0 +1,54 @@
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+/**
+ * One DynamoDB table for everything (single-table design), the same locally (dynalite) and on AWS.
+ *
+ * | item    | PK                  | SK          | GSI1PK / GSI1SK                    | GSI2PK / GSI2SK                 |
+ * |---------|---------------------|-------------|------------------------------------|---------------------------------|
+ * | image   | IMAGE#<imageId>     | #IMAGE      | FAILED / <processedAt> (if failed) | —                               |
+ * | face    | IMAGE#<imageId>     | FACE#<0007> | PERSON#<personId or unknown> / <detectedAt>#<faceId> | EMOTION#<label> / <detectedAt>#<faceId> |
+ * | person  | PERSON#<personId>   | #PERSON     | —                                  | PEOPLE / <personId>             |
+ * | gallery | GALLERY             | #VERSION    | —                                  | —                               |
+ *
+ * Access patterns: faces of an image (Query PK, SK begins_with FACE#), an image (Get), faces of a person over time
+ * (GSI1), unknown faces (GSI1, PERSON#unknown), failed images (GSI1, FAILED), faces by emotion over time (GSI2),
+ * people (GSI2, PEOPLE). Index keys are written only once a fact is known (sparse indexes): a face enters the person
+ * index when it has been recognised and the emotion index when its emotion has been read.
+ */
+export const KEY = {
+  image: (imageId: string) => ({ PK: `IMAGE#${imageId}`, SK: '#IMAGE' }),
+  face: (imageId: string, index: number) => ({ PK: `IMAGE#${imageId}`, SK: `FACE#${String(index).padStart(4, '0')}` }),
+  person: (personId: string) => ({ PK: `PERSON#${personId}`, SK: '#PERSON' }),
+  gallery: () => ({ PK: 'GALLERY', SK: '#VERSION' }),
+} as const;
+
+export const INDEX = {
+  byPerson: 'GSI1',
+  byEmotion: 'GSI2',
+} as const;
+
+export const UNKNOWN_PERSON = 'unknown';
+
+export function tableDefinition(tableName: string): CreateTableCommandInput {
+  const gsi = (name: string) => ({
+    IndexName: name,
+    KeySchema: [
+      { AttributeName: `${name}PK`, KeyType: 'HASH' as const },
+      { AttributeName: `${name}SK`, KeyType: 'RANGE' as const },
+    ],
+    Projection: { ProjectionType: 'ALL' as const },
+  });
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK'].map((name) => ({
+      AttributeName: name,
+      AttributeType: 'S' as const,
+    })),
+    KeySchema: [
+      { AttributeName: 'PK', KeyType: 'HASH' },
+      { AttributeName: 'SK', KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [gsi(INDEX.byPerson), gsi(INDEX.byEmotion)],
+  };
+}
