@@ -1,9 +1,15 @@
 import { Command, Option } from 'commander';
 import { type ConfigOverrides, loadConfig } from '../lib/config';
 import { describeError } from '../lib/errors';
+import { DEFAULT_DATA_DIR } from '../lib/pipeline/local/localPipeline';
 import { analyzeCommand } from './commands/analyze';
 import { compareCommand } from './commands/compare';
+import { deleteImageCommand } from './commands/erase';
 import { convertModelCommand, fetchModelsCommand, listModelsCommand } from './commands/models';
+import { addPersonCommand, listPeopleCommand, removePersonCommand, showPersonCommand } from './commands/people';
+import { queryCommand } from './commands/query';
+import { runCommand } from './commands/run';
+import { watchCommand } from './commands/watch';
 
 interface GlobalFlags {
   detector?: string;
@@ -18,6 +24,7 @@ interface GlobalFlags {
   maxPixels?: string;
   cropMargin?: string;
   imageFormat?: 'jpeg' | 'webp';
+  dataDir: string;
 }
 
 function toNumber(value: string | undefined, flag: string): number | undefined {
@@ -69,9 +76,15 @@ export function buildProgram(): Command {
     .option('--no-age-gender', 'skip the age/gender analyser')
     .option('--max-pixels <n>', 'refuse images with more pixels than this (default 100000000)')
     .option('--crop-margin <f>', 'face crop margin as a fraction of the box (default 0.25)')
-    .addOption(new Option('--image-format <fmt>', 'crop and thumbnail format').choices(['jpeg', 'webp']));
+    .addOption(new Option('--image-format <fmt>', 'crop and thumbnail format').choices(['jpeg', 'webp']))
+    .addOption(
+      new Option('--data-dir <dir>', 'where the local pipeline keeps its buckets, table and dead letters')
+        .env('FACEPIPE_DATA_DIR')
+        .default(DEFAULT_DATA_DIR),
+    );
 
   const config = () => configFrom(program.opts<GlobalFlags>());
+  const dataDir = () => program.opts<GlobalFlags>().dataDir;
   const exit = (code: number) => {
     process.exitCode = code;
   };
@@ -97,6 +110,82 @@ export function buildProgram(): Command {
     .action(async (a: string, b: string, flags) => {
       exit(await compareCommand(a, b, flags, config()));
     });
+
+  program
+    .command('run')
+    .description('process images through the whole local pipeline: faces, crops, emotions, identities, thumbnails')
+    .argument('<paths...>', 'image files or folders (searched recursively)')
+    .option('--force', 'process again images already done')
+    .option('--workers <n>', 'messages each stage handles at once (default 2)')
+    .option('--json', 'print the summary as JSON')
+    .action(async (paths: string[], flags) => {
+      const workers = toNumber(flags.workers, '--workers');
+      exit(await runCommand(paths, { ...flags, workers, dataDir: dataDir() }, config()));
+    });
+
+  program
+    .command('watch')
+    .description('keep running: process every image dropped into the ingest folder (Ctrl-C stops cleanly)')
+    .argument('[folder]', 'folder to watch (default: the ingest bucket folder of the data directory)')
+    .option('--workers <n>', 'messages each stage handles at once (default 2)')
+    .action(async (folder: string | undefined, flags) => {
+      const workers = toNumber(flags.workers, '--workers');
+      exit(await watchCommand(folder, { workers, dataDir: dataDir() }, config()));
+    });
+
+  const people = program.command('people').description('the people facepipe recognises');
+  people
+    .command('add')
+    .description('enrol a person from photos that each show exactly their face')
+    .argument('<id>', 'person id: letters, digits, ".", "_" or "-"')
+    .argument('<photos...>')
+    .option('--name <name>', 'display name (required for a new person)')
+    .option('--details <json>', 'free-form details as a JSON object')
+    .option('--details-file <file>', 'details from a JSON file')
+    .action(async (id: string, photos: string[], flags) => {
+      exit(await addPersonCommand(id, photos, { ...flags, dataDir: dataDir() }, config()));
+    });
+  people
+    .command('list')
+    .option('--json', 'JSON lines')
+    .action(async (flags) => exit(await listPeopleCommand({ ...flags, dataDir: dataDir() }, config())));
+  people
+    .command('show')
+    .argument('<id>')
+    .option('--json', 'JSON')
+    .action(async (id: string, flags) => exit(await showPersonCommand(id, { ...flags, dataDir: dataDir() }, config())));
+  people
+    .command('remove')
+    .description('remove a person from the gallery; with --erase also every face recognised as them')
+    .argument('<id>')
+    .option('--erase', 'erase every crop, thumbnail and record of their faces too')
+    .option('--json', 'JSON')
+    .action(async (id: string, flags) =>
+      exit(await removePersonCommand(id, { ...flags, dataDir: dataDir() }, config())),
+    );
+
+  program
+    .command('query')
+    .description('faces and images in the results table')
+    .option('--image <key>', 'the faces of one image (its key in the ingest bucket)')
+    .option('--person <id>', 'faces recognised as this person, newest first')
+    .option('--emotion <label>', 'faces with this emotion, newest first')
+    .option('--unknown', 'faces of nobody enrolled')
+    .option('--failed', 'images that failed, with the reason')
+    .option('--since <time>', 'only from this date/time on')
+    .option('--until <time>', 'only up to this date/time')
+    .option('--limit <n>', 'at most this many results')
+    .option('--json', 'JSON lines')
+    .action(async (flags) => exit(await queryCommand({ ...flags, dataDir: dataDir() }, config())));
+
+  program
+    .command('delete')
+    .description('erase an image: its upload, crops, thumbnails, face records and embeddings')
+    .argument('<image-key>', 'the image key in the ingest bucket')
+    .option('--json', 'JSON')
+    .action(async (key: string, flags) =>
+      exit(await deleteImageCommand(key, { ...flags, dataDir: dataDir() }, config())),
+    );
 
   const models = program.command('models').description('the model files: list, fetch, convert');
   models

@@ -1,7 +1,7 @@
 import { FacepipeError } from '../errors';
 import { imageIdOf } from './ids';
 import type { FaceRecord } from './records';
-import type { StageContext } from './stages/context';
+import type { StorageContext } from './stages/context';
 
 /** What an erasure removed, for the user to see. */
 export interface ErasureReport {
@@ -9,7 +9,7 @@ export interface ErasureReport {
   items: string[];
 }
 
-async function eraseFaces(context: StageContext, faces: readonly FaceRecord[], report: ErasureReport) {
+async function eraseFaces(context: StorageContext, faces: readonly FaceRecord[], report: ErasureReport) {
   const { store, table, buckets } = context;
   for (const face of faces) {
     await store.delete(buckets.crops, face.crop.key);
@@ -26,7 +26,7 @@ async function eraseFaces(context: StageContext, faces: readonly FaceRecord[], r
 /**
  * Erases an image: its upload, every crop and thumbnail, every face record (with its embedding) and the image record.
  */
-export async function eraseImage(context: StageContext, key: string): Promise<ErasureReport> {
+export async function eraseImage(context: StorageContext, key: string): Promise<ErasureReport> {
   const { store, table, buckets } = context;
   const imageId = imageIdOf(buckets.ingest, key);
   const image = await table.getImage(imageId);
@@ -54,7 +54,7 @@ export async function eraseImage(context: StageContext, key: string): Promise<Er
  * with `erase`, every face recognised as them is erased too (crop, thumbnail, record and embedding).
  */
 export async function removePerson(
-  context: StageContext,
+  context: StorageContext,
   personId: string,
   options: { erase?: boolean } = {},
 ): Promise<ErasureReport> {

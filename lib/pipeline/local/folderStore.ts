@@ -205,7 +205,8 @@ export class FolderObjectStore implements ObjectStore {
     for (const listener of this.listeners.get(object.bucket) ?? []) await listener(event);
   }
 
-  private bucketRoot(bucket: string): string {
+  /** The folder holding the bucket's objects (what `facepipe watch` watches for the ingest bucket). */
+  bucketRoot(bucket: string): string {
     assertBucketName(bucket);
     return path.join(this.dataDir, 'buckets', bucket);
   }

@@ -18,3 +18,6 @@ export interface StageContext {
 }
 
 export const nowIso = (context: StageContext) => (context.now?.() ?? new Date()).toISOString();
+
+/** The stores alone, for work that needs no models (queries, erasure). */
+export type StorageContext = Pick<StageContext, 'store' | 'table' | 'buckets'>;

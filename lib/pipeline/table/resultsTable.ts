@@ -130,7 +130,9 @@ export class ResultsTable {
     };
     let set = '#emotion = :emotion, GSI2PK = :gsi2pk, GSI2SK = :gsi2sk';
     if (appearance.age !== undefined) {
-      set += ', age = :age, gender = :gender';
+      set += ', #age = :age, #gender = :gender';
+      names['#age'] = 'age';
+      names['#gender'] = 'gender';
       values[':age'] = appearance.age;
       values[':gender'] = appearance.gender;
     }
@@ -141,9 +143,9 @@ export class ResultsTable {
   async setIdentity(face: FaceRecord, cropKey: string, identity: Identity, embedding: Float32Array) {
     return this.conditionalUpdate(
       face,
-      'SET identity = :identity, embedding = :embedding, GSI1PK = :gsi1pk, GSI1SK = :gsi1sk',
+      'SET #identity = :identity, #embedding = :embedding, GSI1PK = :gsi1pk, GSI1SK = :gsi1sk',
       '#crop.#key = :crop',
-      { '#crop': 'crop', '#key': 'key' },
+      { '#crop': 'crop', '#key': 'key', '#identity': 'identity', '#embedding': 'embedding' },
       {
         ':crop': cropKey,
         ':identity': identity,
@@ -162,8 +164,9 @@ export class ResultsTable {
         new UpdateCommand({
           TableName: this.tableName,
           Key: KEY.face(face.imageId, face.index),
-          UpdateExpression: 'SET identity = :identity, GSI1PK = :gsi1pk',
+          UpdateExpression: 'SET #identity = :identity, GSI1PK = :gsi1pk',
           ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeNames: { '#identity': 'identity' },
           ExpressionAttributeValues: { ':identity': identity, ':gsi1pk': `PERSON#${UNKNOWN_PERSON}` },
         }),
       )
@@ -238,7 +241,8 @@ export class ResultsTable {
       new UpdateCommand({
         TableName: this.tableName,
         Key: KEY.gallery(),
-        UpdateExpression: 'ADD version :one',
+        UpdateExpression: 'ADD #version :one',
+        ExpressionAttributeNames: { '#version': 'version' },
         ExpressionAttributeValues: { ':one': 1 },
       }),
     );

@@ -1,0 +1,132 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { FacepipeConfig } from '../../lib/config';
+import { FacepipeError } from '../../lib/errors';
+import { removePerson } from '../../lib/pipeline/erasure';
+import { LocalPipeline } from '../../lib/pipeline/local/localPipeline';
+import { enrolPerson } from '../../lib/pipeline/people';
+import { printErasure } from './erase';
+
+function parseDetails(flags: { details?: string; detailsFile?: string }): Promise<unknown> | unknown {
+  const parse = (text: string, where: string) => {
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw new FacepipeError('INVALID_OPTION', `${where} is not valid JSON: ${(error as Error).message}`);
+    }
+  };
+  if (flags.details !== undefined && flags.detailsFile !== undefined) {
+    throw new FacepipeError('INVALID_OPTION', 'Give --details or --details-file, not both.');
+  }
+  if (flags.details !== undefined) return parse(flags.details, '--details');
+  if (flags.detailsFile !== undefined) {
+    const file = flags.detailsFile;
+    return fs.readFile(file, 'utf8').then(
+      (text) => parse(text, file),
+      () => {
+        throw new FacepipeError('FILE_NOT_FOUND', `No such file: ${file}`);
+      },
+    );
+  }
+  return undefined;
+}
+
+export async function addPersonCommand(
+  personId: string,
+  photos: string[],
+  flags: { name?: string; details?: string; detailsFile?: string; dataDir: string },
+  config: FacepipeConfig,
+): Promise<number> {
+  const details = (await parseDetails(flags)) as Record<string, unknown> | undefined;
+  const loaded = [];
+  for (const photo of photos) {
+    const bytes = await fs.readFile(photo).catch(() => {
+      throw new FacepipeError('FILE_NOT_FOUND', `No such file: ${photo}`);
+    });
+    loaded.push({ name: path.basename(photo), bytes });
+  }
+  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false });
+  try {
+    const person = await enrolPerson(pipeline.context, { personId, name: flags.name, details, photos: loaded });
+    process.stdout.write(
+      `enrolled ${person.personId} (${person.name}): ${person.embeddings.length} face embedding(s) from ${person.photos.join(', ')}\n`,
+    );
+    return 0;
+  } finally {
+    await pipeline.close();
+  }
+}
+
+export async function listPeopleCommand(flags: { json?: boolean; dataDir: string }, config: FacepipeConfig) {
+  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  try {
+    const people = await pipeline.table.listPeople();
+    for (const p of people) {
+      const row = { personId: p.personId, name: p.name, details: p.details, embeddings: p.embeddings.length };
+      process.stdout.write(
+        flags.json
+          ? `${JSON.stringify(row)}\n`
+          : `${p.personId.padEnd(24)} ${p.name.padEnd(28)} ${String(p.embeddings.length).padStart(3)} photo(s)  ${JSON.stringify(p.details)}\n`,
+      );
+    }
+    if (!flags.json && people.length === 0)
+      process.stdout.write('No people enrolled. Add one with "facepipe people add".\n');
+    return 0;
+  } finally {
+    await pipeline.close();
+  }
+}
+
+export async function showPersonCommand(
+  personId: string,
+  flags: { json?: boolean; dataDir: string },
+  config: FacepipeConfig,
+) {
+  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  try {
+    const person = await pipeline.table.getPerson(personId);
+    if (!person) throw new FacepipeError('NOT_FOUND', `No person with id "${personId}".`);
+    const faces = await pipeline.table.facesOfPerson(personId);
+    const view = {
+      personId: person.personId,
+      name: person.name,
+      details: person.details,
+      enrolmentPhotos: person.photos,
+      createdAt: person.createdAt,
+      updatedAt: person.updatedAt,
+      faces: faces.map((f) => ({
+        image: f.sourceKey,
+        faceId: f.faceId,
+        similarity: f.identity?.similarity,
+        at: f.detectedAt,
+      })),
+    };
+    if (flags.json) process.stdout.write(`${JSON.stringify(view)}\n`);
+    else {
+      process.stdout.write(`${view.personId}: ${view.name}\n  details: ${JSON.stringify(view.details)}\n`);
+      process.stdout.write(`  enrolled from: ${view.enrolmentPhotos.join(', ')}\n  seen in ${faces.length} face(s):\n`);
+      for (const f of view.faces) process.stdout.write(`    ${f.at}  ${f.image}  (similarity ${f.similarity})\n`);
+    }
+    return 0;
+  } finally {
+    await pipeline.close();
+  }
+}
+
+export async function removePersonCommand(
+  personId: string,
+  flags: { erase?: boolean; json?: boolean; dataDir: string },
+  config: FacepipeConfig,
+) {
+  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  try {
+    const report = await removePerson(pipeline, personId, { erase: flags.erase });
+    printErasure(report, flags.json);
+    if (!flags.erase && !flags.json) {
+      process.stdout.write('Their faces are now unknown; use --erase to delete every face recognised as them.\n');
+    }
+    return 0;
+  } finally {
+    await pipeline.close();
+  }
+}
