@@ -73,6 +73,11 @@ export interface AnalyzeOptions {
   detection?: Partial<DetectionOptions>;
 }
 
+/** Candidates at or above this first-stage score get the verifier's second opinion. */
+const VERIFY_FLOOR = 0.3;
+/** A candidate the verifier scores below this (it sees no face there at all) is dropped. */
+const VETO_BELOW = 0.05;
+
 /** The smallest face side (in the face source) the aligner and crops want before they would upscale. */
 const MIN_FACE_SOURCE_SIDE = 160;
 
@@ -251,30 +256,25 @@ export class FaceAnalyzer {
     };
     const fixed = this.detector.fixedInput;
     const verifier = detection.verify ? this.verifier : undefined;
-    // With a verifier the final score is sqrt(first * second) <= sqrt(first), so candidates down to threshold^2 count.
-    const floor = verifier ? detection.scoreThreshold ** 2 : detection.scoreThreshold;
     const view = await this.decodeView(bytes, header, fixed ? Math.min(...fixed) : detection.inputSize);
     let detailView = view;
     lap('decode');
-    let candidates = await this.detector.detect(view, floor);
+    let candidates = await this.detector.detect(view, detection.scoreThreshold);
     lap('detect');
     if (detection.highRecall && !fixed && Math.max(header.width, header.height) > detection.inputSize) {
       // Small faces: a second pass at a larger input, merged by NMS with the first.
       detailView = await this.decodeView(bytes, header, detection.highRecallInputSize);
       lap('decode');
-      candidates = candidates.concat(await this.detector.detect(detailView, floor));
+      candidates = candidates.concat(await this.detector.detect(detailView, detection.scoreThreshold));
       lap('detect');
     }
     let faces = suppressOverlaps(candidates, detection.nmsIou);
     if (verifier) {
-      const second = await verifier.confirm(detailView, faces);
-      faces = faces
-        .map((face, i) => {
-          const opinion = second[i];
-          return opinion === undefined ? face : { ...face, score: Math.sqrt(face.score * opinion) };
-        })
-        .filter((face) => face.score >= detection.scoreThreshold)
-        .sort((a, b) => b.score - a.score);
+      // Only candidates that could be reported at a usual threshold are worth a second opinion.
+      const checked = faces.filter((face) => face.score >= VERIFY_FLOOR);
+      const opinions = await verifier.confirm(detailView, checked);
+      const vetoed = new Set(checked.filter((_, i) => (opinions[i] ?? 1) < VETO_BELOW));
+      faces = faces.filter((face) => !vetoed.has(face));
     }
     faces = faces
       .map((face) => ({ ...face, box: clipBox(face.box, header.width, header.height) }))
