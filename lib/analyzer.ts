@@ -10,9 +10,10 @@ import { RetinafaceDetector } from './detect/retinaface';
 import { FaceVerifier } from './detect/verifier';
 import { YunetDetector } from './detect/yunet';
 import { decodeRgb, fitWithin, type ImageHeader, readImageHeader, type ScaledRgbImage } from './image/decode';
-import { type EncodedCrop, encodeFaceCrop, encodeThumbnail } from './image/encode';
+import { cutFaceCrop, encodeImage, encodeThumbnail } from './image/encode';
+import { faceInRegion } from './image/faceGeometry';
 import { loadModel } from './models/sessions';
-import type { Box, DetectedFace, EmotionResult, FiveLandmarks, GenderResult } from './types';
+import type { Box, DetectedFace, EmotionResult, FiveLandmarks, GenderResult, RgbImage } from './types';
 
 export interface FaceAnalysis extends DetectedFace {
   emotion: EmotionResult;
@@ -47,6 +48,13 @@ export interface Appearance {
   emotion: EmotionResult;
   age?: number;
   gender?: GenderResult;
+}
+
+/** One face's crop pixels, where the crop sits in the original image, and the face in crop pixels. */
+export interface FaceCrop {
+  pixels: RgbImage;
+  region: Box;
+  face: DetectedFace;
 }
 
 export interface LocatedFaces {
@@ -160,29 +168,45 @@ export class FaceAnalyzer {
     return { header, view, source, faces };
   }
 
-  /** Identity embeddings (L2-normalised), one batch per image. `source` holds the faces' pixels. */
-  embedFaces(source: ScaledRgbImage, faces: readonly DetectedFace[]): Promise<Float32Array[]> {
-    return this.embedder.embed(source, faces);
+  /**
+   * Each face cut out with its margin and low-pass resized (the stored crop's pixels), with its box and landmarks in
+   * the crop's own pixels. Every analyser reads these, in `analyze` and in the pipeline's stages alike.
+   */
+  async cropFaces(source: ScaledRgbImage, faces: readonly DetectedFace[]): Promise<FaceCrop[]> {
+    const crops: FaceCrop[] = [];
+    for (const face of faces) {
+      const { pixels, region } = await cutFaceCrop(source, face.box, this.config.crop);
+      crops.push({ pixels, region, face: faceInRegion(face, region, pixels.width, pixels.height) });
+    }
+    return crops;
   }
 
-  /** Emotion, and age/gender when that analyser is on, from the faces' boxes in `source`. */
-  async readAppearance(
-    source: ScaledRgbImage,
-    faces: readonly DetectedFace[],
-    timings: StageTimings = emptyTimings(),
-  ): Promise<Appearance[]> {
+  /** A stored crop again as a `FaceCrop`, given where it sits in the original image and the face there. */
+  async openCrop(bytes: Buffer, region: Box, face: DetectedFace): Promise<FaceCrop> {
+    const header = await readImageHeader(bytes, this.config.decode);
+    const pixels = await decodeRgb(bytes, header, this.config.decode, header.width, header.height);
+    return { pixels, region, face: faceInRegion(face, region, pixels.width, pixels.height) };
+  }
+
+  /** Identity embeddings (L2-normalised), all faces in one batch when the model allows. */
+  embedFaces(crops: readonly FaceCrop[]): Promise<Float32Array[]> {
+    return this.embedder.embed(crops.map((c) => ({ image: c.pixels, landmarks: c.face.landmarks })));
+  }
+
+  /** Emotion, and age/gender when that analyser is on, all faces in one batch. */
+  async readAppearance(crops: readonly FaceCrop[], timings: StageTimings = emptyTimings()): Promise<Appearance[]> {
     let mark = performance.now();
     const size = 3 * FACE_API_SIZE * FACE_API_SIZE;
-    const squares = new Float32Array(faces.length * size);
-    faces.forEach((face, i) => {
-      writeSquareFace(source, face.box, FACE_API_SIZE, squares, i * size);
+    const squares = new Float32Array(crops.length * size);
+    crops.forEach((crop, i) => {
+      writeSquareFace(crop.pixels, crop.face.box, FACE_API_SIZE, squares, i * size);
     });
-    const emotions = await this.emotion.classify(squares, faces.length);
+    const emotions = await this.emotion.classify(squares, crops.length);
     timings.emotion += performance.now() - mark;
     mark = performance.now();
-    const ageGenders: AgeGender[] = this.ageGender ? await this.ageGender.estimate(squares, faces.length) : [];
+    const ageGenders: AgeGender[] = this.ageGender ? await this.ageGender.estimate(squares, crops.length) : [];
     timings.ageGender += performance.now() - mark;
-    return faces.map((_, i) => {
+    return crops.map((_, i) => {
       const appearance: Appearance = { emotion: emotions[i] as EmotionResult };
       const ag = ageGenders[i];
       if (ag) {
@@ -193,22 +217,15 @@ export class FaceAnalyzer {
     });
   }
 
-  /** An encoded crop of one face (box plus the configured margin) and where it sits in the original image. */
-  cropFace(source: ScaledRgbImage, face: DetectedFace): Promise<EncodedCrop> {
-    return encodeFaceCrop(source, face.box, this.config.crop);
+  /** The crop encoded for storage (JPEG or WebP as configured). */
+  encodeCrop(crop: FaceCrop): Promise<Buffer> {
+    return encodeImage(crop.pixels, this.config.crop);
   }
 
   /** A small encoded picture of one face (for lists and galleries). */
-  async faceThumbnail(source: ScaledRgbImage, face: DetectedFace): Promise<Buffer> {
-    const { thumbnail, crop } = this.config;
-    return (await encodeFaceCrop(source, face.box, { ...thumbnail, size: thumbnail.faceSize, margin: crop.margin }))
-      .data;
-  }
-
-  /** Decodes a stored face crop (small, trusted: written by the detect stage) for the emotion and recognise stages. */
-  async decodeCrop(bytes: Buffer): Promise<ScaledRgbImage> {
-    const header = await readImageHeader(bytes, this.config.decode);
-    return decodeRgb(bytes, header, this.config.decode, header.width, header.height);
+  async faceThumbnail(crop: FaceCrop): Promise<Buffer> {
+    const { thumbnail } = this.config;
+    return encodeThumbnail(crop.pixels, { ...thumbnail, size: thumbnail.faceSize });
   }
 
   /** An encoded thumbnail of the whole image. */
@@ -221,9 +238,12 @@ export class FaceAnalyzer {
     const timings = emptyTimings();
     const { header, view, source, faces: detected } = await this.locateFaces(bytes, options, timings);
     let mark = performance.now();
-    const embeddings = await this.embedFaces(source, detected);
+    const crops = await this.cropFaces(source, detected);
+    timings.crop += performance.now() - mark;
+    mark = performance.now();
+    const embeddings = await this.embedFaces(crops);
     timings.embed += performance.now() - mark;
-    const appearances = await this.readAppearance(source, detected, timings);
+    const appearances = await this.readAppearance(crops, timings);
     mark = performance.now();
     const faces: FaceAnalysis[] = [];
     for (const [i, face] of detected.entries()) {
@@ -232,7 +252,7 @@ export class FaceAnalyzer {
         ...(appearances[i] as Appearance),
         embedding: embeddings[i] as Float32Array,
       };
-      if (options.crops) analysis.crop = (await this.cropFace(source, face)).data;
+      if (options.crops) analysis.crop = await this.encodeCrop(crops[i] as FaceCrop);
       faces.push(analysis);
     }
     const result: ImageAnalysis = { format: header.format, width: header.width, height: header.height, faces, timings };

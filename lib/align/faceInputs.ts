@@ -1,5 +1,4 @@
-import type { ScaledRgbImage } from '../image/decode';
-import type { Box, FiveLandmarks, Point } from '../types';
+import type { Box, FiveLandmarks, Point, RgbImage } from '../types';
 import { planarWriter, sampleAffine } from './sample';
 import { type Affine, estimateSimilarity, invertAffine } from './similarity';
 
@@ -14,24 +13,18 @@ export const ARCFACE_TEMPLATE: readonly Point[] = [
   [70.7299, 92.2041],
 ];
 
-/** Maps original-image coordinates into the (possibly reduced) source image. */
-function toSourcePixels(image: ScaledRgbImage, p: Point): Point {
-  return [p[0] / image.scaleX, p[1] / image.scaleY];
-}
-
 /**
- * Aligns a face onto the ArcFace template (similarity transform of its five landmarks) and writes it as a normalised
- * NCHW 112x112 tensor slice.
+ * Aligns a face onto the ArcFace template (similarity transform of its five landmarks, in `image` pixels) and writes
+ * it as a normalised NCHW 112x112 tensor slice.
  */
 export function writeAlignedFace(
-  image: ScaledRgbImage,
+  image: RgbImage,
   landmarks: FiveLandmarks,
   out: Float32Array,
   offset: number,
   normalise: (value: number, channel: 0 | 1 | 2) => number,
 ): Affine {
-  const from = landmarks.map((p) => toSourcePixels(image, p));
-  const toTemplate = estimateSimilarity(from, ARCFACE_TEMPLATE);
+  const toTemplate = estimateSimilarity(landmarks, ARCFACE_TEMPLATE);
   const plane = ARCFACE_SIZE * ARCFACE_SIZE;
   sampleAffine(
     image,
@@ -44,20 +37,14 @@ export function writeAlignedFace(
 }
 
 /**
- * face-api.js input: the face box (clipped to the image) padded to a centred black square and resized to
+ * face-api.js input: the face box (in `image` pixels, clipped to the image) padded to a centred black square and resized to
  * `size` (bilinear, as tf.image.resizeBilinear), RGB 0..255, written NCHW at `offset`.
  */
-export function writeSquareFace(
-  image: ScaledRgbImage,
-  box: Box,
-  size: number,
-  out: Float32Array,
-  offset: number,
-): void {
-  const bx = Math.max(0, box.x / image.scaleX);
-  const by = Math.max(0, box.y / image.scaleY);
-  const bx2 = Math.min(image.width, (box.x + box.width) / image.scaleX);
-  const by2 = Math.min(image.height, (box.y + box.height) / image.scaleY);
+export function writeSquareFace(image: RgbImage, box: Box, size: number, out: Float32Array, offset: number): void {
+  const bx = Math.max(0, box.x);
+  const by = Math.max(0, box.y);
+  const bx2 = Math.min(image.width, box.x + box.width);
+  const by2 = Math.min(image.height, box.y + box.height);
   const clipped: Box = { x: Math.round(bx), y: Math.round(by), width: 0, height: 0 };
   clipped.width = Math.max(1, Math.round(bx2) - clipped.x);
   clipped.height = Math.max(1, Math.round(by2) - clipped.y);

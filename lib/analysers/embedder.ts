@@ -1,8 +1,7 @@
 import { ARCFACE_SIZE, writeAlignedFace } from '../align/faceInputs';
-import type { ScaledRgbImage } from '../image/decode';
 import type { LoadedModel } from '../models/sessions';
 import { ort } from '../models/sessions';
-import type { FiveLandmarks } from '../types';
+import type { FiveLandmarks, RgbImage } from '../types';
 
 const FACE_VALUES = 3 * ARCFACE_SIZE * ARCFACE_SIZE;
 
@@ -38,13 +37,16 @@ export class FaceEmbedder {
     this.std = input.std ?? [0.5, 0.5, 0.5];
   }
 
-  /** Aligns every face of one image and embeds them: one batch when the model takes any batch size. */
-  async embed(image: ScaledRgbImage, faces: readonly { landmarks: FiveLandmarks }[]): Promise<Float32Array[]> {
+  /**
+   * Aligns every face (landmarks in its image's pixels) and embeds them: one batch when the model takes any batch
+   * size.
+   */
+  async embed(faces: readonly { image: RgbImage; landmarks: FiveLandmarks }[]): Promise<Float32Array[]> {
     if (faces.length === 0) return [];
     const data = new Float32Array(faces.length * FACE_VALUES);
     const normalise = (v: number, c: 0 | 1 | 2) => (v / 255 - (this.mean[c] as number)) / (this.std[c] as number);
     faces.forEach((face, i) => {
-      writeAlignedFace(image, face.landmarks, data, i * FACE_VALUES, normalise);
+      writeAlignedFace(face.image, face.landmarks, data, i * FACE_VALUES, normalise);
     });
     return this.run(data, faces.length);
   }

@@ -13,10 +13,6 @@ async function encode(pipeline: sharp.Sharp, options: OutputImageOptions): Promi
   return encoder(pipeline, options).toBuffer();
 }
 
-function encodeWithInfo(pipeline: sharp.Sharp, options: OutputImageOptions) {
-  return encoder(pipeline, options).toBuffer({ resolveWithObject: true });
-}
-
 function rawInput(image: RgbImage): sharp.Sharp {
   return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
 }
@@ -30,21 +26,23 @@ export function cropRegion(box: Box, margin: number, imageWidth: number, imageHe
   return { x: x1, y: y1, width: Math.max(1, x2 - x1), height: Math.max(1, y2 - y1) };
 }
 
-export interface EncodedCrop {
-  data: Buffer;
+/** A face crop's pixels: the box plus margin, cut from the face source and scaled to at most `size`. */
+export interface FaceCropPixels {
+  pixels: ScaledRgbImage;
   /** The cropped region in original-image pixels. */
   region: Box;
-  /** Pixel size of the encoded crop. */
-  width: number;
-  height: number;
 }
 
-/** A face crop (box plus margin, in original-image pixels) cut from `source`, at most `size` on its long side. */
-export async function encodeFaceCrop(
+/**
+ * Cuts a face crop (box plus `margin` of its size per side, clipped to the image) from `source`, resized with a
+ * proper low-pass filter (lanczos) to at most `size` on its long side. Everything downstream (emotion, age/gender,
+ * embedding, the stored crop) reads these pixels, so `facepipe analyze` and the pipeline's stages see the same face.
+ */
+export async function cutFaceCrop(
   source: ScaledRgbImage,
   box: Box,
-  options: OutputImageOptions & { margin: number },
-): Promise<EncodedCrop> {
+  options: { size: number; margin: number },
+): Promise<FaceCropPixels> {
   const scaled: Box = {
     x: box.x / source.scaleX,
     y: box.y / source.scaleY,
@@ -56,21 +54,32 @@ export async function encodeFaceCrop(
   const top = Math.min(region.y, source.height - 1);
   const width = Math.min(region.width, source.width - left);
   const height = Math.min(region.height, source.height - top);
-  const pipeline = rawInput(source)
+  const { data, info } = await rawInput(source)
     .extract({ left, top, width, height })
-    .resize({ width: options.size, height: options.size, fit: 'inside', withoutEnlargement: true });
-  const { data, info } = await encodeWithInfo(pipeline, options);
-  return {
-    data,
-    region: {
-      x: left * source.scaleX,
-      y: top * source.scaleY,
-      width: width * source.scaleX,
-      height: height * source.scaleY,
-    },
-    width: info.width,
-    height: info.height,
+    .resize({ width: options.size, height: options.size, fit: 'inside', withoutEnlargement: true, kernel: 'lanczos3' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const inOriginal: Box = {
+    x: left * source.scaleX,
+    y: top * source.scaleY,
+    width: width * source.scaleX,
+    height: height * source.scaleY,
   };
+  return {
+    pixels: {
+      data,
+      width: info.width,
+      height: info.height,
+      scaleX: inOriginal.width / info.width,
+      scaleY: inOriginal.height / info.height,
+    },
+    region: inOriginal,
+  };
+}
+
+/** Encodes RGB pixels as the configured JPEG or WebP. */
+export function encodeImage(image: RgbImage, options: OutputImageOptions): Promise<Buffer> {
+  return encode(rawInput(image), options);
 }
 
 /** A small picture of the whole image, at most `size` on its long side. */

@@ -64,7 +64,9 @@ export async function enrolPerson(context: StageContext, enrolment: Enrolment): 
         `Enrolment photo ${photo.name} shows ${located.faces.length} faces; it must show exactly one.`,
       );
     }
-    const [embedding] = await context.analyzer.embedFaces(located.source, located.faces);
+    const [embedding] = await context.analyzer.embedFaces(
+      await context.analyzer.cropFaces(located.source, located.faces),
+    );
     if (embedding) embeddings.push(embedding);
   }
   const now = (context.now?.() ?? new Date()).toISOString();

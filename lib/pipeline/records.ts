@@ -1,4 +1,4 @@
-import type { Box, Emotion, EmotionResult, GenderResult, Point } from '../types';
+import type { Box, Emotion, EmotionResult, FiveLandmarks, GenderResult } from '../types';
 
 export type ImageStatus = 'processing' | 'done' | 'failed';
 
@@ -37,7 +37,7 @@ export interface FaceRecord {
   index: number;
   sourceKey: string;
   box: Box;
-  landmarks: Point[];
+  landmarks: FiveLandmarks;
   score: number;
   crop: CropRef;
   thumbnailKey: string;

@@ -1,3 +1,4 @@
+import type { FaceCrop } from '../../analyzer';
 import { describeError, isInputError } from '../../errors';
 import { cropKeyOf, faceIdOf, faceThumbnailKeyOf, imageIdOf, imageThumbnailKeyOf } from '../ids';
 import type { ObjectCreatedEvent } from '../ports';
@@ -67,27 +68,19 @@ export async function detectStage(
   const detectedAt = nowIso(context);
   const ext = extension(analyzer.config.crop.format);
   const thumbExt = extension(analyzer.config.thumbnail.format);
+  const thumbType = contentType(analyzer.config.thumbnail.format);
   const thumbnailKey = imageThumbnailKeyOf(imageId, etag, thumbExt);
-  await store.put(
-    buckets.thumbnails,
-    thumbnailKey,
-    await analyzer.thumbnail(view),
-    contentType(analyzer.config.thumbnail.format),
-  );
+  await store.put(buckets.thumbnails, thumbnailKey, await analyzer.thumbnail(view), thumbType);
 
   const faces: FaceRecord[] = [];
   const crops: { key: string; data: Buffer }[] = [];
+  const faceCrops = await analyzer.cropFaces(source, located.faces);
   for (const [index, face] of located.faces.entries()) {
-    const crop = await analyzer.cropFace(source, face);
+    const crop = faceCrops[index] as FaceCrop;
     const faceThumbKey = faceThumbnailKeyOf(imageId, etag, index, thumbExt);
-    await store.put(
-      buckets.thumbnails,
-      faceThumbKey,
-      await analyzer.faceThumbnail(source, face),
-      contentType(analyzer.config.thumbnail.format),
-    );
+    await store.put(buckets.thumbnails, faceThumbKey, await analyzer.faceThumbnail(crop), thumbType);
     const key = cropKeyOf(imageId, etag, index, ext);
-    crops.push({ key, data: crop.data });
+    crops.push({ key, data: await analyzer.encodeCrop(crop) });
     faces.push({
       faceId: faceIdOf(imageId, index),
       imageId,
@@ -96,7 +89,7 @@ export async function detectStage(
       box: face.box,
       landmarks: face.landmarks,
       score: face.score,
-      crop: { key, region: crop.region, width: crop.width, height: crop.height },
+      crop: { key, region: crop.region, width: crop.pixels.width, height: crop.pixels.height },
       thumbnailKey: faceThumbKey,
       detectedAt,
     });

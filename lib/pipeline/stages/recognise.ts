@@ -2,7 +2,7 @@ import type { ObjectCreatedEvent } from '../ports';
 import { assignIdentities, type GalleryCache } from '../recognition';
 import type { FaceRecord, Identity } from '../records';
 import type { StageContext } from './context';
-import { faceInCrop, loadCrop } from './faceCrop';
+import { loadCrop, openStoredCrop } from './faceCrop';
 
 export type RecogniseOutcome =
   | { status: 'done'; faceId: string; identity: Identity }
@@ -21,8 +21,8 @@ export async function recogniseStage(
 ): Promise<RecogniseOutcome> {
   const found = await loadCrop(context, event);
   if (found.status === 'stale') return found;
-  const { face } = found;
-  const [own] = await context.analyzer.embedFaces(found.pixels, [found.inCrop]);
+  const face = found.record;
+  const [own] = await context.analyzer.embedFaces([found.crop]);
   if (!own) throw new Error('the embedder returned no result');
   const version = face.crop.key.split('/')[1];
   const siblings = (await context.table.facesOfImage(face.imageId)).filter((f) => f.crop.key.split('/')[1] === version);
@@ -40,10 +40,10 @@ export async function recogniseStage(
 
 async function siblingEmbedding(context: StageContext, sibling: FaceRecord): Promise<Float32Array> {
   if (sibling.embedding) return sibling.embedding;
-  const object = await context.store.get(context.buckets.crops, sibling.crop.key);
-  if (!object) throw new Error(`the crop of face ${sibling.faceId} is missing`);
-  const pixels = await context.analyzer.decodeCrop(object.body);
-  const [embedding] = await context.analyzer.embedFaces(pixels, [faceInCrop(sibling)]);
+  // Its crop may still be on its way (the detect stage writes them one by one): throwing retries later.
+  const crop = await openStoredCrop(context, sibling);
+  if (!crop) throw new Error(`the crop of face ${sibling.faceId} is not there yet`);
+  const [embedding] = await context.analyzer.embedFaces([crop]);
   if (!embedding) throw new Error('the embedder returned no result');
   return embedding;
 }

@@ -1,0 +1,22 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { LocalPipeline } from '../../lib/pipeline/local/localPipeline';
+import { testConfig } from './testConfig';
+
+export function tempDataDir(label: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `facepipe-${label}-`));
+}
+
+export function openPipeline(dataDir: string, options: { consume?: boolean; workers?: number } = {}) {
+  return LocalPipeline.open({ dataDir, config: testConfig(), ...options });
+}
+
+/** Every object file under the buckets folder (relative paths), for asserting that erasure leaves nothing. */
+export function bucketFiles(dataDir: string): string[] {
+  const root = path.join(dataDir, 'buckets');
+  if (!fs.existsSync(root)) return [];
+  return (fs.readdirSync(root, { recursive: true }) as string[])
+    .filter((f) => fs.statSync(path.join(root, f)).isFile())
+    .sort();
+}
