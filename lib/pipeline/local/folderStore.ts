@@ -93,6 +93,25 @@ export class FolderObjectStore implements ObjectStore {
     return object;
   }
 
+  /**
+   * Removes the temporary files of puts that a killed process never finished (they are never listed as objects, but
+   * take space). Only safe while no other process writes to this data directory: the local pipeline holds the
+   * table's lock when it calls this at start. Returns how many were removed.
+   */
+  async sweepTemporaryFiles(): Promise<number> {
+    let removed = 0;
+    for (const tree of ['buckets', 'object-meta']) {
+      const root = path.join(this.dataDir, tree);
+      const entries = (await fs.readdir(root, { recursive: true }).catch(() => [])) as string[];
+      for (const entry of entries) {
+        if (!entry.endsWith(TEMP_SUFFIX)) continue;
+        await fs.rm(path.join(root, entry), { force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   async get(bucket: string, key: string): Promise<{ object: StoredObject; body: Buffer } | undefined> {
     const found = await this.read(bucket, key, this.pathOf(bucket, key), { body: true });
     return found?.body ? { object: found.object, body: found.body } : undefined;

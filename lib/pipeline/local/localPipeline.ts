@@ -73,6 +73,8 @@ export class LocalPipeline {
         dynamo,
         analyzer,
       );
+      // We hold the table's lock, so no other process is writing here: leftovers of a killed run can go.
+      await pipeline.store.sweepTemporaryFiles();
       if (options.consume !== false) pipeline.wire(options);
       return pipeline;
     } catch (error) {
