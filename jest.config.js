@@ -1,3 +1,6 @@
+// The AWS SDK talks only to loopback emulators in the tests; its Node-version notice is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: '<rootDir>/tests/helpers/nodeRealmEnvironment.js',

@@ -102,8 +102,11 @@ export async function runCommand(inputs: string[], flags: RunFlags, config: Face
     for (const file of files) {
       const bytes = await fs.readFile(file.path);
       const etag = createHash('md5').update(bytes).digest('hex');
-      const existing = await pipeline.table.getImage(imageIdOf(pipeline.buckets.ingest, file.key));
+      const imageId = imageIdOf(pipeline.buckets.ingest, file.key);
+      const existing = await pipeline.table.getImage(imageId);
       if (!flags.force && existing && existing.etag === etag && existing.status !== 'processing') {
+        // Done before; a killed run may still owe some of its faces their emotion or identity.
+        await pipeline.resumeFaces(imageId);
         summary.skipped++;
         if (existing.status === 'failed') summary.failed++;
         progress.tick();

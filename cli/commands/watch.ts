@@ -53,7 +53,10 @@ export async function watchCommand(
       const key = ingestKeyOf(file, watched);
       const existing = await pipeline.table.getImage(imageIdOf(pipeline.buckets.ingest, key));
       const etag = createHash('md5').update(bytes).digest('hex');
-      if (existing?.etag === etag && existing.status !== 'processing') return;
+      if (existing?.etag === etag && existing.status !== 'processing') {
+        await pipeline.resumeFaces(existing.imageId);
+        return;
+      }
       await pipeline.upload(key, bytes);
     } catch (error) {
       const { code, message } = describeError(error);
@@ -66,6 +69,7 @@ export async function watchCommand(
     for (const object of await pipeline.store.list(pipeline.buckets.ingest)) {
       const image = await pipeline.table.getImage(imageIdOf(pipeline.buckets.ingest, object.key));
       if (!image || image.etag !== object.etag || image.status === 'processing') await pipeline.announce(object.key);
+      else await pipeline.resumeFaces(image.imageId);
     }
   } else {
     for (const file of await expandInputs([watched])) await take(file.path);

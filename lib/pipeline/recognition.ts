@@ -57,10 +57,17 @@ const round = (v: number) => Math.round(v * 10000) / 10000;
 export class GalleryCache {
   private version = -1;
   private people: EnrolledPerson[] = [];
+  private checkedAt = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly table: ResultsTable) {}
+  /** `maxAgeMs`: how long a gallery is used before its version is read again (a change shows within that time). */
+  constructor(
+    private readonly table: ResultsTable,
+    private readonly maxAgeMs = 1000,
+  ) {}
 
   async current(): Promise<EnrolledPerson[]> {
+    if (Date.now() - this.checkedAt < this.maxAgeMs) return this.people;
+    this.checkedAt = Date.now();
     const version = await this.table.galleryVersion();
     if (version !== this.version) {
       this.people = await this.table.listPeople();

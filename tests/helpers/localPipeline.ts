@@ -17,6 +17,6 @@ export function bucketFiles(dataDir: string): string[] {
   const root = path.join(dataDir, 'buckets');
   if (!fs.existsSync(root)) return [];
   return (fs.readdirSync(root, { recursive: true }) as string[])
-    .filter((f) => fs.statSync(path.join(root, f)).isFile())
+    .filter((f) => fs.statSync(path.join(root, f), { throwIfNoEntry: false })?.isFile() === true)
     .sort();
 }

@@ -103,6 +103,20 @@ export class LocalPipeline {
     await this.store.notifyObjectCreated(this.buckets.ingest, key);
   }
 
+  /**
+   * Re-announces the crops of an image's faces that a later stage never finished (their events were lost with a
+   * killed process: local queues live in memory). Returns how many faces were resumed.
+   */
+  async resumeFaces(imageId: string): Promise<number> {
+    let resumed = 0;
+    for (const face of await this.table.facesOfImage(imageId)) {
+      if (face.emotion && face.identity) continue;
+      await this.store.notifyObjectCreated(this.buckets.crops, face.crop.key);
+      resumed++;
+    }
+    return resumed;
+  }
+
   /** Resolves when every queue is empty and nothing is in flight (the whole pipeline is done). */
   async drained(): Promise<void> {
     // A stage can enqueue work for a later one, so wait until all are idle at once.

@@ -94,8 +94,16 @@ export async function detectStage(
       detectedAt,
     });
   }
-  // Face records first, crops second: a crop's creation event must find its face record.
+  // Face records and the face count first, crops second: a crop's creation event must find its face record, and
+  // the recognise stage must know how many faces the photo has.
   await table.putFaces(faces);
+  await table.updateImage(imageId, {
+    width: header.width,
+    height: header.height,
+    format: header.format,
+    faceCount: faces.length,
+    thumbnailKey,
+  });
   const kept = new Set(faces.map((f) => f.crop.key));
   await removeFaces(
     context,
@@ -105,18 +113,9 @@ export async function detectStage(
   if (existing?.thumbnailKey && existing.thumbnailKey !== thumbnailKey) {
     await store.delete(buckets.thumbnails, existing.thumbnailKey);
   }
-  for (const crop of crops)
-    await store.put(buckets.crops, crop.key, crop.data, contentType(analyzer.config.crop.format));
-  await table.putImage({
-    ...image,
-    status: 'done',
-    width: header.width,
-    height: header.height,
-    format: header.format,
-    faceCount: faces.length,
-    thumbnailKey,
-    processedAt: nowIso(context),
-  });
+  const cropType = contentType(analyzer.config.crop.format);
+  for (const crop of crops) await store.put(buckets.crops, crop.key, crop.data, cropType);
+  await table.updateImage(imageId, { status: 'done', processedAt: nowIso(context) });
   return { status: 'done', imageId, faces: faces.length };
 }
 

@@ -1,18 +1,22 @@
 import type { ObjectCreatedEvent } from '../ports';
 import { assignIdentities, type GalleryCache } from '../recognition';
-import type { FaceRecord, Identity } from '../records';
+import type { Identity } from '../records';
 import type { StageContext } from './context';
-import { loadCrop, openStoredCrop } from './faceCrop';
+import { loadCrop } from './faceCrop';
 
 export type RecogniseOutcome =
-  | { status: 'done'; faceId: string; identity: Identity }
+  | { status: 'done'; faceId: string; identities: number }
+  | { status: 'waiting'; faceId: string; missing: number }
   | { status: 'stale'; reason: string };
 
 /**
- * The recognise stage: a face crop → identity on its face record. Every face of the photo takes part in the
- * decision (no person is given to two faces of one photo), so the stage embeds the sibling faces too, reusing the
- * embeddings their own events already stored. Each event writes only its own face, and the decision is a
- * deterministic function of the photo's faces and the gallery, so concurrent events agree without coordination.
+ * The recognise stage: a face crop → its embedding, and, once every face of the photo has one, the identities of
+ * all of them. Every face of a photo takes part in one decision (no person is given to two faces of a photo), so
+ * whichever event completes the photo's set of embeddings decides for all; the others only store their embedding.
+ * Each event stores its embedding, then adds its face to the image's set of embedded faces (an atomic set, so a
+ * duplicate delivery counts once): exactly the event that completes the set reads the siblings and decides, with
+ * O(faces) reads per photo. A duplicate arriving later decides again, identically (the decision is a function of the
+ * embeddings and the gallery).
  */
 export async function recogniseStage(
   context: StageContext,
@@ -22,28 +26,26 @@ export async function recogniseStage(
   const found = await loadCrop(context, event);
   if (found.status === 'stale') return found;
   const face = found.record;
-  const [own] = await context.analyzer.embedFaces([found.crop]);
-  if (!own) throw new Error('the embedder returned no result');
+  const [embedding] = await context.analyzer.embedFaces([found.crop]);
+  if (!embedding) throw new Error('the embedder returned no result');
+  if (!(await context.table.setEmbedding(face, embedding))) {
+    return { status: 'stale', reason: 'the face changed while it was embedded' };
+  }
+  const count = await context.table.countEmbeddedFace(face);
+  if (!count) return { status: 'stale', reason: 'the image changed while the face was embedded' };
+  if (count.embedded < count.faceCount) {
+    return { status: 'waiting', faceId: face.faceId, missing: count.faceCount - count.embedded };
+  }
   const version = face.crop.key.split('/')[1];
   const siblings = (await context.table.facesOfImage(face.imageId)).filter((f) => f.crop.key.split('/')[1] === version);
-  const embeddings: Float32Array[] = [];
-  for (const sibling of siblings) {
-    embeddings.push(sibling.index === face.index ? own : await siblingEmbedding(context, sibling));
+  if (siblings.some((s) => !s.embedding)) throw new Error('a counted face has no stored embedding');
+  const identities = assignIdentities(
+    siblings.map((s) => s.embedding as Float32Array),
+    await gallery.current(),
+    context.analyzer.config.matchThreshold,
+  );
+  for (const [i, sibling] of siblings.entries()) {
+    await context.table.setIdentity(sibling, sibling.crop.key, identities[i] as Identity);
   }
-  const identities = assignIdentities(embeddings, await gallery.current(), context.analyzer.config.matchThreshold);
-  const identity = identities[siblings.findIndex((s) => s.index === face.index)];
-  if (!identity) throw new Error('the face is missing from its own photo');
-  const written = await context.table.setIdentity(face, event.key, identity, own);
-  if (!written) return { status: 'stale', reason: 'the face changed while it was recognised' };
-  return { status: 'done', faceId: face.faceId, identity };
-}
-
-async function siblingEmbedding(context: StageContext, sibling: FaceRecord): Promise<Float32Array> {
-  if (sibling.embedding) return sibling.embedding;
-  // Its crop may still be on its way (the detect stage writes them one by one): throwing retries later.
-  const crop = await openStoredCrop(context, sibling);
-  if (!crop) throw new Error(`the crop of face ${sibling.faceId} is not there yet`);
-  const [embedding] = await context.analyzer.embedFaces([crop]);
-  if (!embedding) throw new Error('the embedder returned no result');
-  return embedding;
+  return { status: 'done', faceId: face.faceId, identities: siblings.length };
 }

@@ -30,7 +30,7 @@ function fromBinary(bytes: Uint8Array): Float32Array {
 }
 
 const strip = <T>(item: Item): T => {
-  const { PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, type, ...rest } = item;
+  const { PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, type, embeddedFaces, ...rest } = item;
   return rest as T;
 };
 
@@ -76,6 +76,57 @@ export class ResultsTable {
       item.GSI1SK = `${image.processedAt ?? image.createdAt}#${image.imageId}`;
     }
     await this.client.send(new PutCommand({ TableName: this.tableName, Item: item }));
+  }
+
+  /**
+   * Sets attributes of an image record in place (never replacing it): the recognise stage adds to the same record
+   * concurrently, and a put would drop its additions.
+   */
+  async updateImage(imageId: string, fields: Partial<Omit<ImageRecord, 'imageId'>>): Promise<void> {
+    const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+    if (entries.length === 0) return;
+    const names: Record<string, string> = {};
+    const values: Item = {};
+    const sets = entries.map(([name, value], i) => {
+      names[`#a${i}`] = name;
+      values[`:v${i}`] = value;
+      return `#a${i} = :v${i}`;
+    });
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: KEY.image(imageId),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  /**
+   * Counts a face of an image version as embedded (a set, so a duplicate delivery counts once) and returns how many
+   * are, with the image's face count; undefined when the image has moved on to another version.
+   */
+  async countEmbeddedFace(face: FaceRecord): Promise<{ embedded: number; faceCount: number } | undefined> {
+    const version = face.crop.key.split('/')[1] ?? '';
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: KEY.image(face.imageId),
+          UpdateExpression: 'ADD #embedded :face',
+          ConditionExpression: 'begins_with(#etag, :version)',
+          ExpressionAttributeNames: { '#embedded': 'embeddedFaces', '#etag': 'etag' },
+          ExpressionAttributeValues: { ':face': new Set([String(face.index)]), ':version': version },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const embedded = (Attributes?.embeddedFaces as Set<string> | undefined)?.size ?? 0;
+      return { embedded, faceCount: (Attributes?.faceCount as number | undefined) ?? Number.POSITIVE_INFINITY };
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
   }
 
   async deleteImage(imageId: string): Promise<void> {
@@ -139,20 +190,30 @@ export class ResultsTable {
     return this.conditionalUpdate(face, `SET ${set}`, '#crop.#key = :crop', names, values);
   }
 
-  /** Records who a face is (or that it is unknown) and its embedding, under the same stale-crop guard. */
-  async setIdentity(face: FaceRecord, cropKey: string, identity: Identity, embedding: Float32Array) {
+  /** Records who a face is (or that it is unknown), under the same stale-crop guard. */
+  async setIdentity(face: FaceRecord, cropKey: string, identity: Identity) {
     return this.conditionalUpdate(
       face,
-      'SET #identity = :identity, #embedding = :embedding, GSI1PK = :gsi1pk, GSI1SK = :gsi1sk',
+      'SET #identity = :identity, GSI1PK = :gsi1pk, GSI1SK = :gsi1sk',
       '#crop.#key = :crop',
-      { '#crop': 'crop', '#key': 'key', '#identity': 'identity', '#embedding': 'embedding' },
+      { '#crop': 'crop', '#key': 'key', '#identity': 'identity' },
       {
         ':crop': cropKey,
         ':identity': identity,
-        ':embedding': toBinary(embedding),
         ':gsi1pk': `PERSON#${identity.personId ?? UNKNOWN_PERSON}`,
         ':gsi1sk': `${face.detectedAt}#${face.faceId}`,
       },
+    );
+  }
+
+  /** Stores a face's identity embedding, under the stale-crop guard. */
+  async setEmbedding(face: FaceRecord, embedding: Float32Array): Promise<boolean> {
+    return this.conditionalUpdate(
+      face,
+      'SET #embedding = :embedding',
+      '#crop.#key = :crop',
+      { '#crop': 'crop', '#key': 'key', '#embedding': 'embedding' },
+      { ':crop': face.crop.key, ':embedding': toBinary(embedding) },
     );
   }
 
