@@ -9,7 +9,14 @@ import { suppressOverlaps } from './detect/nms';
 import { RetinafaceDetector } from './detect/retinaface';
 import { FaceVerifier } from './detect/verifier';
 import { YunetDetector } from './detect/yunet';
-import { decodeRgb, fitWithin, type ImageHeader, readImageHeader, type ScaledRgbImage } from './image/decode';
+import {
+  decodeRgb,
+  fitWithin,
+  type ImageHeader,
+  readImageHeader,
+  resizeRgb,
+  type ScaledRgbImage,
+} from './image/decode';
 import { cutFaceCrop, encodeImage, encodeThumbnail } from './image/encode';
 import { faceInRegion } from './image/faceGeometry';
 import { loadModel } from './models/sessions';
@@ -152,18 +159,21 @@ export class FaceAnalyzer {
     const header = await readImageHeader(bytes, this.config.decode);
     const detection = { ...this.config.detection, ...options.detection };
     let view: ScaledRgbImage;
+    let work: ScaledRgbImage;
     let faces: DetectedFace[];
     if (options.assumeFace) {
       const [w, h] = fitWithin(header, Math.max(this.config.crop.size, 2 * ARCFACE_SIZE));
       view = await decodeRgb(bytes, header, this.config.decode, w, h);
+      work = view;
       faces = [wholeImageFace(header)];
     } else {
       const found = await this.detectInHeader(bytes, header, detection, timings);
       mark = performance.now();
       view = found.view;
+      work = found.work;
       faces = found.faces;
     }
-    const source = await this.faceSource(bytes, header, view, faces);
+    const source = await this.faceSource(bytes, header, work, faces);
     timings.decode += performance.now() - mark;
     return { header, view, source, faces };
   }
@@ -267,7 +277,7 @@ export class FaceAnalyzer {
     header: ImageHeader,
     detection: DetectionOptions,
     timings?: StageTimings,
-  ): Promise<{ view: ScaledRgbImage; faces: DetectedFace[] }> {
+  ): Promise<{ view: ScaledRgbImage; work: ScaledRgbImage; faces: DetectedFace[] }> {
     let mark = performance.now();
     const lap = (stage: 'decode' | 'detect') => {
       const now = performance.now();
@@ -276,14 +286,18 @@ export class FaceAnalyzer {
     };
     const fixed = this.detector.fixedInput;
     const verifier = detection.verify ? this.verifier : undefined;
-    const view = await this.decodeView(bytes, header, fixed ? Math.min(...fixed) : detection.inputSize);
+    const work = await this.decodeOnce(bytes, header, fixed ? Math.min(...fixed) : detection.inputSize);
+    const view = await viewOf(work, header, fixed ? Math.min(...fixed) : detection.inputSize);
     let detailView = view;
     lap('decode');
     let candidates = await this.detector.detect(view, detection.scoreThreshold);
     lap('detect');
     if (detection.highRecall && !fixed && Math.max(header.width, header.height) > detection.inputSize) {
       // Small faces: a second pass at a larger input, merged by NMS with the first.
-      detailView = await this.decodeView(bytes, header, detection.highRecallInputSize);
+      detailView =
+        Math.max(work.width, work.height) >= detection.highRecallInputSize
+          ? await viewOf(work, header, detection.highRecallInputSize)
+          : await decodeRgb(bytes, header, this.config.decode, ...fitWithin(header, detection.highRecallInputSize));
       lap('decode');
       candidates = candidates.concat(await this.detector.detect(detailView, detection.scoreThreshold));
       lap('detect');
@@ -301,26 +315,36 @@ export class FaceAnalyzer {
       .filter((face) => Math.min(face.box.width, face.box.height) >= Math.max(1, detection.minFaceSize))
       .slice(0, detection.maxFaces);
     lap('detect');
-    return { view, faces };
+    return { view, work, faces };
   }
 
-  private async decodeView(bytes: Buffer, header: ImageHeader, maxSide: number): Promise<ScaledRgbImage> {
-    const [w, h] = fitWithin(header, maxSide);
+  /**
+   * The one decode most images need: at the largest power-of-two reduction (libjpeg's DCT-domain shrink-on-load)
+   * that still covers the detector's input. The detector's view is resized from it in memory, and faces large
+   * enough are cut from it too, so a large photo is decoded once, not once per use (a progressive JPEG costs about
+   * the same to decode at any reduction).
+   */
+  private async decodeOnce(bytes: Buffer, header: ImageHeader, maxSide: number): Promise<ScaledRgbImage> {
+    const long = Math.max(header.width, header.height);
+    let factor = 1;
+    while (factor < 8 && long / (factor * 2) >= maxSide) factor *= 2;
+    const w = Math.max(1, Math.round(header.width / factor));
+    const h = Math.max(1, Math.round(header.height / factor));
     return decodeRgb(bytes, header, this.config.decode, w, h);
   }
 
   /**
-   * Pixels to cut crops and align faces from: the detector's view when it already has the resolution the faces need,
+   * Pixels to cut crops and align faces from: the first decode when it already has the resolution the faces need,
    * else the image decoded at the largest power-of-two reduction (shrink-on-load) that keeps every face at least
    * MIN_FACE_SOURCE_SIDE (and the crop size) — the full resolution whenever a face is small.
    */
   private async faceSource(
     bytes: Buffer,
     header: ImageHeader,
-    view: ScaledRgbImage,
+    work: ScaledRgbImage,
     faces: DetectedFace[],
   ): Promise<ScaledRgbImage> {
-    if (faces.length === 0 || (view.width === header.width && view.height === header.height)) return view;
+    if (faces.length === 0 || (work.width === header.width && work.height === header.height)) return work;
     const { crop } = this.config;
     let allowed = Number.POSITIVE_INFINITY;
     for (const { box } of faces) {
@@ -329,11 +353,17 @@ export class FaceAnalyzer {
     }
     let factor = 1;
     while (factor * 2 <= Math.min(allowed, 8)) factor *= 2;
-    if (view.scaleX <= factor * 1.05) return view;
+    if (work.scaleX <= factor * 1.05) return work;
     const w = Math.max(1, Math.round(header.width / factor));
     const h = Math.max(1, Math.round(header.height / factor));
     return decodeRgb(bytes, header, this.config.decode, w, h);
   }
+}
+
+/** The detector's view: `work` itself when it fits `maxSide`, else resized from it in memory. */
+function viewOf(work: ScaledRgbImage, header: ImageHeader, maxSide: number): Promise<ScaledRgbImage> | ScaledRgbImage {
+  const [w, h] = fitWithin(header, maxSide);
+  return work.width <= w && work.height <= h ? work : resizeRgb(work, w, h);
 }
 
 function clipBox(box: Box, width: number, height: number): Box {

@@ -5,7 +5,7 @@
  * reports/eval.json (the same numbers for machines). The metrics live in lib/eval; this file only wires the
  * analyzer into them and renders the results.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -162,6 +162,8 @@ async function runDetection(analyzer: FaceAnalyzer, dataDir: string): Promise<De
   const modes: [string, Partial<DetectionOptions>][] = [
     ['default', { scoreThreshold: AP_SCORE_THRESHOLD }],
     ['high-recall', { scoreThreshold: AP_SCORE_THRESHOLD, highRecall: true }],
+    // Each image at its own size (never upscaled), as OpenCV's reference run: the like-for-like comparison.
+    [NATIVE_MODE, { scoreThreshold: AP_SCORE_THRESHOLD, inputSize: 4096 }],
   ];
   for (const [mode, detection] of modes) {
     const { value, ms } = await stage(`detection WIDER (${mode})`, imageCount, async (tick) => {
@@ -317,6 +319,47 @@ function table(header: string[], rows: (string | number)[][]): string {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+const NATIVE_MODE = 'native size';
+
+/** OpenCV's own FaceDetectorYN on the same images (scripts/opencvReference.ts), when its report is there. */
+function renderOpencvComparison(report: DetectionReport): string[] {
+  const file = path.join(repoRoot(), 'reports', 'opencv-yunet-reference.json');
+  if (!existsSync(file)) return [];
+  const reference = JSON.parse(readFileSync(file, 'utf8')) as {
+    opencv?: { version?: string };
+    runs: { name: string; scoreThreshold: number; wider: Record<string, { ap: number }> }[];
+  };
+  const opencv = reference.runs.find((r) => r.name === 'facepipe_eval_settings');
+  const native = report.wider.find((r) => r.mode === NATIVE_MODE);
+  const base = report.wider.find((r) => r.mode === 'default');
+  if (!opencv || !native || !base) return [];
+  const ours = (run: WiderRun) => WIDER_FACE_SETTINGS.map((s) => num(run.result.settings[s].ap));
+  const delta = (run: WiderRun) =>
+    WIDER_FACE_SETTINGS.map((s) => {
+      const d = run.result.settings[s].ap - (opencv.wider[s]?.ap ?? 0);
+      return `${d >= 0 ? '+' : ''}${num(d)}`;
+    });
+  return [
+    '',
+    `### Against OpenCV's own YuNet (cv::FaceDetectorYN ${reference.opencv?.version ?? ''}, same model and images)`,
+    '',
+    'OpenCV ran each image at its own size with score 0.02 and NMS 0.3 (reports/opencv-yunet-reference.json, ' +
+      '`scripts/opencvReference.ts`). "native size" is facepipe at the same input size; "default" is facepipe at its ' +
+      'default 640 px long side, which shrinks the many tiny faces of these 1024 px photos.',
+    '',
+    table(
+      ['detector', 'AP easy', 'AP medium', 'AP hard'],
+      [
+        ['OpenCV FaceDetectorYN', ...WIDER_FACE_SETTINGS.map((s) => num(opencv.wider[s]?.ap ?? 0))],
+        ['facepipe, native size', ...ours(native)],
+        ['difference', ...delta(native)],
+        ['facepipe, default 640 px', ...ours(base)],
+        ['difference', ...delta(base)],
+      ],
+    ),
+  ];
+}
+
 function renderDetection(report: DetectionReport): string {
   const [base, high] = report.wider;
   const rows = report.wider.map((run) => [
@@ -349,6 +392,8 @@ function renderDetection(report: DetectionReport): string {
       'is not comparable with published WIDER numbers. ms/image is decode + detection, one image at a time.',
     '',
     table(['mode', 'AP easy', 'AP medium', 'AP hard', 'predictions', 'ms/image'], rows),
+    '',
+    ...renderOpencvComparison(report),
     '',
     `### dlib hand-labelled boxes (${dlib.images} PASCAL VOC images, ${dlib.faces} faces; score threshold ${t})`,
     '',

@@ -133,3 +133,18 @@ export function fitWithin(header: Pick<ImageHeader, 'width' | 'height'>, maxSide
   const scale = Math.min(1, maxSide / Math.max(header.width, header.height));
   return [Math.max(1, Math.round(header.width * scale)), Math.max(1, Math.round(header.height * scale))];
 }
+
+/** Resizes decoded pixels in memory (lanczos), keeping the mapping to original pixels. */
+export async function resizeRgb(image: ScaledRgbImage, width: number, height: number): Promise<ScaledRgbImage> {
+  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize({ width, height, fit: 'fill', kernel: 'lanczos3' })
+    .raw()
+    .toBuffer();
+  return {
+    data,
+    width,
+    height,
+    scaleX: (image.scaleX * image.width) / width,
+    scaleY: (image.scaleY * image.height) / height,
+  };
+}

@@ -3,23 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { analyzeCommand } from '../../cli/commands/analyze';
 import { compareCommand } from '../../cli/commands/compare';
+import { capture } from '../helpers/capture';
 import { dataFile, testConfig } from '../helpers/testConfig';
-
-async function capture(run: () => Promise<number>): Promise<{ code: number; stdout: string }> {
-  const chunks: string[] = [];
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    chunks.push(String(chunk));
-    return true;
-  });
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const code = await run();
-    return { code, stdout: chunks.join('') };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 describe('facepipe analyze', () => {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'facepipe-cli-'));

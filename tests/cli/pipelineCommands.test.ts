@@ -4,23 +4,9 @@ import { deleteImageCommand } from '../../cli/commands/erase';
 import { addPersonCommand, listPeopleCommand, removePersonCommand, showPersonCommand } from '../../cli/commands/people';
 import { queryCommand } from '../../cli/commands/query';
 import { runCommand } from '../../cli/commands/run';
+import { capture } from '../helpers/capture';
 import { tempDataDir } from '../helpers/localPipeline';
 import { dataFile, testConfig } from '../helpers/testConfig';
-
-async function capture(run: () => Promise<number>): Promise<{ code: number; stdout: string }> {
-  const chunks: string[] = [];
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    chunks.push(String(chunk));
-    return true;
-  });
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    return { code: await run(), stdout: chunks.join('') };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 const jsonLines = (text: string) =>
   text

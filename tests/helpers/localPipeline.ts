@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { LocalPipeline } from '../../lib/pipeline/local/localPipeline';
 import { testConfig } from './testConfig';
 
@@ -19,4 +20,13 @@ export function bucketFiles(dataDir: string): string[] {
   return (fs.readdirSync(root, { recursive: true }) as string[])
     .filter((f) => fs.statSync(path.join(root, f), { throwIfNoEntry: false })?.isFile() === true)
     .sort();
+}
+
+/** Every item of the results table, read directly (for asserting what is and is not stored). */
+export async function tableItems(pipeline: LocalPipeline): Promise<Record<string, unknown>[]> {
+  const { client } = (
+    pipeline as unknown as { dynamo: { client: { send: (c: unknown) => Promise<{ Items?: unknown[] }> } } }
+  ).dynamo;
+  const { Items } = await client.send(new ScanCommand({ TableName: pipeline.table.tableName }));
+  return (Items ?? []) as Record<string, unknown>[];
 }

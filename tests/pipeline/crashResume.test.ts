@@ -1,9 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { imageIdOf } from '../../lib/pipeline/ids';
-import { bucketFiles, openPipeline, tempDataDir } from '../helpers/localPipeline';
+import { bucketFiles, openPipeline, tableItems, tempDataDir } from '../helpers/localPipeline';
 import { dataFile, modelMirror, repoRoot, testCache } from '../helpers/testConfig';
 
 const cli = path.join(repoRoot, 'bin', 'facepipe.js');
@@ -62,11 +61,7 @@ describe('killing facepipe run midway', () => {
     // Assess: one image record per file, every one done; faces, crops and thumbnails agree, nothing twice.
     const pipeline = await openPipeline(dataDir, { consume: false });
     try {
-      const client = (
-        pipeline as unknown as { dynamo: { client: { send: (c: unknown) => Promise<{ Items?: unknown[] }> } } }
-      ).dynamo.client;
-      const items = ((await client.send(new ScanCommand({ TableName: pipeline.table.tableName }))).Items ??
-        []) as Record<string, unknown>[];
+      const items = await tableItems(pipeline);
       const images = items.filter((i) => i.type === 'image');
       expect(images.map((i) => i.key).sort()).toEqual(files);
       expect(images.every((i) => i.status === 'done')).toBe(true);

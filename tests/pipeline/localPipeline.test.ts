@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { cosineSimilarity } from '../../lib/analysers/embedder';
 import { largestFace } from '../../lib/faceJson';
 import { eraseImage, removePerson } from '../../lib/pipeline/erasure';
@@ -8,7 +7,7 @@ import { imageIdOf } from '../../lib/pipeline/ids';
 import type { LocalPipeline } from '../../lib/pipeline/local/localPipeline';
 import { enrolPerson } from '../../lib/pipeline/people';
 import { analyzeFile } from '../helpers/analyzer';
-import { bucketFiles, openPipeline, tempDataDir } from '../helpers/localPipeline';
+import { bucketFiles, openPipeline, tableItems, tempDataDir } from '../helpers/localPipeline';
 import { dataFile } from '../helpers/testConfig';
 
 const knn = (...p: string[]) => dataFile('verification', 'face_recognition_knn_examples', ...p);
@@ -36,14 +35,6 @@ async function uploadFolder(pipeline: LocalPipeline, folder: string) {
     await pipeline.upload(name, fs.readFileSync(path.join(folder, name)));
   }
   await pipeline.drained();
-}
-
-async function tableItems(pipeline: LocalPipeline): Promise<Record<string, unknown>[]> {
-  const client = (
-    pipeline as unknown as { dynamo: { client: { send: (c: unknown) => Promise<{ Items?: unknown[] }> } } }
-  ).dynamo.client;
-  const { Items } = await client.send(new ScanCommand({ TableName: pipeline.table.tableName }));
-  return (Items ?? []) as Record<string, unknown>[];
 }
 
 describe('the local pipeline', () => {

@@ -1,0 +1,15 @@
+/** Runs a CLI command in-process and captures what it prints (stderr is silenced). */
+export async function capture(run: () => Promise<number>): Promise<{ code: number; stdout: string }> {
+  const chunks: string[] = [];
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    chunks.push(String(chunk));
+    return true;
+  });
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    return { code: await run(), stdout: chunks.join('') };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
