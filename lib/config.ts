@@ -67,11 +67,11 @@ export interface FacepipeConfig {
 }
 
 /**
- * Cosine similarity for "same person": 0.2792 rounded, the mean over folds of the 10-fold best threshold on the union
+ * Cosine similarity for "same person": 0.2665 rounded, the mean over folds of the 10-fold best threshold on the union
  * of LFW fold 1 (600 pairs) and the deepface unit pairs (520), measured by `npm run eval` with mobilefacenet_foamliu
- * (reports/eval.md; 98.7% on LFW fold 1 and 99.0% on the deepface pairs at 0.28). Recalibrate when the embedder changes.
+ * on the face crops (reports/eval.md). Recalibrate when the embedder or the face crops change.
  */
-export const DEFAULT_MATCH_THRESHOLD = 0.28;
+export const DEFAULT_MATCH_THRESHOLD = 0.27;
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
