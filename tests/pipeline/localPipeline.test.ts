@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { cosineSimilarity } from '../../lib/analysers/embedder';
-import { largestFace } from '../../lib/faceJson';
 import { eraseImage, removePerson } from '../../lib/pipeline/erasure';
 import { imageIdOf } from '../../lib/pipeline/ids';
 import type { LocalPipeline } from '../../lib/pipeline/local/localPipeline';
