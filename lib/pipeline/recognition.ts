@@ -58,6 +58,8 @@ export class GalleryCache {
   private version = -1;
   private people: EnrolledPerson[] = [];
   private checkedAt = Number.NEGATIVE_INFINITY;
+  /** The check in progress: concurrent callers wait for it instead of taking a gallery not loaded yet. */
+  private checking: Promise<EnrolledPerson[]> | undefined;
 
   /** `maxAgeMs`: how long a gallery is used before its version is read again (a change shows within that time). */
   constructor(
@@ -65,14 +67,22 @@ export class GalleryCache {
     private readonly maxAgeMs = 1000,
   ) {}
 
-  async current(): Promise<EnrolledPerson[]> {
-    if (Date.now() - this.checkedAt < this.maxAgeMs) return this.people;
-    this.checkedAt = Date.now();
+  current(): Promise<EnrolledPerson[]> {
+    if (this.checking) return this.checking;
+    if (Date.now() - this.checkedAt < this.maxAgeMs) return Promise.resolve(this.people);
+    this.checking = this.refresh().finally(() => {
+      this.checking = undefined;
+    });
+    return this.checking;
+  }
+
+  private async refresh(): Promise<EnrolledPerson[]> {
     const version = await this.table.galleryVersion();
     if (version !== this.version) {
       this.people = await this.table.listPeople();
       this.version = version;
     }
+    this.checkedAt = Date.now();
     return this.people;
   }
 }

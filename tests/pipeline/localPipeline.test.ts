@@ -45,6 +45,7 @@ describe('the local pipeline', () => {
       // Act
       await uploadFolder(pipeline, knn('test'));
       // Assess
+      expect(await pipeline.deadLetters.list()).toEqual([]);
       const people = async (key: string) => {
         const faces = await pipeline.table.facesOfImage(imageIdOf('ingest', key));
         return faces.map((f) => f.identity?.personId ?? 'unknown');
