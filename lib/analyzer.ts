@@ -135,11 +135,6 @@ export class FaceAnalyzer {
     );
   }
 
-  /** Header checks and limits only; throws the same errors `analyze` would before decoding. */
-  inspect(bytes: Buffer): Promise<ImageHeader> {
-    return readImageHeader(bytes, this.config.decode);
-  }
-
   /** Faces (box, score, landmarks) only: the detector stage alone. */
   async detect(bytes: Buffer, detection: Partial<DetectionOptions> = {}): Promise<DetectedFace[]> {
     const header = await readImageHeader(bytes, this.config.decode);

@@ -1,4 +1,4 @@
-import type { FaceAnalysis, ImageAnalysis } from './analyzer';
+import type { FaceAnalysis } from './analyzer';
 import type { Box, Emotion, GenderResult, Point } from './types';
 
 /** The public JSON shape of one face (CLI `--json`, API responses): rounded, no buffers. */
@@ -55,5 +55,3 @@ export function largestFace<T extends { box: Box }>(faces: readonly T[]): T | un
   }
   return best;
 }
-
-export type { ImageAnalysis };

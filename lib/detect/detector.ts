@@ -1,4 +1,3 @@
-import type { DetectionOptions } from '../config';
 import type { ScaledRgbImage } from '../image/decode';
 import type { DetectedFace } from '../types';
 
@@ -10,5 +9,3 @@ export interface FaceDetector {
   /** Raw detections above `scoreThreshold`, before NMS, mapped to original-image pixels. */
   detect(view: ScaledRgbImage, scoreThreshold: number): Promise<DetectedFace[]>;
 }
-
-export type DetectorSettings = Pick<DetectionOptions, 'scoreThreshold' | 'nmsIou' | 'minFaceSize' | 'maxFaces'>;

@@ -44,7 +44,7 @@ export interface Topic<T> {
   publish(message: T): Promise<void>;
 }
 
-/** A failure that retrying cannot fix (bad input): the message is settled as a recorded failure, never retried. */
+/** A message a queue gave up on after its retries, with the last error's reason (an SQS dead-letter queue on AWS). */
 export interface DeadLetter<T> {
   queue: string;
   message: T;
