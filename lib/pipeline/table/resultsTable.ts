@@ -10,7 +10,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { FaceRecord, Identity, ImageRecord, PersonRecord } from '../records';
-import { INDEX, KEY, UNKNOWN_PERSON } from './schema';
+import { INDEX, KEY, TTL_ATTRIBUTE, UNKNOWN_PERSON } from './schema';
 
 type Item = Record<string, unknown>;
 
@@ -30,7 +30,7 @@ function fromBinary(bytes: Uint8Array): Float32Array {
 }
 
 const strip = <T>(item: Item): T => {
-  const { PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, type, embeddedFaces, ...rest } = item;
+  const { PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, type, embeddedFaces, expiresAt, ...rest } = item;
   return rest as T;
 };
 
@@ -55,10 +55,22 @@ function isConditionFailure(error: unknown): boolean {
  * embedded dynalite locally. Layout in `schema.ts`.
  */
 export class ResultsTable {
+  /**
+   * `retentionDays`: image and face items carry `expiresAt` (epoch seconds), the table's TTL attribute, that many days
+   * after they were first written; 0 keeps them until erased. People never expire.
+   */
   constructor(
     private readonly client: DynamoDBDocumentClient,
     readonly tableName: string,
+    private readonly options: { retentionDays?: number } = {},
   ) {}
+
+  /** The TTL attribute for an item first written at `writtenAt` (ISO), or nothing when retention is off. */
+  private expiry(writtenAt: string): Record<string, number> {
+    const days = this.options.retentionDays ?? 0;
+    if (!(days > 0)) return {};
+    return { [TTL_ATTRIBUTE]: Math.floor(Date.parse(writtenAt) / 1000) + Math.round(days * 86_400) };
+  }
 
   // Images
 
@@ -70,7 +82,7 @@ export class ResultsTable {
   }
 
   async putImage(image: ImageRecord): Promise<void> {
-    const item: Item = { ...KEY.image(image.imageId), type: 'image', ...image };
+    const item: Item = { ...KEY.image(image.imageId), type: 'image', ...image, ...this.expiry(image.createdAt) };
     if (image.status === 'failed') {
       item.GSI1PK = 'FAILED';
       item.GSI1SK = `${image.processedAt ?? image.createdAt}#${image.imageId}`;
@@ -141,7 +153,14 @@ export class ResultsTable {
 
   async putFaces(faces: readonly FaceRecord[]): Promise<void> {
     const items = faces.map((face) => ({
-      PutRequest: { Item: { ...KEY.face(face.imageId, face.index), type: 'face', ...this.faceAttributes(face) } },
+      PutRequest: {
+        Item: {
+          ...KEY.face(face.imageId, face.index),
+          type: 'face',
+          ...this.faceAttributes(face),
+          ...this.expiry(face.detectedAt),
+        },
+      },
     }));
     await this.batchWrite(items);
   }

@@ -29,6 +29,9 @@ export const INDEX = {
 
 export const UNKNOWN_PERSON = 'unknown';
 
+/** The table's TTL attribute (epoch seconds): image and face items expire with the configured retention. */
+export const TTL_ATTRIBUTE = 'expiresAt';
+
 export function tableDefinition(tableName: string): CreateTableCommandInput {
   const gsi = (name: string) => ({
     IndexName: name,
