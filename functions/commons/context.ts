@@ -1,0 +1,62 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { RekognitionClient } from '@aws-sdk/client-rekognition';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { FaceAnalyzer } from '../../lib/analyzer';
+import { loadConfig } from '../../lib/config';
+import { S3ObjectStore } from '../../lib/pipeline/aws/s3Store';
+import { settingsFromEnv } from '../../lib/pipeline/aws/settings';
+import { GalleryCache } from '../../lib/pipeline/recognition';
+import type { StageContext, StorageContext } from '../../lib/pipeline/stages/context';
+import { ResultsTable } from '../../lib/pipeline/table/resultsTable';
+
+/**
+ * Everything a function needs, created once per container (module scope) and reused by every warm invocation:
+ * the settings, the SDK clients, the stores and, for the functions that analyse, the ONNX sessions.
+ */
+export const settings = settingsFromEnv();
+
+/** An endpoint override (moto on loopback, `osls invoke local`) serves buckets by path, not by host name. */
+const endpointOverride = Boolean(process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL);
+
+const s3 = new S3Client({ forcePathStyle: endpointOverride });
+const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true },
+});
+
+const storage: StorageContext = {
+  store: new S3ObjectStore(s3),
+  table: new ResultsTable(documents, settings.table, { retentionDays: settings.retentionDays }),
+  buckets: settings.buckets,
+};
+
+export async function storageContext(): Promise<StorageContext> {
+  return storage;
+}
+
+let analyzing: Promise<StageContext> | undefined;
+
+/** The stage context with the models loaded: the first call loads them (the cold start), later calls reuse them. */
+export function stageContext(): Promise<StageContext> {
+  analyzing ??= FaceAnalyzer.create(loadConfig()).then((analyzer) => ({ ...storage, analyzer }));
+  // A failed load is not cached: the next invocation tries again and reports its own error.
+  analyzing.catch(() => {
+    analyzing = undefined;
+  });
+  return analyzing;
+}
+
+let gallery: GalleryCache | undefined;
+
+/** The enrolled people, cached per container and reloaded when the table's gallery version moves. */
+export function galleryCache(): GalleryCache {
+  gallery ??= new GalleryCache(storage.table);
+  return gallery;
+}
+
+let rekognition: RekognitionClient | undefined;
+
+export function rekognitionClient(): RekognitionClient {
+  rekognition ??= new RekognitionClient({});
+  return rekognition;
+}

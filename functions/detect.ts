@@ -1,0 +1,41 @@
+import { describeError } from '../lib/errors';
+import { recordGaveUp } from '../lib/pipeline/failures';
+import { detectStage } from '../lib/pipeline/stages/detect';
+import { settings, stageContext } from './commons/context';
+import { logger } from './commons/logger';
+import { s3EventQueueHandler } from './commons/s3EventQueue';
+
+// Load the models while the container initialises (Lambda's init phase), not in the first request.
+void stageContext().catch(() => undefined);
+
+/**
+ * Ingest queue → the detect stage. Bad input ends as a failed image record (the stage settles it); any other error
+ * is retried by the queue, and on the last delivery the image is recorded as failed before the message moves to
+ * the dead-letter queue, so no upload vanishes without a record.
+ */
+export const handler = s3EventQueueHandler(async (event, delivery) => {
+  const context = await stageContext();
+  try {
+    const outcome = await detectStage(context, event);
+    const details =
+      outcome.status === 'done'
+        ? { faces: outcome.faces }
+        : outcome.status === 'failed'
+          ? { error: outcome.error }
+          : { reason: outcome.reason };
+    logger.info('image', { key: event.key, imageId: outcome.imageId, status: outcome.status, ...details });
+  } catch (error) {
+    if (delivery.attempt >= settings.maxReceiveCount) {
+      const failed = await recordGaveUp(context.table, event, {
+        reason: describeError(error).message,
+        attempts: delivery.attempt,
+      });
+      logger.error('gave up on the image; its message moves to the dead-letter queue', {
+        key: event.key,
+        imageId: failed.imageId,
+        attempts: delivery.attempt,
+      });
+    }
+    throw error;
+  }
+});
