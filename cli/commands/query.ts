@@ -1,10 +1,18 @@
 import type { FacepipeConfig } from '../../lib/config';
 import { FacepipeError } from '../../lib/errors';
-import { imageIdOf } from '../../lib/pipeline/ids';
 import { LocalPipeline } from '../../lib/pipeline/local/localPipeline';
-import type { FaceRecord, ImageRecord } from '../../lib/pipeline/records';
+import {
+  emotionLabel,
+  type FaceFilter,
+  faceView,
+  failedImages,
+  findFaces,
+  imageByKey,
+  imageView,
+  isoTime,
+} from '../../lib/pipeline/queries';
+import type { FaceRecord } from '../../lib/pipeline/records';
 import type { TimeRange } from '../../lib/pipeline/table/resultsTable';
-import { EMOTIONS } from '../../lib/types';
 
 export interface QueryFlags {
   image?: string;
@@ -17,48 +25,6 @@ export interface QueryFlags {
   limit?: string;
   json?: boolean;
   dataDir: string;
-}
-
-function isoOrThrow(value: string | undefined, flag: string): string | undefined {
-  if (value === undefined) return undefined;
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime()))
-    throw new FacepipeError('INVALID_OPTION', `${flag} must be a date or time, got "${value}"`);
-  return date.toISOString();
-}
-
-/** The public shape of a face in query results (no embedding). */
-export function faceView(face: FaceRecord) {
-  return {
-    faceId: face.faceId,
-    image: face.sourceKey,
-    index: face.index,
-    box: face.box,
-    score: Math.round(face.score * 1000) / 1000,
-    emotion: face.emotion
-      ? { label: face.emotion.label, confidence: Math.round(face.emotion.confidence * 1000) / 1000 }
-      : null,
-    identity: face.identity ?? null,
-    age: face.age === undefined ? null : Math.round(face.age),
-    gender: face.gender?.label ?? null,
-    crop: face.crop.key,
-    thumbnail: face.thumbnailKey,
-    detectedAt: face.detectedAt,
-  };
-}
-
-function imageView(image: ImageRecord) {
-  return {
-    image: image.key,
-    imageId: image.imageId,
-    status: image.status,
-    error: image.error ?? null,
-    faces: image.faceCount ?? null,
-    size: image.size,
-    width: image.width ?? null,
-    height: image.height ?? null,
-    processedAt: image.processedAt ?? null,
-  };
 }
 
 function printFaces(faces: FaceRecord[], json?: boolean) {
@@ -93,29 +59,24 @@ export async function queryCommand(flags: QueryFlags, config: FacepipeConfig): P
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0 && limit <= 10000)) {
     throw new FacepipeError('INVALID_OPTION', '--limit must be a whole number from 1 to 10000');
   }
-  if (flags.emotion && !(EMOTIONS as readonly string[]).includes(flags.emotion)) {
-    throw new FacepipeError('INVALID_OPTION', `--emotion must be one of ${EMOTIONS.join(', ')}`);
-  }
+  const emotion = flags.emotion ? emotionLabel(flags.emotion, '--emotion') : undefined;
   const range: TimeRange = {
-    since: isoOrThrow(flags.since, '--since'),
-    until: isoOrThrow(flags.until, '--until'),
+    since: isoTime(flags.since, '--since'),
+    until: isoTime(flags.until, '--until'),
     limit,
   };
   const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
   try {
-    const { table, buckets } = pipeline;
     if (flags.image) {
-      const imageId = imageIdOf(buckets.ingest, flags.image);
-      const image = await table.getImage(imageId);
-      if (!image) throw new FacepipeError('NOT_FOUND', `No image with key "${flags.image}".`);
+      const { image, faces } = await imageByKey(pipeline, flags.image, limit);
       if (flags.json) process.stdout.write(`${JSON.stringify(imageView(image))}\n`);
       else
         process.stdout.write(
           `${image.key}: ${image.status}${image.error ? ` (${image.error.code}: ${image.error.message})` : ''}, ${image.faceCount ?? 0} face(s)\n`,
         );
-      printFaces((await table.facesOfImage(imageId)).slice(0, limit), flags.json);
+      printFaces(faces, flags.json);
     } else if (flags.failed) {
-      const images = await table.failedImages(range);
+      const images = await failedImages(pipeline, range);
       for (const image of images) {
         const v = imageView(image);
         process.stdout.write(
@@ -125,9 +86,10 @@ export async function queryCommand(flags: QueryFlags, config: FacepipeConfig): P
         );
       }
       if (!flags.json) process.stdout.write(`${images.length} failed image(s)\n`);
-    } else if (flags.person) printFaces(await table.facesOfPerson(flags.person, range), flags.json);
-    else if (flags.emotion) printFaces(await table.facesWithEmotion(flags.emotion, range), flags.json);
-    else printFaces(await table.unknownFaces(range), flags.json);
+    } else {
+      const filter: FaceFilter = flags.person ? { person: flags.person } : emotion ? { emotion } : { unknown: true };
+      printFaces(await findFaces(pipeline, filter, range), flags.json);
+    }
     return 0;
   } finally {
     await pipeline.close();
