@@ -1,4 +1,5 @@
 import { FacepipeError } from '../errors';
+import { assertNoIndexedFaces } from './backends';
 import { imageIdOf } from './ids';
 import type { FaceRecord } from './records';
 import type { StorageContext } from './stages/context';
@@ -24,7 +25,9 @@ async function eraseFaces(context: StorageContext, faces: readonly FaceRecord[],
 }
 
 /**
- * Erases an image: its upload, every crop and thumbnail, every face record (with its embedding) and the image record.
+ * Erases an image: its upload, every crop and thumbnail, every face record (with its embedding or Rekognition
+ * matches) and the image record. Recognition never indexes a photo's faces in a Rekognition collection (only
+ * enrolment does), so nothing of the image is left there.
  */
 export async function eraseImage(context: StorageContext, key: string): Promise<ErasureReport> {
   const { store, table, buckets } = context;
@@ -50,8 +53,10 @@ export async function eraseImage(context: StorageContext, key: string): Promise<
 }
 
 /**
- * Removes a person from the gallery (their enrolled embeddings and details). Their recognised faces become unknown;
- * with `erase`, every face recognised as them is erased too (crop, thumbnail, record and embedding).
+ * Removes a person from the gallery (their enrolled embeddings, their faces in the Rekognition collection, and
+ * details). Their recognised faces become unknown; with `erase`, every face recognised as them is erased too (crop,
+ * thumbnail, record and embedding). What the backend keeps outside the table goes first, so a failure there leaves
+ * the person's record (and with it the FaceIds to delete) for a retry.
  */
 export async function removePerson(
   context: StorageContext,
@@ -62,9 +67,12 @@ export async function removePerson(
   const person = await table.getPerson(personId);
   if (!person) throw new FacepipeError('NOT_FOUND', `No person with id "${personId}".`);
   const report: ErasureReport = { objects: [], items: [] };
+  const backend = context.backends?.recognition;
+  if (!backend) assertNoIndexedFaces(person);
+  const forgotten = backend ? await backend.forget(person) : [];
   const faces = await table.facesOfPerson(personId);
   await table.deletePerson(personId);
-  report.items.push(`person ${personId} (${person.embeddings.length} enrolled embeddings)`);
+  report.items.push(`person ${personId} (${person.embeddings.length} enrolled embeddings)`, ...forgotten);
   if (options.erase) await eraseFaces(context, faces, report);
   else for (const face of faces) await table.markUnknown(face);
   return report;

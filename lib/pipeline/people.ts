@@ -1,4 +1,5 @@
 import { FacepipeError } from '../errors';
+import { type EnrolmentFace, recognitionBackendOf } from './backends';
 import type { PersonRecord } from './records';
 import type { StageContext } from './stages/context';
 
@@ -39,8 +40,10 @@ export function validateDetails(details: unknown): Record<string, unknown> {
 }
 
 /**
- * Enrols a person (or adds photos to one already enrolled): each photo must show exactly one face, whose embedding
- * joins the person's gallery entry. Nothing is written unless every photo is usable.
+ * Enrols a person (or adds photos to one already enrolled): each photo must show exactly one face (checked with the
+ * local detector whatever the backend), which the recognition backend makes recognisable: its embedding joins the
+ * person's gallery entry (ONNX), or it is indexed in the Rekognition collection and its FaceId kept on the person's
+ * record. Nothing is kept unless every photo is usable and the person's record is written.
  */
 export async function enrolPerson(context: StageContext, enrolment: Enrolment): Promise<PersonRecord> {
   const personId = validatePersonId(enrolment.personId);
@@ -49,7 +52,7 @@ export async function enrolPerson(context: StageContext, enrolment: Enrolment): 
   const existing = await context.table.getPerson(personId);
   const name = enrolment.name ?? existing?.name;
   if (!name) throw new FacepipeError('INVALID_OPTION', `A new person needs a name (--name) for "${personId}".`);
-  const embeddings: Float32Array[] = [];
+  const faces: EnrolmentFace[] = [];
   for (const photo of enrolment.photos) {
     let located: Awaited<ReturnType<typeof context.analyzer.locateFaces>>;
     try {
@@ -64,21 +67,29 @@ export async function enrolPerson(context: StageContext, enrolment: Enrolment): 
         `Enrolment photo ${photo.name} shows ${located.faces.length} faces; it must show exactly one.`,
       );
     }
-    const [embedding] = await context.analyzer.embedFaces(
-      await context.analyzer.cropFaces(located.source, located.faces),
-    );
-    if (embedding) embeddings.push(embedding);
+    const [crop] = await context.analyzer.cropFaces(located.source, located.faces);
+    if (crop) faces.push({ photo: photo.name, crop, bytes: await context.analyzer.encodeCrop(crop) });
   }
+  const backend = recognitionBackendOf(context);
+  const added = await backend.enrol(personId, faces);
   const now = (context.now?.() ?? new Date()).toISOString();
+  const rekognitionFaces = [...(existing?.rekognitionFaces ?? []), ...added.rekognitionFaces];
   const person: PersonRecord = {
     personId,
     name,
     details: details ?? existing?.details ?? {},
-    embeddings: [...(existing?.embeddings ?? []), ...embeddings],
+    embeddings: [...(existing?.embeddings ?? []), ...added.embeddings],
+    ...(rekognitionFaces.length > 0 ? { rekognitionFaces } : {}),
     photos: [...(existing?.photos ?? []), ...enrolment.photos.map((p) => p.name)],
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
   };
-  await context.table.putPerson(person);
+  try {
+    await context.table.putPerson(person);
+  } catch (error) {
+    // Faces indexed for a record that was never written would match with nobody to delete them later.
+    await backend.withdraw(added);
+    throw error;
+  }
   return person;
 }

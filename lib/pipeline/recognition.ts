@@ -2,35 +2,49 @@ import { cosineSimilarity } from '../analysers/embedder';
 import type { Identity, PersonRecord } from './records';
 import type { ResultsTable } from './table/resultsTable';
 
-export type EnrolledPerson = Pick<PersonRecord, 'personId' | 'name' | 'details' | 'embeddings'>;
+export type EnrolledPerson = Pick<PersonRecord, 'personId' | 'name' | 'details' | 'embeddings' | 'rekognitionFaces'>;
 
-/** A person's similarity to a face: the best over all of their enrolled embeddings. */
+/**
+ * Face × person similarities of one photo: row f, column p is how alike face f and person p are (the higher the more
+ * alike). `-Infinity` means there is no evidence at all (the backend did not report that pair).
+ */
+export type SimilarityMatrix = readonly (readonly number[])[];
+
+/** A person's similarity to a face: the best over all of their enrolled embeddings (-1 with none). */
 function personSimilarity(face: Float32Array, person: EnrolledPerson): number {
   let best = -1;
   for (const e of person.embeddings) best = Math.max(best, cosineSimilarity(face, e));
   return best;
 }
 
-/**
- * Who each face of one photo is. Every face is compared with every enrolled embedding of every person; the most
- * similar face-person pairs at or above the threshold are taken first, and a person already given to a face of this
- * photo is not given to another (one person appears once in a photo). The rest are unknown, with the similarity of
- * their closest person for reference.
- */
-export function assignIdentities(
+/** The ONNX path's matrix: every face's embedding against every enrolled embedding of every person (cosine). */
+export function embeddingSimilarities(
   faces: readonly Float32Array[],
   people: readonly EnrolledPerson[],
+): SimilarityMatrix {
+  return faces.map((face) => people.map((person) => personSimilarity(face, person)));
+}
+
+/**
+ * Who each face of one photo is, from its similarity matrix. The most similar face-person pairs at or above the
+ * threshold are taken first, and a person already given to a face of this photo is not given to another (one person
+ * appears once in a photo). The rest are unknown, with the similarity of their closest person for reference
+ * (`noMatch` when nothing at all is close).
+ */
+export function assignBySimilarity(
+  similarity: SimilarityMatrix,
+  people: readonly EnrolledPerson[],
   threshold: number,
+  noMatch = -1,
 ): Identity[] {
-  const similarity = faces.map((face) => people.map((person) => personSimilarity(face, person)));
   const pairs: { face: number; person: number; similarity: number }[] = [];
   similarity.forEach((row, f) => {
     row.forEach((s, p) => {
-      if (s >= threshold) pairs.push({ face: f, person: p, similarity: s });
+      if (s >= threshold && p < people.length) pairs.push({ face: f, person: p, similarity: s });
     });
   });
   pairs.sort((a, b) => b.similarity - a.similarity || a.face - b.face || a.person - b.person);
-  const identities: (Identity | undefined)[] = faces.map(() => undefined);
+  const identities: (Identity | undefined)[] = similarity.map(() => undefined);
   const taken = new Set<number>();
   for (const pair of pairs) {
     if (identities[pair.face] || taken.has(pair.person)) continue;
@@ -44,8 +58,20 @@ export function assignIdentities(
     taken.add(pair.person);
   }
   return identities.map(
-    (identity, f) => identity ?? { personId: null, similarity: round(Math.max(-1, ...(similarity[f] ?? []))) },
+    (identity, f) => identity ?? { personId: null, similarity: round(Math.max(noMatch, ...(similarity[f] ?? []))) },
   );
+}
+
+/**
+ * Who each face of one photo is, by embedding (the ONNX path): `assignBySimilarity` over the cosine similarities of
+ * every face with every enrolled embedding of every person.
+ */
+export function assignIdentities(
+  faces: readonly Float32Array[],
+  people: readonly EnrolledPerson[],
+  threshold: number,
+): Identity[] {
+  return assignBySimilarity(embeddingSimilarities(faces, people), people, threshold);
 }
 
 const round = (v: number) => Math.round(v * 10000) / 10000;

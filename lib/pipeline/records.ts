@@ -31,6 +31,22 @@ export type Identity =
   | { personId: string; name: string; details: Record<string, unknown>; similarity: number }
   | { personId: null; similarity: number };
 
+/**
+ * One face of the Rekognition collection that SearchFacesByImage found like a face crop: the collection's FaceId and
+ * the similarity (0..1). It names no person: the people's records say whose indexed faces these are, so once a
+ * person's faces are deleted from the collection these point at nothing.
+ */
+export interface RekognitionMatch {
+  faceId: string;
+  similarity: number;
+}
+
+/** A face indexed in a Rekognition collection at enrolment (recognition backend `rekognition`). */
+export interface IndexedFace {
+  collectionId: string;
+  faceId: string;
+}
+
 export interface FaceRecord {
   faceId: string;
   imageId: string;
@@ -45,8 +61,12 @@ export interface FaceRecord {
   emotion?: Pick<EmotionResult, 'label' | 'confidence' | 'scores'> & { rekognition: EmotionResult['rekognition'] };
   age?: number;
   gender?: GenderResult;
+  /** The emotion backend looked and found no face to read (Rekognition on a crop it sees no face in): settled. */
+  noEmotion?: { reason: string };
   identity?: Identity;
   embedding?: Float32Array;
+  /** What recognition backend `rekognition` stores where the ONNX one stores the embedding. */
+  rekognitionMatches?: RekognitionMatch[];
 }
 
 export interface PersonRecord {
@@ -54,10 +74,18 @@ export interface PersonRecord {
   name: string;
   details: Record<string, unknown>;
   embeddings: Float32Array[];
+  /** The person's faces in a Rekognition collection (recognition backend `rekognition`), deleted with the person. */
+  rekognitionFaces?: IndexedFace[];
   /** Names of the enrolment photos, for `people show`. */
   photos: string[];
   createdAt: string;
   updatedAt: string;
 }
+
+/** Whether the emotion stage has settled a face: its emotion was read, or it was looked at and none could be. */
+export const emotionSettled = (face: FaceRecord): boolean => face.emotion !== undefined || face.noEmotion !== undefined;
+
+/** Whether the recognise stage has settled a face (its identity, known or unknown, is decided). */
+export const identitySettled = (face: FaceRecord): boolean => face.identity !== undefined;
 
 export type { Emotion };

@@ -1,4 +1,5 @@
 import type { FaceAnalyzer } from '../../analyzer';
+import type { StageBackends } from '../backends';
 import type { ObjectStore } from '../ports';
 import type { ResultsTable } from '../table/resultsTable';
 
@@ -14,10 +15,15 @@ export interface StageContext {
   table: ResultsTable;
   analyzer: FaceAnalyzer;
   buckets: BucketNames;
+  /** Emotion and recognition backends other than the ONNX models of `analyzer` (the default for what is absent). */
+  backends?: StageBackends;
   now?: () => Date;
 }
 
 export const nowIso = (context: StageContext) => (context.now?.() ?? new Date()).toISOString();
 
-/** The stores alone, for work that needs no models (queries, erasure). */
-export type StorageContext = Pick<StageContext, 'store' | 'table' | 'buckets'>;
+/**
+ * The stores alone, for work that needs no models (queries, erasure), with the backends: erasing a person also
+ * removes what a backend keeps of them outside the table (their faces in a Rekognition collection).
+ */
+export type StorageContext = Pick<StageContext, 'store' | 'table' | 'buckets' | 'backends'>;

@@ -1,21 +1,34 @@
+import { emotionBackendOf } from '../backends';
 import type { ObjectCreatedEvent } from '../ports';
 import type { StageContext } from './context';
 import { loadCrop } from './faceCrop';
 
-export type EmotionOutcome = { status: 'done'; faceId: string; label: string } | { status: 'stale'; reason: string };
+export type EmotionOutcome =
+  | { status: 'done'; faceId: string; label: string }
+  | { status: 'unread'; faceId: string; reason: string }
+  | { status: 'stale'; reason: string };
 
-/** The emotion stage: a face crop → emotion (and age/gender when on) on its face record. Idempotent. */
+/**
+ * The emotion stage: a face crop → emotion (and age/gender when on) on its face record, read by the context's
+ * emotion backend. A crop in which the backend finds no face is recorded as read with no emotion and the reason
+ * (the same pixels would give the same answer on a retry). Idempotent.
+ */
 export async function emotionStage(context: StageContext, event: ObjectCreatedEvent): Promise<EmotionOutcome> {
   const found = await loadCrop(context, event);
   if (found.status === 'stale') return found;
-  const [appearance] = await context.analyzer.readAppearance([found.crop]);
-  if (!appearance) throw new Error('the emotion model returned no result');
-  const { label, confidence, scores, rekognition } = appearance.emotion;
+  const reading = await emotionBackendOf(context).read(found.crop, found.bytes);
+  const faceId = found.record.faceId;
+  if (reading.status === 'unread') {
+    if (!(await context.table.setNoEmotion(found.record, event.key, reading.reason))) {
+      return { status: 'stale', reason: 'the face changed while its emotion was read' };
+    }
+    return { status: 'unread', faceId, reason: reading.reason };
+  }
   const written = await context.table.setAppearance(found.record, event.key, {
-    emotion: { label, confidence, scores, rekognition },
-    age: appearance.age,
-    gender: appearance.gender,
+    emotion: reading.emotion,
+    age: reading.age,
+    gender: reading.gender,
   });
   if (!written) return { status: 'stale', reason: 'the face changed while its emotion was read' };
-  return { status: 'done', faceId: found.record.faceId, label };
+  return { status: 'done', faceId, label: reading.emotion.label };
 }

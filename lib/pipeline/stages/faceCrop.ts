@@ -4,13 +4,19 @@ import type { ObjectCreatedEvent } from '../ports';
 import type { FaceRecord } from '../records';
 import type { StageContext } from './context';
 
-export type CropLookup = { status: 'found'; record: FaceRecord; crop: FaceCrop } | { status: 'stale'; reason: string };
+/** A stored crop: its bytes as stored (what a remote backend is sent) and decoded for the local analysers. */
+export interface StoredCrop {
+  crop: FaceCrop;
+  bytes: Buffer;
+}
+
+export type CropLookup = ({ status: 'found'; record: FaceRecord } & StoredCrop) | { status: 'stale'; reason: string };
 
 /** A stored crop of a face record, opened for the analysers. Undefined when the crop object is gone. */
-export async function openStoredCrop(context: StageContext, record: FaceRecord): Promise<FaceCrop | undefined> {
+export async function openStoredCrop(context: StageContext, record: FaceRecord): Promise<StoredCrop | undefined> {
   const object = await context.store.get(context.buckets.crops, record.crop.key);
   if (!object) return undefined;
-  return context.analyzer.openCrop(object.body, record.crop.region, record);
+  return { crop: await context.analyzer.openCrop(object.body, record.crop.region, record), bytes: object.body };
 }
 
 /**
@@ -24,7 +30,7 @@ export async function loadCrop(context: StageContext, event: ObjectCreatedEvent)
   if (!record || record.crop.key !== event.key) {
     return { status: 'stale', reason: 'the face has a newer crop or was erased' };
   }
-  const crop = await openStoredCrop(context, record);
-  if (!crop) return { status: 'stale', reason: 'the crop was deleted' };
-  return { status: 'found', record, crop };
+  const stored = await openStoredCrop(context, record);
+  if (!stored) return { status: 'stale', reason: 'the crop was deleted' };
+  return { status: 'found', record, ...stored };
 }

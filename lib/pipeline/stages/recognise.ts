@@ -1,5 +1,6 @@
+import { recognitionBackendOf } from '../backends';
 import type { ObjectCreatedEvent } from '../ports';
-import { assignIdentities, type GalleryCache } from '../recognition';
+import { assignBySimilarity, type GalleryCache } from '../recognition';
 import type { Identity } from '../records';
 import type { StageContext } from './context';
 import { loadCrop } from './faceCrop';
@@ -10,13 +11,13 @@ export type RecogniseOutcome =
   | { status: 'stale'; reason: string };
 
 /**
- * The recognise stage: a face crop → its embedding, and, once every face of the photo has one, the identities of
- * all of them. Every face of a photo takes part in one decision (no person is given to two faces of a photo), so
- * whichever event completes the photo's set of embeddings decides for all; the others only store their embedding.
- * Each event stores its embedding, then adds its face to the image's set of embedded faces (an atomic set, so a
- * duplicate delivery counts once): exactly the event that completes the set reads the siblings and decides, with
- * O(faces) reads per photo. A duplicate arriving later decides again, identically (the decision is a function of the
- * embeddings and the gallery).
+ * The recognise stage: a face crop → its description (the ONNX backend's embedding, or the Rekognition collection's
+ * matches), and, once every face of the photo has one, the identities of all of them. Every face of a photo takes
+ * part in one decision (no person is given to two faces of a photo), so whichever event completes the photo's set of
+ * descriptions decides for all; the others only store their description. Each event stores its description, then
+ * adds its face to the image's set of described faces (an atomic set, so a duplicate delivery counts once): exactly
+ * the event that completes the set reads the siblings and decides, with O(faces) reads per photo. A duplicate
+ * arriving later decides again, identically (the decision is a function of the descriptions and the gallery).
  */
 export async function recogniseStage(
   context: StageContext,
@@ -26,23 +27,29 @@ export async function recogniseStage(
   const found = await loadCrop(context, event);
   if (found.status === 'stale') return found;
   const face = found.record;
-  const [embedding] = await context.analyzer.embedFaces([found.crop]);
-  if (!embedding) throw new Error('the embedder returned no result');
-  if (!(await context.table.setEmbedding(face, embedding))) {
-    return { status: 'stale', reason: 'the face changed while it was embedded' };
-  }
+  const backend = recognitionBackendOf(context);
+  const description = await backend.describe(found.crop, found.bytes);
+  const stored =
+    description.kind === 'embedding'
+      ? await context.table.setEmbedding(face, description.embedding)
+      : await context.table.setRekognitionMatches(face, description.matches);
+  if (!stored) return { status: 'stale', reason: 'the face changed while it was described' };
   const count = await context.table.countEmbeddedFace(face);
-  if (!count) return { status: 'stale', reason: 'the image changed while the face was embedded' };
+  if (!count) return { status: 'stale', reason: 'the image changed while the face was described' };
   if (count.embedded < count.faceCount) {
     return { status: 'waiting', faceId: face.faceId, missing: count.faceCount - count.embedded };
   }
   const version = face.crop.key.split('/')[1];
   const siblings = (await context.table.facesOfImage(face.imageId)).filter((f) => f.crop.key.split('/')[1] === version);
-  if (siblings.some((s) => !s.embedding)) throw new Error('a counted face has no stored embedding');
-  const identities = assignIdentities(
-    siblings.map((s) => s.embedding as Float32Array),
-    await gallery.current(),
-    context.analyzer.config.matchThreshold,
+  if (siblings.some((s) => !backend.described(s))) {
+    throw new Error(`a counted face has no stored description from the ${backend.name} recognition backend`);
+  }
+  const people = await gallery.current();
+  const identities = assignBySimilarity(
+    backend.similarities(siblings, people),
+    people,
+    backend.threshold,
+    backend.noMatch,
   );
   for (const [i, sibling] of siblings.entries()) {
     await context.table.setIdentity(sibling, sibling.crop.key, identities[i] as Identity);

@@ -9,7 +9,7 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { FaceRecord, Identity, ImageRecord, PersonRecord } from '../records';
+import type { FaceRecord, Identity, ImageRecord, PersonRecord, RekognitionMatch } from '../records';
 import { INDEX, KEY, TTL_ATTRIBUTE, UNKNOWN_PERSON } from './schema';
 
 type Item = Record<string, unknown>;
@@ -233,6 +233,31 @@ export class ResultsTable {
       '#crop.#key = :crop',
       { '#crop': 'crop', '#key': 'key', '#embedding': 'embedding' },
       { ':crop': face.crop.key, ':embedding': toBinary(embedding) },
+    );
+  }
+
+  /**
+   * Records that the emotion backend found no face to read in a crop (with why), under the stale-crop guard: the face
+   * is settled with no emotion (a retry would see the same pixels), and stays out of the emotion index.
+   */
+  async setNoEmotion(face: FaceRecord, cropKey: string, reason: string): Promise<boolean> {
+    return this.conditionalUpdate(
+      face,
+      'SET #noEmotion = :noEmotion REMOVE #emotion, GSI2PK, GSI2SK',
+      '#crop.#key = :crop',
+      { '#crop': 'crop', '#key': 'key', '#noEmotion': 'noEmotion', '#emotion': 'emotion' },
+      { ':crop': cropKey, ':noEmotion': { reason } },
+    );
+  }
+
+  /** Stores the Rekognition collection's matches of a face (where the ONNX path stores the embedding). */
+  async setRekognitionMatches(face: FaceRecord, matches: readonly RekognitionMatch[]): Promise<boolean> {
+    return this.conditionalUpdate(
+      face,
+      'SET #matches = :matches',
+      '#crop.#key = :crop',
+      { '#crop': 'crop', '#key': 'key', '#matches': 'rekognitionMatches' },
+      { ':crop': face.crop.key, ':matches': matches.map(({ faceId, similarity }) => ({ faceId, similarity })) },
     );
   }
 

@@ -1,0 +1,168 @@
+import type { FaceAnalyzer, FaceCrop } from '../analyzer';
+import { FacepipeError } from '../errors';
+import type { GenderResult } from '../types';
+import { type EnrolledPerson, embeddingSimilarities, type SimilarityMatrix } from './recognition';
+import type { FaceRecord, IndexedFace, PersonRecord, RekognitionMatch } from './records';
+
+/**
+ * Who reads emotion and who recognises faces: the local ONNX models (the default) or Amazon Rekognition. The stages,
+ * enrolment and erasure talk to these interfaces only; `StageContext.backends` picks the implementations, and what it
+ * leaves out runs on the ONNX models of `StageContext.analyzer`.
+ */
+export type BackendName = 'onnx' | 'rekognition';
+
+export type FaceEmotion = NonNullable<FaceRecord['emotion']>;
+
+/** What an emotion backend read from one face crop; 'unread' when it found no face there (a retry cannot help). */
+export type EmotionReading =
+  | { status: 'read'; emotion: FaceEmotion; age?: number; gender?: GenderResult }
+  | { status: 'unread'; reason: string };
+
+export interface EmotionBackend {
+  readonly name: BackendName;
+  /** Emotion (and age/gender when available, always both or neither) of the face in a crop. */
+  read(crop: FaceCrop, cropBytes: Buffer): Promise<EmotionReading>;
+}
+
+/** What a recognition backend stores on a face record to decide later, with its siblings, who the face is. */
+export type FaceDescription =
+  | { kind: 'embedding'; embedding: Float32Array }
+  | { kind: 'matches'; matches: RekognitionMatch[] };
+
+/** One enrolment photo's face, already checked to be the only face of its photo. */
+export interface EnrolmentFace {
+  photo: string;
+  crop: FaceCrop;
+  /** The crop encoded as the pipeline stores crops. */
+  bytes: Buffer;
+}
+
+/** What joins a person's record for new enrolment faces. */
+export interface EnrolmentAdditions {
+  embeddings: Float32Array[];
+  rekognitionFaces: IndexedFace[];
+}
+
+export interface RecognitionBackend {
+  readonly name: BackendName;
+  /** A face is its closest person at or above this similarity (on the scale of `similarities`). */
+  readonly threshold: number;
+  /** The similarity an unknown face is given when no person is close at all. */
+  readonly noMatch: number;
+  /** Describes the face in a crop (an embedding, or a collection's matches). */
+  describe(crop: FaceCrop, cropBytes: Buffer): Promise<FaceDescription>;
+  /** Whether a face record holds this backend's description. */
+  described(face: FaceRecord): boolean;
+  /** Face × person similarities of faces this backend described (`-Infinity`: no evidence for that pair). */
+  similarities(faces: readonly FaceRecord[], people: readonly EnrolledPerson[]): SimilarityMatrix;
+  /** Makes a person's new enrolment faces recognisable; what it returns is stored on the person's record. */
+  enrol(personId: string, faces: readonly EnrolmentFace[]): Promise<EnrolmentAdditions>;
+  /** Undoes `enrol` outside the table, when the person's record could not be written. */
+  withdraw(additions: EnrolmentAdditions): Promise<void>;
+  /**
+   * Removes what this backend keeps of a person outside the table, before their record is deleted; returns what it
+   * removed, for the erasure report.
+   */
+  forget(person: PersonRecord): Promise<string[]>;
+}
+
+/** The backends a stage context uses; a missing one is the ONNX backend on the context's analyzer. */
+export interface StageBackends {
+  emotion?: EmotionBackend;
+  recognition?: RecognitionBackend;
+}
+
+/**
+ * Refuses to erase a person whose faces sit in a Rekognition collection when nothing here can delete them: erasure
+ * must not leave biometric data behind silently.
+ */
+export function assertNoIndexedFaces(person: PersonRecord): void {
+  const faces = person.rekognitionFaces ?? [];
+  if (faces.length === 0) return;
+  const collections = [...new Set(faces.map((f) => f.collectionId))].join(', ');
+  throw new FacepipeError(
+    'INVALID_OPTION',
+    `Person "${person.personId}" has ${faces.length} faces indexed in Rekognition collection ${collections}: ` +
+      'remove them with the Rekognition recognition backend on, so that those faces are deleted too.',
+  );
+}
+
+/** The local emotion (and age/gender) models. */
+export class OnnxEmotionBackend implements EmotionBackend {
+  readonly name = 'onnx';
+
+  constructor(private readonly analyzer: FaceAnalyzer) {}
+
+  async read(crop: FaceCrop): Promise<EmotionReading> {
+    const [appearance] = await this.analyzer.readAppearance([crop]);
+    if (!appearance) throw new Error('the emotion model returned no result');
+    const { label, confidence, scores, rekognition } = appearance.emotion;
+    return {
+      status: 'read',
+      emotion: { label, confidence, scores, rekognition },
+      age: appearance.age,
+      gender: appearance.gender,
+    };
+  }
+}
+
+/** The local embedder and the gallery of enrolled embeddings in the table (cosine similarity). */
+export class OnnxRecognitionBackend implements RecognitionBackend {
+  readonly name = 'onnx';
+  readonly noMatch = -1;
+
+  constructor(private readonly analyzer: FaceAnalyzer) {}
+
+  get threshold(): number {
+    return this.analyzer.config.matchThreshold;
+  }
+
+  async describe(crop: FaceCrop): Promise<FaceDescription> {
+    const [embedding] = await this.analyzer.embedFaces([crop]);
+    if (!embedding) throw new Error('the embedder returned no result');
+    return { kind: 'embedding', embedding };
+  }
+
+  described(face: FaceRecord): boolean {
+    return face.embedding !== undefined;
+  }
+
+  similarities(faces: readonly FaceRecord[], people: readonly EnrolledPerson[]): SimilarityMatrix {
+    return embeddingSimilarities(
+      faces.map((f) => f.embedding as Float32Array),
+      people,
+    );
+  }
+
+  async enrol(_personId: string, faces: readonly EnrolmentFace[]): Promise<EnrolmentAdditions> {
+    const embeddings: Float32Array[] = [];
+    for (const face of faces) {
+      const [embedding] = await this.analyzer.embedFaces([face.crop]);
+      if (embedding) embeddings.push(embedding);
+    }
+    return { embeddings, rekognitionFaces: [] };
+  }
+
+  async withdraw(): Promise<void> {
+    // The embeddings live only on the person's record, which was not written.
+  }
+
+  async forget(person: PersonRecord): Promise<string[]> {
+    // The embeddings go with the person's record.
+    assertNoIndexedFaces(person);
+    return [];
+  }
+}
+
+/** The emotion backend a context uses. */
+export function emotionBackendOf(context: { analyzer: FaceAnalyzer; backends?: StageBackends }): EmotionBackend {
+  return context.backends?.emotion ?? new OnnxEmotionBackend(context.analyzer);
+}
+
+/** The recognition backend a context uses. */
+export function recognitionBackendOf(context: {
+  analyzer: FaceAnalyzer;
+  backends?: StageBackends;
+}): RecognitionBackend {
+  return context.backends?.recognition ?? new OnnxRecognitionBackend(context.analyzer);
+}
