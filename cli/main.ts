@@ -4,6 +4,7 @@ import { describeError } from '../lib/errors';
 import { DEFAULT_DATA_DIR } from '../lib/pipeline/local/localPipeline';
 import { analyzeCommand } from './commands/analyze';
 import { compareCommand } from './commands/compare';
+import { listDeadLettersCommand, redriveDeadLettersCommand } from './commands/deadLetters';
 import { deleteImageCommand } from './commands/erase';
 import { convertModelCommand, fetchModelsCommand, listModelsCommand } from './commands/models';
 import { addPersonCommand, listPeopleCommand, removePersonCommand, showPersonCommand } from './commands/people';
@@ -186,6 +187,26 @@ export function buildProgram(): Command {
     .action(async (key: string, flags) =>
       exit(await deleteImageCommand(key, { ...flags, dataDir: dataDir() }, config())),
     );
+
+  const deadLetters = program
+    .command('dead-letters')
+    .description('the messages the pipeline gave up on after their retries: list them, or send them through again');
+  deadLetters
+    .command('list')
+    .description('every dead letter, oldest first, with its queue, key and the last error')
+    .option('--queue <queue>', 'only this queue: ingest, emotion or recognise')
+    .option('--json', 'JSON lines')
+    .action(async (flags) => exit(await listDeadLettersCommand({ ...flags, dataDir: dataDir() }, config())));
+  deadLetters
+    .command('redrive')
+    .description('send the dead letters back into their queues; each is removed once handled')
+    .option('--queue <queue>', 'only this queue: ingest, emotion or recognise')
+    .option('--workers <n>', 'messages each stage handles at once (default 2)')
+    .option('--json', 'print the counts as JSON')
+    .action(async (flags) => {
+      const workers = toNumber(flags.workers, '--workers');
+      exit(await redriveDeadLettersCommand({ ...flags, workers, dataDir: dataDir() }, config()));
+    });
 
   const models = program.command('models').description('the model files: list, fetch, convert');
   models

@@ -15,6 +15,12 @@ export type ErrorCode =
   | 'INVALID_OPTION'
   | 'ENROLMENT_PHOTO'
   | 'NOT_FOUND'
+  /** An object key the store refuses (empty, not Unicode, over 1024 bytes, or clashing with a folder of keys). */
+  | 'INVALID_KEY'
+  /** A warning on a done image: more faces than `detection.maxFaces`; the best ones were kept. */
+  | 'TOO_MANY_FACES'
+  /** A stage gave up on a message after its retries; the dead letters keep it for a re-drive. */
+  | 'PROCESSING_FAILED'
   | 'INTERNAL';
 
 export class FacepipeError extends Error {
@@ -43,8 +49,14 @@ const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
   'CORRUPT_IMAGE',
   'IMAGE_TOO_LARGE',
   'IMAGE_TOO_SMALL',
+  'INVALID_KEY',
 ]);
 
 export function isInputError(error: unknown): error is FacepipeError {
-  return error instanceof FacepipeError && INPUT_ERRORS.has(error.code);
+  return error instanceof FacepipeError && isInputErrorCode(error.code);
+}
+
+/** The same test on a recorded code (e.g. the error on a failed image record). */
+export function isInputErrorCode(code: string | undefined): boolean {
+  return INPUT_ERRORS.has(code as ErrorCode);
 }

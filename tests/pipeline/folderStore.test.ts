@@ -114,9 +114,9 @@ describe('FolderObjectStore keys', () => {
     const body = Buffer.from('x');
 
     // Act, Assess
-    await expect(store.put('ingest', '', body)).rejects.toMatchObject({ code: 'INVALID_OPTION' });
-    await expect(store.put('ingest', 'k'.repeat(1025), body)).rejects.toMatchObject({ code: 'INVALID_OPTION' });
-    await expect(store.put('ingest', 'lone \ud800 surrogate', body)).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    await expect(store.put('ingest', '', body)).rejects.toMatchObject({ code: 'INVALID_KEY' });
+    await expect(store.put('ingest', 'k'.repeat(1025), body)).rejects.toMatchObject({ code: 'INVALID_KEY' });
+    await expect(store.put('ingest', 'lone \ud800 surrogate', body)).rejects.toMatchObject({ code: 'INVALID_KEY' });
     for (const bucket of ['..', '../x', 'Ingest', 'ab', 'a..b', 'a/b']) {
       await expect(store.put(bucket, 'k', body)).rejects.toMatchObject({ code: 'INVALID_OPTION' });
     }
@@ -219,8 +219,8 @@ describe('FolderObjectStore objects', () => {
     const over = await store.put('ingest', 'c', Buffer.from('c')).catch((error) => error);
 
     // Assess
-    expect(under).toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining('"a/b"') });
-    expect(over).toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining('"c"') });
+    expect(under).toMatchObject({ code: 'INVALID_KEY', message: expect.stringContaining('"a/b"') });
+    expect(over).toMatchObject({ code: 'INVALID_KEY', message: expect.stringContaining('"c"') });
     expect((await store.list('ingest')).map((o) => o.key)).toEqual(['a', 'c/d']);
     expect(filesUnder(store.dataDir).filter((file) => file.includes('%tmp'))).toEqual([]);
   });

@@ -326,13 +326,13 @@ function assertBucketName(bucket: string): void {
 }
 
 function assertKey(key: string): void {
-  if (key === '') throw new FacepipeError('INVALID_OPTION', 'An object key cannot be empty.');
+  if (key === '') throw new FacepipeError('INVALID_KEY', 'An object key cannot be empty.');
   // A lone surrogate has no UTF-8 form, so the key could not be read back.
-  if (/\p{Cs}/u.test(key)) throw new FacepipeError('INVALID_OPTION', 'An object key must be valid Unicode.');
+  if (/\p{Cs}/u.test(key)) throw new FacepipeError('INVALID_KEY', 'An object key must be valid Unicode.');
   const bytes = Buffer.byteLength(key);
   if (bytes > MAX_KEY_BYTES) {
     throw new FacepipeError(
-      'INVALID_OPTION',
+      'INVALID_KEY',
       `An object key is at most ${MAX_KEY_BYTES} bytes (S3's limit); got ${bytes}.`,
     );
   }
@@ -404,7 +404,7 @@ async function explainConflicts<T>(bucket: string, key: string, write: () => Pro
     const code = errorCode(error);
     if (code !== 'ENOTDIR' && code !== 'EEXIST' && code !== 'EISDIR') throw error;
     throw new FacepipeError(
-      'INVALID_OPTION',
+      'INVALID_KEY',
       `Cannot store "${key}" in the local bucket "${bucket}": a key and a folder of keys cannot share a name ` +
         `(like "a" and "a/b"). S3 allows it; the local folder store does not.`,
       { cause: error },

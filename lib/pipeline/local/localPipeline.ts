@@ -3,10 +3,10 @@ import { FaceAnalyzer } from '../../analyzer';
 import type { FacepipeConfig } from '../../config';
 import { FacepipeError } from '../../errors';
 import { imageIdOf } from '../ids';
-import type { ObjectCreatedEvent } from '../ports';
+import type { ObjectCreatedEvent, ObjectStore } from '../ports';
 import { GalleryCache } from '../recognition';
 import type { BucketNames, StageContext } from '../stages/context';
-import { type DetectOutcome, detectStage } from '../stages/detect';
+import { type DetectOutcome, detectStage, recordGaveUp } from '../stages/detect';
 import { emotionStage } from '../stages/emotion';
 import { recogniseStage } from '../stages/recognise';
 import { ResultsTable } from '../table/resultsTable';
@@ -14,7 +14,7 @@ import { tableDefinition } from '../table/schema';
 import { FileDeadLetterStore, type StoredDeadLetter } from './deadLetterFile';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from './embeddedDynamo';
 import { FolderObjectStore } from './folderStore';
-import { InProcessQueue, InProcessTopic } from './inProcessQueue';
+import { InProcessQueue, InProcessTopic, type QueueOptions } from './inProcessQueue';
 
 export const LOCAL_BUCKETS: BucketNames = { ingest: 'ingest', crops: 'crops', thumbnails: 'thumbnails' };
 export const LOCAL_TABLE = 'facepipe-results';
@@ -35,10 +35,37 @@ export interface LocalPipelineOptions {
   consume?: boolean;
   /** Load the models (false for commands that never analyse). */
   models?: boolean;
+  /** Retry settings of the stage queues (defaults: `DELIVERY`). */
+  delivery?: Partial<DeliverySettings>;
+  /**
+   * Wraps the object store the stages see (to inject faults in tests, or to instrument); notifications still come
+   * from the folder store underneath.
+   */
+  wrapStore?: (store: ObjectStore) => ObjectStore;
 }
 
+export type DeliverySettings = Required<
+  Pick<QueueOptions<unknown>, 'visibilityTimeoutMs' | 'maxReceiveCount' | 'backoffMs'>
+>;
+
 /** Queue settings: the local twin of the SQS queues on AWS (retries, then the dead letters). */
-const QUEUE = { visibilityTimeoutMs: 120_000, maxReceiveCount: 3, backoffMs: 500 };
+export const DELIVERY: DeliverySettings = { visibilityTimeoutMs: 120_000, maxReceiveCount: 3, backoffMs: 500 };
+
+/** The queues a dead letter can come from, and be re-driven into. */
+export const STAGE_QUEUES = ['ingest', 'emotion', 'recognise'] as const;
+export type StageQueue = (typeof STAGE_QUEUES)[number];
+
+/** What a re-drive did: dead letters sent back to their queue, removed once handled, and those that failed again. */
+export interface RedriveReport {
+  /** Re-sent per queue. */
+  sent: Record<StageQueue, number>;
+  /** Removed from the dead letters once their queues had handled them. */
+  removed: number;
+  /** New dead letters written while the re-driven messages were handled. */
+  deadLetteredAgain: number;
+  /** Dead letters of a queue this pipeline does not have, left as they are. */
+  unknownQueue: number;
+}
 
 /**
  * The pipeline on one machine, with the adapters of the local default: a folder per bucket, in-process queues and
@@ -58,6 +85,7 @@ export class LocalPipeline {
     readonly deadLetters: FileDeadLetterStore<ObjectCreatedEvent>,
     private readonly dynamo: EmbeddedDynamo,
     private readonly analyzer: FaceAnalyzer | undefined,
+    private readonly stageStore: ObjectStore,
   ) {}
 
   static async open(options: LocalPipelineOptions): Promise<LocalPipeline> {
@@ -65,13 +93,15 @@ export class LocalPipeline {
     const dynamo = await startEmbeddedDynamo({ dataDir, tableDefinition: tableDefinition(LOCAL_TABLE) });
     try {
       const analyzer = options.models === false ? undefined : await FaceAnalyzer.create(options.config);
+      const store = new FolderObjectStore(dataDir);
       const pipeline = new LocalPipeline(
         dataDir,
-        new FolderObjectStore(dataDir),
+        store,
         new ResultsTable(dynamo.client, LOCAL_TABLE),
         new FileDeadLetterStore<ObjectCreatedEvent>(dataDir),
         dynamo,
         analyzer,
+        options.wrapStore?.(store) ?? store,
       );
       // We hold the table's lock, so no other process is writing here: leftovers of a killed run can go.
       await pipeline.store.sweepTemporaryFiles();
@@ -86,16 +116,39 @@ export class LocalPipeline {
   /** The stage context (stores plus the vision core); only when the models were loaded. */
   get context(): StageContext {
     if (!this.analyzer) throw new FacepipeError('INTERNAL', 'This pipeline was opened without models.');
-    return { store: this.store, table: this.table, analyzer: this.analyzer, buckets: this.buckets };
+    return { store: this.stageStore, table: this.table, analyzer: this.analyzer, buckets: this.buckets };
   }
 
   on(listener: (event: PipelineEvent) => void): void {
     this.listeners.push(listener);
   }
 
-  /** Puts a file into the ingest bucket, as an upload to S3 would; the bucket notification starts the pipeline. */
+  /**
+   * Puts a file into the ingest bucket, as an upload to S3 would; the bucket notification starts the pipeline. A key
+   * the store refuses (INVALID_KEY: over S3's 1024 bytes, not Unicode, clashing with a folder of keys) cannot be
+   * stored, so it is recorded at once as a failed image under that key, for the user to see.
+   */
   async upload(key: string, body: Buffer): Promise<void> {
-    await this.store.put(this.buckets.ingest, key, body);
+    try {
+      await this.store.put(this.buckets.ingest, key, body);
+    } catch (error) {
+      if (!(error instanceof FacepipeError && error.code === 'INVALID_KEY')) throw error;
+      const imageId = imageIdOf(this.buckets.ingest, key);
+      const now = new Date().toISOString();
+      const failure = { code: error.code, message: error.message };
+      await this.table.putImage({
+        imageId,
+        bucket: this.buckets.ingest,
+        key,
+        etag: '',
+        size: body.length,
+        status: 'failed',
+        error: failure,
+        createdAt: now,
+        processedAt: now,
+      });
+      this.emit({ type: 'image', key, outcome: { status: 'failed', imageId, error: failure } });
+    }
   }
 
   /** Announces an object already in the ingest bucket (a file dropped into its folder, or a re-run). */
@@ -130,6 +183,39 @@ export class LocalPipeline {
     }
   }
 
+  /**
+   * Sends dead letters (of one queue, or all) back into their queues, waits until the pipeline has handled them,
+   * then removes them from the dead letters: a message is never dropped before it has been handled, so a process
+   * killed midway loses nothing (re-driving again repeats some idempotent work). A message that fails again is a
+   * new dead letter. A re-driven ingest message that succeeds turns its failed image record into a done one.
+   */
+  async redrive(queue?: StageQueue): Promise<RedriveReport> {
+    if (this.queues.length === 0) throw new FacepipeError('INTERNAL', 'This pipeline was opened without consumers.');
+    const before = new Set((await this.deadLetters.list()).map((d) => d.id));
+    const letters = await this.deadLetters.list(queue);
+    const report: RedriveReport = {
+      sent: { ingest: 0, emotion: 0, recognise: 0 },
+      removed: 0,
+      deadLetteredAgain: 0,
+      unknownQueue: 0,
+    };
+    const sent: string[] = [];
+    for (const letter of letters) {
+      const target = this.queues.find((q) => q.name === letter.queue);
+      if (!target) {
+        report.unknownQueue++;
+        continue;
+      }
+      await target.send(letter.message);
+      report.sent[letter.queue as StageQueue]++;
+      sent.push(letter.id);
+    }
+    await this.drained();
+    report.removed = await this.deadLetters.remove(sent);
+    report.deadLetteredAgain = (await this.deadLetters.list()).filter((d) => !before.has(d.id)).length;
+    return report;
+  }
+
   /** Stops receiving, lets the handlers in flight finish, then closes the table. Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -145,9 +231,10 @@ export class LocalPipeline {
   private wire(options: LocalPipelineOptions): void {
     const context = this.context;
     const concurrency = options.workers ?? 2;
-    const queue = (name: string) => {
+    const queue = (name: StageQueue) => {
       const q = new InProcessQueue<ObjectCreatedEvent>(name, {
-        ...QUEUE,
+        ...DELIVERY,
+        ...options.delivery,
         concurrency,
         deadLetters: this.deadLetters,
         onDeadLetter: (dl) => this.onDeadLetter(dl),
@@ -181,28 +268,18 @@ export class LocalPipeline {
   private async onDeadLetter(deadLetter: StoredDeadLetter<ObjectCreatedEvent>): Promise<void> {
     const { message, queue, reason } = deadLetter;
     if (queue === 'ingest') {
-      const imageId = imageIdOf(message.bucket, message.key);
-      const existing = await this.table.getImage(imageId);
-      const now = new Date().toISOString();
-      await this.table.putImage({
-        imageId,
-        bucket: message.bucket,
-        key: message.key,
-        etag: existing?.etag ?? message.etag ?? '',
-        size: existing?.size ?? message.size ?? 0,
-        createdAt: existing?.createdAt ?? now,
-        status: 'failed',
-        error: {
-          code: deadLetter.code ?? 'PROCESSING_FAILED',
-          message: `gave up after ${deadLetter.receiveCount} attempts: ${reason}`,
-        },
-        processedAt: now,
+      const failed = await recordGaveUp(this.context, message, {
+        reason,
+        code: deadLetter.code,
+        attempts: deadLetter.receiveCount,
       });
-      this.emit({
-        type: 'image',
-        key: message.key,
-        outcome: { status: 'failed', imageId, error: { code: 'PROCESSING_FAILED', message: reason } },
-      });
+      if (failed?.error) {
+        this.emit({
+          type: 'image',
+          key: message.key,
+          outcome: { status: 'failed', imageId: failed.imageId, error: failed.error },
+        });
+      }
     }
     this.emit({ type: 'dead-letter', queue, reason, message });
   }

@@ -1,14 +1,27 @@
-import type { FaceCrop } from '../../analyzer';
-import { describeError, isInputError } from '../../errors';
+import type { FaceCrop, LocatedFaces } from '../../analyzer';
+import { describeError, FacepipeError, isInputError, isInputErrorCode } from '../../errors';
 import { cropKeyOf, faceIdOf, faceThumbnailKeyOf, imageIdOf, imageThumbnailKeyOf } from '../ids';
-import type { ObjectCreatedEvent } from '../ports';
+import type { ObjectCreatedEvent, StoredObject } from '../ports';
 import type { FaceRecord, ImageRecord } from '../records';
-import { nowIso, type StageContext } from './context';
+import { nowIso, type StageContext, type StorageContext } from './context';
 
 export type DetectOutcome =
-  | { status: 'done'; imageId: string; faces: number }
+  | { status: 'done'; imageId: string; faces: number; facesOmitted: number }
   | { status: 'failed'; imageId: string; error: { code: string; message: string } }
   | { status: 'skipped'; imageId: string; reason: 'unchanged' | 'gone' };
+
+/**
+ * What the detect stage adds to a done image record beyond `ImageRecord`: `facesOmitted` (always set) counts the
+ * faces found beyond `detection.maxFaces`, which are left out (the best-scoring ones are kept); when it is above 0,
+ * `warning` says so with the code TOO_MANY_FACES.
+ */
+export interface DetectedImageFields {
+  facesOmitted: number;
+  warning?: { code: 'TOO_MANY_FACES'; message: string };
+}
+
+/** Passes over an object that keeps changing while it is processed before the queue is asked to retry later. */
+const MAX_PASSES = 3;
 
 const extension = (format: string) => (format === 'webp' ? 'webp' : 'jpg');
 const contentType = (format: string) => (format === 'webp' ? 'image/webp' : 'image/jpeg');
@@ -17,54 +30,102 @@ const contentType = (format: string) => (format === 'webp' ? 'image/webp' : 'ima
  * The detect stage: an object in the ingest bucket → an image record, one face record per face, a crop per face in
  * the crops bucket (whose creation events feed the emotion and recognise stages) and thumbnails.
  *
- * Idempotent: the same object delivered again (S3 and SQS deliver at least once) ends in the same records and
- * objects; a changed object (new etag) replaces the old version's faces. Bad input ends as a failed image record
- * and the event is settled; any other error is thrown so the queue retries it.
+ * Idempotent: the same object delivered again (S3 and SQS deliver at least once, possibly to two workers at once)
+ * ends in the same records and objects. A changed object (new etag) replaces the old version's faces; an object
+ * overwritten while it was processed is processed again, so the newer version's results win whatever the order.
+ * Bad input (and an object over the size limit, refused from its size alone) ends as a failed image record and the
+ * event is settled; any other error is thrown so the queue retries it.
  */
 export async function detectStage(
   context: StageContext,
   event: ObjectCreatedEvent,
   options: { force?: boolean } = {},
 ): Promise<DetectOutcome> {
-  const { store, table, analyzer, buckets } = context;
+  let force = options.force ?? false;
+  for (let pass = 1; ; pass++) {
+    const result = await detectCurrentVersion(context, event, force);
+    if (result !== 'changed') return result;
+    // Our writes may have landed after those of the newer version's own delivery: process the object as it is now,
+    // even though its record may already say done.
+    if (pass >= MAX_PASSES) {
+      throw new Error(`"${event.key}" changed ${pass} times while it was processed; it will be tried again`);
+    }
+    force = true;
+  }
+}
+
+async function detectCurrentVersion(
+  context: StageContext,
+  event: ObjectCreatedEvent,
+  force: boolean,
+): Promise<DetectOutcome | 'changed'> {
+  const { store, table, analyzer } = context;
   const imageId = imageIdOf(event.bucket, event.key);
-  const object = await store.get(event.bucket, event.key);
-  if (!object) return { status: 'skipped', imageId, reason: 'gone' };
-  const { etag, size } = object.object;
+  let head: StoredObject | undefined;
+  try {
+    head = await store.head(event.bucket, event.key);
+  } catch (error) {
+    if (!isInputError(error)) throw error;
+    return recordFailure(context, event, { etag: '', size: 0 }, error);
+  }
+  if (!head) return { status: 'skipped', imageId, reason: 'gone' };
   const existing = await table.getImage(imageId);
-  if (!options.force && existing?.etag === etag && existing.status !== 'processing') {
+  if (!force && existing?.etag === head.etag && isSettled(existing)) {
     return { status: 'skipped', imageId, reason: 'unchanged' };
   }
-  const image: ImageRecord = {
+  // The size decides before a byte is read: an upload of gigabytes must never be loaded into memory.
+  const { maxBytes } = analyzer.config.decode;
+  if (head.size > maxBytes) {
+    const error = new FacepipeError(
+      'FILE_TOO_LARGE',
+      `The object is ${head.size} bytes; the limit is ${maxBytes} bytes (FACEPIPE_MAX_BYTES). Refused unread.`,
+    );
+    return recordFailure(context, event, head, error);
+  }
+  const object = await store.get(event.bucket, event.key);
+  if (!object) return { status: 'skipped', imageId, reason: 'gone' };
+  const version = object.object;
+
+  await table.putImage({
     imageId,
     bucket: event.bucket,
     key: event.key,
-    etag,
-    size,
+    etag: version.etag,
+    size: version.size,
     status: 'processing',
     createdAt: existing?.createdAt ?? nowIso(context),
-  };
-  await table.putImage(image);
-  const previous = await table.facesOfImage(imageId);
-
-  let located: Awaited<ReturnType<typeof analyzer.locateFaces>>;
+  });
+  let located: LocatedFaces;
   try {
-    located = await analyzer.locateFaces(object.body);
+    // Every face is located, so that those beyond the limit can be counted; the best ones are kept below.
+    located = await analyzer.locateFaces(object.body, { detection: { maxFaces: Number.MAX_SAFE_INTEGER } });
   } catch (error) {
     if (!isInputError(error)) throw error;
-    await removeFaces(context, previous);
-    if (existing?.thumbnailKey) await store.delete(buckets.thumbnails, existing.thumbnailKey);
-    const failed: ImageRecord = {
-      ...image,
-      status: 'failed',
-      error: describeError(error),
-      processedAt: nowIso(context),
-    };
-    await table.putImage(failed);
-    return { status: 'failed', imageId, error: describeError(error) };
+    return recordFailure(context, event, version, error);
   }
+  const faces = await storeFaces(context, event, version, located);
+  if (await changedSince(context, event, version)) return 'changed';
+  return { status: 'done', imageId, faces: faces.length, facesOmitted: located.faces.length - faces.length };
+}
 
+/** Whether a record already holds the final word on its version: done, or refused for what the object is. */
+function isSettled(image: ImageRecord): boolean {
+  return image.status === 'done' || (image.status === 'failed' && isInputErrorCode(image.error?.code));
+}
+
+/** Writes the results of one version: thumbnails, face records, the image's fields, crops, then `done`. */
+async function storeFaces(
+  context: StageContext,
+  event: ObjectCreatedEvent,
+  version: StoredObject,
+  located: LocatedFaces,
+): Promise<FaceRecord[]> {
+  const { store, table, analyzer, buckets } = context;
+  const imageId = imageIdOf(event.bucket, event.key);
+  const { etag } = version;
   const { header, view, source } = located;
+  const { maxFaces } = analyzer.config.detection;
+  const kept = located.faces.slice(0, maxFaces);
   const detectedAt = nowIso(context);
   const ext = extension(analyzer.config.crop.format);
   const thumbExt = extension(analyzer.config.thumbnail.format);
@@ -74,8 +135,8 @@ export async function detectStage(
 
   const faces: FaceRecord[] = [];
   const crops: { key: string; data: Buffer }[] = [];
-  const faceCrops = await analyzer.cropFaces(source, located.faces);
-  for (const [index, face] of located.faces.entries()) {
+  const faceCrops = await analyzer.cropFaces(source, kept);
+  for (const [index, face] of kept.entries()) {
     const crop = faceCrops[index] as FaceCrop;
     const faceThumbKey = faceThumbnailKeyOf(imageId, etag, index, thumbExt);
     await store.put(buckets.thumbnails, faceThumbKey, await analyzer.faceThumbnail(crop), thumbType);
@@ -97,37 +158,125 @@ export async function detectStage(
   // Face records and the face count first, crops second: a crop's creation event must find its face record, and
   // the recognise stage must know how many faces the photo has.
   await table.putFaces(faces);
-  await table.updateImage(imageId, {
+  const omitted = located.faces.length - kept.length;
+  const fields: Partial<ImageRecord> & DetectedImageFields = {
     width: header.width,
     height: header.height,
     format: header.format,
     faceCount: faces.length,
     thumbnailKey,
-  });
-  const kept = new Set(faces.map((f) => f.crop.key));
-  await removeFaces(
-    context,
-    previous.filter((f) => !kept.has(f.crop.key)),
-    new Set(faces.map((f) => f.index)),
-  );
-  if (existing?.thumbnailKey && existing.thumbnailKey !== thumbnailKey) {
-    await store.delete(buckets.thumbnails, existing.thumbnailKey);
+    facesOmitted: omitted,
+  };
+  if (omitted > 0) {
+    fields.warning = {
+      code: 'TOO_MANY_FACES',
+      message:
+        `${located.faces.length} faces found; the ${kept.length} with the highest scores were kept and ` +
+        `${omitted} left out (detection.maxFaces, --max-faces).`,
+    };
   }
+  await table.updateImage(imageId, fields);
+  await removeOtherVersions(context, imageId, faces, [thumbnailKey, ...faces.map((f) => f.thumbnailKey)]);
   const cropType = contentType(analyzer.config.crop.format);
   for (const crop of crops) await store.put(buckets.crops, crop.key, crop.data, cropType);
   await table.updateImage(imageId, { status: 'done', processedAt: nowIso(context) });
-  return { status: 'done', imageId, faces: faces.length };
+  return faces;
+}
+
+/** Records that the object is refused (bad input, over a limit): a failed image record without faces. */
+async function recordFailure(
+  context: StageContext,
+  event: ObjectCreatedEvent,
+  version: { etag: string; size: number },
+  error: FacepipeError,
+): Promise<DetectOutcome | 'changed'> {
+  const imageId = imageIdOf(event.bucket, event.key);
+  const existing = await context.table.getImage(imageId);
+  const failed: ImageRecord = {
+    imageId,
+    bucket: event.bucket,
+    key: event.key,
+    etag: version.etag,
+    size: version.size,
+    status: 'failed',
+    error: describeError(error),
+    createdAt: existing?.createdAt ?? nowIso(context),
+    processedAt: nowIso(context),
+  };
+  await context.table.putImage(failed);
+  await removeOtherVersions(context, imageId, [], []);
+  if (version.etag !== '' && (await changedSince(context, event, version))) return 'changed';
+  return { status: 'failed', imageId, error: describeError(error) };
+}
+
+/** Whether the object now in the bucket is another version than the one just processed. */
+async function changedSince(
+  context: StageContext,
+  event: ObjectCreatedEvent,
+  version: { etag: string },
+): Promise<boolean> {
+  const current = await context.store.head(event.bucket, event.key);
+  return current !== undefined && current.etag !== version.etag;
 }
 
 /**
- * Deletes faces of an older version: their crops and thumbnails, and their records unless a face of the new version
- * took the same index (its record was just overwritten).
+ * Deletes what other versions of the image left: face records beyond the current faces, and every crop and
+ * thumbnail under the image's prefix that the current version does not use. Listing by prefix, rather than trusting
+ * the face records, also finds the objects of a version whose records a concurrent delivery overwrote.
  */
-async function removeFaces(context: StageContext, faces: readonly FaceRecord[], reusedIndexes = new Set<number>()) {
+async function removeOtherVersions(
+  context: StorageContext,
+  imageId: string,
+  faces: readonly FaceRecord[],
+  thumbnailKeys: readonly string[],
+): Promise<void> {
   const { store, table, buckets } = context;
-  for (const face of faces) {
-    await store.delete(buckets.crops, face.crop.key);
-    await store.delete(buckets.thumbnails, face.thumbnailKey);
+  const stale = (await table.facesOfImage(imageId)).filter((f) => f.index >= faces.length);
+  await table.deleteFaces(stale);
+  const keep = new Set([...faces.map((f) => f.crop.key), ...thumbnailKeys]);
+  for (const bucket of [buckets.crops, buckets.thumbnails]) {
+    for (const object of await store.list(bucket, `${imageId}/`)) {
+      if (!keep.has(object.key)) await store.delete(bucket, object.key);
+    }
   }
-  await table.deleteFaces(faces.filter((f) => !reusedIndexes.has(f.index)));
+}
+
+/**
+ * Records an image whose ingest message a queue gave up on (after its last attempt; the message itself goes to the
+ * dead letters): a failed image record with code PROCESSING_FAILED and the last error, and none of the partial
+ * results of the attempts. A record already done for the object now in the bucket is left alone: another delivery
+ * of the same event succeeded. Returns the record written, if any.
+ */
+export async function recordGaveUp(
+  context: StorageContext,
+  event: ObjectCreatedEvent,
+  failure: { reason: string; code?: string; attempts: number },
+): Promise<ImageRecord | undefined> {
+  const { store, table } = context;
+  const imageId = imageIdOf(event.bucket, event.key);
+  const [existing, current] = await Promise.all([
+    table.getImage(imageId),
+    store.head(event.bucket, event.key).catch(() => undefined),
+  ]);
+  if (existing?.status === 'done' && existing.etag === current?.etag) return undefined;
+  const now = new Date().toISOString();
+  const detail = failure.code && !failure.reason.startsWith(failure.code) ? `${failure.code}: ` : '';
+  const failed: ImageRecord = {
+    imageId,
+    bucket: event.bucket,
+    key: event.key,
+    etag: current?.etag ?? existing?.etag ?? event.etag ?? '',
+    size: current?.size ?? existing?.size ?? event.size ?? 0,
+    status: 'failed',
+    error: {
+      code: 'PROCESSING_FAILED',
+      message: `gave up after ${failure.attempts} attempt(s): ${detail}${failure.reason}`,
+    },
+    createdAt: existing?.createdAt ?? now,
+    processedAt: now,
+  };
+  await table.putImage(failed);
+  // Best effort: the store may be what keeps failing; the record above is what the operator needs.
+  await removeOtherVersions(context, imageId, [], []).catch(() => undefined);
+  return failed;
 }
