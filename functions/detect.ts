@@ -16,6 +16,9 @@ void stageContext().catch(() => undefined);
 export const handler = s3EventQueueHandler(async (event, delivery) => {
   const context = await stageContext();
   try {
+    if (event.bucket !== context.buckets.ingest) {
+      throw new Error(`an event for bucket "${event.bucket}"; this function serves "${context.buckets.ingest}"`);
+    }
     const outcome = await detectStage(context, event);
     const details =
       outcome.status === 'done'

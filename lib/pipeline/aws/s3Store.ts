@@ -8,10 +8,13 @@ import {
 } from '@aws-sdk/client-s3';
 import type { ObjectStore, StoredObject } from '../ports';
 
-/** S3 answers a missing object with NoSuchKey (GET) or a bare 404 NotFound (HEAD). */
+/**
+ * S3 answers a missing object with NoSuchKey (GET) or a bare 404 NotFound (HEAD). A missing bucket (NoSuchBucket)
+ * is a deployment error, not a missing object: it is thrown.
+ */
 function isMissing(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
+  const name = (error as { name?: string })?.name;
+  return name === 'NoSuchKey' || name === 'NotFound';
 }
 
 /** S3 quotes ETags ("abc…"); the ports use the bare value. */
