@@ -40,7 +40,9 @@ export const SETTINGS_ENV = {
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name];
-  if (!value) throw new FacepipeError('INVALID_OPTION', `${name} is not set: deploy with serverless.yml, which sets it.`);
+  if (!value) {
+    throw new FacepipeError('INVALID_OPTION', `${name} is not set: deploy with serverless.yml, which sets it.`);
+  }
   return value;
 }
 
