@@ -1,4 +1,4 @@
-import { assignIdentities, GalleryCache } from '../../lib/pipeline/recognition';
+import { assignBySimilarity, assignIdentities, GalleryCache } from '../../lib/pipeline/recognition';
 import type { ResultsTable } from '../../lib/pipeline/table/resultsTable';
 
 const unit = (...v: number[]) => {
@@ -28,6 +28,43 @@ describe('assignIdentities', () => {
       { personId: null, similarity: 0 },
     ]);
     expect(assignIdentities([unit(1, 0, 0)], [], 0.5)).toEqual([{ personId: null, similarity: -1 }]);
+  });
+});
+
+describe('assignBySimilarity', () => {
+  const ann = person('ann');
+  const bob = person('bob');
+
+  it('decides over a face x person matrix: best pair first, one person per photo, ties to the earlier face', () => {
+    const matrix = [
+      [0.8, 0.95],
+      [0.9, 0.95],
+      [0.9, 0.1],
+    ];
+    expect(assignBySimilarity(matrix, [ann, bob], 0.5)).toEqual([
+      { personId: 'bob', name: 'bob', details: {}, similarity: 0.95 },
+      { personId: 'ann', name: 'ann', details: {}, similarity: 0.9 },
+      { personId: null, similarity: 0.9 },
+    ]);
+  });
+
+  it('takes -Infinity as no evidence: never a match, even at threshold 0, and reports noMatch instead', () => {
+    const none = Number.NEGATIVE_INFINITY;
+    expect(
+      assignBySimilarity(
+        [
+          [none, none],
+          [none, 0.3],
+        ],
+        [ann, bob],
+        0,
+        0,
+      ),
+    ).toEqual([
+      { personId: null, similarity: 0 },
+      { personId: 'bob', name: 'bob', details: {}, similarity: 0.3 },
+    ]);
+    expect(assignBySimilarity([[0.123456]], [ann], 0.5)).toEqual([{ personId: null, similarity: 0.1235 }]);
   });
 });
 
