@@ -84,14 +84,12 @@ describe('recognition by a Rekognition collection', () => {
   });
 
   it('takes "no face in the image" (InvalidParameterException) as no matches, not as an error', async () => {
-    rekognition
-      .on(SearchFacesByImageCommand)
-      .rejects(
-        new InvalidParameterException({
-          message: 'There are no faces in the image. Should be at least 1.',
-          $metadata: metadata,
-        }),
-      );
+    rekognition.on(SearchFacesByImageCommand).rejects(
+      new InvalidParameterException({
+        message: 'There are no faces in the image. Should be at least 1.',
+        $metadata: metadata,
+      }),
+    );
     await expect(backend().describe(crop, JPEG)).resolves.toEqual({ kind: 'matches', matches: [] });
   });
 
