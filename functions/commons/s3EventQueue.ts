@@ -20,7 +20,6 @@ export type ObjectEventHandler = (event: ObjectCreatedEvent, delivery: Delivery)
  * maxReceiveCount deliveries, move to the dead-letter queue.
  */
 export function s3EventQueueHandler(handle: ObjectEventHandler) {
-  const processor = new BatchProcessor(EventType.SQS);
   const processRecord = async (record: SQSRecord) => {
     const delivery: Delivery = {
       messageId: record.messageId,
@@ -44,6 +43,9 @@ export function s3EventQueueHandler(handle: ObjectEventHandler) {
   };
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     logger.addContext(context);
+    // A processor per invocation: it keeps the batch's successes and failures, which must never mix with another
+    // invocation's (Lambda runs one at a time per container; the loopback tests run several in one process).
+    const processor = new BatchProcessor(EventType.SQS);
     return processPartialResponse(event, processRecord, processor, { context, throwOnFullBatchFailure: false });
   };
 }

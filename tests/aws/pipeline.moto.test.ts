@@ -1,10 +1,11 @@
 import fs from 'node:fs';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { createStack, type Stack, stackNames } from '../helpers/awsStack';
-import { type Moto, motoAvailable, motoEnv, startMoto, warnMotoMissing } from '../helpers/moto';
-import { runUntilDrained, SqsEventSource, type SqsHandler } from '../helpers/sqsEventSource';
-import { dataFile, modelMirror, testCache } from '../helpers/testConfig';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { imageIdOf } from '../../lib/pipeline/ids';
+import { enrolPerson } from '../../lib/pipeline/people';
+import { type AwsPipeline, startAwsPipeline } from '../helpers/awsPipeline';
+import { motoAvailable, warnMotoMissing } from '../helpers/moto';
+import { dataFile } from '../helpers/testConfig';
 
 /**
  * The AWS wiring end to end against AWS APIs on loopback (moto): real S3 notifications into SQS and through SNS,
@@ -18,88 +19,24 @@ const knn = (...p: string[]) => dataFile('verification', 'face_recognition_knn_e
 const MAX_RECEIVE_COUNT = 2;
 
 describeMoto('the pipeline on AWS APIs (moto)', () => {
-  let moto: Moto;
-  let stack: Stack;
-  let s3: S3Client;
-  let sqs: SQSClient;
-  let sources: SqsEventSource[];
-  const logs: string[] = [];
-  const savedEnv = { ...process.env };
+  let aws: AwsPipeline;
 
   beforeAll(async () => {
-    moto = await startMoto();
-    Object.assign(process.env, motoEnv(moto.endpoint), {
-      FACEPIPE_MODEL_MIRROR: modelMirror,
-      FACEPIPE_MODEL_CACHE: testCache,
-      FACEPIPE_THREADS: '1',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-    });
-    stack = await createStack(stackNames('facepipe-moto'), {
+    aws = await startAwsPipeline('facepipe-moto', {
       maxReceiveCount: MAX_RECEIVE_COUNT,
       visibilityTimeoutSeconds: 8,
+      batchSize: { detect: 2, emotion: 5, recognise: 5 },
+      maximumConcurrency: 2,
     });
-    Object.assign(process.env, stack.functionEnv);
-    s3 = new S3Client({ forcePathStyle: true });
-    sqs = new SQSClient({});
-    // The functions' structured logs, to check what they say and what they never say.
-    const write = process.stdout.write.bind(process.stdout);
-    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      const text = chunk.toString();
-      if (text.startsWith('{')) {
-        logs.push(text);
-        return true;
-      }
-      return write(chunk, ...(rest as []));
-    });
-    const detect = (await import('../../functions/detect.js')).handler as SqsHandler;
-    const emotion = (await import('../../functions/emotion.js')).handler as SqsHandler;
-    const recognise = (await import('../../functions/recognise.js')).handler as SqsHandler;
-    const source = (functionName: string, queue: Stack['queues']['ingest'], handler: SqsHandler, batchSize: number) =>
-      new SqsEventSource(sqs, {
-        functionName,
-        queueUrl: queue.url,
-        queueArn: queue.arn,
-        handler,
-        batchSize,
-        maximumConcurrency: 2,
-      });
-    sources = [
-      source('detect', stack.queues.ingest, detect, 2),
-      source('emotion', stack.queues.emotion, emotion, 5),
-      source('recognise', stack.queues.recognise, recognise, 5),
-    ];
   });
 
   afterAll(async () => {
-    jest.restoreAllMocks();
-    await moto?.stop();
-    process.env = savedEnv;
+    await aws?.close();
   });
-
-  const put = (key: string, body: Buffer) =>
-    s3.send(new PutObjectCommand({ Bucket: stack.names.ingestBucket, Key: key, Body: body }));
-
-  const keysIn = async (bucket: string) =>
-    ((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map((o) => o.Key as string).sort();
-
-  /** Every message in a dead-letter queue (received with a short visibility, until no new one comes). */
-  const dlqMessages = async (url: string) => {
-    const bodies = new Map<string, string>();
-    for (let round = 0; round < 5; round++) {
-      const { Messages } = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 30 }),
-      );
-      for (const m of Messages ?? []) bodies.set(m.MessageId as string, m.Body ?? '');
-      if (!Messages?.length) break;
-    }
-    return [...bodies.values()];
-  };
 
   test('photos in, recognised faces with emotions out; bad input recorded; poison dead-lettered', async () => {
     // Prepare: enrol two people through the same stores the functions use.
-    const { enrolPerson } = await import('../../lib/pipeline/people.js');
-    const { stageContext, storageContext } = await import('../../functions/commons/context.js');
-    const context = await stageContext();
+    const { context, stack, s3, sqs, put, keysIn, dlqMessages, logs, sources } = aws;
     for (const [personId, file] of [
       ['obama', 'obama/obama.jpg'],
       ['biden', 'biden/biden.jpg'],
@@ -138,11 +75,10 @@ describeMoto('the pipeline on AWS APIs (moto)', () => {
     );
 
     // Act
-    await runUntilDrained(sources, 240_000);
+    await aws.drain();
 
     // Assess: the table.
-    const { table, buckets } = await storageContext();
-    const { imageIdOf } = await import('../../lib/pipeline/ids.js');
+    const { table, buckets } = context;
     const image = async (key: string, bucket = buckets.ingest) => table.getImage(imageIdOf(bucket, key));
     expect(await image(twoPeople)).toMatchObject({ key: twoPeople, status: 'done', faceCount: 3 });
     expect(await image(plus)).toMatchObject({ key: plus, status: 'done', faceCount: 1 });

@@ -49,6 +49,18 @@ function lambdaContext(functionName: string, requestId: string): Context {
 let invocations = 0;
 
 /**
+ * Receives one at a time: moto's receive moves messages past maxReceiveCount to the dead-letter queue without a
+ * lock, and two concurrent receives on one queue can lose such a message (seen here; real SQS does not). The
+ * handlers still run concurrently.
+ */
+let receiving: Promise<unknown> = Promise.resolve();
+function serialised<T>(work: () => Promise<T>): Promise<T> {
+  const next = receiving.then(work, work);
+  receiving = next.catch(() => undefined);
+  return next;
+}
+
+/**
  * What Lambda's SQS event source mapping does, on loopback: receive up to `batchSize` messages, invoke the handler
  * with them as an SQSEvent, delete the ones that succeeded, and leave the `batchItemFailures` (or, when the handler
  * throws or names an unknown record, the whole batch) to come back after the visibility timeout. SQS itself counts
@@ -69,14 +81,16 @@ export class SqsEventSource {
   }
 
   private async invokeOnce(): Promise<number> {
-    const { Messages } = await this.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: this.options.queueUrl,
-        MaxNumberOfMessages: this.options.batchSize,
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-        WaitTimeSeconds: 0,
-      }),
+    const { Messages } = await serialised(() =>
+      this.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.options.queueUrl,
+          MaxNumberOfMessages: this.options.batchSize,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+          WaitTimeSeconds: 0,
+        }),
+      ),
     );
     if (!Messages || Messages.length === 0) return 0;
     const records: SQSRecord[] = Messages.map((m) => ({
