@@ -6,6 +6,8 @@ import { FaceAnalyzer } from '../../lib/analyzer';
 import { loadConfig } from '../../lib/config';
 import { S3ObjectStore } from '../../lib/pipeline/aws/s3Store';
 import { settingsFromEnv } from '../../lib/pipeline/aws/settings';
+import type { StageBackends } from '../../lib/pipeline/backends';
+import { rekognitionBackends } from '../../lib/pipeline/rekognition';
 import { GalleryCache } from '../../lib/pipeline/recognition';
 import type { StageContext, StorageContext } from '../../lib/pipeline/stages/context';
 import { ResultsTable } from '../../lib/pipeline/table/resultsTable';
@@ -24,10 +26,23 @@ const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
 
+/** Amazon Rekognition for what the deployment moved to it; the rest runs on the ONNX models. */
+const backends: StageBackends =
+  settings.emotionBackend === 'rekognition' || settings.recognitionBackend === 'rekognition'
+    ? rekognitionBackends({
+        client: new RekognitionClient({}),
+        collectionId: settings.rekognitionCollection,
+        matchThreshold: settings.rekognitionMatchThreshold,
+        emotion: settings.emotionBackend === 'rekognition',
+        recognition: settings.recognitionBackend === 'rekognition',
+      })
+    : {};
+
 const storage: StorageContext = {
   store: new S3ObjectStore(s3),
   table: new ResultsTable(documents, settings.table, { retentionDays: settings.retentionDays }),
   buckets: settings.buckets,
+  backends,
 };
 
 export async function storageContext(): Promise<StorageContext> {
@@ -52,11 +67,4 @@ let gallery: GalleryCache | undefined;
 export function galleryCache(): GalleryCache {
   gallery ??= new GalleryCache(storage.table);
   return gallery;
-}
-
-let rekognition: RekognitionClient | undefined;
-
-export function rekognitionClient(): RekognitionClient {
-  rekognition ??= new RekognitionClient({});
-  return rekognition;
 }
