@@ -1,7 +1,8 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { imageIdOf } from '../../lib/pipeline/ids';
+import { bucketFiles } from '../helpers/localPipeline';
 import { dataFile, modelMirror, repoRoot, testCache } from '../helpers/testConfig';
 import { openFaultyPipeline, tempDir } from './localFaults';
 
@@ -95,6 +96,82 @@ describe('facepipe dead-letters', () => {
     const image = jsonLines(facepipe(dataDir, 'query', '--image', 'holiday/kit and rose.jpg', '--json').stdout);
     expect(image[0]).toMatchObject({ image: 'holiday/kit and rose.jpg', status: 'done', error: null, faces: 2 });
     expect(image.slice(1).map((f) => f.emotion !== null && f.identity !== null)).toEqual([true, true]);
+  });
+
+  it('loses nothing when the re-drive itself is killed midway: the dead letters stay until handled', async () => {
+    // Prepare: four uploads become dead letters.
+    const dataDir = tempDir('cli-redrive-kill');
+    const names = ['alex_lacamoire1.jpg', 'kit_with_rose.jpg', 'obama1.jpg', 'obama_and_biden.jpg'];
+    const { pipeline, faults } = await openFaultyPipeline(dataDir, { delivery: { backoffMs: 10 } });
+    try {
+      faults.inject({
+        op: 'put',
+        bucket: 'thumbnails',
+        key: () => true,
+        error: new Error('the thumbnails disk is gone'),
+        remaining: Number.POSITIVE_INFINITY,
+      });
+      for (const name of names) await pipeline.upload(name, fs.readFileSync(knn(name)));
+      await pipeline.drained();
+    } finally {
+      await pipeline.close();
+    }
+    expect(jsonLines(facepipe(dataDir, 'dead-letters', 'list', '--json').stdout)).toHaveLength(4);
+
+    // Act: kill -9 the re-drive once it has written its first thumbnail.
+    const child = spawn('node', [cli, '--data-dir', dataDir, 'dead-letters', 'redrive'], { env, stdio: 'ignore' });
+    const killed = await new Promise<boolean>((resolve) => {
+      const poll = setInterval(() => {
+        if (child.exitCode !== null) {
+          clearInterval(poll);
+          resolve(false);
+        } else if (bucketFiles(dataDir).some((f) => f.startsWith(`thumbnails${path.sep}`))) {
+          clearInterval(poll);
+          child.once('exit', () => resolve(true));
+          child.kill('SIGKILL');
+        }
+      }, 5);
+    });
+
+    // Assess: all four are still dead letters; a second re-drive finishes every one, once.
+    expect(killed).toBe(true);
+    expect(
+      jsonLines(facepipe(dataDir, 'dead-letters', 'list', '--json').stdout)
+        .map((l) => l.key)
+        .sort(),
+    ).toEqual(names);
+    const redriven = facepipe(dataDir, 'dead-letters', 'redrive', '--json');
+    expect([redriven.code, redriven.stderr]).toEqual([0, '']);
+    expect(JSON.parse(redriven.stdout)).toMatchObject({
+      sent: { ingest: 4, emotion: 0, recognise: 0 },
+      removed: 4,
+      deadLetteredAgain: 0,
+      images: { done: 4, failed: 0 },
+    });
+    expect(facepipe(dataDir, 'dead-letters', 'list', '--json').stdout).toBe('');
+    expect(facepipe(dataDir, 'query', '--failed', '--json').stdout).toBe('');
+    const reader = await openFaultyPipeline(dataDir, { consume: false, models: false });
+    try {
+      const counts: [string | undefined, number | undefined, number][] = [];
+      for (const name of names) {
+        const imageId = imageIdOf('ingest', name);
+        const faces = await reader.pipeline.table.facesOfImage(imageId);
+        expect(faces.every((f) => f.emotion && f.identity)).toBe(true);
+        const image = await reader.pipeline.table.getImage(imageId);
+        counts.push([image?.status, image?.faceCount, faces.length]);
+      }
+      expect(counts).toEqual([
+        ['done', 1, 1],
+        ['done', 2, 2],
+        ['done', 1, 1],
+        ['done', 3, 3],
+      ]);
+    } finally {
+      await reader.pipeline.close();
+    }
+    const objects = bucketFiles(dataDir);
+    expect(objects.filter((f) => f.startsWith(`crops${path.sep}`))).toHaveLength(7);
+    expect(objects.filter((f) => f.startsWith(`thumbnails${path.sep}`))).toHaveLength(7 + 4);
   });
 });
 
