@@ -43,6 +43,8 @@ export interface PackagedService {
 
 export interface OslsRun {
   status: number | null;
+  stdout: string;
+  /** stdout and stderr interleaved, for messages. */
   output: string;
 }
 
@@ -105,16 +107,19 @@ export function osls(args: string[], env: NodeJS.ProcessEnv = offlineEnv(), time
       new Promise<OslsRun>((resolve, reject) => {
         const child = spawn(OSLS, fullArgs, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
         let output = '';
-        const collect = (chunk: Buffer) => {
+        let stdout = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString();
           output += chunk.toString();
-        };
-        child.stdout.on('data', collect);
-        child.stderr.on('data', collect);
+        });
+        child.stderr.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+        });
         const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
         child.once('error', reject);
         child.once('close', (status) => {
           clearTimeout(timer);
-          resolve({ status, output });
+          resolve({ status, stdout, output });
         });
       }),
   );
