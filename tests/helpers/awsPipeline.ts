@@ -34,7 +34,7 @@ export interface AwsPipeline {
 /**
  * The deployed pipeline on loopback: moto with the stack's resources wired as serverless.yml wires them, the real
  * handlers of functions/ imported with the environment serverless.yml gives them, and an SQS event source per
- * function. Call once per test file (jest gives each file its own module registry, so its own function containers).
+ * function. Call once per process or test file (jest gives each file its own module registry: its own function containers).
  */
 export async function startAwsPipeline(prefix: string, options: AwsPipelineOptions): Promise<AwsPipeline> {
   const savedEnv = { ...process.env };
@@ -50,17 +50,17 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
   const s3 = new S3Client({ forcePathStyle: true });
   const sqs = new SQSClient({});
   const logs: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  const spy = jest
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      const text = chunk.toString();
-      if (text.startsWith('{')) {
-        logs.push(text);
-        return true;
-      }
-      return write(chunk, ...(rest as []));
-    });
+  // The functions' JSON lines are kept (not printed); anything else goes through.
+  const originalWrite = process.stdout.write;
+  const write = originalWrite.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    const text = chunk.toString();
+    if (text.startsWith('{')) {
+      logs.push(text);
+      return true;
+    }
+    return write(chunk, ...(rest as []));
+  }) as typeof process.stdout.write;
   const detect = (await import('../../functions/detect.js')).handler as SqsHandler;
   const emotion = (await import('../../functions/emotion.js')).handler as SqsHandler;
   const recognise = (await import('../../functions/recognise.js')).handler as SqsHandler;
@@ -113,7 +113,7 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
     },
     drain: (timeoutMs = 240_000) => runUntilDrained(sources, timeoutMs),
     async close() {
-      spy.mockRestore();
+      process.stdout.write = originalWrite;
       await moto.stop();
       process.env = savedEnv;
     },

@@ -1,0 +1,101 @@
+/**
+ * `npm run bench:lambda`: the per-image duration of the Lambda functions, measured locally. The real handlers of
+ * functions/ run against AWS APIs on loopback (moto_server), driven like Lambda's SQS event source with one
+ * invocation at a time and one record per batch, so each invocation is what one warm container bills. Reports the
+ * median and p90 per function, the per-image total (detect + emotion and recognise per face) and the same images'
+ * model time alone (FaceAnalyzer.analyze), whose ratio is the wiring's overhead.
+ *
+ *   npm run bench:lambda -- [--folder DIR] [--limit N]
+ *
+ * Needs moto_server (pip install 'moto[server]'). Loopback S3/SQS/DynamoDB are faster than the real services, whose
+ * round trips (a few ms each within a region) add to the numbers on AWS.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { FaceAnalyzer } from '../lib/analyzer';
+import { loadConfig } from '../lib/config';
+import { startAwsPipeline } from '../tests/helpers/awsPipeline';
+import { motoAvailable } from '../tests/helpers/moto';
+import { dataFile } from '../tests/helpers/testConfig';
+
+const { values } = parseArgs({
+  options: { folder: { type: 'string' }, limit: { type: 'string', default: '40' } },
+});
+
+function listImages(folder: string): string[] {
+  return (fs.readdirSync(folder, { recursive: true }) as string[])
+    .filter((f) => /\.(jpe?g|png|webp)$/i.test(f))
+    .sort()
+    .map((f) => path.join(folder, f));
+}
+
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+
+async function main() {
+  if (!motoAvailable()) throw new Error("moto_server is not installed: pip install 'moto[server]'");
+  const folder = values.folder ?? dataFile('detection', 'wider_face_val_subset');
+  const files = listImages(folder).slice(0, Number(values.limit));
+  const aws = await startAwsPipeline('facepipe-bench', {
+    maxReceiveCount: 3,
+    visibilityTimeoutSeconds: 300,
+    batchSize: { detect: 1, emotion: 1, recognise: 1 },
+    maximumConcurrency: 1,
+  });
+  try {
+    for (const [i, file] of files.entries()) {
+      await aws.put(`bench/${String(i).padStart(4, '0')}_${path.basename(file)}`, fs.readFileSync(file));
+    }
+    const started = performance.now();
+    await aws.drain(3_600_000);
+    const wallSeconds = (performance.now() - started) / 1000;
+
+    // What one loopback round trip costs (moto is a Python server): the stages' share that is not the models.
+    const roundTrips: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const t = performance.now();
+      await aws.context.table.getImage('000000000000000000000000');
+      roundTrips.push(performance.now() - t);
+    }
+    roundTrips.sort((a, b) => a - b);
+
+    const analyzer = await FaceAnalyzer.create(loadConfig());
+    let modelMs = 0;
+    let faces = 0;
+    for (const file of files) {
+      const t = performance.now();
+      const result = await analyzer.analyze(fs.readFileSync(file), { crops: true, thumbnail: true });
+      modelMs += performance.now() - t;
+      faces += result.faces.length;
+    }
+
+    const rows = aws.sources.map((source) => {
+      const ms = source.invocations.map((i) => i.durationMs).sort((a, b) => a - b);
+      const total = ms.reduce((a, b) => a + b, 0);
+      return { name: source.invocations[0]?.functionName ?? '?', count: ms.length, total, ms };
+    });
+    const lambdaMs = rows.reduce((a, r) => a + r.total, 0);
+    process.stderr.write('\n');
+    console.log(`Lambda handlers on moto, one warm container per function, ${files.length} images, ${faces} faces`);
+    console.log(`| function | invocations | median ms | p90 ms | total s |`);
+    console.log(`|---|---|---|---|---|`);
+    for (const r of rows) {
+      console.log(
+        `| ${r.name} | ${r.count} | ${quantile(r.ms, 0.5).toFixed(0)} | ${quantile(r.ms, 0.9).toFixed(0)} | ${(r.total / 1000).toFixed(1)} |`,
+      );
+    }
+    console.log(`billed duration per image (all functions): ${(lambdaMs / files.length).toFixed(0)} ms`);
+    console.log(`models alone (analyze): ${(modelMs / files.length).toFixed(0)} ms per image`);
+    console.log(`one DynamoDB GetItem round trip to moto: median ${quantile(roundTrips, 0.5).toFixed(1)} ms`);
+    console.log(`wiring overhead: ${(lambdaMs / modelMs).toFixed(2)}x; wall clock ${wallSeconds.toFixed(1)} s`);
+  } finally {
+    await aws.close();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
