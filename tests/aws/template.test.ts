@@ -410,6 +410,24 @@ describe('serverless.yml packaged for stage test', () => {
     }
   });
 
+  test('architecture=arm64 packages the linux-arm64 binaries of sharp and onnxruntime, and nothing of x64', async () => {
+    const arm = await packageService(['--param=architecture=arm64']);
+    for (const fn of FUNCTIONS) {
+      expect(arm.template.Resources[`${logicalName(fn)}LambdaFunction`]?.Properties.Architectures).toEqual(['arm64']);
+    }
+    const names = zipEntries(arm.zips.detect).map((e) => e.name);
+    const natives = names.filter((n) => n.endsWith('.node') || /\.so(\.\d+)*$/.test(n));
+    expect(natives.length).toBeGreaterThanOrEqual(4);
+    for (const native of natives) expect(native).toMatch(/arm64/);
+    // The ELF header says aarch64 (e_machine 183), not just the folder name.
+    const sharpBinary = natives.find((n) => n.startsWith('node_modules/@img/sharp-linux-arm64/')) as string;
+    const elf = spawnSync('unzip', ['-p', arm.zips.detect, sharpBinary], { maxBuffer: 8 * 1024 * 1024 }).stdout;
+    expect(elf.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+    expect(elf.readUInt16LE(18)).toBe(183);
+    const models = functionModelIds({}).map((id) => `lambda-models/${modelEntry(id).file}`);
+    expect(names).toEqual(expect.arrayContaining(models));
+  }, 900_000);
+
   test('cfn-lint finds no errors in the template', () => {
     const probe = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' });
     if (probe.status !== 0) {
