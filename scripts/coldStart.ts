@@ -112,7 +112,7 @@ export function measureColdStart(packageDir: string, fn: string, runs: number, f
       AWS_ENDPOINT_URL: closedPort,
       AWS_MAX_ATTEMPTS: '1',
       AWS_EC2_METADATA_DISABLED: 'true',
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
       NODE_OPTIONS: '',
     };
     const samples: Omit<ColdStart, 'fn' | 'zippedMb' | 'unzippedMb' | 'coldStartMs'>[] = [];
@@ -124,6 +124,10 @@ export function measureColdStart(packageDir: string, fn: string, runs: number, f
       );
       const line = run.stdout.split('\n').find((l) => l.startsWith('__COLDSTART__'));
       if (run.status !== 0 || !line) throw new Error(`The ${fn} probe failed:\n${run.stderr}\n${run.stdout}`);
+      // The calls must end at the unreachable endpoint, after the models loaded, not at a model error.
+      if (/MODEL_(MISSING|CORRUPT|UNKNOWN)/.test(run.stdout + run.stderr)) {
+        throw new Error(`The ${fn} probe did not load its models:\n${run.stderr}`);
+      }
       samples.push(JSON.parse(line.slice('__COLDSTART__'.length)));
     }
     const pick = (key: keyof (typeof samples)[number]) => median(samples.map((s) => s[key]));
