@@ -1,6 +1,5 @@
 import { describeError } from '../lib/errors';
-import { recordGaveUp } from '../lib/pipeline/failures';
-import { detectStage } from '../lib/pipeline/stages/detect';
+import { detectStage, recordGaveUp } from '../lib/pipeline/stages/detect';
 import { settings, stageContext } from './commons/context';
 import { logger } from './commons/logger';
 import { s3EventQueueHandler } from './commons/s3EventQueue';
@@ -29,13 +28,11 @@ export const handler = s3EventQueueHandler(async (event, delivery) => {
     logger.info('image', { key: event.key, imageId: outcome.imageId, status: outcome.status, ...details });
   } catch (error) {
     if (delivery.attempt >= settings.maxReceiveCount) {
-      const failed = await recordGaveUp(context.table, event, {
-        reason: describeError(error).message,
-        attempts: delivery.attempt,
-      });
+      const { code, message } = describeError(error);
+      const failed = await recordGaveUp(context, event, { reason: message, code, attempts: delivery.attempt });
       logger.error('gave up on the image; its message moves to the dead-letter queue', {
         key: event.key,
-        imageId: failed.imageId,
+        imageId: failed?.imageId,
         attempts: delivery.attempt,
       });
     }

@@ -42,6 +42,8 @@ export function imageView(image: ImageRecord) {
     status: image.status,
     error: image.error ?? null,
     faces: image.faceCount ?? null,
+    facesOmitted: image.facesOmitted ?? 0,
+    warning: image.warning ?? null,
     size: image.size,
     width: image.width ?? null,
     height: image.height ?? null,

@@ -14,6 +14,10 @@ export interface ImageRecord {
   height?: number;
   format?: string;
   faceCount?: number;
+  /** Faces found beyond `detection.maxFaces` and left out (the best-scoring ones are kept). */
+  facesOmitted?: number;
+  /** Set on a done image whose result is partial (TOO_MANY_FACES). */
+  warning?: { code: string; message: string };
   thumbnailKey?: string;
   createdAt: string;
   processedAt?: string;

@@ -87,7 +87,7 @@ describeMoto('the pipeline on AWS APIs (moto)', () => {
     expect(await image('bad/notes.jpg')).toMatchObject({ status: 'failed', error: { code: 'UNSUPPORTED_FORMAT' } });
     const ghost = await image('ghost.jpg', 'no-such-bucket');
     expect(ghost).toMatchObject({ status: 'failed', error: { code: 'PROCESSING_FAILED' } });
-    expect(ghost?.error?.message).toContain(`gave up after ${MAX_RECEIVE_COUNT} attempts`);
+    expect(ghost?.error?.message).toContain(`gave up after ${MAX_RECEIVE_COUNT} attempt(s)`);
 
     const faces = [
       ...(await table.facesOfImage(imageIdOf(buckets.ingest, twoPeople))),

@@ -43,7 +43,7 @@ export async function detectStage(
 ): Promise<DetectOutcome> {
   let force = options.force ?? false;
   for (let pass = 1; ; pass++) {
-    const result = await detectCurrentVersion(context, event, force);
+    const result = await detectCurrentVersion(context, event, force, options.force ?? false);
     if (result !== 'changed') return result;
     // Our writes may have landed after those of the newer version's own delivery: process the object as it is now,
     // even though its record may already say done.
@@ -58,6 +58,8 @@ async function detectCurrentVersion(
   context: StageContext,
   event: ObjectCreatedEvent,
   force: boolean,
+  /** The user asked to analyse again (other settings may give other faces): face records are replaced outright. */
+  reanalyse: boolean,
 ): Promise<DetectOutcome | 'changed'> {
   const { store, table, analyzer } = context;
   const imageId = imageIdOf(event.bucket, event.key);
@@ -103,7 +105,7 @@ async function detectCurrentVersion(
     if (!isInputError(error)) throw error;
     return recordFailure(context, event, version, error);
   }
-  const faces = await storeFaces(context, event, version, located);
+  const faces = await storeFaces(context, event, version, located, reanalyse);
   if (await changedSince(context, event, version)) return 'changed';
   return { status: 'done', imageId, faces: faces.length, facesOmitted: located.faces.length - faces.length };
 }
@@ -119,6 +121,7 @@ async function storeFaces(
   event: ObjectCreatedEvent,
   version: StoredObject,
   located: LocatedFaces,
+  reanalyse: boolean,
 ): Promise<FaceRecord[]> {
   const { store, table, analyzer, buckets } = context;
   const imageId = imageIdOf(event.bucket, event.key);
@@ -157,7 +160,7 @@ async function storeFaces(
   }
   // Face records and the face count first, crops second: a crop's creation event must find its face record, and
   // the recognise stage must know how many faces the photo has.
-  await table.putFaces(faces);
+  await table.putFaces(faces, { keepAnalysed: !reanalyse });
   const omitted = located.faces.length - kept.length;
   const fields: Partial<ImageRecord> & DetectedImageFields = {
     width: header.width,

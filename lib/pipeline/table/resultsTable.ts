@@ -151,18 +151,38 @@ export class ResultsTable {
 
   // Faces
 
-  async putFaces(faces: readonly FaceRecord[]): Promise<void> {
-    const items = faces.map((face) => ({
-      PutRequest: {
-        Item: {
-          ...KEY.face(face.imageId, face.index),
-          type: 'face',
-          ...this.faceAttributes(face),
-          ...this.expiry(face.detectedAt),
-        },
-      },
-    }));
-    await this.batchWrite(items);
+  /**
+   * Writes the face records of a detection. With `keepAnalysed`, a face whose record already names the same crop
+   * (a duplicate delivery of the same version, whose geometry is identical) is left as it is, so a late duplicate
+   * never wipes the emotion, embedding or identity the later stages already stored; the condition makes this hold
+   * for concurrent duplicates too.
+   */
+  async putFaces(faces: readonly FaceRecord[], options: { keepAnalysed?: boolean } = {}): Promise<void> {
+    const item = (face: FaceRecord) => ({
+      ...KEY.face(face.imageId, face.index),
+      type: 'face',
+      ...this.faceAttributes(face),
+      ...this.expiry(face.detectedAt),
+    });
+    if (!options.keepAnalysed) {
+      await this.batchWrite(faces.map((face) => ({ PutRequest: { Item: item(face) } })));
+      return;
+    }
+    for (const face of faces) {
+      try {
+        await this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: item(face),
+            ConditionExpression: 'attribute_not_exists(PK) OR #crop.#key <> :key',
+            ExpressionAttributeNames: { '#crop': 'crop', '#key': 'key' },
+            ExpressionAttributeValues: { ':key': face.crop.key },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
   }
 
   async getFace(imageId: string, index: number): Promise<FaceRecord | undefined> {
