@@ -7,8 +7,8 @@ import { loadConfig } from '../../lib/config';
 import { S3ObjectStore } from '../../lib/pipeline/aws/s3Store';
 import { settingsFromEnv } from '../../lib/pipeline/aws/settings';
 import type { StageBackends } from '../../lib/pipeline/backends';
-import { rekognitionBackends } from '../../lib/pipeline/rekognition';
 import { GalleryCache } from '../../lib/pipeline/recognition';
+import { rekognitionBackends } from '../../lib/pipeline/rekognition';
 import type { StageContext, StorageContext } from '../../lib/pipeline/stages/context';
 import { ResultsTable } from '../../lib/pipeline/table/resultsTable';
 
