@@ -39,6 +39,7 @@ const API_ROUTES = [
   'GET /images',
   'GET /images/{imageId}',
   'DELETE /images/{imageId}',
+  'DELETE /images',
   'GET /faces',
   'GET /people',
   'POST /people',
