@@ -47,6 +47,12 @@ export async function watchCommand(
       if (direct) {
         const key = await pipeline.store.keyOf(pipeline.buckets.ingest, file);
         if (key) await pipeline.announce(key);
+        else {
+          // A name the folder store never writes (it encodes '%', ':' and the like): the file is left alone, visibly.
+          process.stderr.write(
+            `${new Date().toISOString()} ${path.basename(file)}: SKIPPED: not a key of the ingest bucket; drop it into another folder and run "facepipe watch <folder>" (or "facepipe run <file>") to upload it under a clean key\n`,
+          );
+        }
         return;
       }
       const bytes = await fsp.readFile(file);

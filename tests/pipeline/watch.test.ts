@@ -35,8 +35,12 @@ describe('facepipe watch', () => {
     );
     const watcher = spawn('node', [cli, '--data-dir', dataDir, 'watch'], { env });
     let output = '';
+    let errors = '';
     watcher.stdout.on('data', (chunk) => {
       output += String(chunk);
+    });
+    watcher.stderr.on('data', (chunk) => {
+      errors += String(chunk);
     });
     const faceThumbs = () =>
       bucketFiles(dataDir).filter((f) => f.startsWith('thumbnails') && f.includes('face-')).length;
@@ -50,6 +54,9 @@ describe('facepipe watch', () => {
       fs.appendFileSync(late, bytes.subarray(2000));
       await waitFor(() => output.includes('late.jpg: 1 face(s)'), 30_000);
       await waitFor(() => faceThumbs() === 3, 10_000);
+      // A name the folder store never writes ('%' is kept encoded in its file names) is reported, not silently dropped.
+      fs.writeFileSync(path.join(ingest, '50% off.jpg'), bytes);
+      await waitFor(() => errors.includes('50% off.jpg: SKIPPED: not a key of the ingest bucket'), 10_000);
     } finally {
       watcher.kill('SIGINT');
     }
