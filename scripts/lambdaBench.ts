@@ -1,11 +1,12 @@
 /**
  * `npm run bench:lambda`: the per-image duration of the Lambda functions, measured locally. The real handlers of
  * functions/ run against AWS APIs on loopback (moto_server), driven like Lambda's SQS event source with one
- * invocation at a time and one record per batch, so each invocation is what one warm container bills. Reports the
- * median and p90 per function, the per-image total (detect + emotion and recognise per face) and the same images'
- * model time alone (FaceAnalyzer.analyze), whose ratio is the wiring's overhead.
+ * invocation at a time per function and serverless.yml's batch sizes, so each invocation is what one warm container
+ * bills. Reports the median and p90 per invocation and per record for each function, the billed total per image
+ * (detect + emotion and recognise for its faces) and the same images' model time alone (FaceAnalyzer.analyze), whose
+ * ratio is the wiring's overhead.
  *
- *   npm run bench:lambda -- [--folder DIR] [--limit N]
+ *   npm run bench:lambda -- [--folder DIR] [--limit N] [--detect-batch 2] [--face-batch 10]
  *
  * Needs moto_server (pip install 'moto[server]'). Loopback S3/SQS/DynamoDB are faster than the real services, whose
  * round trips (a few ms each within a region) add to the numbers on AWS.
@@ -21,7 +22,13 @@ import { motoAvailable } from '../tests/helpers/moto';
 import { dataFile } from '../tests/helpers/testConfig';
 
 const { values } = parseArgs({
-  options: { folder: { type: 'string' }, limit: { type: 'string', default: '40' } },
+  options: {
+    folder: { type: 'string' },
+    limit: { type: 'string', default: '40' },
+    // serverless.yml's defaults: detectBatchSize 2, analyseBatchSize 10.
+    'detect-batch': { type: 'string', default: '2' },
+    'face-batch': { type: 'string', default: '10' },
+  },
 });
 
 function listImages(folder: string): string[] {
@@ -41,7 +48,11 @@ async function main() {
   const aws = await startAwsPipeline('facepipe-bench', {
     maxReceiveCount: 3,
     visibilityTimeoutSeconds: 300,
-    batchSize: { detect: 1, emotion: 1, recognise: 1 },
+    batchSize: {
+      detect: Number(values['detect-batch']),
+      emotion: Number(values['face-batch']),
+      recognise: Number(values['face-batch']),
+    },
     maximumConcurrency: 1,
   });
   try {
@@ -73,17 +84,19 @@ async function main() {
 
     const rows = aws.sources.map((source) => {
       const ms = source.invocations.map((i) => i.durationMs).sort((a, b) => a - b);
+      const perRecord = source.invocations.map((i) => i.durationMs / i.records).sort((a, b) => a - b);
       const total = ms.reduce((a, b) => a + b, 0);
-      return { name: source.invocations[0]?.functionName ?? '?', count: ms.length, total, ms };
+      const records = source.invocations.reduce((a, i) => a + i.records, 0);
+      return { name: source.invocations[0]?.functionName ?? '?', count: ms.length, records, total, ms, perRecord };
     });
     const lambdaMs = rows.reduce((a, r) => a + r.total, 0);
     process.stderr.write('\n');
     console.log(`Lambda handlers on moto, one warm container per function, ${files.length} images, ${faces} faces`);
-    console.log(`| function | invocations | median ms | p90 ms | total s |`);
-    console.log(`|---|---|---|---|---|`);
+    console.log('| function | invocations | records | median ms / invocation | p90 | median ms / record | total s |');
+    console.log('|---|---|---|---|---|---|---|');
     for (const r of rows) {
       console.log(
-        `| ${r.name} | ${r.count} | ${quantile(r.ms, 0.5).toFixed(0)} | ${quantile(r.ms, 0.9).toFixed(0)} | ${(r.total / 1000).toFixed(1)} |`,
+        `| ${r.name} | ${r.count} | ${r.records} | ${quantile(r.ms, 0.5).toFixed(0)} | ${quantile(r.ms, 0.9).toFixed(0)} | ${quantile(r.perRecord, 0.5).toFixed(0)} | ${(r.total / 1000).toFixed(1)} |`,
       );
     }
     console.log(`billed duration per image (all functions): ${(lambdaMs / files.length).toFixed(0)} ms`);

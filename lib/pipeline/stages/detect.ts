@@ -1,6 +1,7 @@
 import type { FaceCrop, LocatedFaces } from '../../analyzer';
 import { describeError, FacepipeError, isInputError, isInputErrorCode } from '../../errors';
 import { cropKeyOf, faceIdOf, faceThumbnailKeyOf, imageIdOf, imageThumbnailKeyOf } from '../ids';
+import { IO_PARALLELISM, inParallel } from '../inParallel';
 import type { ObjectCreatedEvent, StoredObject } from '../ports';
 import type { FaceRecord, ImageRecord } from '../records';
 import { nowIso, type StageContext, type StorageContext } from './context';
@@ -138,11 +139,12 @@ async function storeFaces(
 
   const faces: FaceRecord[] = [];
   const crops: { key: string; data: Buffer }[] = [];
+  const faceThumbnails: { key: string; data: Buffer }[] = [];
   const faceCrops = await analyzer.cropFaces(source, kept);
   for (const [index, face] of kept.entries()) {
     const crop = faceCrops[index] as FaceCrop;
     const faceThumbKey = faceThumbnailKeyOf(imageId, etag, index, thumbExt);
-    await store.put(buckets.thumbnails, faceThumbKey, await analyzer.faceThumbnail(crop), thumbType);
+    faceThumbnails.push({ key: faceThumbKey, data: await analyzer.faceThumbnail(crop) });
     const key = cropKeyOf(imageId, etag, index, ext);
     crops.push({ key, data: await analyzer.encodeCrop(crop) });
     faces.push({
@@ -158,6 +160,7 @@ async function storeFaces(
       detectedAt,
     });
   }
+  await inParallel(faceThumbnails, IO_PARALLELISM, (t) => store.put(buckets.thumbnails, t.key, t.data, thumbType));
   // Face records and the face count first, crops second: a crop's creation event must find its face record, and
   // the recognise stage must know how many faces the photo has.
   await table.putFaces(faces, { keepAnalysed: !reanalyse });
@@ -181,7 +184,7 @@ async function storeFaces(
   await table.updateImage(imageId, fields);
   await removeOtherVersions(context, imageId, faces, [thumbnailKey, ...faces.map((f) => f.thumbnailKey)]);
   const cropType = contentType(analyzer.config.crop.format);
-  for (const crop of crops) await store.put(buckets.crops, crop.key, crop.data, cropType);
+  await inParallel(crops, IO_PARALLELISM, (crop) => store.put(buckets.crops, crop.key, crop.data, cropType));
   await table.updateImage(imageId, { status: 'done', processedAt: nowIso(context) });
   return faces;
 }

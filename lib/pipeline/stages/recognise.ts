@@ -1,4 +1,5 @@
 import { recognitionBackendOf } from '../backends';
+import { IO_PARALLELISM, inParallel } from '../inParallel';
 import type { ObjectCreatedEvent } from '../ports';
 import { assignBySimilarity, type GalleryCache } from '../recognition';
 import type { Identity } from '../records';
@@ -51,8 +52,8 @@ export async function recogniseStage(
     backend.threshold,
     backend.noMatch,
   );
-  for (const [i, sibling] of siblings.entries()) {
-    await context.table.setIdentity(sibling, sibling.crop.key, identities[i] as Identity);
-  }
+  await inParallel([...siblings.entries()], IO_PARALLELISM, ([i, sibling]) =>
+    context.table.setIdentity(sibling, sibling.crop.key, identities[i] as Identity),
+  );
   return { status: 'done', faceId: face.faceId, identities: siblings.length };
 }

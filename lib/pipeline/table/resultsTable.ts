@@ -9,6 +9,7 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { IO_PARALLELISM, inParallel } from '../inParallel';
 import type { FaceRecord, Identity, ImageRecord, PersonRecord, RekognitionMatch } from '../records';
 import { INDEX, KEY, TTL_ATTRIBUTE, UNKNOWN_PERSON } from './schema';
 
@@ -168,7 +169,7 @@ export class ResultsTable {
       await this.batchWrite(faces.map((face) => ({ PutRequest: { Item: item(face) } })));
       return;
     }
-    for (const face of faces) {
+    await inParallel(faces, IO_PARALLELISM, async (face) => {
       try {
         await this.client.send(
           new PutCommand({
@@ -182,7 +183,7 @@ export class ResultsTable {
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
       }
-    }
+    });
   }
 
   async getFace(imageId: string, index: number): Promise<FaceRecord | undefined> {
