@@ -6,12 +6,15 @@
  * (detect + emotion and recognise for its faces) and the same images' model time alone (FaceAnalyzer.analyze), whose
  * ratio is the wiring's overhead.
  *
- *   npm run bench:lambda -- [--folder DIR] [--limit N] [--detect-batch 2] [--face-batch 10]
+ *   npm run bench:lambda -- [--folder DIR] [--limit N] [--detect-batch 2] [--face-batch 10] [--out DIR]
+ *
+ * Writes reports/lambda-bench-<folder>.md.
  *
  * Needs moto_server (pip install 'moto[server]'). Loopback S3/SQS/DynamoDB are faster than the real services, whose
  * round trips (a few ms each within a region) add to the numbers on AWS.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -19,7 +22,7 @@ import { FaceAnalyzer } from '../lib/analyzer';
 import { loadConfig } from '../lib/config';
 import { startAwsPipeline } from '../tests/helpers/awsPipeline';
 import { motoAvailable } from '../tests/helpers/moto';
-import { dataFile } from '../tests/helpers/testConfig';
+import { dataFile, repoRoot } from '../tests/helpers/testConfig';
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +31,7 @@ const { values } = parseArgs({
     // serverless.yml's defaults: detectBatchSize 2, analyseBatchSize 10.
     'detect-batch': { type: 'string', default: '2' },
     'face-batch': { type: 'string', default: '10' },
+    out: { type: 'string', default: path.join(repoRoot, 'reports') },
   },
 });
 
@@ -60,8 +64,12 @@ async function main() {
       await aws.put(`bench/${String(i).padStart(4, '0')}_${path.basename(file)}`, fs.readFileSync(file));
     }
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     await aws.drain(3_600_000);
     const wallSeconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    // The functions' own CPU (this process; moto runs in another): the rest of the wall clock is spent waiting.
+    const functionCpuSeconds = (cpu.user + cpu.system) / 1e6;
 
     // What one loopback round trip costs (moto is a Python server): the stages' share that is not the models.
     const roundTrips: number[] = [];
@@ -90,19 +98,30 @@ async function main() {
       return { name: source.invocations[0]?.functionName ?? '?', count: ms.length, records, total, ms, perRecord };
     });
     const lambdaMs = rows.reduce((a, r) => a + r.total, 0);
-    process.stderr.write('\n');
-    console.log(`Lambda handlers on moto, one warm container per function, ${files.length} images, ${faces} faces`);
-    console.log('| function | invocations | records | median ms / invocation | p90 | median ms / record | total s |');
-    console.log('|---|---|---|---|---|---|---|');
-    for (const r of rows) {
-      console.log(
-        `| ${r.name} | ${r.count} | ${r.records} | ${quantile(r.ms, 0.5).toFixed(0)} | ${quantile(r.ms, 0.9).toFixed(0)} | ${quantile(r.perRecord, 0.5).toFixed(0)} | ${(r.total / 1000).toFixed(1)} |`,
-      );
-    }
-    console.log(`billed duration per image (all functions): ${(lambdaMs / files.length).toFixed(0)} ms`);
-    console.log(`models alone (analyze): ${(modelMs / files.length).toFixed(0)} ms per image`);
-    console.log(`one DynamoDB GetItem round trip to moto: median ${quantile(roundTrips, 0.5).toFixed(1)} ms`);
-    console.log(`wiring overhead: ${(lambdaMs / modelMs).toFixed(2)}x; wall clock ${wallSeconds.toFixed(1)} s`);
+    const name = path.relative(repoRoot, folder);
+    const lines = [
+      `# Lambda handlers, measured locally (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, Node ${process.versions.node})`,
+      '',
+      `\`npm run bench:lambda -- --folder ${name} --limit ${files.length}\`: ${files.length} images, ${faces} faces; the real`,
+      'handlers against moto_server on loopback, one warm container per function, batch sizes of serverless.yml.',
+      '',
+      '| function | invocations | records | median ms / invocation | p90 | median ms / record | total s |',
+      '|---|---|---|---|---|---|---|',
+      ...rows.map(
+        (r) =>
+          `| ${r.name} | ${r.count} | ${r.records} | ${quantile(r.ms, 0.5).toFixed(0)} | ${quantile(r.ms, 0.9).toFixed(0)} | ${quantile(r.perRecord, 0.5).toFixed(0)} | ${(r.total / 1000).toFixed(1)} |`,
+      ),
+      '',
+      `- billed duration per image, all functions: ${(lambdaMs / files.length).toFixed(0)} ms`,
+      `- the models alone (FaceAnalyzer.analyze) on the same images: ${(modelMs / files.length).toFixed(0)} ms per image; the wiring costs ${(lambdaMs / modelMs).toFixed(2)}x`,
+      `- one DynamoDB GetItem round trip to moto: median ${quantile(roundTrips, 0.5).toFixed(1)} ms (moto is one Python process: concurrent calls queue)`,
+      `- wall clock ${wallSeconds.toFixed(1)} s, of which the functions' own CPU time ${functionCpuSeconds.toFixed(1)} s (${((100 * functionCpuSeconds) / wallSeconds).toFixed(0)}%; the rest is waiting for the loopback APIs)`,
+      '',
+    ];
+    const md = lines.join('\n');
+    fs.mkdirSync(values.out, { recursive: true });
+    fs.writeFileSync(path.join(values.out, `lambda-bench-${path.basename(folder)}.md`), md);
+    process.stdout.write(`\n${md}`);
   } finally {
     await aws.close();
   }
