@@ -83,6 +83,7 @@ async function main() {
     const analyzer = await FaceAnalyzer.create(loadConfig());
     let modelMs = 0;
     let faces = 0;
+    const modelCpuBefore = process.cpuUsage();
     for (const file of files) {
       const t = performance.now();
       const result = await analyzer.analyze(fs.readFileSync(file), { crops: true, thumbnail: true });
@@ -90,6 +91,8 @@ async function main() {
       faces += result.faces.length;
     }
 
+    const modelCpu = process.cpuUsage(modelCpuBefore);
+    const modelCpuSeconds = (modelCpu.user + modelCpu.system) / 1e6;
     const rows = aws.sources.map((source) => {
       const ms = source.invocations.map((i) => i.durationMs).sort((a, b) => a - b);
       const perRecord = source.invocations.map((i) => i.durationMs / i.records).sort((a, b) => a - b);
@@ -115,7 +118,7 @@ async function main() {
       `- billed duration per image, all functions: ${(lambdaMs / files.length).toFixed(0)} ms`,
       `- the models alone (FaceAnalyzer.analyze) on the same images: ${(modelMs / files.length).toFixed(0)} ms per image; the wiring costs ${(lambdaMs / modelMs).toFixed(2)}x`,
       `- one DynamoDB GetItem round trip to moto: median ${quantile(roundTrips, 0.5).toFixed(1)} ms (moto is one Python process: concurrent calls queue)`,
-      `- wall clock ${wallSeconds.toFixed(1)} s, of which the functions' own CPU time ${functionCpuSeconds.toFixed(1)} s (${((100 * functionCpuSeconds) / wallSeconds).toFixed(0)}%; the rest is waiting for the loopback APIs)`,
+      `- wall clock ${wallSeconds.toFixed(1)} s, of which the functions' own CPU time ${functionCpuSeconds.toFixed(1)} s (${((100 * functionCpuSeconds) / wallSeconds).toFixed(0)}%; the rest is waiting for the loopback APIs); the models alone used ${modelCpuSeconds.toFixed(1)} s of CPU`,
       '',
     ];
     const md = lines.join('\n');
