@@ -5,6 +5,7 @@ import { FacepipeError } from '../../errors';
 import { imageIdOf } from '../ids';
 import type { ObjectCreatedEvent, ObjectStore } from '../ports';
 import { GalleryCache } from '../recognition';
+import { emotionSettled, identitySettled } from '../records';
 import type { BucketNames, StageContext } from '../stages/context';
 import { type DetectOutcome, detectStage, recordGaveUp } from '../stages/detect';
 import { emotionStage } from '../stages/emotion';
@@ -163,7 +164,7 @@ export class LocalPipeline {
   async resumeFaces(imageId: string): Promise<number> {
     let resumed = 0;
     for (const face of await this.table.facesOfImage(imageId)) {
-      if (face.emotion && face.identity) continue;
+      if (emotionSettled(face) && identitySettled(face)) continue;
       await this.store.notifyObjectCreated(this.buckets.crops, face.crop.key);
       resumed++;
     }
