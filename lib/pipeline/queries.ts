@@ -122,6 +122,28 @@ async function imageWithFaces(
   return { image, faces: (await context.table.facesOfImage(imageId)).slice(0, limit) };
 }
 
+/**
+ * Paging: a page that is full (as many items as asked for) names where the next one starts, as an opaque cursor (the
+ * last item's index sort key, base64url); the caller passes it back as `next`. A full last page gives a cursor
+ * whose page is empty.
+ */
+export function nextCursor<T>(items: readonly T[], limit: number | undefined, sortKeyOf: (item: T) => string) {
+  const last = items[items.length - 1];
+  if (limit === undefined || items.length < limit || last === undefined) return undefined;
+  return Buffer.from(sortKeyOf(last), 'utf8').toString('base64url');
+}
+
+const CURSOR = /^[A-Za-z0-9_-]{1,400}$/;
+const SORT_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#[0-9a-f]{24}(-\d+)?$/;
+
+/** The index sort key a cursor from `nextCursor` stands for; anything else is refused. */
+export function cursorParam(value: string | undefined, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  const key = CURSOR.test(value) ? Buffer.from(value, 'base64url').toString('utf8') : '';
+  if (!SORT_KEY.test(key)) throw new FacepipeError('INVALID_OPTION', `${name} must be a cursor from a previous page.`);
+  return key;
+}
+
 /** Images that failed (bad input, or given up on), newest first. */
 export function failedImages(context: StorageContext, range: TimeRange = {}): Promise<ImageRecord[]> {
   return context.table.failedImages(range);

@@ -63,7 +63,9 @@ describe('the HTTP API on the local pipeline (embedded table, folder buckets, re
   const dataDir = tempDataDir('api');
   const config = testConfig();
   const PEOPLE = ['alex_lacamoire', 'biden', 'kit_harington', 'obama', 'rose_leslie'];
-  const answers: Record<string, unknown> = {};
+  // biome-ignore lint/suspicious/noExplicitAny: API answers, whose shape each assertion states
+  const answers: Record<string, any> = {};
+  const pages: unknown[] = [];
 
   afterAll(() => {
     for (const body of bodies) {
@@ -187,6 +189,21 @@ describe('the HTTP API on the local pipeline (embedded table, folder buckets, re
         path: { imageId: imageIdOf('ingest', 'kit_with_rose.jpg') },
       });
       answers.failed = await call(api, 'GET /images', { query: { failed: 'true' } });
+      // Every happy face, one page at a time, by following the cursors (without and with a time window).
+      for (const window of [{}, { since: '2000-01-01', until: '2999-12-31' }] as Record<string, string>[]) {
+        const faces: unknown[] = [];
+        let next: string | undefined;
+        for (let page = 0; page < 20; page++) {
+          const query = { emotion: 'happy', limit: '1', ...window, ...(next ? { next } : {}) };
+          const response = await call(api, 'GET /faces', { query });
+          expect(response.status).toBe(200);
+          faces.push(...response.body.faces);
+          next = response.body.next ?? undefined;
+          if (!next) break;
+        }
+        pages.push(faces);
+      }
+      answers.allHappy = await call(api, 'GET /faces', { query: { emotion: 'happy' } });
       answers.noImage = await call(api, 'GET /images', { query: { key: 'nothing.jpg' } });
       answers.noId = await call(api, 'GET /images/{imageId}', { path: { imageId: '0'.repeat(24) } });
     } finally {
@@ -213,17 +230,20 @@ describe('the HTTP API on the local pipeline (embedded table, folder buckets, re
       name: 'Barack Obama',
       details: { role: 'president', since: 2009 },
     });
-    expect(answers.obama).toEqual(ok({ faces: obamaLines }));
+    expect(answers.obama).toEqual(ok({ faces: obamaLines, next: null }));
     expect(happyLines).toHaveLength(1);
-    expect(answers.happy).toEqual(ok({ faces: happyLines }));
+    expect(answers.happy).toEqual(ok({ faces: happyLines, next: expect.stringMatching(/^[A-Za-z0-9_-]+$/) }));
     expect(unknownLines).toHaveLength(1);
-    expect(answers.unknown).toEqual(ok({ faces: unknownLines }));
-    expect(answers.future).toEqual(ok({ faces: [] }));
+    expect(answers.unknown).toEqual(ok({ faces: unknownLines, next: null }));
+    expect(answers.future).toEqual(ok({ faces: [], next: null }));
+    // Following the cursors one face at a time gives every face once, in the same order as one big page.
+    expect(answers.allHappy.body.faces.length).toBeGreaterThan(1);
+    expect(pages).toEqual([answers.allHappy.body.faces, answers.allHappy.body.faces]);
     expect(imageLine).toMatchObject({ image: 'kit_with_rose.jpg', status: 'done', faces: 2 });
     expect(answers.image).toEqual(ok({ image: imageLine, faces: imageFaces }));
     expect(answers.byId).toEqual(answers.image);
     expect(failedLines).toEqual([expect.objectContaining({ image: 'notes/readme.jpg', status: 'failed' })]);
-    expect(answers.failed).toEqual(ok({ images: failedLines }));
+    expect(answers.failed).toEqual(ok({ images: failedLines, next: null }));
     expect(answers.noImage).toEqual({
       status: 404,
       headers: expect.any(Object),

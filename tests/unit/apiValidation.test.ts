@@ -134,7 +134,7 @@ describe('the HTTP API refuses', () => {
       routed('GET /faces', { query: { person: 'obama', zzz: '1', colour: 'red' } }),
       400,
       'INVALID_OPTION',
-      'Unknown query parameter(s) colour, zzz: it takes person, emotion, unknown, since, until, limit.',
+      'Unknown query parameter(s) colour, zzz: it takes person, emotion, unknown, since, until, limit, next.',
     );
     await expectRefusal(
       routed('GET /people', { query: { limit: '5' } }),
@@ -188,7 +188,21 @@ describe('the HTTP API refuses', () => {
       routed('GET /images', { query: { key: 'a.jpg', since: '2026-01-01' } }),
       400,
       'INVALID_OPTION',
-      'since and until apply to failed=true, not to key.',
+      'since, until and next apply to failed=true, not to key.',
+    );
+  });
+
+  it.each([
+    ['not base64url', 'a+b/c='],
+    ['empty', ''],
+    ['base64url of something else', Buffer.from('PERSON#obama').toString('base64url')],
+    ['too long', 'A'.repeat(401)],
+  ])('a next cursor that is %s with 400', async (_what, next) => {
+    await expectRefusal(
+      routed('GET /faces', { query: { unknown: 'true', next } }),
+      400,
+      'INVALID_OPTION',
+      'next must be a cursor from a previous page.',
     );
   });
 

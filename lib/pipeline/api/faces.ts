@@ -1,11 +1,15 @@
-import { type FaceFilter, faceView, findFaces } from '../queries';
+import { cursorParam, type FaceFilter, faceView, findFaces, nextCursor } from '../queries';
+import { faceTimeKey } from '../table/schema';
 import { json } from './responses';
 import type { RouteHandler } from './types';
 import { allowOnly, emotionParam, exactlyOne, personIdParam, timeRange, trueFlag } from './validation';
 
-/** GET /faces?person=ID | emotion=LABEL | unknown=true, with since, until and limit: faces, newest first. */
+/**
+ * GET /faces?person=ID | emotion=LABEL | unknown=true, with since, until, limit and next: faces, newest first, and
+ * the cursor of the next page (null on the last).
+ */
 export const getFaces: RouteHandler = async ({ storage }, { request: { query }, limits }) => {
-  allowOnly(query, ['person', 'emotion', 'unknown', 'since', 'until', 'limit']);
+  allowOnly(query, ['person', 'emotion', 'unknown', 'since', 'until', 'limit', 'next']);
   const by = exactlyOne(query, ['person', 'emotion', 'unknown']);
   const filter: FaceFilter =
     by === 'person'
@@ -13,6 +17,7 @@ export const getFaces: RouteHandler = async ({ storage }, { request: { query }, 
       : by === 'emotion'
         ? { emotion: emotionParam(query.emotion) }
         : { unknown: trueFlag(query.unknown, 'unknown') };
-  const faces = await findFaces(storage, filter, timeRange(query, limits));
-  return json(200, { faces: faces.map(faceView) });
+  const range = { ...timeRange(query, limits), before: cursorParam(query.next, 'next') };
+  const faces = await findFaces(storage, filter, range);
+  return json(200, { faces: faces.map(faceView), next: nextCursor(faces, range.limit, faceTimeKey) ?? null });
 };

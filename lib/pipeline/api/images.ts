@@ -1,24 +1,36 @@
 import { FacepipeError } from '../../errors';
 import { eraseImage } from '../erasure';
-import { erasureView, faceView, failedImages, type ImageWithFaces, imageById, imageByKey, imageView } from '../queries';
+import {
+  cursorParam,
+  erasureView,
+  faceView,
+  failedImages,
+  type ImageWithFaces,
+  imageById,
+  imageByKey,
+  imageView,
+  nextCursor,
+} from '../queries';
+import { failedTimeKey } from '../table/schema';
 import { json } from './responses';
 import type { RouteHandler } from './types';
 import { allowOnly, exactlyOne, imageIdParam, keyParam, pageSize, timeRange, trueFlag } from './validation';
 
 const imageBody = ({ image, faces }: ImageWithFaces) => ({ image: imageView(image), faces: faces.map(faceView) });
 
-/** GET /images?key=K[&limit] (an image and its faces) or GET /images?failed=true[&since&until&limit]. */
+/** GET /images?key=K[&limit] (an image and its faces) or GET /images?failed=true[&since&until&limit&next]. */
 export const getImages: RouteHandler = async ({ storage }, { request: { query }, limits }) => {
-  allowOnly(query, ['key', 'failed', 'since', 'until', 'limit']);
+  allowOnly(query, ['key', 'failed', 'since', 'until', 'limit', 'next']);
   if (exactlyOne(query, ['key', 'failed']) === 'key') {
-    if (query.since !== undefined || query.until !== undefined) {
-      throw new FacepipeError('INVALID_OPTION', 'since and until apply to failed=true, not to key.');
+    if (query.since !== undefined || query.until !== undefined || query.next !== undefined) {
+      throw new FacepipeError('INVALID_OPTION', 'since, until and next apply to failed=true, not to key.');
     }
     return json(200, imageBody(await imageByKey(storage, keyParam(query.key, limits), pageSize(query.limit, limits))));
   }
   trueFlag(query.failed, 'failed');
-  const images = await failedImages(storage, timeRange(query, limits));
-  return json(200, { images: images.map(imageView) });
+  const range = { ...timeRange(query, limits), before: cursorParam(query.next, 'next') };
+  const images = await failedImages(storage, range);
+  return json(200, { images: images.map(imageView), next: nextCursor(images, range.limit, failedTimeKey) ?? null });
 };
 
 /** GET /images/{imageId}[?limit]: an image and its faces. */

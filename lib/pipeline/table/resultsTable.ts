@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { IO_PARALLELISM, inParallel } from '../inParallel';
 import type { FaceRecord, Identity, ImageRecord, PersonRecord, RekognitionMatch } from '../records';
-import { INDEX, KEY, TTL_ATTRIBUTE, UNKNOWN_PERSON } from './schema';
+import { faceTimeKey, failedTimeKey, INDEX, KEY, TTL_ATTRIBUTE, UNKNOWN_PERSON } from './schema';
 
 type Item = Record<string, unknown>;
 
@@ -20,6 +20,8 @@ export interface TimeRange {
   since?: string;
   until?: string;
   limit?: number;
+  /** Continue below this index sort key (exclusive): the last item of the page before (see `faceTimeKey`). */
+  before?: string;
 }
 
 function toBinary(vector: Float32Array): Uint8Array {
@@ -86,7 +88,7 @@ export class ResultsTable {
     const item: Item = { ...KEY.image(image.imageId), type: 'image', ...image, ...this.expiry(image.createdAt) };
     if (image.status === 'failed') {
       item.GSI1PK = 'FAILED';
-      item.GSI1SK = `${image.processedAt ?? image.createdAt}#${image.imageId}`;
+      item.GSI1SK = failedTimeKey(image);
     }
     await this.client.send(new PutCommand({ TableName: this.tableName, Item: item }));
   }
@@ -217,7 +219,7 @@ export class ResultsTable {
       ':crop': cropKey,
       ':emotion': appearance.emotion,
       ':gsi2pk': `EMOTION#${appearance.emotion?.label}`,
-      ':gsi2sk': `${face.detectedAt}#${face.faceId}`,
+      ':gsi2sk': faceTimeKey(face),
     };
     let set = '#emotion = :emotion, GSI2PK = :gsi2pk, GSI2SK = :gsi2sk';
     if (appearance.age !== undefined) {
@@ -241,7 +243,7 @@ export class ResultsTable {
         ':crop': cropKey,
         ':identity': identity,
         ':gsi1pk': `PERSON#${identity.personId ?? UNKNOWN_PERSON}`,
-        ':gsi1sk': `${face.detectedAt}#${face.faceId}`,
+        ':gsi1sk': faceTimeKey(face),
       },
     );
   }
@@ -407,20 +409,28 @@ export class ResultsTable {
   }
 
   private async queryIndex(index: string, partition: string, range: TimeRange): Promise<Item[]> {
+    const sortKey = `${index}SK`;
     const values: Item = { ':pk': partition };
     let condition = `${index}PK = :pk`;
-    if (range.since && range.until) {
-      condition += ` AND ${index}SK BETWEEN :since AND :until`;
+    // The upper bound: the end of `until`'s day or time, or (exclusive) the cursor, whichever is lower.
+    const until = range.until === undefined ? undefined : `${range.until}\uffff`;
+    const before =
+      range.before !== undefined && (until === undefined || range.before <= until) ? range.before : undefined;
+    const upper = before ?? until;
+    if (range.since && upper !== undefined) {
+      condition += ` AND ${sortKey} BETWEEN :since AND :upper`;
       values[':since'] = range.since;
-      values[':until'] = `${range.until}\uffff`;
+      values[':upper'] = upper;
     } else if (range.since) {
-      condition += ` AND ${index}SK >= :since`;
+      condition += ` AND ${sortKey} >= :since`;
       values[':since'] = range.since;
-    } else if (range.until) {
-      condition += ` AND ${index}SK <= :until`;
-      values[':until'] = `${range.until}\uffff`;
+    } else if (upper !== undefined) {
+      condition += ` AND ${sortKey} ${before !== undefined ? '<' : '<='} :upper`;
+      values[':upper'] = upper;
     }
-    return this.queryAll(
+    // BETWEEN includes the cursor's own item: read one more and leave it out.
+    const extra = range.since && before !== undefined ? 1 : 0;
+    const items = await this.queryAll(
       {
         TableName: this.tableName,
         IndexName: index,
@@ -428,8 +438,10 @@ export class ResultsTable {
         ExpressionAttributeValues: values,
         ScanIndexForward: false,
       },
-      range.limit,
+      range.limit === undefined ? undefined : range.limit + extra,
     );
+    const page = extra ? items.filter((item) => item[sortKey] !== before) : items;
+    return range.limit === undefined ? page : page.slice(0, range.limit);
   }
 
   private async queryAll(input: QueryCommandInput, limit?: number): Promise<Item[]> {

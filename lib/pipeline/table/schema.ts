@@ -29,6 +29,13 @@ export const INDEX = {
 
 export const UNKNOWN_PERSON = 'unknown';
 
+/** The index sort key of a face (person and emotion indexes): newest first by detection time, unique by face id. */
+export const faceTimeKey = (face: { detectedAt: string; faceId: string }) => `${face.detectedAt}#${face.faceId}`;
+
+/** The index sort key of a failed image. */
+export const failedTimeKey = (image: { processedAt?: string; createdAt: string; imageId: string }) =>
+  `${image.processedAt ?? image.createdAt}#${image.imageId}`;
+
 /** The table's TTL attribute (epoch seconds): image and face items expire with the configured retention. */
 export const TTL_ATTRIBUTE = 'expiresAt';
 
