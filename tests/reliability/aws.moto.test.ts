@@ -4,9 +4,9 @@ import { imageIdOf } from '../../lib/pipeline/ids';
 import { enrolPerson } from '../../lib/pipeline/people';
 import { type AwsPipeline, startAwsPipeline } from '../helpers/awsPipeline';
 import { motoAvailable, warnMotoMissing } from '../helpers/moto';
+import { expected, meetsExpectation, robustnessFiles } from '../helpers/robustnessExpectations';
 import { dataFile } from '../helpers/testConfig';
 import { md5, seededRandom, shuffle } from './localFaults';
-import { expected, meetsExpectation, robustnessFiles } from './robustnessExpectations';
 
 /**
  * Hardening on the AWS path (moto on loopback, the real handlers, four concurrent invocations per function):

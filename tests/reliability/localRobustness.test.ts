@@ -4,9 +4,15 @@ import { imageIdOf } from '../../lib/pipeline/ids';
 import type { ImageRecord } from '../../lib/pipeline/records';
 import type { DetectedImageFields } from '../../lib/pipeline/stages/detect';
 import { bucketFiles, tableItems } from '../helpers/localPipeline';
+import {
+  type Expected,
+  expected,
+  meetsExpectation,
+  robustnessFiles,
+  uprightSize,
+} from '../helpers/robustnessExpectations';
 import { dataFile } from '../helpers/testConfig';
 import { md5, openFaultyPipeline, tempDir } from './localFaults';
-import { type Expected, expected, meetsExpectation, robustnessFiles, uprightSize } from './robustnessExpectations';
 
 /** A bitmap (BMP) of 2x2 pixels: a real image format facepipe does not read. */
 function tinyBmp(): Buffer {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { dataFile } from '../helpers/testConfig';
+import { dataFile } from './testConfig';
 
 export type Expected = number | { atLeast: number } | string;
 
@@ -86,6 +86,10 @@ export function meetsExpectation(
   image: { status: string; faceCount?: number; error?: { code: string } },
 ): { ok: boolean; got: number | string } {
   const got = image.status === 'done' ? (image.faceCount ?? -1) : (image.error?.code ?? image.status);
-  const ok = typeof want === 'object' ? typeof got === 'number' && got >= want.atLeast : got === want;
-  return { ok, got };
+  return { ok: matches(want, got), got };
+}
+
+/** Whether a face count or an error code is what is expected. */
+export function matches(want: Expected | undefined, got: number | string): boolean {
+  return typeof want === 'object' ? typeof got === 'number' && got >= want.atLeast : want !== undefined && got === want;
 }
