@@ -4,16 +4,10 @@ import { deleteImageCommand } from '../../cli/commands/erase';
 import { addPersonCommand, listPeopleCommand, removePersonCommand, showPersonCommand } from '../../cli/commands/people';
 import { queryCommand } from '../../cli/commands/query';
 import { runCommand } from '../../cli/commands/run';
-import { capture } from '../helpers/capture';
+import { capture, jsonLines } from '../helpers/capture';
 import { tempDataDir } from '../helpers/localPipeline';
 import { dataFile, testConfig } from '../helpers/testConfig';
 
-const jsonLines = (text: string) =>
-  text
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
 const knn = (...p: string[]) => dataFile('verification', 'face_recognition_knn_examples', ...p);
 
 describe('facepipe run, people, query and delete', () => {

@@ -13,3 +13,11 @@ export async function capture(run: () => Promise<number>): Promise<{ code: numbe
     err.mockRestore();
   }
 }
+
+/** The JSON objects of a command's `--json` output, one per line. */
+export const jsonLines = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));

@@ -3,30 +3,18 @@ import { queryCommand } from '../../cli/commands/query';
 import { type ApiContext, type ApiRequest, handleApiRequest } from '../../lib/pipeline/api';
 import { imageIdOf } from '../../lib/pipeline/ids';
 import type { LocalPipeline } from '../../lib/pipeline/local/localPipeline';
-import { capture } from '../helpers/capture';
+import { routedRequest } from '../helpers/apiRequests';
+import { capture, jsonLines } from '../helpers/capture';
 import { bucketFiles, openPipeline, tempDataDir } from '../helpers/localPipeline';
 import { dataFile, testConfig } from '../helpers/testConfig';
 
 const knn = (...p: string[]) => dataFile('verification', 'face_recognition_knn_examples', ...p);
-const PRINCIPAL = { accountId: '123456789012', userArn: 'arn:aws:iam::123456789012:user/tester' };
-
 function request(
   routeKey: string,
   options: { path?: Record<string, string>; query?: Record<string, string>; body?: unknown } = {},
 ): ApiRequest {
-  const [method = '', resource = ''] = routeKey.split(' ');
-  const path = options.path ?? {};
-  return {
-    method,
-    routeKey,
-    rawPath: resource.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(path[name] ?? '')),
-    pathParameters: path,
-    query: options.query ?? {},
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    isBase64Encoded: false,
-    principal: PRINCIPAL,
-    requestId: 'req-pipeline',
-  };
+  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+  return routedRequest(routeKey, { path: options.path, query: options.query, body, requestId: 'req-pipeline' });
 }
 
 const bodies: string[] = [];
@@ -43,12 +31,6 @@ const photoOf = (...parts: string[]) => ({
   name: parts.at(-1) as string,
   data: fs.readFileSync(knn(...parts)).toString('base64'),
 });
-const jsonLines = (text: string) =>
-  text
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
 
 function apiContext(pipeline: LocalPipeline, withModels: boolean): ApiContext {
   const logger = { error: jest.fn() };

@@ -1,41 +1,10 @@
 import { FacepipeError } from '../../lib/errors';
-import {
-  type ApiContext,
-  type ApiPrincipal,
-  type ApiRequest,
-  type ApiResponse,
-  handleApiRequest,
-} from '../../lib/pipeline/api';
+import { type ApiContext, type ApiRequest, type ApiResponse, handleApiRequest } from '../../lib/pipeline/api';
 import { MAX_DETAILS_BYTES, validateDetails, validatePersonId } from '../../lib/pipeline/people';
 import type { StorageContext } from '../../lib/pipeline/stages/context';
+import { type RequestOptions, routedRequest } from '../helpers/apiRequests';
 
-const PRINCIPAL: ApiPrincipal = { accountId: '123456789012', userArn: 'arn:aws:iam::123456789012:user/tester' };
-const REQUEST_ID = 'req-1';
-
-interface RequestOptions {
-  path?: Record<string, string>;
-  query?: Record<string, string>;
-  body?: string;
-  isBase64Encoded?: boolean;
-  principal?: ApiPrincipal;
-}
-
-/** A request for a route API Gateway matched, e.g. `GET /people/{personId}` with `{personId: 'obama'}`. */
-function routed(routeKey: string, options: RequestOptions = {}): ApiRequest {
-  const [method = '', resource = ''] = routeKey.split(' ');
-  const path = options.path ?? {};
-  return {
-    method,
-    routeKey,
-    rawPath: resource.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(path[name] ?? '')),
-    pathParameters: path,
-    query: options.query ?? {},
-    body: options.body,
-    isBase64Encoded: options.isBase64Encoded ?? false,
-    principal: 'principal' in options ? options.principal : PRINCIPAL,
-    requestId: REQUEST_ID,
-  };
-}
+const routed = routedRequest;
 
 /** A request through a catch-all route (`$default`): the core matches the path itself. */
 function raw(method: string, rawPath: string, options: RequestOptions = {}): ApiRequest {
