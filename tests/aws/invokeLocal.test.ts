@@ -6,7 +6,8 @@ import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client }
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { imageIdOf } from '../../lib/pipeline/ids';
 import { tableDefinition } from '../../lib/pipeline/table/schema';
-import { type Moto, motoAvailable, motoEnv, startMoto, warnMotoMissing } from '../helpers/moto';
+import { describeWithMoto } from '../helpers/describeWithMoto';
+import { type Moto, motoEnv, startMoto } from '../helpers/moto';
 import { offlineEnv, osls, TEST_BUCKET_SUFFIX } from '../helpers/slsPackage';
 import { dataFile, modelMirror, repoRoot, testCache } from '../helpers/testConfig';
 
@@ -15,9 +16,7 @@ import { dataFile, modelMirror, repoRoot, testCache } from '../helpers/testConfi
  * environment, on the events in fixtures/, against S3 and DynamoDB served by moto on loopback: the resource names
  * serverless.yml gives stage `test`, the fixtures' keys, and the handlers' answers all have to agree.
  */
-const available = motoAvailable();
-if (!available) warnMotoMissing('tests/aws/invokeLocal.test.ts');
-const describeMoto = available ? describe : describe.skip;
+const describeMoto = describeWithMoto('tests/aws/invokeLocal.test.ts');
 
 const REGION = 'eu-west-1';
 const BUCKETS = {

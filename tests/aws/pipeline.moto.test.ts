@@ -4,16 +4,14 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { imageIdOf } from '../../lib/pipeline/ids';
 import { enrolPerson } from '../../lib/pipeline/people';
 import { type AwsPipeline, startAwsPipeline } from '../helpers/awsPipeline';
-import { motoAvailable, warnMotoMissing } from '../helpers/moto';
+import { describeWithMoto } from '../helpers/describeWithMoto';
 import { dataFile } from '../helpers/testConfig';
 
 /**
  * The AWS wiring end to end against AWS APIs on loopback (moto): real S3 notifications into SQS and through SNS,
  * real SQS redrive, the real handlers in functions/ driven the way Lambda's event source mapping drives them.
  */
-const available = motoAvailable();
-if (!available) warnMotoMissing('tests/aws/pipeline.moto.test.ts');
-const describeMoto = available ? describe : describe.skip;
+const describeMoto = describeWithMoto('tests/aws/pipeline.moto.test.ts');
 
 const knn = (...p: string[]) => dataFile('verification', 'face_recognition_knn_examples', ...p);
 const MAX_RECEIVE_COUNT = 2;

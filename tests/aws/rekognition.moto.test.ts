@@ -11,19 +11,26 @@ import { removePerson } from '../../lib/pipeline/erasure';
 import { imageIdOf } from '../../lib/pipeline/ids';
 import { enrolPerson } from '../../lib/pipeline/people';
 import { type AwsPipeline, startAwsPipeline } from '../helpers/awsPipeline';
-import { motoAvailable, warnMotoMissing } from '../helpers/moto';
+import { describeWithMoto } from '../helpers/describeWithMoto';
 import { dataFile } from '../helpers/testConfig';
 
 /**
  * The deployed functions with the Rekognition backends selected by their environment: S3, SQS, SNS and DynamoDB
  * are moto on loopback; Rekognition, which nothing here can serve, answers with its documented response shapes.
  */
-const available = motoAvailable();
-if (!available) warnMotoMissing('tests/aws/rekognition.moto.test.ts');
-const describeMoto = available ? describe : describe.skip;
+const describeMoto = describeWithMoto('tests/aws/rekognition.moto.test.ts');
 
 const knn = (...p: string[]) => dataFile('verification', 'face_recognition_knn_examples', ...p);
 const COLLECTION = 'facepipe-moto-people';
+
+/** The face IndexFaces indexed at enrolment, as Rekognition describes it there and in SearchFacesByImage's matches. */
+const OBAMA_FACE = {
+  FaceId: '11111111-2222-3333-4444-555555555555',
+  BoundingBox: { Width: 0.6, Height: 0.7, Left: 0.2, Top: 0.15 },
+  ImageId: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee',
+  ExternalImageId: 'obama',
+  Confidence: 99.99,
+};
 
 describeMoto('the functions with the Rekognition backends', () => {
   const rekognition = mockClient(RekognitionClient);
@@ -60,13 +67,7 @@ describeMoto('the functions with the Rekognition backends', () => {
     rekognition.on(IndexFacesCommand).resolves({
       FaceRecords: [
         {
-          Face: {
-            FaceId: '11111111-2222-3333-4444-555555555555',
-            BoundingBox: { Width: 0.6, Height: 0.7, Left: 0.2, Top: 0.15 },
-            ImageId: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee',
-            ExternalImageId: 'obama',
-            Confidence: 99.99,
-          },
+          Face: OBAMA_FACE,
           FaceDetail: { BoundingBox: { Width: 0.6, Height: 0.7, Left: 0.2, Top: 0.15 }, Confidence: 99.99 },
         },
       ],
@@ -94,13 +95,7 @@ describeMoto('the functions with the Rekognition backends', () => {
       FaceMatches: [
         {
           Similarity: 98.7,
-          Face: {
-            FaceId: '11111111-2222-3333-4444-555555555555',
-            BoundingBox: { Width: 0.6, Height: 0.7, Left: 0.2, Top: 0.15 },
-            ImageId: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee',
-            ExternalImageId: 'obama',
-            Confidence: 99.99,
-          },
+          Face: OBAMA_FACE,
         },
       ],
       FaceModelVersion: '7.0',

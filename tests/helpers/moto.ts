@@ -6,12 +6,6 @@ export function motoAvailable(): boolean {
   return spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).status === 0;
 }
 
-export function warnMotoMissing(suite: string): void {
-  console.warn(
-    `\n*** SKIPPED ${suite}: moto_server is not installed (pip install 'moto[server]'), so the AWS wiring is NOT tested here. ***\n`,
-  );
-}
-
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();

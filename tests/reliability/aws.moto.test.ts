@@ -3,7 +3,7 @@ import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { imageIdOf } from '../../lib/pipeline/ids';
 import { enrolPerson } from '../../lib/pipeline/people';
 import { type AwsPipeline, startAwsPipeline } from '../helpers/awsPipeline';
-import { motoAvailable, warnMotoMissing } from '../helpers/moto';
+import { describeWithMoto } from '../helpers/describeWithMoto';
 import { expected, meetsExpectation, robustnessFiles } from '../helpers/robustnessExpectations';
 import { dataFile } from '../helpers/testConfig';
 import { md5, seededRandom, shuffle } from './localFaults';
@@ -12,9 +12,7 @@ import { md5, seededRandom, shuffle } from './localFaults';
  * Hardening on the AWS path (moto on loopback, the real handlers, four concurrent invocations per function):
  * duplicate S3 and crop events, hostile keys, and an object overwritten while it is processed.
  */
-const available = motoAvailable();
-if (!available) warnMotoMissing('tests/reliability/aws.moto.test.ts');
-const describeMoto = available ? describe : describe.skip;
+const describeMoto = describeWithMoto('tests/reliability/aws.moto.test.ts');
 
 const knn = (...p: string[]) => dataFile('verification', 'face_recognition_knn_examples', ...p);
 const photo = (name: string) => fs.readFileSync(knn('test', name));

@@ -1,7 +1,6 @@
 import { FacepipeError } from '../../errors';
+import type { BackendName } from '../backends';
 import type { BucketNames } from '../stages/context';
-
-export type Backend = 'onnx' | 'rekognition';
 
 /**
  * What a deployed function needs to know about its stack, read from the environment `serverless.yml` sets. The
@@ -11,9 +10,9 @@ export interface DeploymentSettings {
   buckets: BucketNames;
   table: string;
   /** Who reads emotion (and age/gender) of a face crop: the local ONNX models or Amazon Rekognition DetectFaces. */
-  emotionBackend: Backend;
+  emotionBackend: BackendName;
   /** Who recognises a face: the ONNX embedder and the table's gallery, or a Rekognition collection. */
-  recognitionBackend: Backend;
+  recognitionBackend: BackendName;
   /** The Rekognition collection enrolled faces are indexed in (recognition backend `rekognition`). */
   rekognitionCollection: string;
   /** Rekognition FaceMatchThreshold, 0..100. */
@@ -46,7 +45,7 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
   return value;
 }
 
-function backend(env: NodeJS.ProcessEnv, name: string): Backend {
+function backend(env: NodeJS.ProcessEnv, name: string): BackendName {
   const value = env[name] || 'onnx';
   if (value !== 'onnx' && value !== 'rekognition') {
     throw new FacepipeError('INVALID_OPTION', `${name} must be "onnx" or "rekognition", got "${value}".`);

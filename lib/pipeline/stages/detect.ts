@@ -11,16 +11,6 @@ export type DetectOutcome =
   | { status: 'failed'; imageId: string; error: { code: string; message: string } }
   | { status: 'skipped'; imageId: string; reason: 'unchanged' | 'gone' };
 
-/**
- * What the detect stage adds to a done image record beyond `ImageRecord`: `facesOmitted` (always set) counts the
- * faces found beyond `detection.maxFaces`, which are left out (the best-scoring ones are kept); when it is above 0,
- * `warning` says so with the code TOO_MANY_FACES.
- */
-export interface DetectedImageFields {
-  facesOmitted: number;
-  warning?: { code: 'TOO_MANY_FACES'; message: string };
-}
-
 /** Passes over an object that keeps changing while it is processed before the queue is asked to retry later. */
 const MAX_PASSES = 3;
 
@@ -165,7 +155,7 @@ async function storeFaces(
   // the recognise stage must know how many faces the photo has.
   await table.putFaces(faces, { keepAnalysed: !reanalyse });
   const omitted = located.faces.length - kept.length;
-  const fields: Partial<ImageRecord> & DetectedImageFields = {
+  const fields: Partial<ImageRecord> = {
     width: header.width,
     height: header.height,
     format: header.format,
