@@ -1,11 +1,11 @@
 import { Command, Option } from 'commander';
+import { DEFAULT_DATA_DIR } from '../lib/adapters/local/localPipeline';
 import { type ConfigOverrides, loadConfig } from '../lib/config';
 import { describeError } from '../lib/errors';
-import { DEFAULT_DATA_DIR } from '../lib/pipeline/local/localPipeline';
 import { analyzeCommand } from './commands/analyze';
 import { compareCommand } from './commands/compare';
 import { listDeadLettersCommand, redriveDeadLettersCommand } from './commands/deadLetters';
-import { deleteImageCommand } from './commands/erase';
+import { deleteImageCommand } from './commands/delete';
 import { convertModelCommand, fetchModelsCommand, listModelsCommand } from './commands/models';
 import { addPersonCommand, listPeopleCommand, removePersonCommand, showPersonCommand } from './commands/people';
 import { queryCommand } from './commands/query';

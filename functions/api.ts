@@ -7,7 +7,7 @@ import {
   errorResponse,
   type HttpApiEvent,
   handleApiRequest,
-} from '../lib/pipeline/api';
+} from '../lib/http';
 import { stageContext, storageContext } from './commons/context';
 import { logger } from './commons/logger';
 

@@ -1,5 +1,5 @@
-import type { FaceAnalysis } from './analyzer';
-import type { Box, Emotion, GenderResult, Point } from './types';
+import type { FaceAnalysis } from './vision/analyser';
+import type { Box, Emotion, GenderResult, Point } from './vision/types';
 
 /** The public JSON shape of one face (CLI `--json`, API responses): rounded, no buffers. */
 export interface FaceJson {

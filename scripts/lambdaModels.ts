@@ -29,7 +29,7 @@ export interface StagedModel {
   sha256: string;
 }
 
-/** The model ids a function created with `FaceAnalyzer.create(loadConfig())` loads. */
+/** The model ids a function created with `FaceAnalyser.create(loadConfig())` loads. */
 export function functionModelIds(env: NodeJS.ProcessEnv = process.env): string[] {
   const { models, detection, ageGender } = loadConfig({}, env);
   const ids = [models.detector, models.embedder, models.emotion];

@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { FaceAnalyzer } from '../../lib/analyzer';
 import type { FacepipeConfig } from '../../lib/config';
 import { describeError, FacepipeError } from '../../lib/errors';
 import { faceToJson } from '../../lib/faceJson';
+import { FaceAnalyser } from '../../lib/vision/analyser';
 import { expandInputs } from '../inputs';
 import { Progress } from '../progress';
 
@@ -21,7 +21,7 @@ export async function analyzeCommand(inputs: string[], flags: AnalyzeFlags, conf
     process.stderr.write('No image files found in the given paths.\n');
     return 2;
   }
-  const analyzer = await FaceAnalyzer.create(config);
+  const analyser = await FaceAnalyser.create(config);
   if (flags.crops) await fs.mkdir(flags.crops, { recursive: true });
   const progress = new Progress('analyze', files.length, { enabled: Boolean(flags.json) });
   let failed = 0;
@@ -32,7 +32,7 @@ export async function analyzeCommand(inputs: string[], flags: AnalyzeFlags, conf
     try {
       if (file.missing) throw new FacepipeError('FILE_NOT_FOUND', `No such file or folder: ${file.path}`);
       const bytes = await fs.readFile(file.path);
-      const result = await analyzer.analyze(bytes, { assumeFace: flags.assumeFace, crops: Boolean(flags.crops) });
+      const result = await analyser.analyze(bytes, { assumeFace: flags.assumeFace, crops: Boolean(flags.crops) });
       faces += result.faces.length;
       if (flags.crops) {
         const stem = path.basename(file.path, path.extname(file.path));

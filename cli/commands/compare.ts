@@ -1,20 +1,20 @@
 import fs from 'node:fs/promises';
-import { cosineSimilarity } from '../../lib/analysers/embedder';
-import { FaceAnalyzer } from '../../lib/analyzer';
 import type { FacepipeConfig } from '../../lib/config';
 import { describeError, FacepipeError } from '../../lib/errors';
 import { largestFace } from '../../lib/faceJson';
+import { FaceAnalyser } from '../../lib/vision/analyser';
+import { cosineSimilarity } from '../../lib/vision/analysers/embedder';
 
 /** `facepipe compare a b`: similarity of the largest face in each image, and the verdict at the match threshold. */
 export async function compareCommand(a: string, b: string, flags: { json?: boolean }, config: FacepipeConfig) {
   try {
-    const analyzer = await FaceAnalyzer.create({ ...config, ageGender: false });
+    const analyser = await FaceAnalyser.create({ ...config, ageGender: false });
     const faces = [];
     for (const file of [a, b]) {
       const bytes = await fs.readFile(file).catch(() => {
         throw new FacepipeError('FILE_NOT_FOUND', `No such file: ${file}`);
       });
-      const face = largestFace((await analyzer.analyze(bytes)).faces);
+      const face = largestFace((await analyser.analyze(bytes)).faces);
       if (!face) throw new FacepipeError('NO_FACE', `No face found in ${file}.`);
       faces.push(face);
     }

@@ -1,12 +1,12 @@
-import type { FacepipeConfig } from '../../lib/config';
-import { FacepipeError } from '../../lib/errors';
-import type { StoredDeadLetter } from '../../lib/pipeline/local/deadLetterFile';
+import type { StoredDeadLetter } from '../../lib/adapters/local/deadLetterFile';
 import {
   LocalPipeline,
   type PipelineEvent,
   STAGE_QUEUES,
   type StageQueue,
-} from '../../lib/pipeline/local/localPipeline';
+} from '../../lib/adapters/local/localPipeline';
+import type { FacepipeConfig } from '../../lib/config';
+import { FacepipeError } from '../../lib/errors';
 import type { ObjectCreatedEvent } from '../../lib/pipeline/ports';
 
 export interface DeadLetterFlags {

@@ -1,11 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { FacepipeError } from '../../lib/errors';
 import { removePerson } from '../../lib/pipeline/erasure';
-import { LocalPipeline } from '../../lib/pipeline/local/localPipeline';
 import { enrolPerson } from '../../lib/pipeline/people';
-import { printErasure } from './erase';
+import { printErasure } from './delete';
 
 function parseDetails(flags: { details?: string; detailsFile?: string }): Promise<unknown> | unknown {
   const parse = (text: string, where: string) => {

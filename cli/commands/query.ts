@@ -1,6 +1,7 @@
+import type { TimeRange } from '../../lib/adapters/dynamodb/resultsStore';
+import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { FacepipeError } from '../../lib/errors';
-import { LocalPipeline } from '../../lib/pipeline/local/localPipeline';
 import {
   emotionLabel,
   type FaceFilter,
@@ -12,7 +13,6 @@ import {
   isoTime,
 } from '../../lib/pipeline/queries';
 import type { FaceRecord } from '../../lib/pipeline/records';
-import type { TimeRange } from '../../lib/pipeline/table/resultsTable';
 
 export interface QueryFlags {
   image?: string;

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { LocalPipeline, type PipelineEvent } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { imageIdOf } from '../../lib/pipeline/ids';
-import { LocalPipeline, type PipelineEvent } from '../../lib/pipeline/local/localPipeline';
 import { expandInputs } from '../inputs';
 import { Progress } from '../progress';
 

@@ -2,15 +2,15 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RekognitionClient } from '@aws-sdk/client-rekognition';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { FaceAnalyzer } from '../../lib/analyzer';
+import { S3ObjectStore } from '../../lib/adapters/aws/s3Store';
+import { settingsFromEnv } from '../../lib/adapters/aws/settings';
+import { ResultsTable } from '../../lib/adapters/dynamodb/resultsStore';
+import { rekognitionBackends } from '../../lib/adapters/rekognition';
 import { loadConfig } from '../../lib/config';
-import { S3ObjectStore } from '../../lib/pipeline/aws/s3Store';
-import { settingsFromEnv } from '../../lib/pipeline/aws/settings';
 import type { StageBackends } from '../../lib/pipeline/backends';
 import { GalleryCache } from '../../lib/pipeline/recognition';
-import { rekognitionBackends } from '../../lib/pipeline/rekognition';
 import type { StageContext, StorageContext } from '../../lib/pipeline/stages/context';
-import { ResultsTable } from '../../lib/pipeline/table/resultsTable';
+import { FaceAnalyser } from '../../lib/vision/analyser';
 
 /**
  * Everything a function needs, created once per container (module scope) and reused by every warm invocation:
@@ -59,7 +59,7 @@ let analyzing: Promise<StageContext> | undefined;
 
 /** The stage context with the models loaded: the first call loads them (the cold start), later calls reuse them. */
 export function stageContext(): Promise<StageContext> {
-  analyzing ??= FaceAnalyzer.create(loadConfig()).then((analyzer) => ({ ...storage, analyzer }));
+  analyzing ??= FaceAnalyser.create(loadConfig()).then((analyser) => ({ ...storage, analyser }));
   // A failed load is not cached: the next invocation tries again and reports its own error.
   analyzing.catch(() => {
     analyzing = undefined;

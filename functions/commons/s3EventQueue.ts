@@ -1,7 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { parseS3Message } from '../../lib/adapters/aws/s3Events';
 import { describeError } from '../../lib/errors';
-import { parseS3Message } from '../../lib/pipeline/aws/s3Events';
 import type { ObjectCreatedEvent } from '../../lib/pipeline/ports';
 import { logger } from './logger';
 

@@ -1,13 +1,13 @@
-import type { FaceAnalyzer, FaceCrop } from '../analyzer';
 import { FacepipeError } from '../errors';
-import type { GenderResult } from '../types';
+import type { FaceAnalyser, FaceCrop } from '../vision/analyser';
+import type { GenderResult } from '../vision/types';
 import { type EnrolledPerson, embeddingSimilarities, type SimilarityMatrix } from './recognition';
 import type { FaceRecord, IndexedFace, PersonRecord, RekognitionMatch } from './records';
 
 /**
  * Who reads emotion and who recognises faces: the local ONNX models (the default) or Amazon Rekognition. The stages,
  * enrolment and erasure talk to these interfaces only; `StageContext.backends` picks the implementations, and what it
- * leaves out runs on the ONNX models of `StageContext.analyzer`.
+ * leaves out runs on the ONNX models of `StageContext.analyser`.
  */
 export type BackendName = 'onnx' | 'rekognition';
 
@@ -66,7 +66,7 @@ export interface RecognitionBackend {
   forget(person: PersonRecord): Promise<string[]>;
 }
 
-/** The backends a stage context uses; a missing one is the ONNX backend on the context's analyzer. */
+/** The backends a stage context uses; a missing one is the ONNX backend on the context's analyser. */
 export interface StageBackends {
   emotion?: EmotionBackend;
   recognition?: RecognitionBackend;
@@ -91,10 +91,10 @@ export function assertNoIndexedFaces(person: PersonRecord): void {
 export class OnnxEmotionBackend implements EmotionBackend {
   readonly name = 'onnx';
 
-  constructor(private readonly analyzer: FaceAnalyzer) {}
+  constructor(private readonly analyser: FaceAnalyser) {}
 
   async read(crop: FaceCrop): Promise<EmotionReading> {
-    const [appearance] = await this.analyzer.readAppearance([crop]);
+    const [appearance] = await this.analyser.readAppearance([crop]);
     if (!appearance) throw new Error('the emotion model returned no result');
     const { label, confidence, scores, rekognition } = appearance.emotion;
     return {
@@ -111,14 +111,14 @@ export class OnnxRecognitionBackend implements RecognitionBackend {
   readonly name = 'onnx';
   readonly noMatch = -1;
 
-  constructor(private readonly analyzer: FaceAnalyzer) {}
+  constructor(private readonly analyser: FaceAnalyser) {}
 
   get threshold(): number {
-    return this.analyzer.config.matchThreshold;
+    return this.analyser.config.matchThreshold;
   }
 
   async describe(crop: FaceCrop): Promise<FaceDescription> {
-    const [embedding] = await this.analyzer.embedFaces([crop]);
+    const [embedding] = await this.analyser.embedFaces([crop]);
     if (!embedding) throw new Error('the embedder returned no result');
     return { kind: 'embedding', embedding };
   }
@@ -137,7 +137,7 @@ export class OnnxRecognitionBackend implements RecognitionBackend {
   async enrol(_personId: string, faces: readonly EnrolmentFace[]): Promise<EnrolmentAdditions> {
     const embeddings: Float32Array[] = [];
     for (const face of faces) {
-      const [embedding] = await this.analyzer.embedFaces([face.crop]);
+      const [embedding] = await this.analyser.embedFaces([face.crop]);
       if (embedding) embeddings.push(embedding);
     }
     return { embeddings, rekognitionFaces: [] };
@@ -155,14 +155,14 @@ export class OnnxRecognitionBackend implements RecognitionBackend {
 }
 
 /** The emotion backend a context uses. */
-export function emotionBackendOf(context: { analyzer: FaceAnalyzer; backends?: StageBackends }): EmotionBackend {
-  return context.backends?.emotion ?? new OnnxEmotionBackend(context.analyzer);
+export function emotionBackendOf(context: { analyser: FaceAnalyser; backends?: StageBackends }): EmotionBackend {
+  return context.backends?.emotion ?? new OnnxEmotionBackend(context.analyser);
 }
 
 /** The recognition backend a context uses. */
 export function recognitionBackendOf(context: {
-  analyzer: FaceAnalyzer;
+  analyser: FaceAnalyser;
   backends?: StageBackends;
 }): RecognitionBackend {
-  return context.backends?.recognition ?? new OnnxRecognitionBackend(context.analyzer);
+  return context.backends?.recognition ?? new OnnxRecognitionBackend(context.analyser);
 }

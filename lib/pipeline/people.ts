@@ -54,9 +54,9 @@ export async function enrolPerson(context: StageContext, enrolment: Enrolment): 
   if (!name) throw new FacepipeError('INVALID_OPTION', `A new person needs a name (--name) for "${personId}".`);
   const faces: EnrolmentFace[] = [];
   for (const photo of enrolment.photos) {
-    let located: Awaited<ReturnType<typeof context.analyzer.locateFaces>>;
+    let located: Awaited<ReturnType<typeof context.analyser.locateFaces>>;
     try {
-      located = await context.analyzer.locateFaces(photo.bytes);
+      located = await context.analyser.locateFaces(photo.bytes);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       throw new FacepipeError('ENROLMENT_PHOTO', `Enrolment photo ${photo.name}: ${message}`, { cause: error });
@@ -67,8 +67,8 @@ export async function enrolPerson(context: StageContext, enrolment: Enrolment): 
         `Enrolment photo ${photo.name} shows ${located.faces.length} faces; it must show exactly one.`,
       );
     }
-    const [crop] = await context.analyzer.cropFaces(located.source, located.faces);
-    if (crop) faces.push({ photo: photo.name, crop, bytes: await context.analyzer.encodeCrop(crop) });
+    const [crop] = await context.analyser.cropFaces(located.source, located.faces);
+    if (crop) faces.push({ photo: photo.name, crop, bytes: await context.analyser.encodeCrop(crop) });
   }
   const backend = recognitionBackendOf(context);
   const added = await backend.enrol(personId, faces);

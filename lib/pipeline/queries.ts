@@ -1,10 +1,10 @@
+import type { TimeRange } from '../adapters/dynamodb/resultsStore';
 import { FacepipeError } from '../errors';
-import { EMOTIONS, type Emotion } from '../types';
+import { EMOTIONS, type Emotion } from '../vision/types';
 import type { ErasureReport } from './erasure';
 import { imageIdOf } from './ids';
 import type { FaceRecord, ImageRecord, PersonRecord } from './records';
 import type { StorageContext } from './stages/context';
-import type { TimeRange } from './table/resultsTable';
 
 /**
  * The read side of the results table and the public views of its records, shared by `facepipe query` and the HTTP

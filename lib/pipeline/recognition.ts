@@ -1,6 +1,6 @@
-import { cosineSimilarity } from '../analysers/embedder';
+import type { ResultsTable } from '../adapters/dynamodb/resultsStore';
+import { cosineSimilarity } from '../vision/analysers/embedder';
 import type { Identity, PersonRecord } from './records';
-import type { ResultsTable } from './table/resultsTable';
 
 export type EnrolledPerson = Pick<PersonRecord, 'personId' | 'name' | 'details' | 'embeddings' | 'rekognitionFaces'>;
 

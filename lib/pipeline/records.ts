@@ -1,4 +1,4 @@
-import type { Box, Emotion, EmotionResult, FiveLandmarks, GenderResult } from '../types';
+import type { Box, Emotion, EmotionResult, FiveLandmarks, GenderResult } from '../vision/types';
 
 export type ImageStatus = 'processing' | 'done' | 'failed';
 

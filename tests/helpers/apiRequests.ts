@@ -1,4 +1,4 @@
-import type { ApiPrincipal, ApiRequest } from '../../lib/pipeline/api';
+import type { ApiPrincipal, ApiRequest } from '../../lib/http';
 
 export const TEST_PRINCIPAL: ApiPrincipal = {
   accountId: '123456789012',

@@ -1,4 +1,4 @@
-import { motoAvailable } from './moto';
+import { motoAvailable } from '../../tools/moto/motoServer';
 
 /**
  * `describe` for a suite that needs moto_server, or, where it is not installed, a skipped suite announced loudly (the

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { LocalPipeline } from '../../lib/pipeline/local/localPipeline';
+import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import { testConfig } from './testConfig';
 
 export function tempDataDir(label: string): string {

@@ -1,7 +1,7 @@
-import type { FaceAnalyzer } from '../../analyzer';
+import type { ResultsTable } from '../../adapters/dynamodb/resultsStore';
+import type { FaceAnalyser } from '../../vision/analyser';
 import type { StageBackends } from '../backends';
 import type { ObjectStore } from '../ports';
-import type { ResultsTable } from '../table/resultsTable';
 
 export interface BucketNames {
   ingest: string;
@@ -13,9 +13,9 @@ export interface BucketNames {
 export interface StageContext {
   store: ObjectStore;
   table: ResultsTable;
-  analyzer: FaceAnalyzer;
+  analyser: FaceAnalyser;
   buckets: BucketNames;
-  /** Emotion and recognition backends other than the ONNX models of `analyzer` (the default for what is absent). */
+  /** Emotion and recognition backends other than the ONNX models of `analyser` (the default for what is absent). */
   backends?: StageBackends;
   now?: () => Date;
 }

@@ -1,5 +1,5 @@
-import type { FaceCrop, LocatedFaces } from '../../analyzer';
 import { describeError, FacepipeError, isInputError, isInputErrorCode } from '../../errors';
+import type { FaceCrop, LocatedFaces } from '../../vision/analyser';
 import { cropKeyOf, faceIdOf, faceThumbnailKeyOf, imageIdOf, imageThumbnailKeyOf } from '../ids';
 import { IO_PARALLELISM, inParallel } from '../inParallel';
 import type { ObjectCreatedEvent, StoredObject } from '../ports';
@@ -52,7 +52,7 @@ async function detectCurrentVersion(
   /** The user asked to analyse again (other settings may give other faces): face records are replaced outright. */
   reanalyse: boolean,
 ): Promise<DetectOutcome | 'changed'> {
-  const { store, table, analyzer } = context;
+  const { store, table, analyser } = context;
   const imageId = imageIdOf(event.bucket, event.key);
   let head: StoredObject | undefined;
   try {
@@ -67,7 +67,7 @@ async function detectCurrentVersion(
     return { status: 'skipped', imageId, reason: 'unchanged' };
   }
   // The size decides before a byte is read: an upload of gigabytes must never be loaded into memory.
-  const { maxBytes } = analyzer.config.decode;
+  const { maxBytes } = analyser.config.decode;
   if (head.size > maxBytes) {
     const error = new FacepipeError(
       'FILE_TOO_LARGE',
@@ -91,7 +91,7 @@ async function detectCurrentVersion(
   let located: LocatedFaces;
   try {
     // Every face is located, so that those beyond the limit can be counted; the best ones are kept below.
-    located = await analyzer.locateFaces(object.body, { detection: { maxFaces: Number.MAX_SAFE_INTEGER } });
+    located = await analyser.locateFaces(object.body, { detection: { maxFaces: Number.MAX_SAFE_INTEGER } });
   } catch (error) {
     if (!isInputError(error)) throw error;
     return recordFailure(context, event, version, error);
@@ -114,29 +114,29 @@ async function storeFaces(
   located: LocatedFaces,
   reanalyse: boolean,
 ): Promise<FaceRecord[]> {
-  const { store, table, analyzer, buckets } = context;
+  const { store, table, analyser, buckets } = context;
   const imageId = imageIdOf(event.bucket, event.key);
   const { etag } = version;
   const { header, view, source } = located;
-  const { maxFaces } = analyzer.config.detection;
+  const { maxFaces } = analyser.config.detection;
   const kept = located.faces.slice(0, maxFaces);
   const detectedAt = nowIso(context);
-  const ext = extension(analyzer.config.crop.format);
-  const thumbExt = extension(analyzer.config.thumbnail.format);
-  const thumbType = contentType(analyzer.config.thumbnail.format);
+  const ext = extension(analyser.config.crop.format);
+  const thumbExt = extension(analyser.config.thumbnail.format);
+  const thumbType = contentType(analyser.config.thumbnail.format);
   const thumbnailKey = imageThumbnailKeyOf(imageId, etag, thumbExt);
-  await store.put(buckets.thumbnails, thumbnailKey, await analyzer.thumbnail(view), thumbType);
+  await store.put(buckets.thumbnails, thumbnailKey, await analyser.thumbnail(view), thumbType);
 
   const faces: FaceRecord[] = [];
   const crops: { key: string; data: Buffer }[] = [];
   const faceThumbnails: { key: string; data: Buffer }[] = [];
-  const faceCrops = await analyzer.cropFaces(source, kept);
+  const faceCrops = await analyser.cropFaces(source, kept);
   for (const [index, face] of kept.entries()) {
     const crop = faceCrops[index] as FaceCrop;
     const faceThumbKey = faceThumbnailKeyOf(imageId, etag, index, thumbExt);
-    faceThumbnails.push({ key: faceThumbKey, data: await analyzer.faceThumbnail(crop) });
+    faceThumbnails.push({ key: faceThumbKey, data: await analyser.faceThumbnail(crop) });
     const key = cropKeyOf(imageId, etag, index, ext);
-    crops.push({ key, data: await analyzer.encodeCrop(crop) });
+    crops.push({ key, data: await analyser.encodeCrop(crop) });
     faces.push({
       faceId: faceIdOf(imageId, index),
       imageId,
@@ -173,7 +173,7 @@ async function storeFaces(
   }
   await table.updateImage(imageId, fields);
   await removeOtherVersions(context, imageId, faces, [thumbnailKey, ...faces.map((f) => f.thumbnailKey)]);
-  const cropType = contentType(analyzer.config.crop.format);
+  const cropType = contentType(analyser.config.crop.format);
   await inParallel(crops, IO_PARALLELISM, (crop) => store.put(buckets.crops, crop.key, crop.data, cropType));
   await table.updateImage(imageId, { status: 'done', processedAt: nowIso(context) });
   return faces;

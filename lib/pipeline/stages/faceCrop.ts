@@ -1,4 +1,4 @@
-import type { FaceCrop } from '../../analyzer';
+import type { FaceCrop } from '../../vision/analyser';
 import { parseCropKey } from '../ids';
 import type { ObjectCreatedEvent } from '../ports';
 import type { FaceRecord } from '../records';
@@ -16,7 +16,7 @@ export type CropLookup = ({ status: 'found'; record: FaceRecord } & StoredCrop) 
 export async function openStoredCrop(context: StageContext, record: FaceRecord): Promise<StoredCrop | undefined> {
   const object = await context.store.get(context.buckets.crops, record.crop.key);
   if (!object) return undefined;
-  return { crop: await context.analyzer.openCrop(object.body, record.crop.region, record), bytes: object.body };
+  return { crop: await context.analyser.openCrop(object.body, record.crop.region, record), bytes: object.body };
 }
 
 /**

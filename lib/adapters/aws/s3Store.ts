@@ -1,0 +1,83 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { ObjectStore, StoredObject } from '../../pipeline/ports';
+
+/**
+ * S3 answers a missing object with NoSuchKey (GET) or a bare 404 NotFound (HEAD). A missing bucket (NoSuchBucket)
+ * is a deployment error, not a missing object: it is thrown.
+ */
+function isMissing(error: unknown): boolean {
+  const name = (error as { name?: string })?.name;
+  return name === 'NoSuchKey' || name === 'NotFound';
+}
+
+/** S3 quotes ETags ("abc…"); the ports use the bare value. */
+const bareEtag = (etag: string | undefined) => (etag ?? '').replace(/"/g, '');
+
+/** The object store on Amazon S3: the adapter the Lambda functions use. */
+export class S3ObjectStore implements ObjectStore {
+  constructor(private readonly client: S3Client) {}
+
+  async put(bucket: string, key: string, body: Buffer, contentType?: string): Promise<StoredObject> {
+    const result = await this.client.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+    );
+    return { bucket, key, etag: bareEtag(result.ETag), size: body.length, contentType };
+  }
+
+  async get(bucket: string, key: string): Promise<{ object: StoredObject; body: Buffer } | undefined> {
+    try {
+      const result = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const body = Buffer.from((await result.Body?.transformToByteArray()) ?? new Uint8Array());
+      return {
+        object: { bucket, key, etag: bareEtag(result.ETag), size: body.length, contentType: result.ContentType },
+        body,
+      };
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async head(bucket: string, key: string): Promise<StoredObject | undefined> {
+    try {
+      const result = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return {
+        bucket,
+        key,
+        etag: bareEtag(result.ETag),
+        size: result.ContentLength ?? 0,
+        contentType: result.ContentType,
+      };
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async delete(bucket: string, key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  }
+
+  async list(bucket: string, prefix?: string): Promise<StoredObject[]> {
+    const objects: StoredObject[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? []) {
+        if (o.Key === undefined) continue;
+        objects.push({ bucket, key: o.Key, etag: bareEtag(o.ETag), size: o.Size ?? 0 });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+}

@@ -1,0 +1,475 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { IO_PARALLELISM, inParallel } from '../../pipeline/inParallel';
+import type { FaceRecord, Identity, ImageRecord, PersonRecord, RekognitionMatch } from '../../pipeline/records';
+import { faceTimeKey, failedTimeKey, INDEX, KEY, TTL_ATTRIBUTE, UNKNOWN_PERSON } from './schema';
+
+type Item = Record<string, unknown>;
+
+/** A time window on an index whose sort keys start with an ISO timestamp. */
+export interface TimeRange {
+  since?: string;
+  until?: string;
+  limit?: number;
+  /** Continue below this index sort key (exclusive): the last item of the page before (see `faceTimeKey`). */
+  before?: string;
+}
+
+function toBinary(vector: Float32Array): Uint8Array {
+  return new Uint8Array(vector.buffer.slice(vector.byteOffset, vector.byteOffset + vector.byteLength));
+}
+
+function fromBinary(bytes: Uint8Array): Float32Array {
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+const strip = <T>(item: Item): T => {
+  const { PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, type, embeddedFaces, expiresAt, ...rest } = item;
+  return rest as T;
+};
+
+function faceFromItem(item: Item): FaceRecord {
+  const face = strip<FaceRecord & { embedding?: Uint8Array }>(item);
+  return { ...face, embedding: face.embedding ? fromBinary(face.embedding) : undefined } as FaceRecord;
+}
+
+function personFromItem(item: Item): PersonRecord {
+  const person = strip<Omit<PersonRecord, 'embeddings'> & { embeddings: Uint8Array[] }>(item);
+  return { ...person, embeddings: (person.embeddings ?? []).map(fromBinary) };
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException'
+  );
+}
+
+/**
+ * The results table: every read and write of images, faces and people, one code path for DynamoDB on AWS and the
+ * embedded dynalite locally. Layout in `schema.ts`.
+ */
+export class ResultsTable {
+  /**
+   * `retentionDays`: image and face items carry `expiresAt` (epoch seconds), the table's TTL attribute, that many days
+   * after they were first written; 0 keeps them until erased. People never expire.
+   */
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    readonly tableName: string,
+    private readonly options: { retentionDays?: number } = {},
+  ) {}
+
+  /** The TTL attribute for an item first written at `writtenAt` (ISO), or nothing when retention is off. */
+  private expiry(writtenAt: string): Record<string, number> {
+    const days = this.options.retentionDays ?? 0;
+    if (!(days > 0)) return {};
+    return { [TTL_ATTRIBUTE]: Math.floor(Date.parse(writtenAt) / 1000) + Math.round(days * 86_400) };
+  }
+
+  // Images
+
+  async getImage(imageId: string): Promise<ImageRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: KEY.image(imageId), ConsistentRead: true }),
+    );
+    return Item ? strip<ImageRecord>(Item) : undefined;
+  }
+
+  async putImage(image: ImageRecord): Promise<void> {
+    const item: Item = { ...KEY.image(image.imageId), type: 'image', ...image, ...this.expiry(image.createdAt) };
+    if (image.status === 'failed') {
+      item.GSI1PK = 'FAILED';
+      item.GSI1SK = failedTimeKey(image);
+    }
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: item }));
+  }
+
+  /**
+   * Sets attributes of an image record in place (never replacing it): the recognise stage adds to the same record
+   * concurrently, and a put would drop its additions.
+   */
+  async updateImage(imageId: string, fields: Partial<Omit<ImageRecord, 'imageId'>>): Promise<void> {
+    const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+    if (entries.length === 0) return;
+    const names: Record<string, string> = {};
+    const values: Item = {};
+    const sets = entries.map(([name, value], i) => {
+      names[`#a${i}`] = name;
+      values[`:v${i}`] = value;
+      return `#a${i} = :v${i}`;
+    });
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: KEY.image(imageId),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  /**
+   * Counts a face of an image version as embedded (a set, so a duplicate delivery counts once) and returns how many
+   * are, with the image's face count; undefined when the image has moved on to another version.
+   */
+  async countEmbeddedFace(face: FaceRecord): Promise<{ embedded: number; faceCount: number } | undefined> {
+    const version = face.crop.key.split('/')[1] ?? '';
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: KEY.image(face.imageId),
+          UpdateExpression: 'ADD #embedded :face',
+          ConditionExpression: 'begins_with(#etag, :version)',
+          ExpressionAttributeNames: { '#embedded': 'embeddedFaces', '#etag': 'etag' },
+          ExpressionAttributeValues: { ':face': new Set([String(face.index)]), ':version': version },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const embedded = (Attributes?.embeddedFaces as Set<string> | undefined)?.size ?? 0;
+      return { embedded, faceCount: (Attributes?.faceCount as number | undefined) ?? Number.POSITIVE_INFINITY };
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async deleteImage(imageId: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: KEY.image(imageId) }));
+  }
+
+  async failedImages(range: TimeRange = {}): Promise<ImageRecord[]> {
+    return (await this.queryIndex(INDEX.byPerson, 'FAILED', range)).map((i) => strip<ImageRecord>(i));
+  }
+
+  // Faces
+
+  /**
+   * Writes the face records of a detection. With `keepAnalysed`, a face whose record already names the same crop
+   * (a duplicate delivery of the same version, whose geometry is identical) is left as it is, so a late duplicate
+   * never wipes the emotion, embedding or identity the later stages already stored; the condition makes this hold
+   * for concurrent duplicates too.
+   */
+  async putFaces(faces: readonly FaceRecord[], options: { keepAnalysed?: boolean } = {}): Promise<void> {
+    const item = (face: FaceRecord) => ({
+      ...KEY.face(face.imageId, face.index),
+      type: 'face',
+      ...this.faceAttributes(face),
+      ...this.expiry(face.detectedAt),
+    });
+    if (!options.keepAnalysed) {
+      await this.batchWrite(faces.map((face) => ({ PutRequest: { Item: item(face) } })));
+      return;
+    }
+    await inParallel(faces, IO_PARALLELISM, async (face) => {
+      try {
+        await this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: item(face),
+            ConditionExpression: 'attribute_not_exists(PK) OR #crop.#key <> :key',
+            ExpressionAttributeNames: { '#crop': 'crop', '#key': 'key' },
+            ExpressionAttributeValues: { ':key': face.crop.key },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    });
+  }
+
+  async getFace(imageId: string, index: number): Promise<FaceRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: KEY.face(imageId, index), ConsistentRead: true }),
+    );
+    return Item ? faceFromItem(Item) : undefined;
+  }
+
+  async facesOfImage(imageId: string): Promise<FaceRecord[]> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :face)',
+      ExpressionAttributeValues: { ':pk': KEY.image(imageId).PK, ':face': 'FACE#' },
+      ConsistentRead: true,
+    });
+    return items.map(faceFromItem);
+  }
+
+  async deleteFaces(faces: readonly Pick<FaceRecord, 'imageId' | 'index'>[]): Promise<void> {
+    await this.batchWrite(faces.map((f) => ({ DeleteRequest: { Key: KEY.face(f.imageId, f.index) } })));
+  }
+
+  /**
+   * Records the emotion (and age/gender) read from a crop. Only if the face still shows that crop: a late event
+   * for an overwritten image must not touch the new version's face. Returns false when the face has moved on.
+   */
+  async setAppearance(face: FaceRecord, cropKey: string, appearance: Pick<FaceRecord, 'emotion' | 'age' | 'gender'>) {
+    const names: Record<string, string> = { '#crop': 'crop', '#key': 'key', '#emotion': 'emotion' };
+    const values: Item = {
+      ':crop': cropKey,
+      ':emotion': appearance.emotion,
+      ':gsi2pk': `EMOTION#${appearance.emotion?.label}`,
+      ':gsi2sk': faceTimeKey(face),
+    };
+    let set = '#emotion = :emotion, GSI2PK = :gsi2pk, GSI2SK = :gsi2sk';
+    if (appearance.age !== undefined) {
+      set += ', #age = :age, #gender = :gender';
+      names['#age'] = 'age';
+      names['#gender'] = 'gender';
+      values[':age'] = appearance.age;
+      values[':gender'] = appearance.gender;
+    }
+    return this.conditionalUpdate(face, `SET ${set}`, '#crop.#key = :crop', names, values);
+  }
+
+  /** Records who a face is (or that it is unknown), under the same stale-crop guard. */
+  async setIdentity(face: FaceRecord, cropKey: string, identity: Identity) {
+    return this.conditionalUpdate(
+      face,
+      'SET #identity = :identity, GSI1PK = :gsi1pk, GSI1SK = :gsi1sk',
+      '#crop.#key = :crop',
+      { '#crop': 'crop', '#key': 'key', '#identity': 'identity' },
+      {
+        ':crop': cropKey,
+        ':identity': identity,
+        ':gsi1pk': `PERSON#${identity.personId ?? UNKNOWN_PERSON}`,
+        ':gsi1sk': faceTimeKey(face),
+      },
+    );
+  }
+
+  /** Stores a face's identity embedding, under the stale-crop guard. */
+  async setEmbedding(face: FaceRecord, embedding: Float32Array): Promise<boolean> {
+    return this.conditionalUpdate(
+      face,
+      'SET #embedding = :embedding',
+      '#crop.#key = :crop',
+      { '#crop': 'crop', '#key': 'key', '#embedding': 'embedding' },
+      { ':crop': face.crop.key, ':embedding': toBinary(embedding) },
+    );
+  }
+
+  /**
+   * Records that the emotion backend found no face to read in a crop (with why), under the stale-crop guard: the face
+   * is settled with no emotion (a retry would see the same pixels), and stays out of the emotion index.
+   */
+  async setNoEmotion(face: FaceRecord, cropKey: string, reason: string): Promise<boolean> {
+    return this.conditionalUpdate(
+      face,
+      'SET #noEmotion = :noEmotion REMOVE #emotion, GSI2PK, GSI2SK',
+      '#crop.#key = :crop',
+      { '#crop': 'crop', '#key': 'key', '#noEmotion': 'noEmotion', '#emotion': 'emotion' },
+      { ':crop': cropKey, ':noEmotion': { reason } },
+    );
+  }
+
+  /** Stores the Rekognition collection's matches of a face (where the ONNX path stores the embedding). */
+  async setRekognitionMatches(face: FaceRecord, matches: readonly RekognitionMatch[]): Promise<boolean> {
+    return this.conditionalUpdate(
+      face,
+      'SET #matches = :matches',
+      '#crop.#key = :crop',
+      { '#crop': 'crop', '#key': 'key', '#matches': 'rekognitionMatches' },
+      { ':crop': face.crop.key, ':matches': matches.map(({ faceId, similarity }) => ({ faceId, similarity })) },
+    );
+  }
+
+  /** Marks a face unknown again (its person was removed from the gallery); the face itself stays. */
+  async markUnknown(face: FaceRecord): Promise<void> {
+    const identity: Identity = { personId: null, similarity: face.identity?.similarity ?? 0 };
+    await this.client
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: KEY.face(face.imageId, face.index),
+          UpdateExpression: 'SET #identity = :identity, GSI1PK = :gsi1pk',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeNames: { '#identity': 'identity' },
+          ExpressionAttributeValues: { ':identity': identity, ':gsi1pk': `PERSON#${UNKNOWN_PERSON}` },
+        }),
+      )
+      .catch((error) => {
+        if (!isConditionFailure(error)) throw error;
+      });
+  }
+
+  facesOfPerson(personId: string, range: TimeRange = {}): Promise<FaceRecord[]> {
+    return this.queryIndex(INDEX.byPerson, `PERSON#${personId}`, range).then((items) => items.map(faceFromItem));
+  }
+
+  unknownFaces(range: TimeRange = {}): Promise<FaceRecord[]> {
+    return this.facesOfPerson(UNKNOWN_PERSON, range);
+  }
+
+  facesWithEmotion(label: string, range: TimeRange = {}): Promise<FaceRecord[]> {
+    return this.queryIndex(INDEX.byEmotion, `EMOTION#${label}`, range).then((items) => items.map(faceFromItem));
+  }
+
+  // People
+
+  async putPerson(person: PersonRecord): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...KEY.person(person.personId),
+          type: 'person',
+          ...person,
+          embeddings: person.embeddings.map(toBinary),
+          GSI2PK: 'PEOPLE',
+          GSI2SK: person.personId,
+        },
+      }),
+    );
+    await this.bumpGalleryVersion();
+  }
+
+  async getPerson(personId: string): Promise<PersonRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: KEY.person(personId), ConsistentRead: true }),
+    );
+    return Item ? personFromItem(Item) : undefined;
+  }
+
+  async listPeople(): Promise<PersonRecord[]> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      IndexName: INDEX.byEmotion,
+      KeyConditionExpression: 'GSI2PK = :people',
+      ExpressionAttributeValues: { ':people': 'PEOPLE' },
+    });
+    return items.map(personFromItem);
+  }
+
+  async deletePerson(personId: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: KEY.person(personId) }));
+    await this.bumpGalleryVersion();
+  }
+
+  /** A counter bumped on every change to the people: recognisers reload their cached gallery when it moves. */
+  async galleryVersion(): Promise<number> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: KEY.gallery(), ConsistentRead: true }),
+    );
+    return (Item?.version as number | undefined) ?? 0;
+  }
+
+  private async bumpGalleryVersion(): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: KEY.gallery(),
+        UpdateExpression: 'ADD #version :one',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ExpressionAttributeValues: { ':one': 1 },
+      }),
+    );
+  }
+
+  // Helpers
+
+  private faceAttributes(face: FaceRecord): Item {
+    const { embedding, ...rest } = face;
+    return embedding ? { ...rest, embedding: toBinary(embedding) } : rest;
+  }
+
+  private async conditionalUpdate(
+    face: FaceRecord,
+    update: string,
+    condition: string,
+    names: Record<string, string>,
+    values: Item,
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: KEY.face(face.imageId, face.index),
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  private async queryIndex(index: string, partition: string, range: TimeRange): Promise<Item[]> {
+    const sortKey = `${index}SK`;
+    const values: Item = { ':pk': partition };
+    let condition = `${index}PK = :pk`;
+    // The upper bound: the end of `until`'s day or time, or (exclusive) the cursor, whichever is lower.
+    const until = range.until === undefined ? undefined : `${range.until}\uffff`;
+    const before =
+      range.before !== undefined && (until === undefined || range.before <= until) ? range.before : undefined;
+    const upper = before ?? until;
+    if (range.since && upper !== undefined) {
+      condition += ` AND ${sortKey} BETWEEN :since AND :upper`;
+      values[':since'] = range.since;
+      values[':upper'] = upper;
+    } else if (range.since) {
+      condition += ` AND ${sortKey} >= :since`;
+      values[':since'] = range.since;
+    } else if (upper !== undefined) {
+      condition += ` AND ${sortKey} ${before !== undefined ? '<' : '<='} :upper`;
+      values[':upper'] = upper;
+    }
+    // BETWEEN includes the cursor's own item: read one more and leave it out.
+    const extra = range.since && before !== undefined ? 1 : 0;
+    const items = await this.queryAll(
+      {
+        TableName: this.tableName,
+        IndexName: index,
+        KeyConditionExpression: condition,
+        ExpressionAttributeValues: values,
+        ScanIndexForward: false,
+      },
+      range.limit === undefined ? undefined : range.limit + extra,
+    );
+    const page = extra ? items.filter((item) => item[sortKey] !== before) : items;
+    return range.limit === undefined ? page : page.slice(0, range.limit);
+  }
+
+  private async queryAll(input: QueryCommandInput, limit?: number): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({ ...input, ExclusiveStartKey: start, Limit: limit ? limit - items.length : undefined }),
+      );
+      items.push(...((page.Items ?? []) as Item[]));
+      start = page.LastEvaluatedKey;
+    } while (start && (!limit || items.length < limit));
+    return items;
+  }
+
+  private async batchWrite(requests: Item[]): Promise<void> {
+    for (let i = 0; i < requests.length; i += 25) {
+      let pending: Item[] | undefined = requests.slice(i, i + 25);
+      for (let attempt = 0; pending && pending.length > 0; attempt++) {
+        const result = await this.client.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: pending as never } }),
+        );
+        pending = result.UnprocessedItems?.[this.tableName] as Item[] | undefined;
+        if (pending && pending.length > 0) {
+          if (attempt >= 8) throw new Error(`DynamoDB left ${pending.length} writes unprocessed after retries`);
+          await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+        }
+      }
+    }
+  }
+}

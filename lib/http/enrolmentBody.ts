@@ -1,0 +1,89 @@
+import { FacepipeError } from '../errors';
+import { type Enrolment, type EnrolmentPhoto, validateDetails, validatePersonId } from '../pipeline/people';
+import { ApiError } from './errors';
+import type { ApiLimits } from './limits';
+import type { ApiRequest } from './types';
+
+/**
+ * The body of POST /people, checked before any model is loaded:
+ * `{"personId": "obama", "name": "Barack Obama", "details": {...}, "photos": [{"name": "a.jpg", "data": "<base64>"}]}`.
+ */
+
+const FIELDS = ['personId', 'name', 'details', 'photos'];
+const PHOTO_FIELDS = ['name', 'data'];
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+// Letters, digits, space and the usual file-name punctuation: no path separators, no control characters.
+const PHOTO_NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._()+-]*$/u;
+
+const invalid = (message: string) => new FacepipeError('INVALID_OPTION', message);
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function unknownFields(value: Record<string, unknown>, allowed: readonly string[], where: string): void {
+  const unknown = Object.keys(value).filter((field) => !allowed.includes(field));
+  if (unknown.length > 0) {
+    throw invalid(`Unknown field(s) ${unknown.sort().join(', ')} in ${where}: it takes ${allowed.join(', ')}.`);
+  }
+}
+
+/** The decoded length of base64 text, from its length alone (nothing is decoded before the limit is checked). */
+const decodedLength = (base64: string) =>
+  (base64.length / 4) * 3 - (base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0);
+
+function bodyText(request: ApiRequest, limits: ApiLimits): string {
+  const body = request.body ?? '';
+  const bytes = request.isBase64Encoded ? decodedLength(body) : Buffer.byteLength(body);
+  if (bytes > limits.maxBodyBytes) {
+    throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `The body is ${bytes} bytes; the limit is ${limits.maxBodyBytes}.`);
+  }
+  return request.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
+}
+
+function photo(value: unknown, position: number, limits: ApiLimits): EnrolmentPhoto {
+  const where = `photos[${position}]`;
+  if (!isObject(value)) throw invalid(`${where} must be an object {name, data}.`);
+  unknownFields(value, PHOTO_FIELDS, where);
+  const { name, data } = value;
+  if (typeof name !== 'string' || name.length > limits.maxPhotoNameLength || !PHOTO_NAME.test(name)) {
+    throw invalid(
+      `${where}.name must be a file name of 1 to ${limits.maxPhotoNameLength} letters, digits, spaces or . _ ( ) + -.`,
+    );
+  }
+  if (typeof data !== 'string' || data.length === 0 || data.length % 4 !== 0 || !BASE64.test(data)) {
+    throw invalid(`${where}.data must be the photo's bytes in standard base64 (with padding, no line breaks).`);
+  }
+  const bytes = decodedLength(data);
+  if (bytes > limits.maxPhotoBytes) {
+    throw new FacepipeError('FILE_TOO_LARGE', `${where} is ${bytes} bytes; the limit is ${limits.maxPhotoBytes}.`);
+  }
+  return { name, bytes: Buffer.from(data, 'base64') };
+}
+
+export function enrolmentOf(request: ApiRequest, limits: ApiLimits): Enrolment {
+  let body: unknown;
+  try {
+    body = JSON.parse(bodyText(request, limits));
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    // The parser's message quotes the body, which may hold a person's details: say only what is wrong.
+    throw invalid('The body must be JSON: {"personId", "name", "details", "photos": [{"name", "data"}]}.');
+  }
+  if (!isObject(body)) throw invalid('The body must be a JSON object {personId, name, details, photos}.');
+  unknownFields(body, FIELDS, 'the body');
+  if (typeof body.personId !== 'string') throw invalid('personId is required, a string.');
+  const personId = validatePersonId(body.personId);
+  let name: string | undefined;
+  if (body.name !== undefined) {
+    if (typeof body.name !== 'string' || body.name.trim() === '' || body.name.length > limits.maxNameLength) {
+      throw invalid(`name must be a string of 1 to ${limits.maxNameLength} characters.`);
+    }
+    name = body.name.trim();
+  }
+  const details = body.details === undefined ? undefined : validateDetails(body.details);
+  const photos = body.photos;
+  if (!Array.isArray(photos) || photos.length < 1 || photos.length > limits.maxPhotos) {
+    throw invalid(`photos must be a list of 1 to ${limits.maxPhotos} photos {name, data}.`);
+  }
+  return { personId, name, details, photos: photos.map((p, i) => photo(p, i, limits)) };
+}

@@ -1,0 +1,54 @@
+import { failedTimeKey } from '../adapters/dynamodb/schema';
+import { FacepipeError } from '../errors';
+import { eraseImage } from '../pipeline/erasure';
+import {
+  cursorParam,
+  erasureView,
+  faceView,
+  failedImages,
+  type ImageWithFaces,
+  imageById,
+  imageByKey,
+  imageView,
+  nextCursor,
+} from '../pipeline/queries';
+import { json } from './responses';
+import type { RouteHandler } from './types';
+import { allowOnly, exactlyOne, imageIdParam, keyParam, pageSize, timeRange, trueFlag } from './validation';
+
+const imageBody = ({ image, faces }: ImageWithFaces) => ({ image: imageView(image), faces: faces.map(faceView) });
+
+/** GET /images?key=K[&limit] (an image and its faces) or GET /images?failed=true[&since&until&limit&next]. */
+export const getImages: RouteHandler = async ({ storage }, { request: { query }, limits }) => {
+  allowOnly(query, ['key', 'failed', 'since', 'until', 'limit', 'next']);
+  if (exactlyOne(query, ['key', 'failed']) === 'key') {
+    if (query.since !== undefined || query.until !== undefined || query.next !== undefined) {
+      throw new FacepipeError('INVALID_OPTION', 'since, until and next apply to failed=true, not to key.');
+    }
+    return json(200, imageBody(await imageByKey(storage, keyParam(query.key, limits), pageSize(query.limit, limits))));
+  }
+  trueFlag(query.failed, 'failed');
+  const range = { ...timeRange(query, limits), before: cursorParam(query.next, 'next') };
+  const images = await failedImages(storage, range);
+  return json(200, { images: images.map(imageView), next: nextCursor(images, range.limit, failedTimeKey) ?? null });
+};
+
+/** GET /images/{imageId}[?limit]: an image and its faces. */
+export const getImage: RouteHandler = async ({ storage }, { request: { query }, parameters, limits }) => {
+  allowOnly(query, ['limit']);
+  const imageId = imageIdParam(parameters.imageId);
+  return json(200, imageBody(await imageById(storage, imageId, pageSize(query.limit, limits))));
+};
+
+/** DELETE /images?key=K: erases the image with that ingest key and everything derived from it. */
+export const deleteImageByKey: RouteHandler = async ({ storage }, { request: { query }, limits }) => {
+  allowOnly(query, ['key']);
+  return json(200, erasureView(await eraseImage(storage, keyParam(query.key, limits))));
+};
+
+/** DELETE /images/{imageId}: the same, by image id. */
+export const deleteImage: RouteHandler = async ({ storage }, { request: { query }, parameters }) => {
+  allowOnly(query, []);
+  const { image } = await imageById(storage, imageIdParam(parameters.imageId), 0);
+  return json(200, erasureView(await eraseImage(storage, image.key)));
+};

@@ -1,0 +1,54 @@
+import type { StageContext, StorageContext } from '../pipeline/stages/context';
+import type { ApiLimits } from './limits';
+
+/** The IAM caller API Gateway authenticated (SigV4); the core refuses a request without one. */
+export interface ApiPrincipal {
+  accountId: string;
+  userArn: string;
+}
+
+/**
+ * One HTTP request, independent of API Gateway's event format. `routeKey` is the route API Gateway matched
+ * (`GET /people/{personId}`) with its decoded `pathParameters`; with `$default` the core matches `rawPath` itself.
+ */
+export interface ApiRequest {
+  method: string;
+  routeKey: string;
+  rawPath: string;
+  pathParameters: Readonly<Record<string, string | undefined>>;
+  query: Readonly<Record<string, string | undefined>>;
+  body?: string;
+  isBase64Encoded: boolean;
+  principal?: ApiPrincipal;
+  requestId: string;
+}
+
+export interface ApiResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Where the real cause of a 500 goes (the Powertools Logger fits); bodies only ever carry a generic message. */
+export interface ApiLogger {
+  error(message: string, attributes: Record<string, unknown>): void;
+}
+
+export interface ApiContext {
+  /** The stores: enough for queries and erasure. */
+  storage: StorageContext;
+  /** The stores with the models loaded, only called by enrolment (loading models costs seconds). */
+  stages: () => Promise<StageContext>;
+  logger?: ApiLogger;
+  /** Overrides of `DEFAULT_LIMITS`. */
+  limits?: Partial<ApiLimits>;
+}
+
+/** A resolved route's handler: the request, its path parameters by name and the effective limits. */
+export interface RouteInput {
+  request: ApiRequest;
+  parameters: Readonly<Record<string, string>>;
+  limits: ApiLimits;
+}
+
+export type RouteHandler = (context: ApiContext, input: RouteInput) => Promise<ApiResponse>;

@@ -1,0 +1,150 @@
+import sharp from 'sharp';
+import type { FacepipeConfig } from '../../config';
+import { FacepipeError } from '../../errors';
+import type { RgbImage } from '../types';
+
+/** Formats facepipe accepts, by content (never by file name). */
+const SUPPORTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif']);
+
+export interface ImageHeader {
+  format: string;
+  /** Upright size (after EXIF orientation). */
+  width: number;
+  height: number;
+  orientation: number;
+  bytes: number;
+}
+
+/** Pixels at a reduced scale: `scale` maps them back to the upright original (original = pixel * scale). */
+export interface ScaledRgbImage extends RgbImage {
+  scaleX: number;
+  scaleY: number;
+}
+
+export type DecodeLimits = FacepipeConfig['decode'];
+
+// Sharp options for untrusted input. `failOn: 'truncated'` refuses truncated files instead of returning grey
+// half-images; lesser libjpeg warnings (common in camera files) are tolerated.
+function sharpInput(bytes: Buffer, limits: DecodeLimits): sharp.Sharp {
+  return sharp(bytes, { failOn: 'truncated', limitInputPixels: limits.maxPixels, autoOrient: true, pages: 1 });
+}
+
+function decodeFailure(error: unknown, format: string): FacepipeError {
+  const detail = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+  return new FacepipeError(
+    'CORRUPT_IMAGE',
+    `The ${format} image could not be decoded (corrupt or truncated): ${detail}`,
+    {
+      cause: error,
+    },
+  );
+}
+
+/**
+ * Reads only the header and applies every limit before any pixel is decoded: this is the decompression-bomb guard
+ * (a 280-megapixel header is refused in milliseconds, nothing allocated).
+ */
+export async function readImageHeader(bytes: Buffer, limits: DecodeLimits): Promise<ImageHeader> {
+  if (bytes.length === 0) throw new FacepipeError('EMPTY_FILE', 'The file is empty (0 bytes).');
+  if (bytes.length > limits.maxBytes) {
+    throw new FacepipeError(
+      'FILE_TOO_LARGE',
+      `The file is ${bytes.length} bytes; the limit is ${limits.maxBytes} bytes (FACEPIPE_MAX_BYTES).`,
+    );
+  }
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    if (/unsupported image format/i.test(detail)) {
+      throw new FacepipeError(
+        'UNSUPPORTED_FORMAT',
+        'The file is not an image facepipe can read (by its content, not its name): expected JPEG, PNG, WebP, GIF, TIFF or AVIF.',
+      );
+    }
+    throw new FacepipeError('CORRUPT_IMAGE', `The image header could not be read: ${detail.split('\n')[0]}`, {
+      cause: error,
+    });
+  }
+  const format = String(meta.format);
+  if (!SUPPORTED_FORMATS.has(format)) {
+    throw new FacepipeError(
+      'UNSUPPORTED_FORMAT',
+      `${format.toUpperCase()} input is not supported: expected JPEG, PNG, WebP, GIF, TIFF or AVIF.`,
+    );
+  }
+  if (format === 'heif' && meta.compression !== 'av1') {
+    throw new FacepipeError(
+      'UNSUPPORTED_FORMAT',
+      'HEIC (HEVC) images are not supported; AVIF is. Convert HEIC to JPEG first.',
+    );
+  }
+  const width = meta.autoOrient?.width ?? meta.width;
+  const height = meta.autoOrient?.height ?? meta.height;
+  if (!(width > 0 && height > 0)) throw new FacepipeError('CORRUPT_IMAGE', 'The image header gives no size.');
+  if (width * height > limits.maxPixels) {
+    throw new FacepipeError(
+      'IMAGE_TOO_LARGE',
+      `The image is ${width}x${height} (${((width * height) / 1e6).toFixed(1)} megapixels); the limit is ` +
+        `${(limits.maxPixels / 1e6).toFixed(1)} megapixels (FACEPIPE_MAX_PIXELS). Refused without decoding.`,
+    );
+  }
+  return { format, width, height, orientation: meta.orientation ?? 1, bytes: bytes.length };
+}
+
+/**
+ * Decodes the upright image resized to `width`x`height` as 8-bit sRGB. For JPEG (and WebP) libvips decodes at a
+ * reduced scale directly (shrink-on-load), so a 14 MP photo is never decoded at full size for a 640 px detector.
+ * Transparency is flattened onto white; CMYK, grey and 16-bit inputs come out as 8-bit RGB.
+ */
+export async function decodeRgb(
+  bytes: Buffer,
+  header: ImageHeader,
+  limits: DecodeLimits,
+  width: number,
+  height: number,
+): Promise<ScaledRgbImage> {
+  let pipeline = sharpInput(bytes, limits);
+  if (width !== header.width || height !== header.height) {
+    pipeline = pipeline.resize({ width, height, fit: 'fill', kernel: 'lanczos3' });
+  }
+  try {
+    const { data, info } = await pipeline
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
+    return {
+      data,
+      width: info.width,
+      height: info.height,
+      scaleX: header.width / info.width,
+      scaleY: header.height / info.height,
+    };
+  } catch (error) {
+    throw decodeFailure(error, header.format.toUpperCase());
+  }
+}
+
+/** The size that fits `maxSide` on the long side, never upscaled. */
+export function fitWithin(header: Pick<ImageHeader, 'width' | 'height'>, maxSide: number): [number, number] {
+  const scale = Math.min(1, maxSide / Math.max(header.width, header.height));
+  return [Math.max(1, Math.round(header.width * scale)), Math.max(1, Math.round(header.height * scale))];
+}
+
+/** Resizes decoded pixels in memory (lanczos), keeping the mapping to original pixels. */
+export async function resizeRgb(image: ScaledRgbImage, width: number, height: number): Promise<ScaledRgbImage> {
+  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize({ width, height, fit: 'fill', kernel: 'lanczos3' })
+    .raw()
+    .toBuffer();
+  return {
+    data,
+    width,
+    height,
+    scaleX: (image.scaleX * image.width) / width,
+    scaleY: (image.scaleY * image.height) / height,
+  };
+}

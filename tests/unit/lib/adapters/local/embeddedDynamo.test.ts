@@ -1,0 +1,163 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { INDEX, KEY, tableDefinition } from '../../../../../lib/adapters/dynamodb/schema';
+import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../../../../lib/adapters/local/embeddedDynamo';
+
+jest.setTimeout(20_000);
+
+const TABLE = 'facepipe-results';
+const tableDefinitionForTest = tableDefinition(TABLE);
+
+const tempRoots: string[] = [];
+function tempDataDir(): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'facepipe-dynamo-'));
+  tempRoots.push(root);
+  return root;
+}
+
+const running: EmbeddedDynamo[] = [];
+async function start(dataDir: string): Promise<EmbeddedDynamo> {
+  const dynamo = await startEmbeddedDynamo({ dataDir, tableDefinition: tableDefinitionForTest });
+  running.push(dynamo);
+  return dynamo;
+}
+
+const children: ChildProcess[] = [];
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((dynamo) => dynamo.stop()));
+  for (const child of children.splice(0)) child.kill();
+});
+afterAll(() => {
+  for (const root of tempRoots) fs.rmSync(root, { recursive: true, force: true });
+});
+
+const happyFace = (imageId: string, index: number) => ({
+  ...KEY.face(imageId, index),
+  GSI2PK: 'EMOTION#happy',
+  GSI2SK: `2026-01-0${index + 1}T00:00:00Z#${imageId}-${index}`,
+  imageId,
+  note: undefined,
+});
+
+async function facesByEmotion(dynamo: EmbeddedDynamo, label: string) {
+  const { Items } = await dynamo.client.send(
+    new QueryCommand({
+      TableName: TABLE,
+      IndexName: INDEX.byEmotion,
+      KeyConditionExpression: 'GSI2PK = :pk',
+      ExpressionAttributeValues: { ':pk': `EMOTION#${label}` },
+    }),
+  );
+  return Items ?? [];
+}
+
+describe('startEmbeddedDynamo', () => {
+  it('creates the table, and keeps its items and indexes across stop and start', async () => {
+    // Prepare
+    const dataDir = tempDataDir();
+    const first = await start(dataDir);
+    await first.client.send(new PutCommand({ TableName: TABLE, Item: happyFace('img1', 0) }));
+    await first.client.send(new PutCommand({ TableName: TABLE, Item: happyFace('img2', 1) }));
+    await first.stop();
+
+    // Act
+    const second = await start(dataDir);
+    const { Item } = await second.client.send(new GetCommand({ TableName: TABLE, Key: KEY.face('img1', 0) }));
+    const happy = await facesByEmotion(second, 'happy');
+
+    // Assess
+    expect(second.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(Item).toMatchObject({ imageId: 'img1', GSI2PK: 'EMOTION#happy' });
+    expect(Item).not.toHaveProperty('note');
+    expect(happy.map((item) => item.imageId)).toEqual(['img1', 'img2']);
+    expect(fs.readdirSync(path.join(dataDir, 'table'))).toContain('LOCK');
+  });
+
+  it('refuses a second start on the same data directory, and the first keeps working', async () => {
+    // Prepare
+    const dataDir = tempDataDir();
+    const first = await start(dataDir);
+    await first.client.send(new PutCommand({ TableName: TABLE, Item: happyFace('img1', 0) }));
+
+    // Act
+    const refused = await start(dataDir).catch((error) => error);
+
+    // Assess
+    expect(refused).toMatchObject({ code: 'INVALID_OPTION' });
+    expect(refused.message).toContain(`Another facepipe is running on the data directory ${dataDir}`);
+    await expect(facesByEmotion(first, 'happy')).resolves.toHaveLength(1);
+    await first.stop();
+    const afterStop = await start(dataDir);
+    await expect(facesByEmotion(afterStop, 'happy')).resolves.toHaveLength(1);
+  });
+
+  it('refuses to start while another process has the data directory open', async () => {
+    // Prepare
+    const dataDir = tempDataDir();
+    const other = await holdTableInAnotherProcess(path.join(dataDir, 'table'));
+
+    // Act
+    const refused = await start(dataDir).catch((error) => error);
+
+    // Assess
+    expect(other.exitCode).toBeNull();
+    expect(refused).toMatchObject({ code: 'INVALID_OPTION' });
+    expect(refused.message).toContain(`Another facepipe is running on the data directory ${dataDir}`);
+  });
+
+  it('ignores the AWS configuration of the machine it runs on', async () => {
+    // Prepare
+    const hostile: Record<string, string> = {
+      AWS_PROFILE: 'no-such-profile',
+      AWS_CONFIG_FILE: path.join(tempDataDir(), 'missing-config'),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(tempDataDir(), 'missing-credentials'),
+      AWS_REGION: 'nowhere-1',
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+      AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9',
+      AWS_USE_FIPS_ENDPOINT: 'true',
+      AWS_USE_DUALSTACK_ENDPOINT: 'true',
+      AWS_ACCOUNT_ID_ENDPOINT_MODE: 'required',
+      AWS_MAX_ATTEMPTS: '0',
+    };
+    const saved = Object.fromEntries(Object.keys(hostile).map((name) => [name, process.env[name]]));
+    Object.assign(process.env, hostile);
+
+    try {
+      // Act
+      const dynamo = await start(tempDataDir());
+      await dynamo.client.send(new PutCommand({ TableName: TABLE, Item: happyFace('img1', 0) }));
+
+      // Assess
+      await expect(facesByEmotion(dynamo, 'happy')).resolves.toHaveLength(1);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+});
+
+/** A plain Node process that opens the table's LevelDB, as a running facepipe would, and keeps it open. */
+async function holdTableInAnotherProcess(tableDir: string): Promise<ChildProcess> {
+  const level = require.resolve('level', { paths: [path.dirname(require.resolve('dynalite'))] });
+  const script = `
+    const { Level } = require(${JSON.stringify(level)});
+    require('node:fs').mkdirSync(${JSON.stringify(tableDir)}, { recursive: true });
+    new Level(${JSON.stringify(tableDir)}).open().then(() => console.log('open'));
+    setInterval(() => {}, 1000);
+  `;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (data: Buffer) => {
+      if (data.toString().includes('open')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`the other process exited with ${code}`)));
+  });
+  return child;
+}

@@ -1,0 +1,429 @@
+import { FacepipeError } from '../../../../lib/errors';
+import { type ApiContext, type ApiRequest, type ApiResponse, handleApiRequest } from '../../../../lib/http';
+import { MAX_DETAILS_BYTES, validateDetails, validatePersonId } from '../../../../lib/pipeline/people';
+import type { StorageContext } from '../../../../lib/pipeline/stages/context';
+import { type RequestOptions, routedRequest } from '../../../helpers/apiRequests';
+
+const routed = routedRequest;
+
+/** A request through a catch-all route (`$default`): the core matches the path itself. */
+function raw(method: string, rawPath: string, options: RequestOptions = {}): ApiRequest {
+  return { ...routed(`${method} /`, options), routeKey: '$default', rawPath };
+}
+
+/** Stores that fail the test if touched: every refusal below must happen before any read or write. */
+function untouchable(): StorageContext {
+  const trap = (name: string) =>
+    new Proxy({} as never, {
+      get: (_, property) => {
+        throw new Error(`the ${name} was touched (${String(property)}) before validation finished`);
+      },
+    });
+  return { store: trap('store'), table: trap('table'), buckets: { ingest: 'ingest', crops: 'crops', thumbnails: 't' } };
+}
+
+const bodies: string[] = [];
+
+async function call(request: ApiRequest, context: Partial<ApiContext> = {}): Promise<ApiResponse> {
+  const stages = jest.fn(() => Promise.reject(new Error('models must not be loaded for a refused request')));
+  const response = await handleApiRequest({ storage: untouchable(), stages, ...context }, request);
+  bodies.push(response.body);
+  if (!context.stages) expect(stages).not.toHaveBeenCalled();
+  return response;
+}
+
+const error = (code: string, message: string) => ({ error: { code, message } });
+
+async function expectRefusal(request: ApiRequest, status: number, code: string, message: string) {
+  const response = await call(request);
+  expect({ status: response.statusCode, body: JSON.parse(response.body) }).toEqual({
+    status,
+    body: error(code, message),
+  });
+  return response;
+}
+
+const messageOf = (run: () => unknown): string => {
+  try {
+    run();
+  } catch (thrown) {
+    return (thrown as Error).message;
+  }
+  throw new Error('expected a refusal');
+};
+
+const ROUTES_MESSAGE =
+  'No such resource; the API serves /images, /images/{imageId}, /faces, /people, /people/{personId}.';
+const LIMIT_MESSAGE = 'limit must be a whole number from 1 to 1000.';
+const DATE_MESSAGE = (name: string) =>
+  `${name} must be an ISO 8601 date (2026-01-31) or date and time with a zone (2026-01-31T12:00:00Z).`;
+const IMAGE_ID_MESSAGE = 'An image id is 24 lowercase hexadecimal characters (the imageId of a query result).';
+const IMAGE_ID = '0123456789abcdef01234567';
+
+afterAll(() => {
+  // Assess: whatever was refused, no body carries a stack frame, a source path or a file location.
+  expect(bodies.length).toBeGreaterThan(100);
+  for (const body of bodies) {
+    expect(body).not.toMatch(/\bat \S+ \(|\n\s+at |\.[jt]s:\d+|\/work\/|\/var\/task|node_modules/);
+  }
+});
+
+describe('the HTTP API refuses', () => {
+  it('a call without an IAM principal with 401, before routing or validating anything', async () => {
+    const message = 'Sign the request with AWS SigV4 (IAM).';
+    await expectRefusal(
+      routed('GET /faces', { query: { unknown: 'true' }, principal: undefined }),
+      401,
+      'UNAUTHENTICATED',
+      message,
+    );
+    await expectRefusal(raw('GET', '/nowhere', { principal: undefined }), 401, 'UNAUTHENTICATED', message);
+    await expectRefusal(routed('POST /people', { body: '{', principal: undefined }), 401, 'UNAUTHENTICATED', message);
+  });
+
+  it('an unknown route with 404 and a wrong method with 405 and Allow', async () => {
+    await expectRefusal(raw('GET', '/nowhere'), 404, 'NOT_FOUND', ROUTES_MESSAGE);
+    await expectRefusal(raw('GET', '/images/abc/faces'), 404, 'NOT_FOUND', ROUTES_MESSAGE);
+    await expectRefusal(raw('GET', '/people/%E0%A4%A'), 404, 'NOT_FOUND', ROUTES_MESSAGE);
+    await expectRefusal(raw('GET', '/'), 404, 'NOT_FOUND', ROUTES_MESSAGE);
+    const put = await expectRefusal(raw('PUT', '/faces'), 405, 'METHOD_NOT_ALLOWED', '/faces takes GET.');
+    expect(put.headers.allow).toBe('GET');
+    const post = await expectRefusal(raw('POST', '/images/'), 405, 'METHOD_NOT_ALLOWED', '/images takes GET, DELETE.');
+    expect(post.headers.allow).toBe('GET, DELETE');
+    await expectRefusal(
+      routed('PATCH /people/{personId}', { path: { personId: 'obama' } }),
+      405,
+      'METHOD_NOT_ALLOWED',
+      '/people/{personId} takes GET, DELETE.',
+    );
+  });
+
+  it('unknown query parameters with 400, naming them', async () => {
+    await expectRefusal(
+      routed('GET /faces', { query: { person: 'obama', zzz: '1', colour: 'red' } }),
+      400,
+      'INVALID_OPTION',
+      'Unknown query parameter(s) colour, zzz: it takes person, emotion, unknown, since, until, limit, next.',
+    );
+    await expectRefusal(
+      routed('GET /people', { query: { limit: '5' } }),
+      400,
+      'INVALID_OPTION',
+      'Unknown query parameter(s) limit: it takes none.',
+    );
+    await expectRefusal(
+      routed('DELETE /images/{imageId}', { path: { imageId: IMAGE_ID }, query: { erase: 'true' } }),
+      400,
+      'INVALID_OPTION',
+      'Unknown query parameter(s) erase: it takes none.',
+    );
+    await expectRefusal(
+      routed('DELETE /people/{personId}', { path: { personId: 'obama' }, query: { force: 'true' } }),
+      400,
+      'INVALID_OPTION',
+      'Unknown query parameter(s) force: it takes erase.',
+    );
+  });
+
+  it('a query that is not exactly one of its kinds, and switches that are not true', async () => {
+    const faces = 'Give exactly one of person, emotion, unknown.';
+    await expectRefusal(routed('GET /faces'), 400, 'INVALID_OPTION', faces);
+    await expectRefusal(
+      routed('GET /faces', { query: { person: 'a', unknown: 'true' } }),
+      400,
+      'INVALID_OPTION',
+      faces,
+    );
+    await expectRefusal(routed('GET /images'), 400, 'INVALID_OPTION', 'Give exactly one of key, failed.');
+    await expectRefusal(
+      routed('GET /faces', { query: { unknown: 'false' } }),
+      400,
+      'INVALID_OPTION',
+      'unknown takes only the value true.',
+    );
+    await expectRefusal(
+      routed('GET /images', { query: { failed: 'yes' } }),
+      400,
+      'INVALID_OPTION',
+      'failed takes only the value true.',
+    );
+    await expectRefusal(
+      routed('DELETE /people/{personId}', { path: { personId: 'obama' }, query: { erase: 'maybe' } }),
+      400,
+      'INVALID_OPTION',
+      'erase must be true or false.',
+    );
+    await expectRefusal(
+      routed('GET /images', { query: { key: 'a.jpg', since: '2026-01-01' } }),
+      400,
+      'INVALID_OPTION',
+      'since, until and next apply to failed=true, not to key.',
+    );
+  });
+
+  it.each([
+    ['not base64url', 'a+b/c='],
+    ['empty', ''],
+    ['base64url of something else', Buffer.from('PERSON#obama').toString('base64url')],
+    ['too long', 'A'.repeat(401)],
+  ])('a next cursor that is %s with 400', async (_what, next) => {
+    await expectRefusal(
+      routed('GET /faces', { query: { unknown: 'true', next } }),
+      400,
+      'INVALID_OPTION',
+      'next must be a cursor from a previous page.',
+    );
+  });
+
+  it.each(['0', '1001', '-1', '1.5', 'abc', '', '1e3', '00000000001'])('limit=%j with 400', async (limit) => {
+    await expectRefusal(
+      routed('GET /faces', { query: { unknown: 'true', limit } }),
+      400,
+      'INVALID_OPTION',
+      LIMIT_MESSAGE,
+    );
+    await expectRefusal(
+      routed('GET /images/{imageId}', { path: { imageId: IMAGE_ID }, query: { limit } }),
+      400,
+      'INVALID_OPTION',
+      LIMIT_MESSAGE,
+    );
+  });
+
+  it.each([
+    '2026-02-30',
+    '2026-13-01',
+    '2026-1-5',
+    '2026-01-01T10:00',
+    '2026-01-01T25:00:00Z',
+    'yesterday',
+    '1767225600',
+  ])('since/until=%j with 400', async (date) => {
+    await expectRefusal(
+      routed('GET /faces', { query: { unknown: 'true', since: date } }),
+      400,
+      'INVALID_OPTION',
+      DATE_MESSAGE('since'),
+    );
+    await expectRefusal(
+      routed('GET /images', { query: { failed: 'true', until: date } }),
+      400,
+      'INVALID_OPTION',
+      DATE_MESSAGE('until'),
+    );
+  });
+
+  it('a time window that ends before it starts', async () => {
+    await expectRefusal(
+      routed('GET /faces', { query: { emotion: 'happy', since: '2026-02-01', until: '2026-01-01T00:00:00+01:00' } }),
+      400,
+      'INVALID_OPTION',
+      'since must not be later than until.',
+    );
+  });
+
+  it('emotions outside the vocabulary', async () => {
+    const message = 'emotion must be one of neutral, happy, sad, angry, fearful, disgusted, surprised';
+    for (const emotion of ['bored', 'HAPPY', '']) {
+      await expectRefusal(routed('GET /faces', { query: { emotion } }), 400, 'INVALID_OPTION', message);
+    }
+  });
+
+  it.each(['abc', IMAGE_ID.toUpperCase(), `${IMAGE_ID}0`, IMAGE_ID.slice(1), '../../etc/passwd'])(
+    'image id %j with 400',
+    async (imageId) => {
+      await expectRefusal(
+        routed('GET /images/{imageId}', { path: { imageId } }),
+        400,
+        'INVALID_OPTION',
+        IMAGE_ID_MESSAGE,
+      );
+      await expectRefusal(
+        routed('DELETE /images/{imageId}', { path: { imageId } }),
+        400,
+        'INVALID_OPTION',
+        IMAGE_ID_MESSAGE,
+      );
+    },
+  );
+
+  it.each(['../obama', 'a'.repeat(65), '-obama', 'o b', ''])('person id %j with 400', async (personId) => {
+    const message = messageOf(() => validatePersonId(personId));
+    await expectRefusal(routed('GET /people/{personId}', { path: { personId } }), 400, 'INVALID_OPTION', message);
+    await expectRefusal(routed('DELETE /people/{personId}', { path: { personId } }), 400, 'INVALID_OPTION', message);
+    await expectRefusal(routed('GET /faces', { query: { person: personId } }), 400, 'INVALID_OPTION', message);
+  });
+
+  it('ingest keys that are empty or over 1024 bytes', async () => {
+    const message = 'key must be an image key of 1 to 1024 bytes.';
+    // 'é' is two bytes in UTF-8: 513 of them are 1026 bytes in 513 characters.
+    for (const key of ['', 'é'.repeat(513), 'k'.repeat(1025)]) {
+      await expectRefusal(routed('GET /images', { query: { key } }), 400, 'INVALID_OPTION', message);
+      await expectRefusal(routed('DELETE /images', { query: { key } }), 400, 'INVALID_OPTION', message);
+    }
+  });
+});
+
+const photo = (name = 'a.jpg', data = Buffer.from('jpeg bytes').toString('base64')) => ({ name, data });
+const enrol = (body: unknown, options: RequestOptions = {}) =>
+  routed('POST /people', { body: typeof body === 'string' ? body : JSON.stringify(body), ...options });
+
+describe('POST /people refuses a body', () => {
+  it('over 6 MB with 413, counting base64-encoded bodies decoded', async () => {
+    const big = JSON.stringify({ personId: 'p', photos: [photo('a.jpg', 'A'.repeat(6 * 1024 * 1024))] });
+    await expectRefusal(enrol(big), 413, 'PAYLOAD_TOO_LARGE', `The body is ${big.length} bytes; the limit is 6291456.`);
+    const encoded = Buffer.from(big).toString('base64');
+    await expectRefusal(
+      enrol(encoded, { isBase64Encoded: true }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+      `The body is ${big.length} bytes; the limit is 6291456.`,
+    );
+  });
+
+  it('that is not a JSON object, without quoting it back', async () => {
+    const notJson = 'The body must be JSON: {"personId", "name", "details", "photos": [{"name", "data"}]}.';
+    await expectRefusal(enrol('{"personId":"p","details":{"secret":'), 400, 'INVALID_OPTION', notJson);
+    await expectRefusal(enrol(''), 400, 'INVALID_OPTION', notJson);
+    const notObject = 'The body must be a JSON object {personId, name, details, photos}.';
+    for (const body of ['[]', '"obama"', 'null', '42'])
+      await expectRefusal(enrol(body), 400, 'INVALID_OPTION', notObject);
+  });
+
+  it('with unknown or missing fields', async () => {
+    await expectRefusal(
+      enrol({ personId: 'p', photos: [photo()], embeddings: [], admin: true }),
+      400,
+      'INVALID_OPTION',
+      'Unknown field(s) admin, embeddings in the body: it takes personId, name, details, photos.',
+    );
+    await expectRefusal(enrol({ photos: [photo()] }), 400, 'INVALID_OPTION', 'personId is required, a string.');
+    await expectRefusal(
+      enrol({ personId: 7, photos: [photo()] }),
+      400,
+      'INVALID_OPTION',
+      'personId is required, a string.',
+    );
+    await expectRefusal(
+      enrol({ personId: '../p', photos: [photo()] }),
+      400,
+      'INVALID_OPTION',
+      messageOf(() => validatePersonId('../p')),
+    );
+  });
+
+  it('with a name that is empty, not a string or over 256 characters', async () => {
+    const message = 'name must be a string of 1 to 256 characters.';
+    for (const name of ['', '   ', 42, 'n'.repeat(257)]) {
+      await expectRefusal(enrol({ personId: 'p', name, photos: [photo()] }), 400, 'INVALID_OPTION', message);
+    }
+  });
+
+  it('with details that are not an object or over 16 KB', async () => {
+    for (const details of ['team blue', [1, 2], null]) {
+      await expectRefusal(
+        enrol({ personId: 'p', name: 'P', details, photos: [photo()] }),
+        400,
+        'INVALID_OPTION',
+        messageOf(() => validateDetails(details)),
+      );
+    }
+    const details = { notes: 'x'.repeat(MAX_DETAILS_BYTES) };
+    await expectRefusal(
+      enrol({ personId: 'p', name: 'P', details, photos: [photo()] }),
+      400,
+      'INVALID_OPTION',
+      messageOf(() => validateDetails(details)),
+    );
+  });
+
+  it('with no photos, more than 10, or photos that are not {name, data}', async () => {
+    const count = 'photos must be a list of 1 to 10 photos {name, data}.';
+    for (const photos of [undefined, [], 'a.jpg', Array.from({ length: 11 }, (_, i) => photo(`p${i}.jpg`))]) {
+      await expectRefusal(enrol({ personId: 'p', name: 'P', photos }), 400, 'INVALID_OPTION', count);
+    }
+    await expectRefusal(
+      enrol({ personId: 'p', photos: [photo(), 'b.jpg'] }),
+      400,
+      'INVALID_OPTION',
+      'photos[1] must be an object {name, data}.',
+    );
+    await expectRefusal(
+      enrol({ personId: 'p', photos: [{ ...photo(), path: '/etc/passwd' }] }),
+      400,
+      'INVALID_OPTION',
+      'Unknown field(s) path in photos[0]: it takes name, data.',
+    );
+  });
+
+  it('with photo names that are paths or not names', async () => {
+    const message = 'photos[0].name must be a file name of 1 to 255 letters, digits, spaces or . _ ( ) + -.';
+    for (const name of ['../a.jpg', 'dir/a.jpg', 'a\\b.jpg', '', '.hidden', 'a\nb.jpg', 7, 'n'.repeat(256)]) {
+      await expectRefusal(enrol({ personId: 'p', photos: [photo(name as string)] }), 400, 'INVALID_OPTION', message);
+    }
+  });
+
+  it('with photo data that is not standard base64', async () => {
+    const message = "photos[0].data must be the photo's bytes in standard base64 (with padding, no line breaks).";
+    for (const data of ['', 'abc', 'ab$d', 'ab-_', 'YWJj\nZGVm', 'YQ=', 42]) {
+      await expectRefusal(
+        enrol({ personId: 'p', photos: [photo('a.jpg', data as string)] }),
+        400,
+        'INVALID_OPTION',
+        message,
+      );
+    }
+  });
+
+  it('with a photo over 5 MB decoded, with 413', async () => {
+    // A 5 MB photo cannot arrive in a 6 MB body as base64 (4/3 larger): raise the body limit to reach the photo limit.
+    const data = Buffer.alloc(5 * 1024 * 1024 + 3).toString('base64');
+    const response = await call(enrol({ personId: 'p', photos: [photo('ok.jpg'), photo('big.jpg', data)] }), {
+      limits: { maxBodyBytes: 10 * 1024 * 1024 },
+    });
+    expect({ status: response.statusCode, body: JSON.parse(response.body) }).toEqual({
+      status: 413,
+      body: error('FILE_TOO_LARGE', 'photos[1] is 5242883 bytes; the limit is 5242880.'),
+    });
+  });
+});
+
+describe('the HTTP API on failures of its own', () => {
+  it('answers 500 with a generic message and the request id, and logs the real error', async () => {
+    // Prepare
+    const cause = new Error('DynamoDB said no at /var/task/index.js:1:2 for PERSON#obama');
+    const storage: StorageContext = {
+      ...untouchable(),
+      table: { listPeople: () => Promise.reject(cause) } as unknown as StorageContext['table'],
+    };
+    const logger = { error: jest.fn() };
+    // Act
+    const response = await call(routed('GET /people'), { storage, logger });
+    // Assess
+    expect(response).toEqual({
+      statusCode: 500,
+      headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+      body: JSON.stringify({
+        error: {
+          code: 'INTERNAL',
+          message: 'Something went wrong on our side; quote request id req-1 when reporting it.',
+          requestId: 'req-1',
+        },
+      }),
+    });
+    expect(logger.error).toHaveBeenCalledWith('request failed', { requestId: 'req-1', error: cause });
+  });
+
+  it("answers 500 for a FacepipeError that is not the caller's fault (a model missing at enrolment)", async () => {
+    const logger = { error: jest.fn() };
+    const missing = new FacepipeError('MODEL_MISSING', 'no model file at /opt/models/yunet.onnx');
+    const response = await call(enrol({ personId: 'p', name: 'P', photos: [photo()] }), {
+      stages: () => Promise.reject(missing),
+      logger,
+    });
+    expect(response.statusCode).toBe(500);
+    expect(JSON.parse(response.body).error.code).toBe('INTERNAL');
+    expect(response.body).not.toContain('/opt/models');
+    expect(logger.error).toHaveBeenCalledWith('request failed', { requestId: 'req-1', error: missing });
+  });
+});

@@ -1,0 +1,88 @@
+import type { ResultsTable } from '../../../../lib/adapters/dynamodb/resultsStore';
+import { assignBySimilarity, assignIdentities, GalleryCache } from '../../../../lib/pipeline/recognition';
+
+const unit = (...v: number[]) => {
+  const n = Math.hypot(...v);
+  return new Float32Array(v.map((x) => x / n));
+};
+const person = (personId: string, ...embeddings: Float32Array[]) => ({
+  personId,
+  name: personId,
+  details: {},
+  embeddings,
+});
+
+describe('assignIdentities', () => {
+  it('gives each person to at most one face of a photo, best match first, and leaves the rest unknown', () => {
+    const ann = person('ann', unit(1, 0, 0));
+    const bob = person('bob', unit(0, 1, 0), unit(0, 0.9, 0.1));
+    // Both faces look most like Ann; the closer one gets her, the other is not Ann.
+    const faces = [unit(1, 0.3, 0), unit(1, 0.05, 0), unit(0.1, 1, 0)];
+    const identities = assignIdentities(faces, [ann, bob], 0.5);
+    expect(identities.map((i) => i.personId)).toEqual([null, 'ann', 'bob']);
+    expect(identities[0]?.similarity).toBeGreaterThan(0.9);
+  });
+
+  it('calls everyone unknown below the threshold and with no one enrolled', () => {
+    expect(assignIdentities([unit(1, 0, 0)], [person('ann', unit(0, 1, 0))], 0.5)).toEqual([
+      { personId: null, similarity: 0 },
+    ]);
+    expect(assignIdentities([unit(1, 0, 0)], [], 0.5)).toEqual([{ personId: null, similarity: -1 }]);
+  });
+});
+
+describe('assignBySimilarity', () => {
+  const ann = person('ann');
+  const bob = person('bob');
+
+  it('decides over a face x person matrix: best pair first, one person per photo, ties to the earlier face', () => {
+    const matrix = [
+      [0.8, 0.95],
+      [0.9, 0.95],
+      [0.9, 0.1],
+    ];
+    expect(assignBySimilarity(matrix, [ann, bob], 0.5)).toEqual([
+      { personId: 'bob', name: 'bob', details: {}, similarity: 0.95 },
+      { personId: 'ann', name: 'ann', details: {}, similarity: 0.9 },
+      { personId: null, similarity: 0.9 },
+    ]);
+  });
+
+  it('takes -Infinity as no evidence: never a match, even at threshold 0, and reports noMatch instead', () => {
+    const none = Number.NEGATIVE_INFINITY;
+    expect(
+      assignBySimilarity(
+        [
+          [none, none],
+          [none, 0.3],
+        ],
+        [ann, bob],
+        0,
+        0,
+      ),
+    ).toEqual([
+      { personId: null, similarity: 0 },
+      { personId: 'bob', name: 'bob', details: {}, similarity: 0.3 },
+    ]);
+    expect(assignBySimilarity([[0.123456]], [ann], 0.5)).toEqual([{ personId: null, similarity: 0.1235 }]);
+  });
+});
+
+describe('GalleryCache', () => {
+  it('makes concurrent callers wait for the first load instead of answering with an empty gallery', async () => {
+    let release: () => void = () => {};
+    const table = {
+      galleryVersion: () =>
+        new Promise<number>((resolve) => {
+          release = () => resolve(1);
+        }),
+      listPeople: async () => [person('ann', unit(1, 0))],
+    } as unknown as ResultsTable;
+    const cache = new GalleryCache(table);
+    const first = cache.current();
+    const second = cache.current();
+    release();
+    expect((await first).map((p) => p.personId)).toEqual(['ann']);
+    expect((await second).map((p) => p.personId)).toEqual(['ann']);
+  });
+});

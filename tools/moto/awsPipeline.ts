@@ -1,0 +1,121 @@
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { StageContext } from '../../lib/pipeline/stages/context';
+import { modelMirror, toolModelCache as testCache } from '../common/paths';
+import { createStack, type Stack, stackNames } from './awsStack';
+import { type Moto, motoEnv, startMoto } from './motoServer';
+import { runUntilDrained, SqsEventSource, type SqsHandler } from './sqsEventSource';
+
+export interface AwsPipelineOptions {
+  maxReceiveCount: number;
+  /** Long enough for a batch to finish (Lambda's rule: 6× the function timeout), short enough to retry in a test. */
+  visibilityTimeoutSeconds: number;
+  batchSize: { detect: number; emotion: number; recognise: number };
+  maximumConcurrency: number;
+}
+
+export interface AwsPipeline {
+  moto: Moto;
+  stack: Stack;
+  s3: S3Client;
+  sqs: SQSClient;
+  sources: SqsEventSource[];
+  /** The functions' JSON log lines. */
+  logs: string[];
+  /** The functions' own stage context (models loaded), over the moto stores. */
+  context: StageContext;
+  put(key: string, body: Buffer): Promise<void>;
+  keysIn(bucket: string): Promise<string[]>;
+  dlqMessages(url: string): Promise<string[]>;
+  drain(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The deployed pipeline on loopback: moto with the stack's resources wired as serverless.yml wires them, the real
+ * handlers of functions/ imported with the environment serverless.yml gives them, and an SQS event source per
+ * function. Call once per process or test file (jest gives each file its own module registry: its own function containers).
+ */
+export async function startAwsPipeline(prefix: string, options: AwsPipelineOptions): Promise<AwsPipeline> {
+  const savedEnv = { ...process.env };
+  const moto = await startMoto();
+  Object.assign(process.env, motoEnv(moto.endpoint), {
+    FACEPIPE_MODEL_MIRROR: modelMirror,
+    FACEPIPE_MODEL_CACHE: testCache,
+    FACEPIPE_THREADS: '1',
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+  });
+  const stack = await createStack(stackNames(prefix), options);
+  Object.assign(process.env, stack.functionEnv);
+  const s3 = new S3Client({ forcePathStyle: true });
+  const sqs = new SQSClient({});
+  const logs: string[] = [];
+  // The functions' JSON lines are kept (not printed); anything else goes through.
+  const originalWrite = process.stdout.write;
+  const write = originalWrite.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    const text = chunk.toString();
+    if (text.startsWith('{')) {
+      logs.push(text);
+      return true;
+    }
+    return write(chunk, ...(rest as []));
+  }) as typeof process.stdout.write;
+  const detect = (await import('../../functions/detect.js')).handler as SqsHandler;
+  const emotion = (await import('../../functions/emotion.js')).handler as SqsHandler;
+  const recognise = (await import('../../functions/recognise.js')).handler as SqsHandler;
+  const { stageContext } = await import('../../functions/commons/context.js');
+  const source = (functionName: string, queue: Stack['queues']['ingest'], handler: SqsHandler, batchSize: number) =>
+    new SqsEventSource(sqs, {
+      functionName,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      handler,
+      batchSize,
+      maximumConcurrency: options.maximumConcurrency,
+    });
+  const sources = [
+    source('detect', stack.queues.ingest, detect, options.batchSize.detect),
+    source('emotion', stack.queues.emotion, emotion, options.batchSize.emotion),
+    source('recognise', stack.queues.recognise, recognise, options.batchSize.recognise),
+  ];
+  return {
+    moto,
+    stack,
+    s3,
+    sqs,
+    sources,
+    logs,
+    context: await stageContext(),
+    async put(key, body) {
+      await s3.send(new PutObjectCommand({ Bucket: stack.names.ingestBucket, Key: key, Body: body }));
+    },
+    async keysIn(bucket) {
+      const keys: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+        keys.push(...(page.Contents ?? []).map((o) => o.Key as string));
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      return keys.sort();
+    },
+    async dlqMessages(url) {
+      const bodies = new Map<string, string>();
+      for (let round = 0; round < 5; round++) {
+        const { Messages } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 30 }),
+        );
+        for (const m of Messages ?? []) bodies.set(m.MessageId as string, m.Body ?? '');
+        if (!Messages?.length) break;
+      }
+      return [...bodies.values()];
+    },
+    drain: (timeoutMs = 240_000) => runUntilDrained(sources, timeoutMs),
+    async close() {
+      process.stdout.write = originalWrite;
+      await moto.stop();
+      process.env = savedEnv;
+    },
+  };
+}
