@@ -27,13 +27,13 @@ export const handler = s3EventQueueHandler(async (event, delivery) => {
           : { reason: outcome.reason };
     logger.info('image', { key: event.key, imageId: outcome.imageId, status: outcome.status, ...details });
   } catch (error) {
-    if (delivery.attempt >= settings.maxReceiveCount) {
+    if (delivery.receiveCount >= settings.maxReceiveCount) {
       const { code, message } = describeError(error);
-      const failed = await recordGaveUp(context, event, { reason: message, code, attempts: delivery.attempt });
+      const failed = await recordGaveUp(context, event, { reason: message, code, attempts: delivery.receiveCount });
       logger.error('gave up on the image; its message moves to the dead-letter queue', {
         key: event.key,
         imageId: failed?.imageId,
-        attempts: delivery.attempt,
+        attempts: delivery.receiveCount,
       });
     }
     throw error;

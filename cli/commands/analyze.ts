@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { FacepipeConfig } from '../../lib/config';
 import { describeError, FacepipeError } from '../../lib/errors';
-import { faceToJson } from '../../lib/faceJson';
+import { faceJson } from '../../lib/pipeline/views';
 import { FaceAnalyser } from '../../lib/vision/analyser';
 import { expandInputs } from '../inputs';
 import { Progress } from '../progress';
@@ -51,7 +51,7 @@ export async function analyzeCommand(inputs: string[], flags: AnalyzeFlags, conf
           file: file.path,
           width: result.width,
           height: result.height,
-          faces: result.faces.map((face) => faceToJson(face, { embedding: flags.embeddings })),
+          faces: result.faces.map((face) => faceJson(face, { embedding: flags.embeddings })),
           ms,
         };
         process.stdout.write(`${JSON.stringify(line)}\n`);

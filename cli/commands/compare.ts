@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
 import type { FacepipeConfig } from '../../lib/config';
 import { describeError, FacepipeError } from '../../lib/errors';
-import { largestFace } from '../../lib/faceJson';
 import { FaceAnalyser } from '../../lib/vision/analyser';
 import { cosineSimilarity } from '../../lib/vision/analysers/embedder';
+import { largestFace } from '../../lib/vision/image/faceGeometry';
 
 /** `facepipe compare a b`: similarity of the largest face in each image, and the verdict at the match threshold. */
 export async function compareCommand(a: string, b: string, flags: { json?: boolean }, config: FacepipeConfig) {

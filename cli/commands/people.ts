@@ -60,7 +60,7 @@ export async function addPersonCommand(
 export async function listPeopleCommand(flags: { json?: boolean; dataDir: string }, config: FacepipeConfig) {
   const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
   try {
-    const people = await pipeline.table.listPeople();
+    const people = await pipeline.results.listPeople();
     for (const p of people) {
       const row = { personId: p.personId, name: p.name, details: p.details, embeddings: p.embeddings.length };
       process.stdout.write(
@@ -84,9 +84,9 @@ export async function showPersonCommand(
 ) {
   const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
   try {
-    const person = await pipeline.table.getPerson(personId);
+    const person = await pipeline.results.getPerson(personId);
     if (!person) throw new FacepipeError('NOT_FOUND', `No person with id "${personId}".`);
-    const faces = await pipeline.table.facesOfPerson(personId);
+    const faces = await pipeline.results.facesOfPerson(personId);
     const view = {
       personId: person.personId,
       name: person.name,

@@ -1,18 +1,17 @@
-import type { TimeRange } from '../../lib/adapters/dynamodb/resultsStore';
 import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { FacepipeError } from '../../lib/errors';
+import type { TimeRange } from '../../lib/pipeline/ports';
 import {
   emotionLabel,
   type FaceFilter,
-  faceView,
   failedImages,
   findFaces,
   imageByKey,
-  imageView,
   isoTime,
 } from '../../lib/pipeline/queries';
 import type { FaceRecord } from '../../lib/pipeline/records';
+import { faceView, imageView } from '../../lib/pipeline/views';
 
 export interface QueryFlags {
   image?: string;
@@ -43,7 +42,7 @@ function printFaces(faces: FaceRecord[], json?: boolean) {
         : '(pending)';
     const emotion = f.emotion ? `${f.emotion.label} ${(f.emotion.confidence * 100).toFixed(0)}%` : '(pending)';
     process.stdout.write(
-      `${f.detectedAt.padEnd(25)} ${f.image.slice(-36).padEnd(36)} ${String(f.index)} ${who.padEnd(22)} ${emotion.padEnd(16)} ${String(f.age ?? '-').padStart(3)} ${f.gender ?? '-'}\n`,
+      `${f.detectedAt.padEnd(25)} ${f.image.slice(-36).padEnd(36)} ${String(f.index)} ${who.padEnd(22)} ${emotion.padEnd(16)} ${(f.age === null ? '-' : String(Math.round(f.age))).padStart(3)} ${f.gender?.label ?? '-'}\n`,
     );
   }
   process.stdout.write(`${faces.length} face(s)\n`);

@@ -103,7 +103,7 @@ export async function runCommand(inputs: string[], flags: RunFlags, config: Face
       const bytes = await fs.readFile(file.path);
       const etag = createHash('md5').update(bytes).digest('hex');
       const imageId = imageIdOf(pipeline.buckets.ingest, file.key);
-      const existing = await pipeline.table.getImage(imageId);
+      const existing = await pipeline.results.getImage(imageId);
       if (!flags.force && existing && existing.etag === etag && existing.status !== 'processing') {
         // Done before; a killed run may still owe some of its faces their emotion or identity.
         await pipeline.resumeFaces(imageId);
@@ -121,7 +121,7 @@ export async function runCommand(inputs: string[], flags: RunFlags, config: Face
     const keys = new Set(files.map((f) => f.key));
     const people = new Set<string>();
     for (const key of keys) {
-      const faces = await pipeline.table.facesOfImage(imageIdOf(pipeline.buckets.ingest, key));
+      const faces = await pipeline.results.facesOfImage(imageIdOf(pipeline.buckets.ingest, key));
       summary.faces += faces.length;
       for (const face of faces) {
         if (face.identity?.personId) people.add(face.identity.personId);

@@ -57,7 +57,7 @@ export async function watchCommand(
       }
       const bytes = await fsp.readFile(file);
       const key = ingestKeyOf(file, watched);
-      const existing = await pipeline.table.getImage(imageIdOf(pipeline.buckets.ingest, key));
+      const existing = await pipeline.results.getImage(imageIdOf(pipeline.buckets.ingest, key));
       const etag = createHash('md5').update(bytes).digest('hex');
       if (existing?.etag === etag && existing.status !== 'processing') {
         await pipeline.resumeFaces(existing.imageId);
@@ -73,7 +73,7 @@ export async function watchCommand(
   // Catch up with what arrived while nothing was watching.
   if (direct) {
     for (const object of await pipeline.store.list(pipeline.buckets.ingest)) {
-      const image = await pipeline.table.getImage(imageIdOf(pipeline.buckets.ingest, object.key));
+      const image = await pipeline.results.getImage(imageIdOf(pipeline.buckets.ingest, object.key));
       if (!image || image.etag !== object.etag || image.status === 'processing') await pipeline.announce(object.key);
       else await pipeline.resumeFaces(image.imageId);
     }

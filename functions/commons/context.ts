@@ -4,7 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3ObjectStore } from '../../lib/adapters/aws/s3Store';
 import { settingsFromEnv } from '../../lib/adapters/aws/settings';
-import { ResultsTable } from '../../lib/adapters/dynamodb/resultsStore';
+import { DynamoResultsStore } from '../../lib/adapters/dynamodb/resultsStore';
 import { rekognitionBackends } from '../../lib/adapters/rekognition';
 import { loadConfig } from '../../lib/config';
 import type { StageBackends } from '../../lib/pipeline/backends';
@@ -46,7 +46,7 @@ const backends: StageBackends =
 
 const storage: StorageContext = {
   store: new S3ObjectStore(s3),
-  table: new ResultsTable(documents, settings.table, { retentionDays: settings.retentionDays }),
+  results: new DynamoResultsStore(documents, settings.table, { retentionDays: settings.retentionDays }),
   buckets: settings.buckets,
   backends,
 };
@@ -71,6 +71,6 @@ let gallery: GalleryCache | undefined;
 
 /** The enrolled people, cached per container and reloaded when the table's gallery version moves. */
 export function galleryCache(): GalleryCache {
-  gallery ??= new GalleryCache(storage.table);
+  gallery ??= new GalleryCache(storage.results);
   return gallery;
 }

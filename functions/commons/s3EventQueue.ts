@@ -2,14 +2,8 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { parseS3Message } from '../../lib/adapters/aws/s3Events';
 import { describeError } from '../../lib/errors';
-import type { ObjectCreatedEvent } from '../../lib/pipeline/ports';
+import type { Delivery, ObjectCreatedEvent } from '../../lib/pipeline/ports';
 import { logger } from './logger';
-
-/** Which delivery of its message this is (SQS counts receives; the queue gives up after maxReceiveCount). */
-export interface Delivery {
-  messageId: string;
-  attempt: number;
-}
 
 export type ObjectEventHandler = (event: ObjectCreatedEvent, delivery: Delivery) => Promise<void>;
 
@@ -23,7 +17,7 @@ export function s3EventQueueHandler(handle: ObjectEventHandler) {
   const processRecord = async (record: SQSRecord) => {
     const delivery: Delivery = {
       messageId: record.messageId,
-      attempt: Number(record.attributes?.ApproximateReceiveCount ?? 1),
+      receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? 1),
     };
     try {
       const message = parseS3Message(record.body);
@@ -35,7 +29,7 @@ export function s3EventQueueHandler(handle: ObjectEventHandler) {
     } catch (error) {
       logger.error('record failed; the queue will deliver it again or dead-letter it', {
         messageId: record.messageId,
-        attempt: delivery.attempt,
+        attempt: delivery.receiveCount,
         error: describeError(error),
       });
       throw error;

@@ -1,5 +1,7 @@
-import { faceTimeKey } from '../adapters/dynamodb/schema';
-import { cursorParam, type FaceFilter, faceView, findFaces, nextCursor } from '../pipeline/queries';
+import { cursorPosition, nextCursor } from '../pipeline/cursor';
+import { type FaceFilter, faceListing, findFaces } from '../pipeline/queries';
+import { facePosition } from '../pipeline/records';
+import { faceView } from '../pipeline/views';
 import { json } from './responses';
 import type { RouteHandler } from './types';
 import { allowOnly, emotionParam, exactlyOne, personIdParam, timeRange, trueFlag } from './validation';
@@ -17,7 +19,9 @@ export const getFaces: RouteHandler = async ({ storage }, { request: { query }, 
       : by === 'emotion'
         ? { emotion: emotionParam(query.emotion) }
         : { unknown: trueFlag(query.unknown, 'unknown') };
-  const range = { ...timeRange(query, limits), before: cursorParam(query.next, 'next') };
+  const listing = faceListing(filter);
+  const range = { ...timeRange(query, limits), after: cursorPosition(query.next, listing, 'next') };
   const faces = await findFaces(storage, filter, range);
-  return json(200, { faces: faces.map(faceView), next: nextCursor(faces, range.limit, faceTimeKey) ?? null });
+  const next = nextCursor(listing, faces, range.limit, facePosition);
+  return json(200, { faces: faces.map(faceView), next: next ?? null });
 };

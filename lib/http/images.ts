@@ -1,17 +1,9 @@
-import { failedTimeKey } from '../adapters/dynamodb/schema';
 import { FacepipeError } from '../errors';
+import { cursorPosition, nextCursor } from '../pipeline/cursor';
 import { eraseImage } from '../pipeline/erasure';
-import {
-  cursorParam,
-  erasureView,
-  faceView,
-  failedImages,
-  type ImageWithFaces,
-  imageById,
-  imageByKey,
-  imageView,
-  nextCursor,
-} from '../pipeline/queries';
+import { FAILED_LISTING, failedImages, type ImageWithFaces, imageById, imageByKey } from '../pipeline/queries';
+import { failedImagePosition } from '../pipeline/records';
+import { erasureView, faceView, imageView } from '../pipeline/views';
 import { json } from './responses';
 import type { RouteHandler } from './types';
 import { allowOnly, exactlyOne, imageIdParam, keyParam, pageSize, timeRange, trueFlag } from './validation';
@@ -28,9 +20,10 @@ export const getImages: RouteHandler = async ({ storage }, { request: { query },
     return json(200, imageBody(await imageByKey(storage, keyParam(query.key, limits), pageSize(query.limit, limits))));
   }
   trueFlag(query.failed, 'failed');
-  const range = { ...timeRange(query, limits), before: cursorParam(query.next, 'next') };
+  const range = { ...timeRange(query, limits), after: cursorPosition(query.next, FAILED_LISTING, 'next') };
   const images = await failedImages(storage, range);
-  return json(200, { images: images.map(imageView), next: nextCursor(images, range.limit, failedTimeKey) ?? null });
+  const next = nextCursor(FAILED_LISTING, images, range.limit, failedImagePosition);
+  return json(200, { images: images.map(imageView), next: next ?? null });
 };
 
 /** GET /images/{imageId}[?limit]: an image and its faces. */

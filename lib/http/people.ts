@@ -1,7 +1,7 @@
 import { FacepipeError } from '../errors';
 import { removePerson } from '../pipeline/erasure';
 import { enrolPerson } from '../pipeline/people';
-import { erasureView, personView } from '../pipeline/queries';
+import { erasureView, personView } from '../pipeline/views';
 import { enrolmentOf } from './enrolmentBody';
 import { json } from './responses';
 import type { RouteHandler } from './types';
@@ -10,7 +10,7 @@ import { allowOnly, booleanParam, personIdParam } from './validation';
 /** GET /people: every enrolled person (no embeddings). */
 export const listPeople: RouteHandler = async ({ storage }, { request: { query } }) => {
   allowOnly(query, []);
-  const people = await storage.table.listPeople();
+  const people = await storage.results.listPeople();
   return json(200, { people: people.map(personView) });
 };
 
@@ -18,7 +18,7 @@ export const listPeople: RouteHandler = async ({ storage }, { request: { query }
 export const getPerson: RouteHandler = async ({ storage }, { request: { query }, parameters }) => {
   allowOnly(query, []);
   const personId = personIdParam(parameters.personId);
-  const person = await storage.table.getPerson(personId);
+  const person = await storage.results.getPerson(personId);
   if (!person) throw new FacepipeError('NOT_FOUND', `No person with id "${personId}".`);
   return json(200, { ...personView(person), enrolmentPhotos: person.photos });
 };

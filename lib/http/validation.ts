@@ -1,6 +1,6 @@
-import type { TimeRange } from '../adapters/dynamodb/resultsStore';
 import { FacepipeError } from '../errors';
 import { validatePersonId } from '../pipeline/people';
+import type { TimeRange } from '../pipeline/ports';
 import { emotionLabel } from '../pipeline/queries';
 import type { Emotion } from '../vision/types';
 import type { ApiLimits } from './limits';

@@ -11,7 +11,7 @@ export interface ErasureReport {
 }
 
 async function eraseFaces(context: StorageContext, faces: readonly FaceRecord[], report: ErasureReport) {
-  const { store, table, buckets } = context;
+  const { store, results, buckets } = context;
   for (const face of faces) {
     await store.delete(buckets.crops, face.crop.key);
     await store.delete(buckets.thumbnails, face.thumbnailKey);
@@ -21,7 +21,7 @@ async function eraseFaces(context: StorageContext, faces: readonly FaceRecord[],
     );
     report.items.push(`face ${face.faceId}`);
   }
-  await table.deleteFaces(faces);
+  await results.deleteFaces(faces);
 }
 
 /**
@@ -30,13 +30,13 @@ async function eraseFaces(context: StorageContext, faces: readonly FaceRecord[],
  * enrolment does), so nothing of the image is left there.
  */
 export async function eraseImage(context: StorageContext, key: string): Promise<ErasureReport> {
-  const { store, table, buckets } = context;
+  const { store, results, buckets } = context;
   const imageId = imageIdOf(buckets.ingest, key);
-  const image = await table.getImage(imageId);
+  const image = await results.getImage(imageId);
   const upload = await store.head(buckets.ingest, key);
   if (!image && !upload) throw new FacepipeError('NOT_FOUND', `No image with key "${key}".`);
   const report: ErasureReport = { objects: [], items: [] };
-  await eraseFaces(context, await table.facesOfImage(imageId), report);
+  await eraseFaces(context, await results.facesOfImage(imageId), report);
   if (image?.thumbnailKey) {
     await store.delete(buckets.thumbnails, image.thumbnailKey);
     report.objects.push({ bucket: buckets.thumbnails, key: image.thumbnailKey });
@@ -46,7 +46,7 @@ export async function eraseImage(context: StorageContext, key: string): Promise<
     report.objects.push({ bucket: buckets.ingest, key });
   }
   if (image) {
-    await table.deleteImage(imageId);
+    await results.deleteImage(imageId);
     report.items.push(`image ${imageId}`);
   }
   return report;
@@ -63,17 +63,17 @@ export async function removePerson(
   personId: string,
   options: { erase?: boolean } = {},
 ): Promise<ErasureReport> {
-  const { table } = context;
-  const person = await table.getPerson(personId);
+  const { results } = context;
+  const person = await results.getPerson(personId);
   if (!person) throw new FacepipeError('NOT_FOUND', `No person with id "${personId}".`);
   const report: ErasureReport = { objects: [], items: [] };
   const backend = context.backends?.recognition;
   if (!backend) assertNoIndexedFaces(person);
   const forgotten = backend ? await backend.forget(person) : [];
-  const faces = await table.facesOfPerson(personId);
-  await table.deletePerson(personId);
+  const faces = await results.facesOfPerson(personId);
+  await results.deletePerson(personId);
   report.items.push(`person ${personId} (${person.embeddings.length} enrolled embeddings)`, ...forgotten);
   if (options.erase) await eraseFaces(context, faces, report);
-  else for (const face of faces) await table.markUnknown(face);
+  else for (const face of faces) await results.markUnknown(face);
   return report;
 }

@@ -25,11 +25,21 @@ export function imageThumbnailKeyOf(imageId: string, etag: string, extension: st
   return `${imageId}/${etag.slice(0, 12)}/image.${extension}`;
 }
 
+/** The prefix every crop and thumbnail of an image (of every version) is stored under. */
+export function imageObjectsPrefix(imageId: string): string {
+  return `${imageId}/`;
+}
+
 const CROP_KEY = /^([0-9a-f]{24})\/([0-9a-f]{1,12})\/face-(\d+)\.[a-z]+$/;
 
-/** The face a crop key belongs to, or undefined for keys that are not face crops. */
-export function parseCropKey(key: string): { imageId: string; index: number } | undefined {
+/** The face a crop key belongs to, with its image version, or undefined for keys that are not face crops. */
+export function parseCropKey(key: string): { imageId: string; version: string; index: number } | undefined {
   const match = CROP_KEY.exec(key);
   if (!match) return undefined;
-  return { imageId: match[1] as string, index: Number(match[3]) };
+  return { imageId: match[1] as string, version: match[2] as string, index: Number(match[3]) };
+}
+
+/** The image version a crop key (or face thumbnail key) carries; '' for a key that is not a crop's. */
+export function cropVersionOf(key: string): string {
+  return parseCropKey(key)?.version ?? '';
 }

@@ -49,7 +49,7 @@ export async function enrolPerson(context: StageContext, enrolment: Enrolment): 
   const personId = validatePersonId(enrolment.personId);
   const details = enrolment.details === undefined ? undefined : validateDetails(enrolment.details);
   if (enrolment.photos.length === 0) throw new FacepipeError('INVALID_OPTION', 'Give at least one enrolment photo.');
-  const existing = await context.table.getPerson(personId);
+  const existing = await context.results.getPerson(personId);
   const name = enrolment.name ?? existing?.name;
   if (!name) throw new FacepipeError('INVALID_OPTION', `A new person needs a name (--name) for "${personId}".`);
   const faces: EnrolmentFace[] = [];
@@ -85,7 +85,7 @@ export async function enrolPerson(context: StageContext, enrolment: Enrolment): 
     updatedAt: now,
   };
   try {
-    await context.table.putPerson(person);
+    await context.results.putPerson(person);
   } catch (error) {
     // Faces indexed for a record that was never written would match with nobody to delete them later.
     await backend.withdraw(added);

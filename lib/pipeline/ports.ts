@@ -3,6 +3,9 @@
  * in-process queues, embedded dynalite) adapters implement them.
  */
 
+import type { Emotion } from '../vision/types';
+import type { FaceRecord, Identity, ImageRecord, PersonRecord, RekognitionMatch } from './records';
+
 /** What an object store says about one object. */
 export interface StoredObject {
   bucket: string;
@@ -51,4 +54,92 @@ export interface DeadLetter<T> {
   reason: string;
   receiveCount: number;
   failedAt: string;
+}
+
+/** Which delivery of a queued message this is (SQS counts receives; a queue gives up after maxReceiveCount). */
+export interface Delivery {
+  /** The message's id, the same on every delivery. */
+  messageId: string;
+  /** 1 on the first delivery, 2 on the first retry, … */
+  receiveCount: number;
+}
+
+/** Where a listing continues: the time and id of the last item of the page before (listings are newest first). */
+export interface PagePosition {
+  /** ISO time the listing is ordered by (a face's detectedAt, a failed image's processedAt). */
+  at: string;
+  /** The item's id (face id or image id), which orders items of the same time. */
+  id: string;
+}
+
+/** A window of a listing over time, newest first. */
+export interface TimeRange {
+  /** From this ISO time on (inclusive). */
+  since?: string;
+  /** Up to this ISO time, or the end of this day or minute when given as a prefix (inclusive). */
+  until?: string;
+  limit?: number;
+  /** Continue after this item (exclusive): the last item of the page before. */
+  after?: PagePosition;
+}
+
+/**
+ * The results: images, their faces and the enrolled people, as the stages, queries, people and the HTTP API need
+ * them. Writes that later stages race with are conditional on the face's crop (its image version), so a late event
+ * for an overwritten image never touches the new version. DynamoDB implements it on AWS and, embedded, locally.
+ */
+export interface ResultsStore {
+  // Images
+  getImage(imageId: string): Promise<ImageRecord | undefined>;
+  putImage(image: ImageRecord): Promise<void>;
+  /** Sets fields of an image record in place (concurrent stages add to the same record). */
+  updateImage(imageId: string, fields: Partial<Omit<ImageRecord, 'imageId'>>): Promise<void>;
+  /**
+   * Counts a face of an image version as described by the recognition backend (its embedding or matches are stored;
+   * a set, so a duplicate delivery counts once) and returns how many are, with the image's face count; undefined when
+   * the image has moved on to another version.
+   */
+  countDescribedFace(face: FaceRecord): Promise<{ described: number; faceCount: number } | undefined>;
+  deleteImage(imageId: string): Promise<void>;
+  /** Images that failed, newest first. */
+  failedImages(range?: TimeRange): Promise<ImageRecord[]>;
+
+  // Faces
+  /**
+   * Writes the face records of a detection. With `keepAnalysed`, a face whose record already names the same crop (a
+   * duplicate delivery of the same version) is left as it is, also under concurrent duplicates.
+   */
+  putFaces(faces: readonly FaceRecord[], options?: { keepAnalysed?: boolean }): Promise<void>;
+  getFace(imageId: string, index: number): Promise<FaceRecord | undefined>;
+  /** In index order. */
+  facesOfImage(imageId: string): Promise<FaceRecord[]>;
+  deleteFaces(faces: readonly Pick<FaceRecord, 'imageId' | 'index'>[]): Promise<void>;
+  /** Records the emotion (and age/gender) read from `cropKey`; false when the face no longer shows that crop. */
+  setAppearance(
+    face: FaceRecord,
+    cropKey: string,
+    appearance: Pick<FaceRecord, 'emotion' | 'age' | 'gender'>,
+  ): Promise<boolean>;
+  /** Records who a face is (or that it is unknown); false when the face no longer shows that crop. */
+  setIdentity(face: FaceRecord, cropKey: string, identity: Identity): Promise<boolean>;
+  setEmbedding(face: FaceRecord, embedding: Float32Array): Promise<boolean>;
+  /** The emotion backend looked and found no face to read (settled, out of the emotion listing). */
+  setNoEmotion(face: FaceRecord, cropKey: string, reason: string): Promise<boolean>;
+  setRekognitionMatches(face: FaceRecord, matches: readonly RekognitionMatch[]): Promise<boolean>;
+  /** Marks a face unknown again (its person left the gallery); a face that is gone stays gone. */
+  markUnknown(face: FaceRecord): Promise<void>;
+  /** Faces recognised as a person, newest first. */
+  facesOfPerson(personId: string, range?: TimeRange): Promise<FaceRecord[]>;
+  /** Faces of nobody enrolled, newest first. */
+  unknownFaces(range?: TimeRange): Promise<FaceRecord[]>;
+  /** Faces whose emotion is `label`, newest first. */
+  facesWithEmotion(label: Emotion, range?: TimeRange): Promise<FaceRecord[]>;
+
+  // People
+  putPerson(person: PersonRecord): Promise<void>;
+  getPerson(personId: string): Promise<PersonRecord | undefined>;
+  listPeople(): Promise<PersonRecord[]>;
+  deletePerson(personId: string): Promise<void>;
+  /** A counter that moves on every change to the people: recognisers reload their cached gallery when it moves. */
+  galleryVersion(): Promise<number>;
 }

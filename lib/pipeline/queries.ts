@@ -1,80 +1,15 @@
-import type { TimeRange } from '../adapters/dynamodb/resultsStore';
 import { FacepipeError } from '../errors';
 import { EMOTIONS, type Emotion } from '../vision/types';
-import type { ErasureReport } from './erasure';
+import type { ListingKey } from './cursor';
 import { imageIdOf } from './ids';
-import type { FaceRecord, ImageRecord, PersonRecord } from './records';
+import type { TimeRange } from './ports';
+import type { FaceRecord, ImageRecord } from './records';
 import type { StorageContext } from './stages/context';
 
 /**
- * The read side of the results table and the public views of its records, shared by `facepipe query` and the HTTP
- * API so both answer the same question the same way. Views name what a user may see: never an embedding, a
- * Rekognition match or an internal index key.
+ * The read side of the results, shared by `facepipe query` and the HTTP API so both answer the same question the
+ * same way (their public shapes are in `views.ts`).
  */
-
-/** The public shape of a face in query results. */
-export function faceView(face: FaceRecord) {
-  return {
-    faceId: face.faceId,
-    image: face.sourceKey,
-    index: face.index,
-    box: face.box,
-    score: Math.round(face.score * 1000) / 1000,
-    emotion: face.emotion
-      ? { label: face.emotion.label, confidence: Math.round(face.emotion.confidence * 1000) / 1000 }
-      : null,
-    identity: face.identity ?? null,
-    age: face.age === undefined ? null : Math.round(face.age),
-    gender: face.gender?.label ?? null,
-    crop: face.crop.key,
-    thumbnail: face.thumbnailKey,
-    detectedAt: face.detectedAt,
-  };
-}
-
-export type FaceView = ReturnType<typeof faceView>;
-
-/** The public shape of an image record (its status, and the error when it failed). */
-export function imageView(image: ImageRecord) {
-  return {
-    image: image.key,
-    imageId: image.imageId,
-    status: image.status,
-    error: image.error ?? null,
-    faces: image.faceCount ?? null,
-    facesOmitted: image.facesOmitted ?? 0,
-    warning: image.warning ?? null,
-    size: image.size,
-    width: image.width ?? null,
-    height: image.height ?? null,
-    processedAt: image.processedAt ?? null,
-  };
-}
-
-export type ImageView = ReturnType<typeof imageView>;
-
-/** The public shape of an enrolled person: who they are and how many photos enrolled them. */
-export function personView(person: PersonRecord) {
-  return {
-    personId: person.personId,
-    name: person.name,
-    details: person.details,
-    enrolledPhotos: person.photos.length,
-    createdAt: person.createdAt,
-    updatedAt: person.updatedAt,
-  };
-}
-
-export type PersonView = ReturnType<typeof personView>;
-
-/** What an erasure removed, with counts first: the keys of records and objects, never their contents. */
-export function erasureView(report: ErasureReport) {
-  return {
-    removed: { records: report.items.length, objects: report.objects.length },
-    items: report.items,
-    objects: report.objects.map(({ bucket, key }) => ({ bucket, key })),
-  };
-}
 
 /** A date or time as the table's sort keys hold it (ISO, UTC); `name` says which option was wrong. */
 export function isoTime(value: string | undefined, name: string): string | undefined {
@@ -117,36 +52,14 @@ async function imageWithFaces(
   imageId: string,
   limit: number | undefined,
 ): Promise<ImageWithFaces | undefined> {
-  const image = await context.table.getImage(imageId);
+  const image = await context.results.getImage(imageId);
   if (!image) return undefined;
-  return { image, faces: (await context.table.facesOfImage(imageId)).slice(0, limit) };
-}
-
-/**
- * Paging: a page that is full (as many items as asked for) names where the next one starts, as an opaque cursor (the
- * last item's index sort key, base64url); the caller passes it back as `next`. A full last page gives a cursor
- * whose page is empty.
- */
-export function nextCursor<T>(items: readonly T[], limit: number | undefined, sortKeyOf: (item: T) => string) {
-  const last = items[items.length - 1];
-  if (limit === undefined || items.length < limit || last === undefined) return undefined;
-  return Buffer.from(sortKeyOf(last), 'utf8').toString('base64url');
-}
-
-const CURSOR = /^[A-Za-z0-9_-]{1,400}$/;
-const SORT_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#[0-9a-f]{24}(-\d+)?$/;
-
-/** The index sort key a cursor from `nextCursor` stands for; anything else is refused. */
-export function cursorParam(value: string | undefined, name: string): string | undefined {
-  if (value === undefined) return undefined;
-  const key = CURSOR.test(value) ? Buffer.from(value, 'base64url').toString('utf8') : '';
-  if (!SORT_KEY.test(key)) throw new FacepipeError('INVALID_OPTION', `${name} must be a cursor from a previous page.`);
-  return key;
+  return { image, faces: (await context.results.facesOfImage(imageId)).slice(0, limit) };
 }
 
 /** Images that failed (bad input, or given up on), newest first. */
 export function failedImages(context: StorageContext, range: TimeRange = {}): Promise<ImageRecord[]> {
-  return context.table.failedImages(range);
+  return context.results.failedImages(range);
 }
 
 /** Which faces to find: one person's, one emotion's, or the unknown ones. */
@@ -154,7 +67,17 @@ export type FaceFilter = { person: string } | { emotion: Emotion } | { unknown: 
 
 /** Faces matching the filter within the time window, newest first. */
 export function findFaces(context: StorageContext, filter: FaceFilter, range: TimeRange = {}): Promise<FaceRecord[]> {
-  if ('person' in filter) return context.table.facesOfPerson(filter.person, range);
-  if ('emotion' in filter) return context.table.facesWithEmotion(filter.emotion, range);
-  return context.table.unknownFaces(range);
+  if ('person' in filter) return context.results.facesOfPerson(filter.person, range);
+  if ('emotion' in filter) return context.results.facesWithEmotion(filter.emotion, range);
+  return context.results.unknownFaces(range);
 }
+
+/** The listing a face filter pages through (what a paging cursor is bound to). */
+export function faceListing(filter: FaceFilter): ListingKey {
+  if ('person' in filter) return `person:${filter.person}`;
+  if ('emotion' in filter) return `emotion:${filter.emotion}`;
+  return 'unknown';
+}
+
+/** The listing of failed images. */
+export const FAILED_LISTING: ListingKey = 'failed';

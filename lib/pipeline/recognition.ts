@@ -1,5 +1,5 @@
-import type { ResultsTable } from '../adapters/dynamodb/resultsStore';
 import { cosineSimilarity } from '../vision/analysers/embedder';
+import type { ResultsStore } from './ports';
 import type { Identity, PersonRecord } from './records';
 
 export type EnrolledPerson = Pick<PersonRecord, 'personId' | 'name' | 'details' | 'embeddings' | 'rekognitionFaces'>;
@@ -89,7 +89,7 @@ export class GalleryCache {
 
   /** `maxAgeMs`: how long a gallery is used before its version is read again (a change shows within that time). */
   constructor(
-    private readonly table: ResultsTable,
+    private readonly results: Pick<ResultsStore, 'galleryVersion' | 'listPeople'>,
     private readonly maxAgeMs = 1000,
   ) {}
 
@@ -103,9 +103,9 @@ export class GalleryCache {
   }
 
   private async refresh(): Promise<EnrolledPerson[]> {
-    const version = await this.table.galleryVersion();
+    const version = await this.results.galleryVersion();
     if (version !== this.version) {
-      this.people = await this.table.listPeople();
+      this.people = await this.results.listPeople();
       this.version = version;
     }
     this.checkedAt = Date.now();

@@ -1,4 +1,5 @@
 import type { Box, Emotion, EmotionResult, FiveLandmarks, GenderResult } from '../vision/types';
+import type { PagePosition } from './ports';
 
 export type ImageStatus = 'processing' | 'done' | 'failed';
 
@@ -93,3 +94,17 @@ export const emotionSettled = (face: FaceRecord): boolean => face.emotion !== un
 export const identitySettled = (face: FaceRecord): boolean => face.identity !== undefined;
 
 export type { Emotion };
+
+/** Where a face sits in its listings (by identity, by emotion): its detection time and id. */
+export const facePosition = (face: Pick<FaceRecord, 'detectedAt' | 'faceId'>): PagePosition => ({
+  at: face.detectedAt,
+  id: face.faceId,
+});
+
+/** Where a failed image sits in the listing of failures: when it failed, and its id. */
+export const failedImagePosition = (
+  image: Pick<ImageRecord, 'processedAt' | 'createdAt' | 'imageId'>,
+): PagePosition => ({
+  at: image.processedAt ?? image.createdAt,
+  id: image.imageId,
+});

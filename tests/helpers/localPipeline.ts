@@ -27,6 +27,6 @@ export async function tableItems(pipeline: LocalPipeline): Promise<Record<string
   const { client } = (
     pipeline as unknown as { dynamo: { client: { send: (c: unknown) => Promise<{ Items?: unknown[] }> } } }
   ).dynamo;
-  const { Items } = await client.send(new ScanCommand({ TableName: pipeline.table.tableName }));
+  const { Items } = await client.send(new ScanCommand({ TableName: pipeline.results.tableName }));
   return (Items ?? []) as Record<string, unknown>[];
 }

@@ -75,7 +75,7 @@ async function main() {
     const roundTrips: number[] = [];
     for (let i = 0; i < 50; i++) {
       const t = performance.now();
-      await aws.context.table.getImage('000000000000000000000000');
+      await aws.context.results.getImage('000000000000000000000000');
       roundTrips.push(performance.now() - t);
     }
     roundTrips.sort((a, b) => a - b);

@@ -9,20 +9,14 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { cropVersionOf } from '../../pipeline/ids';
 import { IO_PARALLELISM, inParallel } from '../../pipeline/inParallel';
+import type { ResultsStore, TimeRange } from '../../pipeline/ports';
 import type { FaceRecord, Identity, ImageRecord, PersonRecord, RekognitionMatch } from '../../pipeline/records';
-import { faceTimeKey, failedTimeKey, INDEX, KEY, TTL_ATTRIBUTE, UNKNOWN_PERSON } from './schema';
+import type { Emotion } from '../../vision/types';
+import { faceTimeKey, failedTimeKey, INDEX, KEY, positionKey, TTL_ATTRIBUTE, UNKNOWN_PERSON } from './schema';
 
 type Item = Record<string, unknown>;
-
-/** A time window on an index whose sort keys start with an ISO timestamp. */
-export interface TimeRange {
-  since?: string;
-  until?: string;
-  limit?: number;
-  /** Continue below this index sort key (exclusive): the last item of the page before (see `faceTimeKey`). */
-  before?: string;
-}
 
 function toBinary(vector: Float32Array): Uint8Array {
   return new Uint8Array(vector.buffer.slice(vector.byteOffset, vector.byteOffset + vector.byteLength));
@@ -33,7 +27,7 @@ function fromBinary(bytes: Uint8Array): Float32Array {
 }
 
 const strip = <T>(item: Item): T => {
-  const { PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, type, embeddedFaces, expiresAt, ...rest } = item;
+  const { PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, type, describedFaces, expiresAt, ...rest } = item;
   return rest as T;
 };
 
@@ -54,10 +48,10 @@ function isConditionFailure(error: unknown): boolean {
 }
 
 /**
- * The results table: every read and write of images, faces and people, one code path for DynamoDB on AWS and the
- * embedded dynalite locally. Layout in `schema.ts`.
+ * The results store on DynamoDB: every read and write of images, faces and people, one code path for DynamoDB on
+ * AWS and the embedded dynalite locally. Layout in `schema.ts`.
  */
-export class ResultsTable {
+export class DynamoResultsStore implements ResultsStore {
   /**
    * `retentionDays`: image and face items carry `expiresAt` (epoch seconds), the table's TTL attribute, that many days
    * after they were first written; 0 keeps them until erased. People never expire.
@@ -118,26 +112,22 @@ export class ResultsTable {
     );
   }
 
-  /**
-   * Counts a face of an image version as embedded (a set, so a duplicate delivery counts once) and returns how many
-   * are, with the image's face count; undefined when the image has moved on to another version.
-   */
-  async countEmbeddedFace(face: FaceRecord): Promise<{ embedded: number; faceCount: number } | undefined> {
-    const version = face.crop.key.split('/')[1] ?? '';
+  async countDescribedFace(face: FaceRecord): Promise<{ described: number; faceCount: number } | undefined> {
+    const version = cropVersionOf(face.crop.key);
     try {
       const { Attributes } = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: KEY.image(face.imageId),
-          UpdateExpression: 'ADD #embedded :face',
+          UpdateExpression: 'ADD #described :face',
           ConditionExpression: 'begins_with(#etag, :version)',
-          ExpressionAttributeNames: { '#embedded': 'embeddedFaces', '#etag': 'etag' },
+          ExpressionAttributeNames: { '#described': 'describedFaces', '#etag': 'etag' },
           ExpressionAttributeValues: { ':face': new Set([String(face.index)]), ':version': version },
           ReturnValues: 'ALL_NEW',
         }),
       );
-      const embedded = (Attributes?.embeddedFaces as Set<string> | undefined)?.size ?? 0;
-      return { embedded, faceCount: (Attributes?.faceCount as number | undefined) ?? Number.POSITIVE_INFINITY };
+      const described = (Attributes?.describedFaces as Set<string> | undefined)?.size ?? 0;
+      return { described, faceCount: (Attributes?.faceCount as number | undefined) ?? Number.POSITIVE_INFINITY };
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
       throw error;
@@ -149,7 +139,7 @@ export class ResultsTable {
   }
 
   async failedImages(range: TimeRange = {}): Promise<ImageRecord[]> {
-    return (await this.queryIndex(INDEX.byPerson, 'FAILED', range)).map((i) => strip<ImageRecord>(i));
+    return (await this.queryIndex(INDEX.identityAndFailures, 'FAILED', range)).map((i) => strip<ImageRecord>(i));
   }
 
   // Faces
@@ -304,15 +294,17 @@ export class ResultsTable {
   }
 
   facesOfPerson(personId: string, range: TimeRange = {}): Promise<FaceRecord[]> {
-    return this.queryIndex(INDEX.byPerson, `PERSON#${personId}`, range).then((items) => items.map(faceFromItem));
+    return this.queryIndex(INDEX.identityAndFailures, `PERSON#${personId}`, range).then((items) =>
+      items.map(faceFromItem),
+    );
   }
 
   unknownFaces(range: TimeRange = {}): Promise<FaceRecord[]> {
     return this.facesOfPerson(UNKNOWN_PERSON, range);
   }
 
-  facesWithEmotion(label: string, range: TimeRange = {}): Promise<FaceRecord[]> {
-    return this.queryIndex(INDEX.byEmotion, `EMOTION#${label}`, range).then((items) => items.map(faceFromItem));
+  facesWithEmotion(label: Emotion, range: TimeRange = {}): Promise<FaceRecord[]> {
+    return this.queryIndex(INDEX.emotionAndPeople, `EMOTION#${label}`, range).then((items) => items.map(faceFromItem));
   }
 
   // People
@@ -344,7 +336,7 @@ export class ResultsTable {
   async listPeople(): Promise<PersonRecord[]> {
     const items = await this.queryAll({
       TableName: this.tableName,
-      IndexName: INDEX.byEmotion,
+      IndexName: INDEX.emotionAndPeople,
       KeyConditionExpression: 'GSI2PK = :people',
       ExpressionAttributeValues: { ':people': 'PEOPLE' },
     });
@@ -412,10 +404,10 @@ export class ResultsTable {
     const sortKey = `${index}SK`;
     const values: Item = { ':pk': partition };
     let condition = `${index}PK = :pk`;
-    // The upper bound: the end of `until`'s day or time, or (exclusive) the cursor, whichever is lower.
+    // The upper bound: the end of `until`'s day or time, or (exclusive) the position paged from, whichever is lower.
     const until = range.until === undefined ? undefined : `${range.until}\uffff`;
-    const before =
-      range.before !== undefined && (until === undefined || range.before <= until) ? range.before : undefined;
+    const after = range.after === undefined ? undefined : positionKey(range.after);
+    const before = after !== undefined && (until === undefined || after <= until) ? after : undefined;
     const upper = before ?? until;
     if (range.since && upper !== undefined) {
       condition += ` AND ${sortKey} BETWEEN :since AND :upper`;

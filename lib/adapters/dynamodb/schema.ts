@@ -1,4 +1,6 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import type { PagePosition } from '../../pipeline/ports';
+import { type FaceRecord, facePosition, failedImagePosition, type ImageRecord } from '../../pipeline/records';
 
 /**
  * One DynamoDB table for everything (single-table design), the same locally (dynalite) and on AWS.
@@ -22,19 +24,25 @@ export const KEY = {
   gallery: () => ({ PK: 'GALLERY', SK: '#VERSION' }),
 } as const;
 
+/**
+ * The two sparse indexes, named for what they hold: GSI1 lists faces by identity (a person, or unknown) and the failed
+ * images; GSI2 lists faces by emotion and the enrolled people.
+ */
 export const INDEX = {
-  byPerson: 'GSI1',
-  byEmotion: 'GSI2',
+  identityAndFailures: 'GSI1',
+  emotionAndPeople: 'GSI2',
 } as const;
 
 export const UNKNOWN_PERSON = 'unknown';
 
-/** The index sort key of a face (person and emotion indexes): newest first by detection time, unique by face id. */
-export const faceTimeKey = (face: { detectedAt: string; faceId: string }) => `${face.detectedAt}#${face.faceId}`;
+/** The index sort key of a listed item: its time, then its id (unique), so listings are newest first. */
+export const positionKey = (position: PagePosition) => `${position.at}#${position.id}`;
+
+/** The index sort key of a face (identity and emotion listings). */
+export const faceTimeKey = (face: FaceRecord) => positionKey(facePosition(face));
 
 /** The index sort key of a failed image. */
-export const failedTimeKey = (image: { processedAt?: string; createdAt: string; imageId: string }) =>
-  `${image.processedAt ?? image.createdAt}#${image.imageId}`;
+export const failedTimeKey = (image: ImageRecord) => positionKey(failedImagePosition(image));
 
 /** The table's TTL attribute (epoch seconds): image and face items expire with the configured retention. */
 export const TTL_ATTRIBUTE = 'expiresAt';
@@ -59,6 +67,6 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
       { AttributeName: 'PK', KeyType: 'HASH' },
       { AttributeName: 'SK', KeyType: 'RANGE' },
     ],
-    GlobalSecondaryIndexes: [gsi(INDEX.byPerson), gsi(INDEX.byEmotion)],
+    GlobalSecondaryIndexes: [gsi(INDEX.identityAndFailures), gsi(INDEX.emotionAndPeople)],
   };
 }

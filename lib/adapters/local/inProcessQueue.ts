@@ -1,14 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { FacepipeError } from '../../errors';
-import type { MessageQueue, Topic } from '../../pipeline/ports';
+import type { Delivery, MessageQueue, Topic } from '../../pipeline/ports';
 import type { DeadLetterStore, StoredDeadLetter } from './deadLetterFile';
-
-export interface Delivery {
-  /** The message's id, the same on every delivery. */
-  id: string;
-  /** 1 on the first delivery, 2 on the first retry, … */
-  receiveCount: number;
-}
 
 /** Handles one message; resolving deletes it, throwing means "retry it later" (or dead-letter it at the limit). */
 export type MessageHandler<T> = (message: T, delivery: Delivery) => Promise<void>;
@@ -149,7 +142,7 @@ export class InProcessQueue<T> implements MessageQueue<T> {
   private async deliver(handler: MessageHandler<T>, entry: Entry<T>, receipt: number): Promise<void> {
     this.handlersRunning += 1;
     try {
-      await handler(structuredClone(entry.message), { id: entry.id, receiveCount: entry.receiveCount });
+      await handler(structuredClone(entry.message), { messageId: entry.id, receiveCount: entry.receiveCount });
       if (this.holdsLatestReceipt(entry, receipt)) {
         this.entries.delete(entry.id);
         this.counts.delivered += 1;

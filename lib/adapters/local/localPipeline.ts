@@ -10,7 +10,7 @@ import { type DetectOutcome, detectStage, recordGaveUp } from '../../pipeline/st
 import { emotionStage } from '../../pipeline/stages/emotion';
 import { recogniseStage } from '../../pipeline/stages/recognise';
 import { FaceAnalyser } from '../../vision/analyser';
-import { ResultsTable } from '../dynamodb/resultsStore';
+import { DynamoResultsStore } from '../dynamodb/resultsStore';
 import { tableDefinition } from '../dynamodb/schema';
 import { FileDeadLetterStore, type StoredDeadLetter } from './deadLetterFile';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from './embeddedDynamo';
@@ -82,7 +82,7 @@ export class LocalPipeline {
   private constructor(
     readonly dataDir: string,
     readonly store: FolderObjectStore,
-    readonly table: ResultsTable,
+    readonly results: DynamoResultsStore,
     readonly deadLetters: FileDeadLetterStore<ObjectCreatedEvent>,
     private readonly dynamo: EmbeddedDynamo,
     private readonly analyser: FaceAnalyser | undefined,
@@ -98,7 +98,7 @@ export class LocalPipeline {
       const pipeline = new LocalPipeline(
         dataDir,
         store,
-        new ResultsTable(dynamo.client, LOCAL_TABLE),
+        new DynamoResultsStore(dynamo.client, LOCAL_TABLE),
         new FileDeadLetterStore<ObjectCreatedEvent>(dataDir),
         dynamo,
         analyser,
@@ -117,7 +117,7 @@ export class LocalPipeline {
   /** The stage context (stores plus the vision core); only when the models were loaded. */
   get context(): StageContext {
     if (!this.analyser) throw new FacepipeError('INTERNAL', 'This pipeline was opened without models.');
-    return { store: this.stageStore, table: this.table, analyser: this.analyser, buckets: this.buckets };
+    return { store: this.stageStore, results: this.results, analyser: this.analyser, buckets: this.buckets };
   }
 
   on(listener: (event: PipelineEvent) => void): void {
@@ -137,7 +137,7 @@ export class LocalPipeline {
       const imageId = imageIdOf(this.buckets.ingest, key);
       const now = new Date().toISOString();
       const failure = { code: error.code, message: error.message };
-      await this.table.putImage({
+      await this.results.putImage({
         imageId,
         bucket: this.buckets.ingest,
         key,
@@ -163,7 +163,7 @@ export class LocalPipeline {
    */
   async resumeFaces(imageId: string): Promise<number> {
     let resumed = 0;
-    for (const face of await this.table.facesOfImage(imageId)) {
+    for (const face of await this.results.facesOfImage(imageId)) {
       if (emotionSettled(face) && identitySettled(face)) continue;
       await this.store.notifyObjectCreated(this.buckets.crops, face.crop.key);
       resumed++;
@@ -252,7 +252,7 @@ export class LocalPipeline {
     this.store.onObjectCreated(this.buckets.ingest, (event) => ingest.send(event));
     this.store.onObjectCreated(this.buckets.crops, (event) => crops.publish(event));
 
-    const gallery = new GalleryCache(this.table);
+    const gallery = new GalleryCache(this.results);
     ingest.start(async (event) => {
       const outcome = await detectStage(context, event, { force: options.force });
       this.emit({ type: 'image', key: event.key, outcome });

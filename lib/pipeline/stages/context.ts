@@ -1,7 +1,6 @@
-import type { ResultsTable } from '../../adapters/dynamodb/resultsStore';
 import type { FaceAnalyser } from '../../vision/analyser';
 import type { StageBackends } from '../backends';
-import type { ObjectStore } from '../ports';
+import type { ObjectStore, ResultsStore } from '../ports';
 
 export interface BucketNames {
   ingest: string;
@@ -12,7 +11,7 @@ export interface BucketNames {
 /** What every stage needs: the adapters behind the ports, and the vision core. */
 export interface StageContext {
   store: ObjectStore;
-  table: ResultsTable;
+  results: ResultsStore;
   analyser: FaceAnalyser;
   buckets: BucketNames;
   /** Emotion and recognition backends other than the ONNX models of `analyser` (the default for what is absent). */
@@ -26,4 +25,4 @@ export const nowIso = (context: StageContext) => (context.now?.() ?? new Date())
  * The stores alone, for work that needs no models (queries, erasure), with the backends: erasing a person also
  * removes what a backend keeps of them outside the table (their faces in a Rekognition collection).
  */
-export type StorageContext = Pick<StageContext, 'store' | 'table' | 'buckets' | 'backends'>;
+export type StorageContext = Pick<StageContext, 'store' | 'results' | 'buckets' | 'backends'>;

@@ -1,6 +1,6 @@
 import { describeError, FacepipeError, isInputError, isInputErrorCode } from '../../errors';
 import type { FaceCrop, LocatedFaces } from '../../vision/analyser';
-import { cropKeyOf, faceIdOf, faceThumbnailKeyOf, imageIdOf, imageThumbnailKeyOf } from '../ids';
+import { cropKeyOf, faceIdOf, faceThumbnailKeyOf, imageIdOf, imageObjectsPrefix, imageThumbnailKeyOf } from '../ids';
 import { IO_PARALLELISM, inParallel } from '../inParallel';
 import type { ObjectCreatedEvent, StoredObject } from '../ports';
 import type { FaceRecord, ImageRecord } from '../records';
@@ -52,7 +52,7 @@ async function detectCurrentVersion(
   /** The user asked to analyse again (other settings may give other faces): face records are replaced outright. */
   reanalyse: boolean,
 ): Promise<DetectOutcome | 'changed'> {
-  const { store, table, analyser } = context;
+  const { store, results, analyser } = context;
   const imageId = imageIdOf(event.bucket, event.key);
   let head: StoredObject | undefined;
   try {
@@ -62,7 +62,7 @@ async function detectCurrentVersion(
     return recordFailure(context, event, { etag: '', size: 0 }, error);
   }
   if (!head) return { status: 'skipped', imageId, reason: 'gone' };
-  const existing = await table.getImage(imageId);
+  const existing = await results.getImage(imageId);
   if (!force && existing?.etag === head.etag && isSettled(existing)) {
     return { status: 'skipped', imageId, reason: 'unchanged' };
   }
@@ -79,7 +79,7 @@ async function detectCurrentVersion(
   if (!object) return { status: 'skipped', imageId, reason: 'gone' };
   const version = object.object;
 
-  await table.putImage({
+  await results.putImage({
     imageId,
     bucket: event.bucket,
     key: event.key,
@@ -114,7 +114,7 @@ async function storeFaces(
   located: LocatedFaces,
   reanalyse: boolean,
 ): Promise<FaceRecord[]> {
-  const { store, table, analyser, buckets } = context;
+  const { store, results, analyser, buckets } = context;
   const imageId = imageIdOf(event.bucket, event.key);
   const { etag } = version;
   const { header, view, source } = located;
@@ -153,7 +153,7 @@ async function storeFaces(
   await inParallel(faceThumbnails, IO_PARALLELISM, (t) => store.put(buckets.thumbnails, t.key, t.data, thumbType));
   // Face records and the face count first, crops second: a crop's creation event must find its face record, and
   // the recognise stage must know how many faces the photo has.
-  await table.putFaces(faces, { keepAnalysed: !reanalyse });
+  await results.putFaces(faces, { keepAnalysed: !reanalyse });
   const omitted = located.faces.length - kept.length;
   const fields: Partial<ImageRecord> = {
     width: header.width,
@@ -171,11 +171,11 @@ async function storeFaces(
         `${omitted} left out (detection.maxFaces, --max-faces).`,
     };
   }
-  await table.updateImage(imageId, fields);
+  await results.updateImage(imageId, fields);
   await removeOtherVersions(context, imageId, faces, [thumbnailKey, ...faces.map((f) => f.thumbnailKey)]);
   const cropType = contentType(analyser.config.crop.format);
   await inParallel(crops, IO_PARALLELISM, (crop) => store.put(buckets.crops, crop.key, crop.data, cropType));
-  await table.updateImage(imageId, { status: 'done', processedAt: nowIso(context) });
+  await results.updateImage(imageId, { status: 'done', processedAt: nowIso(context) });
   return faces;
 }
 
@@ -187,7 +187,7 @@ async function recordFailure(
   error: FacepipeError,
 ): Promise<DetectOutcome | 'changed'> {
   const imageId = imageIdOf(event.bucket, event.key);
-  const existing = await context.table.getImage(imageId);
+  const existing = await context.results.getImage(imageId);
   const failed: ImageRecord = {
     imageId,
     bucket: event.bucket,
@@ -199,7 +199,7 @@ async function recordFailure(
     createdAt: existing?.createdAt ?? nowIso(context),
     processedAt: nowIso(context),
   };
-  await context.table.putImage(failed);
+  await context.results.putImage(failed);
   await removeOtherVersions(context, imageId, [], []);
   if (version.etag !== '' && (await changedSince(context, event, version))) return 'changed';
   return { status: 'failed', imageId, error: describeError(error) };
@@ -226,12 +226,12 @@ async function removeOtherVersions(
   faces: readonly FaceRecord[],
   thumbnailKeys: readonly string[],
 ): Promise<void> {
-  const { store, table, buckets } = context;
-  const stale = (await table.facesOfImage(imageId)).filter((f) => f.index >= faces.length);
-  await table.deleteFaces(stale);
+  const { store, results, buckets } = context;
+  const stale = (await results.facesOfImage(imageId)).filter((f) => f.index >= faces.length);
+  await results.deleteFaces(stale);
   const keep = new Set([...faces.map((f) => f.crop.key), ...thumbnailKeys]);
   for (const bucket of [buckets.crops, buckets.thumbnails]) {
-    for (const object of await store.list(bucket, `${imageId}/`)) {
+    for (const object of await store.list(bucket, imageObjectsPrefix(imageId))) {
       if (!keep.has(object.key)) await store.delete(bucket, object.key);
     }
   }
@@ -248,10 +248,10 @@ export async function recordGaveUp(
   event: ObjectCreatedEvent,
   failure: { reason: string; code?: string; attempts: number },
 ): Promise<ImageRecord | undefined> {
-  const { store, table } = context;
+  const { store, results } = context;
   const imageId = imageIdOf(event.bucket, event.key);
   const [existing, current] = await Promise.all([
-    table.getImage(imageId),
+    results.getImage(imageId),
     store.head(event.bucket, event.key).catch(() => undefined),
   ]);
   if (existing?.status === 'done' && existing.etag === current?.etag) return undefined;
@@ -271,7 +271,7 @@ export async function recordGaveUp(
     createdAt: existing?.createdAt ?? now,
     processedAt: now,
   };
-  await table.putImage(failed);
+  await results.putImage(failed);
   // Best effort: the store may be what keeps failing; the record above is what the operator needs.
   await removeOtherVersions(context, imageId, [], []).catch(() => undefined);
   return failed;

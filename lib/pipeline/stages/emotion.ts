@@ -19,12 +19,12 @@ export async function emotionStage(context: StageContext, event: ObjectCreatedEv
   const reading = await emotionBackendOf(context).read(found.crop, found.bytes);
   const faceId = found.record.faceId;
   if (reading.status === 'unread') {
-    if (!(await context.table.setNoEmotion(found.record, event.key, reading.reason))) {
+    if (!(await context.results.setNoEmotion(found.record, event.key, reading.reason))) {
       return { status: 'stale', reason: 'the face changed while its emotion was read' };
     }
     return { status: 'unread', faceId, reason: reading.reason };
   }
-  const written = await context.table.setAppearance(found.record, event.key, {
+  const written = await context.results.setAppearance(found.record, event.key, {
     emotion: reading.emotion,
     age: reading.age,
     gender: reading.gender,

@@ -26,7 +26,7 @@ export async function openStoredCrop(context: StageContext, record: FaceRecord):
 export async function loadCrop(context: StageContext, event: ObjectCreatedEvent): Promise<CropLookup> {
   const ref = parseCropKey(event.key);
   if (!ref) return { status: 'stale', reason: `not a face crop key: ${event.key}` };
-  const record = await context.table.getFace(ref.imageId, ref.index);
+  const record = await context.results.getFace(ref.imageId, ref.index);
   if (!record || record.crop.key !== event.key) {
     return { status: 'stale', reason: 'the face has a newer crop or was erased' };
   }

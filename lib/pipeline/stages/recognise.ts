@@ -1,4 +1,5 @@
 import { recognitionBackendOf } from '../backends';
+import { cropVersionOf } from '../ids';
 import { IO_PARALLELISM, inParallel } from '../inParallel';
 import type { ObjectCreatedEvent } from '../ports';
 import { assignBySimilarity, type GalleryCache } from '../recognition';
@@ -32,16 +33,18 @@ export async function recogniseStage(
   const description = await backend.describe(found.crop, found.bytes);
   const stored =
     description.kind === 'embedding'
-      ? await context.table.setEmbedding(face, description.embedding)
-      : await context.table.setRekognitionMatches(face, description.matches);
+      ? await context.results.setEmbedding(face, description.embedding)
+      : await context.results.setRekognitionMatches(face, description.matches);
   if (!stored) return { status: 'stale', reason: 'the face changed while it was described' };
-  const count = await context.table.countEmbeddedFace(face);
+  const count = await context.results.countDescribedFace(face);
   if (!count) return { status: 'stale', reason: 'the image changed while the face was described' };
-  if (count.embedded < count.faceCount) {
-    return { status: 'waiting', faceId: face.faceId, missing: count.faceCount - count.embedded };
+  if (count.described < count.faceCount) {
+    return { status: 'waiting', faceId: face.faceId, missing: count.faceCount - count.described };
   }
-  const version = face.crop.key.split('/')[1];
-  const siblings = (await context.table.facesOfImage(face.imageId)).filter((f) => f.crop.key.split('/')[1] === version);
+  const version = cropVersionOf(face.crop.key);
+  const siblings = (await context.results.facesOfImage(face.imageId)).filter(
+    (f) => cropVersionOf(f.crop.key) === version,
+  );
   if (siblings.some((s) => !backend.described(s))) {
     throw new Error(`a counted face has no stored description from the ${backend.name} recognition backend`);
   }
@@ -53,7 +56,7 @@ export async function recogniseStage(
     backend.noMatch,
   );
   await inParallel([...siblings.entries()], IO_PARALLELISM, ([i, sibling]) =>
-    context.table.setIdentity(sibling, sibling.crop.key, identities[i] as Identity),
+    context.results.setIdentity(sibling, sibling.crop.key, identities[i] as Identity),
   );
   return { status: 'done', faceId: face.faceId, identities: siblings.length };
 }

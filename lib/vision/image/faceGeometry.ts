@@ -18,3 +18,12 @@ export function faceInRegion(face: DetectedFace, region: Box, width: number, hei
     landmarks: face.landmarks.map(([x, y]) => [(x - region.x) * sx, (y - region.y) * sy]) as FiveLandmarks,
   };
 }
+
+/** The face with the largest box, if any. */
+export function largestFace<T extends { box: Box }>(faces: readonly T[]): T | undefined {
+  let best: T | undefined;
+  for (const face of faces) {
+    if (!best || face.box.width * face.box.height > best.box.width * best.box.height) best = face;
+  }
+  return best;
+}

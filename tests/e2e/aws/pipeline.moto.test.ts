@@ -76,8 +76,8 @@ describeMoto('the pipeline on AWS APIs (moto)', () => {
     await aws.drain();
 
     // Assess: the table.
-    const { table, buckets } = context;
-    const image = async (key: string, bucket = buckets.ingest) => table.getImage(imageIdOf(bucket, key));
+    const { results, buckets } = context;
+    const image = async (key: string, bucket = buckets.ingest) => results.getImage(imageIdOf(bucket, key));
     expect(await image(twoPeople)).toMatchObject({ key: twoPeople, status: 'done', faceCount: 3 });
     expect(await image(plus)).toMatchObject({ key: plus, status: 'done', faceCount: 1 });
     expect((await image('bad/truncated.jpg'))?.status).toBe('failed');
@@ -88,8 +88,8 @@ describeMoto('the pipeline on AWS APIs (moto)', () => {
     expect(ghost?.error?.message).toContain(`gave up after ${MAX_RECEIVE_COUNT} attempt(s)`);
 
     const faces = [
-      ...(await table.facesOfImage(imageIdOf(buckets.ingest, twoPeople))),
-      ...(await table.facesOfImage(imageIdOf(buckets.ingest, plus))),
+      ...(await results.facesOfImage(imageIdOf(buckets.ingest, twoPeople))),
+      ...(await results.facesOfImage(imageIdOf(buckets.ingest, plus))),
     ];
     expect(faces).toHaveLength(4);
     for (const face of faces) {

@@ -113,8 +113,8 @@ describeMoto('the functions with the Rekognition backends', () => {
     await aws.drain();
 
     // Assess: the stages asked Rekognition about exactly the stored crop, in the configured collection.
-    const { table, buckets } = aws.context;
-    const [face] = await table.facesOfImage(imageIdOf(buckets.ingest, key));
+    const { results, buckets } = aws.context;
+    const [face] = await results.facesOfImage(imageIdOf(buckets.ingest, key));
     expect(face?.emotion).toMatchObject({ label: 'happy' });
     expect(face?.age).toBe(49);
     expect(face?.identity).toMatchObject({ personId: 'obama', name: 'Barack Obama', similarity: 0.987 });
@@ -132,6 +132,6 @@ describeMoto('the functions with the Rekognition backends', () => {
       CollectionId: COLLECTION,
       FaceIds: ['11111111-2222-3333-4444-555555555555'],
     });
-    expect(await table.getPerson('obama')).toBeUndefined();
+    expect(await results.getPerson('obama')).toBeUndefined();
   });
 });

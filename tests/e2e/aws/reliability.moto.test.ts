@@ -70,13 +70,13 @@ describeMoto('reliability on AWS APIs (moto)', () => {
 
   /** Exactly one image record, one face record per face with one emotion and identity, one crop and thumbnail each. */
   async function expectExactlyOnce(uploads: Record<string, Buffer>, people: Record<string, string[]>) {
-    const { table, buckets } = aws.context;
+    const { results, buckets } = aws.context;
     const crops: string[] = [];
     const thumbnails: string[] = [];
     for (const [key, bytes] of Object.entries(uploads)) {
-      const image = await table.getImage(imageIdOf(buckets.ingest, key));
+      const image = await results.getImage(imageIdOf(buckets.ingest, key));
       expect([key, image?.status, image?.etag]).toEqual([key, 'done', md5(bytes)]);
-      const faces = await table.facesOfImage(imageIdOf(buckets.ingest, key));
+      const faces = await results.facesOfImage(imageIdOf(buckets.ingest, key));
       expect([key, faces.length]).toEqual([key, image?.faceCount]);
       for (const face of faces) {
         expect(face.crop.key.split('/')[1]).toBe(md5(bytes).slice(0, 12));
@@ -118,7 +118,7 @@ describeMoto('reliability on AWS APIs (moto)', () => {
     // Then every crop event again, 2-4 more times, into both stage queues.
     const faces = (
       await Promise.all(
-        Object.keys(uploads).map((key) => aws.context.table.facesOfImage(imageIdOf(aws.context.buckets.ingest, key))),
+        Object.keys(uploads).map((key) => aws.context.results.facesOfImage(imageIdOf(aws.context.buckets.ingest, key))),
       )
     ).flat();
     const cropCopies: string[] = [];
@@ -157,13 +157,13 @@ describeMoto('reliability on AWS APIs (moto)', () => {
     expect(Buffer.byteLength(keys[keys.length - 1] as string)).toBe(1024);
     for (const key of keys) await aws.put(key, face);
     await aws.drain();
-    const { table, buckets } = aws.context;
+    const { results, buckets } = aws.context;
     const ids = new Set<string>();
     for (const key of keys) {
-      const image = await table.getImage(imageIdOf(buckets.ingest, key));
+      const image = await results.getImage(imageIdOf(buckets.ingest, key));
       expect([key, image?.key, image?.status, image?.faceCount]).toEqual([key, key, 'done', 1]);
       ids.add(image?.imageId as string);
-      const [found] = await table.facesOfImage(image?.imageId as string);
+      const [found] = await results.facesOfImage(image?.imageId as string);
       expect(found?.sourceKey).toBe(key);
       expect(found?.identity?.personId).toBe('obama');
     }
@@ -178,14 +178,14 @@ describeMoto('reliability on AWS APIs (moto)', () => {
     const key = 'overwrite/photo.jpg';
     const older = photo('obama_and_biden.jpg');
     const newer = photo('kit_with_rose.jpg');
-    const { table, buckets } = aws.context;
+    const { results, buckets } = aws.context;
     const imageId = imageIdOf(buckets.ingest, key);
     await aws.put(key, older);
     const draining = aws.drain();
     // Overwrite as soon as the detect stage has started on the older version.
     let seen: { status?: string; etag?: string } | undefined;
     for (let i = 0; i < 400 && seen?.status !== 'processing'; i++) {
-      seen = await table.getImage(imageId);
+      seen = await results.getImage(imageId);
       if (seen?.status !== 'processing') await new Promise((r) => setTimeout(r, 25));
     }
     expect(seen).toMatchObject({ status: 'processing', etag: md5(older) });
@@ -206,10 +206,10 @@ describeMoto('reliability on AWS APIs (moto)', () => {
     const earlier = aws.sources.map((s) => s.invocations.length);
     for (const file of files) await aws.put(`robustness/${file}`, fs.readFileSync(dataFile('robustness', file)));
     await aws.drain(600_000);
-    const { table, buckets } = aws.context;
+    const { results, buckets } = aws.context;
     const mismatches: string[] = [];
     for (const file of files) {
-      const image = await table.getImage(imageIdOf(buckets.ingest, `robustness/${file}`));
+      const image = await results.getImage(imageIdOf(buckets.ingest, `robustness/${file}`));
       if (!image) {
         mismatches.push(`${file}: no image record`);
         continue;

@@ -145,7 +145,7 @@ describe('the HTTP API on the local pipeline (embedded table, folder buckets, re
         headers: expect.any(Object),
         body: { error: { code: 'NOT_FOUND', message: 'No person with id "kit".' } },
       });
-      expect(await pipeline.table.getPerson('kit')).toBeUndefined();
+      expect(await pipeline.results.getPerson('kit')).toBeUndefined();
     } finally {
       await pipeline.close();
     }

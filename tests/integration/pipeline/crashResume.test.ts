@@ -100,7 +100,7 @@ describe('killing facepipe run midway', () => {
       );
       expect(objects.filter((f) => f.startsWith(`ingest${path.sep}`))).toHaveLength(files.length);
       expect(fs.readdirSync(dataDir, { recursive: true }).filter((f) => String(f).endsWith('%tmp'))).toEqual([]);
-      for (const file of files) expect(await pipeline.table.getImage(imageIdOf('ingest', file))).toBeDefined();
+      for (const file of files) expect(await pipeline.results.getImage(imageIdOf('ingest', file))).toBeDefined();
     } finally {
       await pipeline.close();
     }

@@ -47,7 +47,7 @@ describe('the local pipeline', () => {
       // Assess
       expect(await pipeline.deadLetters.list()).toEqual([]);
       const people = async (key: string) => {
-        const faces = await pipeline.table.facesOfImage(imageIdOf('ingest', key));
+        const faces = await pipeline.results.facesOfImage(imageIdOf('ingest', key));
         return faces.map((f) => f.identity?.personId ?? 'unknown');
       };
       expect(await people('obama1.jpg')).toEqual(['obama']);
@@ -56,11 +56,11 @@ describe('the local pipeline', () => {
       expect((await people('kit_with_rose.jpg')).sort()).toEqual(['kit_harington', 'rose_leslie']);
       // Obama and Biden, and a child in the background whom nobody enrolled.
       expect((await people('obama_and_biden.jpg')).sort()).toEqual(['biden', 'obama', 'unknown']);
-      const obama = await pipeline.table.facesOfPerson('obama');
+      const obama = await pipeline.results.facesOfPerson('obama');
       expect(obama).toHaveLength(2);
       expect(obama[0]?.identity).toMatchObject({ personId: 'obama', name: 'obama', details: { team: 5 } });
-      expect((await pipeline.table.unknownFaces()).map((f) => f.sourceKey)).toEqual(['obama_and_biden.jpg']);
-      const image = await pipeline.table.getImage(imageIdOf('ingest', 'kit_with_rose.jpg'));
+      expect((await pipeline.results.unknownFaces()).map((f) => f.sourceKey)).toEqual(['obama_and_biden.jpg']);
+      const image = await pipeline.results.getImage(imageIdOf('ingest', 'kit_with_rose.jpg'));
       expect(image).toMatchObject({ status: 'done', faceCount: 2, width: 501, height: 700 });
       expect(await pipeline.deadLetters.list()).toEqual([]);
     } finally {
@@ -84,7 +84,7 @@ describe('the local pipeline', () => {
 
       for (const name of files) {
         const analysis = await analyzeFile(path.join(folder, name));
-        const faces = await pipeline.table.facesOfImage(imageIdOf('ingest', name));
+        const faces = await pipeline.results.facesOfImage(imageIdOf('ingest', name));
         expect(faces).toHaveLength(analysis.faces.length);
         for (const [i, face] of faces.entries()) {
           const direct = analysis.faces[i]!;
@@ -96,7 +96,7 @@ describe('the local pipeline', () => {
         }
       }
       // Query by person and by emotion: the same faces analyze would name.
-      const byPerson = (await pipeline.table.facesOfPerson('p1')).map((f) => f.sourceKey).sort();
+      const byPerson = (await pipeline.results.facesOfPerson('p1')).map((f) => f.sourceKey).sort();
       expect(byPerson).toContain('img1.jpg');
       expect(byPerson).toContain('img2.jpg');
       const happyDirect: string[] = [];
@@ -105,7 +105,7 @@ describe('the local pipeline', () => {
           if (face.emotion.label === 'happy') happyDirect.push(name);
         }
       }
-      const happyQueried = (await pipeline.table.facesWithEmotion('happy')).map((f) => f.sourceKey);
+      const happyQueried = (await pipeline.results.facesWithEmotion('happy')).map((f) => f.sourceKey);
       expect(happyQueried.sort()).toEqual(happyDirect.sort());
     } finally {
       await pipeline.close();
@@ -149,13 +149,13 @@ describe('the local pipeline', () => {
       await pipeline.upload('bomb.jpg', fs.readFileSync(dataFile('robustness', 'upstream', 'sharp_giant-image.jpg')));
       await pipeline.upload('ok.jpg', fs.readFileSync(knn('test', 'obama1.jpg')));
       await pipeline.drained();
-      const failed = await pipeline.table.failedImages();
+      const failed = await pipeline.results.failedImages();
       expect(failed.map((f) => [f.key, f.error?.code]).sort()).toEqual([
         ['bomb.jpg', 'IMAGE_TOO_LARGE'],
         ['cut.jpg', 'CORRUPT_IMAGE'],
         ['notes.jpg', 'UNSUPPORTED_FORMAT'],
       ]);
-      expect((await pipeline.table.getImage(imageIdOf('ingest', 'ok.jpg')))?.status).toBe('done');
+      expect((await pipeline.results.getImage(imageIdOf('ingest', 'ok.jpg')))?.status).toBe('done');
       expect(await pipeline.deadLetters.list()).toEqual([]);
     } finally {
       await pipeline.close();
@@ -196,7 +196,7 @@ describe('the local pipeline', () => {
         ).toEqual([]);
       }
       // Everyone else is still there.
-      expect((await pipeline.table.facesOfPerson('biden')).length).toBe(1);
+      expect((await pipeline.results.facesOfPerson('biden')).length).toBe(1);
     } finally {
       await pipeline.close();
     }

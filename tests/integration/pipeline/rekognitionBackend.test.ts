@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-rekognition';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ResultsTable } from '../../../lib/adapters/dynamodb/resultsStore';
+import { DynamoResultsStore } from '../../../lib/adapters/dynamodb/resultsStore';
 import { tableDefinition } from '../../../lib/adapters/dynamodb/schema';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../../lib/adapters/local/embeddedDynamo';
 import { FolderObjectStore } from '../../../lib/adapters/local/folderStore';
@@ -67,7 +67,7 @@ describe('the emotion and recognise stages with the Rekognition backends', () =>
     dynamo = await startEmbeddedDynamo({ dataDir, tableDefinition: tableDefinition(TABLE) });
     context = {
       store: new FolderObjectStore(dataDir),
-      table: new ResultsTable(dynamo.client, TABLE),
+      results: new DynamoResultsStore(dynamo.client, TABLE),
       analyser: await sharedAnalyser(),
       buckets: LOCAL_BUCKETS,
       backends: rekognitionBackends({
@@ -145,7 +145,7 @@ describe('the emotion and recognise stages with the Rekognition backends', () =>
     await context.store.put(LOCAL_BUCKETS.ingest, key, fs.readFileSync(knn('test', key)));
     expect(await detectStage(context, { bucket: LOCAL_BUCKETS.ingest, key })).toMatchObject({ faces: 2 });
     const imageId = imageIdOf(LOCAL_BUCKETS.ingest, key);
-    const faces = await context.table.facesOfImage(imageId);
+    const faces = await context.results.facesOfImage(imageId);
     const crops = await Promise.all(
       faces.map(async (f) => (await context.store.get(LOCAL_BUCKETS.crops, f.crop.key))?.body as Buffer),
     );
@@ -174,7 +174,7 @@ describe('the emotion and recognise stages with the Rekognition backends', () =>
     );
 
     // Act: the real emotion and recognise stages on each crop's event.
-    const gallery = new GalleryCache(context.table, 0);
+    const gallery = new GalleryCache(context.results, 0);
     const events = faces.map((f) => ({ bucket: LOCAL_BUCKETS.crops, key: f.crop.key }));
     const emotions = [];
     for (const event of events) emotions.push(await emotionStage(context, event));
@@ -207,7 +207,7 @@ describe('the emotion and recognise stages with the Rekognition backends', () =>
       { status: 'waiting', faceId: faceIds[0], missing: 1 },
       { status: 'done', faceId: faceIds[1], identities: 2 },
     ]);
-    const [first, second] = (await context.table.facesOfImage(imageId)) as [FaceRecord, FaceRecord];
+    const [first, second] = (await context.results.facesOfImage(imageId)) as [FaceRecord, FaceRecord];
     expect(first.emotion).toMatchObject({ label: 'happy', confidence: 0.88, scores: { happy: 0.88, neutral: 0.12 } });
     expect(first.emotion?.rekognition).toEqual([
       { type: 'HAPPY', confidence: 88 },
@@ -233,13 +233,13 @@ describe('the emotion and recognise stages with the Rekognition backends', () =>
       similarity: 0.991,
     });
     expect(second.identity).toEqual({ personId: null, similarity: 0.884 });
-    expect((await context.table.facesOfPerson('kit_harington')).map((f) => f.faceId)).toEqual([faceIds[0]]);
-    expect((await context.table.facesWithEmotion('happy')).map((f) => f.faceId)).toEqual([faceIds[0]]);
+    expect((await context.results.facesOfPerson('kit_harington')).map((f) => f.faceId)).toEqual([faceIds[0]]);
+    expect((await context.results.facesWithEmotion('happy')).map((f) => f.faceId)).toEqual([faceIds[0]]);
 
     // Removing a person whose faces sit in the collection, without the backend that can delete them, is refused.
     const withoutBackends = { ...context, backends: undefined };
     await expect(removePerson(withoutBackends, 'kit_harington')).rejects.toMatchObject({ code: 'INVALID_OPTION' });
-    expect(await context.table.getPerson('kit_harington')).toBeDefined();
+    expect(await context.results.getPerson('kit_harington')).toBeDefined();
     expect(rekognition.commandCalls(DeleteFacesCommand)).toHaveLength(0);
 
     // Act: erase Kit with every face recognised as him.
@@ -266,7 +266,7 @@ describe('the emotion and recognise stages with the Rekognition backends', () =>
     expect(items.filter((i) => i.type === 'face').map((i) => i.faceId)).toEqual([faceIds[1]]);
     expect(bucketFiles(dataDir).filter((f) => f.startsWith('crops'))).toHaveLength(1);
     // Rose is untouched.
-    expect((await context.table.getPerson('rose_leslie'))?.rekognitionFaces).toEqual([
+    expect((await context.results.getPerson('rose_leslie'))?.rekognitionFaces).toEqual([
       { collectionId: COLLECTION, faceId: 'face-3' },
     ]);
 

@@ -71,7 +71,7 @@ describe('facepipe watch', () => {
         ['holiday 2024/early.jpg', 2],
         ['late.jpg', 1],
       ] as const) {
-        const image = await pipeline.table.getImage(imageIdOf('ingest', key));
+        const image = await pipeline.results.getImage(imageIdOf('ingest', key));
         expect(image).toMatchObject({ status: 'done', faceCount: faces });
       }
     } finally {

@@ -155,9 +155,9 @@ describe('facepipe dead-letters', () => {
       const counts: [string | undefined, number | undefined, number][] = [];
       for (const name of names) {
         const imageId = imageIdOf('ingest', name);
-        const faces = await reader.pipeline.table.facesOfImage(imageId);
+        const faces = await reader.pipeline.results.facesOfImage(imageId);
         expect(faces.every((f) => f.emotion && f.identity)).toBe(true);
-        const image = await reader.pipeline.table.getImage(imageId);
+        const image = await reader.pipeline.results.getImage(imageId);
         counts.push([image?.status, image?.faceCount, faces.length]);
       }
       expect(counts).toEqual([

@@ -39,7 +39,7 @@ async function enrolKnnPeople(pipeline: LocalPipeline) {
 }
 
 async function peopleIn(pipeline: LocalPipeline, key: string): Promise<string[]> {
-  const faces = await pipeline.table.facesOfImage(imageIdOf('ingest', key));
+  const faces = await pipeline.results.facesOfImage(imageIdOf('ingest', key));
   return faces.map((f) => f.identity?.personId ?? 'unknown').sort();
 }
 
@@ -53,9 +53,9 @@ async function expectExactlyOnce(pipeline: LocalPipeline, dataDir: string, uploa
   expect(images.map((i) => i.key).sort()).toEqual(Object.keys(uploads).sort());
   let faceTotal = 0;
   for (const [key, bytes] of Object.entries(uploads)) {
-    const image = await pipeline.table.getImage(imageIdOf('ingest', key));
+    const image = await pipeline.results.getImage(imageIdOf('ingest', key));
     expect([key, image?.status, image?.etag]).toEqual([key, 'done', md5(bytes)]);
-    const faces = await pipeline.table.facesOfImage(imageIdOf('ingest', key));
+    const faces = await pipeline.results.facesOfImage(imageIdOf('ingest', key));
     expect([key, faces.length]).toEqual([key, image?.faceCount]);
     const version = md5(bytes).slice(0, 12);
     for (const face of faces) {
@@ -150,8 +150,8 @@ describe('at-least-once delivery', () => {
       expect(faults.count('get', 'ingest')).toBeGreaterThanOrEqual(3);
       await expectExactlyOnce(pipeline, dataDir, uploads);
       for (const name of names) expect([name, await peopleIn(pipeline, name)]).toEqual([name, PEOPLE[name]]);
-      expect(await pipeline.table.unknownFaces()).toHaveLength(1);
-      expect(await pipeline.table.facesOfPerson('obama')).toHaveLength(2);
+      expect(await pipeline.results.unknownFaces()).toHaveLength(1);
+      expect(await pipeline.results.facesOfPerson('obama')).toHaveLength(2);
     } finally {
       await pipeline.close();
     }
@@ -189,11 +189,11 @@ describe('an object overwritten while it is processed', () => {
       await pipeline.upload('photo.jpg', v2);
       const imageId = imageIdOf('ingest', 'photo.jpg');
       for (let i = 0; i < 600; i++) {
-        const image = await pipeline.table.getImage(imageId);
+        const image = await pipeline.results.getImage(imageId);
         if (image?.status === 'done' && image.etag === md5(v2)) break;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      expect(await pipeline.table.getImage(imageId)).toMatchObject({ status: 'done', etag: md5(v2) });
+      expect(await pipeline.results.getImage(imageId)).toMatchObject({ status: 'done', etag: md5(v2) });
       hold.release();
       await pipeline.drained();
 
@@ -293,17 +293,17 @@ describe('failures of the store', () => {
         reason: 'EROFS: read-only file system',
       });
       expect(faults.count('get', 'ingest', 'doomed.jpg')).toBe(3);
-      const doomed = await pipeline.table.getImage(doomedId);
+      const doomed = await pipeline.results.getImage(doomedId);
       expect(doomed).toMatchObject({
         status: 'failed',
         etag: md5(uploads['doomed.jpg']),
         error: { code: 'PROCESSING_FAILED', message: 'gave up after 3 attempt(s): EROFS: read-only file system' },
       });
-      expect((await pipeline.table.failedImages()).map((i) => i.key)).toEqual(['doomed.jpg']);
+      expect((await pipeline.results.failedImages()).map((i) => i.key)).toEqual(['doomed.jpg']);
       // Nothing half-made of the failed image is left.
-      expect(await pipeline.table.facesOfImage(doomedId)).toEqual([]);
+      expect(await pipeline.results.facesOfImage(doomedId)).toEqual([]);
       expect(bucketFiles(dataDir).filter((f) => f.includes(doomedId))).toEqual([]);
-      const sadFaces = await pipeline.table.facesOfImage(sadId);
+      const sadFaces = await pipeline.results.facesOfImage(sadId);
       expect(sadFaces.map((f) => [f.emotion, f.identity])).toEqual([[undefined, undefined]]);
       expect(await peopleIn(pipeline, 'fine.jpg')).toEqual(['alex_lacamoire']);
 
@@ -322,8 +322,8 @@ describe('failures of the store', () => {
       lostCrop.remaining = 0;
       const emotionOnly = await pipeline.redrive('emotion');
       expect(emotionOnly).toMatchObject({ sent: { ingest: 0, emotion: 1, recognise: 0 }, removed: 1 });
-      expect((await pipeline.table.facesOfImage(sadId))[0]?.emotion).toBeDefined();
-      expect((await pipeline.table.facesOfImage(sadId))[0]?.identity).toBeUndefined();
+      expect((await pipeline.results.facesOfImage(sadId))[0]?.emotion).toBeDefined();
+      expect((await pipeline.results.facesOfImage(sadId))[0]?.identity).toBeUndefined();
       const rest = await pipeline.redrive();
       expect(rest).toEqual({
         sent: { ingest: 1, emotion: 0, recognise: 1 },
@@ -334,7 +334,7 @@ describe('failures of the store', () => {
 
       // Assess: everything done exactly once; the failed record became a done one and left the failed index.
       await expectExactlyOnce(pipeline, dataDir, uploads);
-      expect(await pipeline.table.failedImages()).toEqual([]);
+      expect(await pipeline.results.failedImages()).toEqual([]);
       expect(await peopleIn(pipeline, 'doomed.jpg')).toEqual(['kit_harington', 'rose_leslie']);
       expect(await peopleIn(pipeline, 'sad.jpg')).toEqual(['obama']);
     } finally {

@@ -99,9 +99,9 @@ describe('hostile object keys', () => {
       const analyser = pipeline.context.analyser;
       for (const key of ACCEPTED) {
         const bytes = bytesOf.get(key) as Buffer;
-        const image = await pipeline.table.getImage(imageIdOf('ingest', key));
+        const image = await pipeline.results.getImage(imageIdOf('ingest', key));
         expect([key, image?.key, image?.status, image?.etag]).toEqual([key, key, 'done', md5(bytes)]);
-        const faces = await pipeline.table.facesOfImage(imageIdOf('ingest', key));
+        const faces = await pipeline.results.facesOfImage(imageIdOf('ingest', key));
         expect([key, faces.length]).toEqual([key, (await analyser.detect(bytes)).length]);
         expect(faces.every((f) => f.sourceKey === key && f.emotion && f.identity)).toBe(true);
         expect((await pipeline.store.get('ingest', key))?.body.equals(bytes)).toBe(true);
@@ -111,7 +111,7 @@ describe('hostile object keys', () => {
       expect([...stored].sort()).toEqual([...ACCEPTED].sort());
 
       // The refused keys: a failed record each, nothing stored.
-      const failed = await pipeline.table.failedImages();
+      const failed = await pipeline.results.failedImages();
       expect(failed.map((f) => f.key).sort()).toEqual([...REFUSED].sort());
       for (const image of failed) {
         expect(image.error?.code).toBe('INVALID_KEY');

@@ -46,7 +46,7 @@ describe('every file of the robustness set through the whole local pipeline', ()
       let faceTotal = 0;
       let doneImages = 0;
       for (const file of files) {
-        const image = (await pipeline.table.getImage(imageIdOf('ingest', file))) as ImageRecord;
+        const image = (await pipeline.results.getImage(imageIdOf('ingest', file))) as ImageRecord;
         const want = expected[file] as Expected;
         const { ok, got } = meetsExpectation(want, image);
         if (!ok) mismatches.push(`${file}: expected ${JSON.stringify(want)}, got ${got}`);
@@ -78,7 +78,7 @@ describe('every file of the robustness set through the whole local pipeline', ()
       const objects = bucketFiles(dataDir);
       expect(objects.filter((f) => f.startsWith(`crops${path.sep}`))).toHaveLength(faceTotal);
       expect(objects.filter((f) => f.startsWith(`thumbnails${path.sep}`))).toHaveLength(faceTotal + doneImages);
-      const failed = await pipeline.table.failedImages();
+      const failed = await pipeline.results.failedImages();
       expect(failed).toHaveLength(files.length - doneImages);
       expect(files.length - doneImages).toBe(Object.values(expected).filter((e) => typeof e === 'string').length);
     } finally {
@@ -109,7 +109,7 @@ describe('every file of the robustness set through the whole local pipeline', ()
       peak = Math.max(peak, process.memoryUsage().rss);
 
       // Assess: decoding it would take 280 MB (grey) to 840 MB (RGB) and seconds.
-      const image = await pipeline.table.getImage(imageIdOf('ingest', 'bomb.jpg'));
+      const image = await pipeline.results.getImage(imageIdOf('ingest', 'bomb.jpg'));
       expect(image).toMatchObject({ status: 'failed', error: { code: 'IMAGE_TOO_LARGE' } });
       expect(image?.error?.message).toMatch(/20000x14000 \(280\.0 megapixels\).*limit is 100\.0 megapixels/);
       expect(elapsed).toBeLessThan(1500);
@@ -132,12 +132,12 @@ describe('every file of the robustness set through the whole local pipeline', ()
       await pipeline.drained();
 
       // Assess
-      const image = await pipeline.table.getImage(imageIdOf('ingest', 'huge.jpg'));
+      const image = await pipeline.results.getImage(imageIdOf('ingest', 'huge.jpg'));
       expect(image).toMatchObject({ status: 'failed', size: huge.length, error: { code: 'FILE_TOO_LARGE' } });
       expect(image?.error?.message).toContain(`${huge.length} bytes; the limit is ${50 * 2 ** 20} bytes`);
       expect(faults.count('head', 'ingest', 'huge.jpg')).toBeGreaterThanOrEqual(1);
       expect(faults.count('get', 'ingest', 'huge.jpg')).toBe(0);
-      expect(await pipeline.table.getImage(imageIdOf('ingest', 'photo.jpg'))).toMatchObject({
+      expect(await pipeline.results.getImage(imageIdOf('ingest', 'photo.jpg'))).toMatchObject({
         status: 'done',
         faceCount: 1,
       });
@@ -164,7 +164,7 @@ describe('every file of the robustness set through the whole local pipeline', ()
       await pipeline.drained();
 
       // Assess
-      const failed = await pipeline.table.failedImages();
+      const failed = await pipeline.results.failedImages();
       expect(failed.map((f) => [f.key, f.error?.code]).sort()).toEqual([
         ['bitmap.jpg', 'UNSUPPORTED_FORMAT'],
         ['document.png', 'UNSUPPORTED_FORMAT'],
@@ -195,7 +195,7 @@ describe('every file of the robustness set through the whole local pipeline', ()
       await pipeline.drained();
 
       // Assess
-      const image = (await pipeline.table.getImage(imageIdOf('ingest', 'crowd.jpg'))) as ImageRecord;
+      const image = (await pipeline.results.getImage(imageIdOf('ingest', 'crowd.jpg'))) as ImageRecord;
       expect(image).toMatchObject({ status: 'done', faceCount: 3 });
       expect(image.facesOmitted).toBeGreaterThanOrEqual(2);
       const omitted = image.facesOmitted ?? 0;
@@ -203,14 +203,14 @@ describe('every file of the robustness set through the whole local pipeline', ()
         code: 'TOO_MANY_FACES',
         message: `${3 + omitted} faces found; the 3 with the highest scores were kept and ${omitted} left out (detection.maxFaces, --max-faces).`,
       });
-      const faces = await pipeline.table.facesOfImage(image.imageId);
+      const faces = await pipeline.results.facesOfImage(image.imageId);
       expect(faces).toHaveLength(3);
       // The kept ones are the best: the three highest scores of every face the detector finds.
       const all = await pipeline.context.analyser.detect(crowd, { maxFaces: 1000 });
       expect(all).toHaveLength(3 + omitted);
       const best = all.map((f) => f.score).sort((a, b) => b - a);
       expect(faces.map((f) => f.score)).toEqual(best.slice(0, 3));
-      const pair = (await pipeline.table.getImage(imageIdOf('ingest', 'couple.jpg'))) as ImageRecord;
+      const pair = (await pipeline.results.getImage(imageIdOf('ingest', 'couple.jpg'))) as ImageRecord;
       expect(pair).toMatchObject({ status: 'done', faceCount: 2, facesOmitted: 0 });
       expect(pair.warning).toBeUndefined();
     } finally {
@@ -230,14 +230,14 @@ describe('every file of the robustness set through the whole local pipeline', ()
         fs.readFileSync(dataFile('robustness', 'upstream', 'face_recognition_obama-720p.jpg')),
       );
       await pipeline.drained();
-      expect(await pipeline.table.getImage(imageIdOf('ingest', 'big.jpg'))).toMatchObject({
+      expect(await pipeline.results.getImage(imageIdOf('ingest', 'big.jpg'))).toMatchObject({
         status: 'failed',
         error: {
           code: 'IMAGE_TOO_LARGE',
           message: expect.stringContaining('1920x1080 (2.1 megapixels); the limit is 1.0'),
         },
       });
-      expect(await pipeline.table.getImage(imageIdOf('ingest', 'ok.jpg'))).toMatchObject({
+      expect(await pipeline.results.getImage(imageIdOf('ingest', 'ok.jpg'))).toMatchObject({
         status: 'done',
         faceCount: 1,
       });

@@ -23,7 +23,7 @@ const person: PersonRecord = {
 };
 const storage = {
   store: {},
-  table: { listPeople: async () => [person] },
+  results: { listPeople: async () => [person] },
   buckets: { ingest: 'ingest', crops: 'crops', thumbnails: 'thumbnails' },
 } as unknown as StorageContext;
 const lambdaContext = { awsRequestId: 'lambda-1' } as Context;

@@ -1,5 +1,6 @@
 import { FacepipeError } from '../../../../lib/errors';
 import { type ApiContext, type ApiRequest, type ApiResponse, handleApiRequest } from '../../../../lib/http';
+import { nextCursor } from '../../../../lib/pipeline/cursor';
 import { MAX_DETAILS_BYTES, validateDetails, validatePersonId } from '../../../../lib/pipeline/people';
 import type { StorageContext } from '../../../../lib/pipeline/stages/context';
 import { type RequestOptions, routedRequest } from '../../../helpers/apiRequests';
@@ -19,7 +20,11 @@ function untouchable(): StorageContext {
         throw new Error(`the ${name} was touched (${String(property)}) before validation finished`);
       },
     });
-  return { store: trap('store'), table: trap('table'), buckets: { ingest: 'ingest', crops: 'crops', thumbnails: 't' } };
+  return {
+    store: trap('store'),
+    results: trap('results'),
+    buckets: { ingest: 'ingest', crops: 'crops', thumbnails: 't' },
+  };
 }
 
 const bodies: string[] = [];
@@ -158,6 +163,33 @@ describe('the HTTP API refuses', () => {
       400,
       'INVALID_OPTION',
       'since, until and next apply to failed=true, not to key.',
+    );
+  });
+
+  it('a cursor from another query with 400: a page of one query never reads another query', async () => {
+    const fromObama = nextCursor('person:obama', [1], 1, () => ({
+      at: '2026-03-01T10:00:00.000Z',
+      id: `${IMAGE_ID}-0`,
+    })) as string;
+    const message = 'next is a cursor of another query: page with the query it came from.';
+
+    await expectRefusal(
+      routed('GET /faces', { query: { person: 'biden', next: fromObama } }),
+      400,
+      'INVALID_OPTION',
+      message,
+    );
+    await expectRefusal(
+      routed('GET /faces', { query: { unknown: 'true', next: fromObama } }),
+      400,
+      'INVALID_OPTION',
+      message,
+    );
+    await expectRefusal(
+      routed('GET /images', { query: { failed: 'true', next: fromObama } }),
+      400,
+      'INVALID_OPTION',
+      message,
     );
   });
 
@@ -394,7 +426,7 @@ describe('the HTTP API on failures of its own', () => {
     const cause = new Error('DynamoDB said no at /var/task/index.js:1:2 for PERSON#obama');
     const storage: StorageContext = {
       ...untouchable(),
-      table: { listPeople: () => Promise.reject(cause) } as unknown as StorageContext['table'],
+      results: { listPeople: () => Promise.reject(cause) } as unknown as StorageContext['results'],
     };
     const logger = { error: jest.fn() };
     // Act

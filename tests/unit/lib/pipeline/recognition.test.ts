@@ -1,4 +1,4 @@
-import type { ResultsTable } from '../../../../lib/adapters/dynamodb/resultsStore';
+import type { DynamoResultsStore } from '../../../../lib/adapters/dynamodb/resultsStore';
 import { assignBySimilarity, assignIdentities, GalleryCache } from '../../../../lib/pipeline/recognition';
 
 const unit = (...v: number[]) => {
@@ -77,7 +77,7 @@ describe('GalleryCache', () => {
           release = () => resolve(1);
         }),
       listPeople: async () => [person('ann', unit(1, 0))],
-    } as unknown as ResultsTable;
+    } as unknown as DynamoResultsStore;
     const cache = new GalleryCache(table);
     const first = cache.current();
     const second = cache.current();

@@ -22,17 +22,17 @@ describe('the results table', () => {
       );
       await pipeline.drained();
       const imageId = imageIdOf(pipeline.buckets.ingest, key);
-      const analysed = await pipeline.table.facesOfImage(imageId);
+      const analysed = await pipeline.results.facesOfImage(imageId);
       expect(analysed).toHaveLength(2);
       for (const face of analysed)
         expect([face.emotion?.label, face.identity, face.embedding?.length]).not.toContain(undefined);
 
       // Act: a late duplicate of the same version writes its face records again.
-      await pipeline.table.putFaces(analysed.map(detected), { keepAnalysed: true });
-      const kept = await pipeline.table.facesOfImage(imageId);
+      await pipeline.results.putFaces(analysed.map(detected), { keepAnalysed: true });
+      const kept = await pipeline.results.facesOfImage(imageId);
       // A re-analysis (facepipe run --force) replaces them.
-      await pipeline.table.putFaces(analysed.map(detected));
-      const replaced = await pipeline.table.facesOfImage(imageId);
+      await pipeline.results.putFaces(analysed.map(detected));
+      const replaced = await pipeline.results.facesOfImage(imageId);
 
       // Assess
       expect(kept).toEqual(analysed);
@@ -42,8 +42,8 @@ describe('the results table', () => {
         ...detected(analysed[0] as FaceRecord),
         crop: { ...(analysed[0] as FaceRecord).crop, key: 'other' },
       };
-      await pipeline.table.putFaces([moved], { keepAnalysed: true });
-      expect(await pipeline.table.getFace(imageId, 0)).toEqual(moved);
+      await pipeline.results.putFaces([moved], { keepAnalysed: true });
+      expect(await pipeline.results.getFace(imageId, 0)).toEqual(moved);
     } finally {
       await pipeline.close();
     }

@@ -47,7 +47,7 @@ async function facesByEmotion(dynamo: EmbeddedDynamo, label: string) {
   const { Items } = await dynamo.client.send(
     new QueryCommand({
       TableName: TABLE,
-      IndexName: INDEX.byEmotion,
+      IndexName: INDEX.emotionAndPeople,
       KeyConditionExpression: 'GSI2PK = :pk',
       ExpressionAttributeValues: { ':pk': `EMOTION#${label}` },
     }),
