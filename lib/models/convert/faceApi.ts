@@ -1,15 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FacepipeError } from '../../errors';
-import type { ModelEntry, ModelRole, ModelSource } from '../manifest';
-import { type ModelConverter, registerModelConverter } from '../modelStore';
+import type { ModelEntry, ModelRole, TfjsNpmSource } from '../manifest';
 import { buildFaceApiGraph, type FaceApiNet } from './faceApiNets';
 import { encodeOnnxModel } from './onnxProto';
 import { readTfjsWeights } from './tfjsWeights';
 
-export type ConvertSource = Extract<ModelSource, { kind: 'convert' }>;
-
-/** Bumped whenever a change to the converter changes its output bytes (and so the manifest's sha256 values). */
+/** Bumped whenever a change to this converter changes its output bytes (and so the manifest's sha256 values). */
 const CONVERTER_VERSION = '1';
 
 const NET_BY_ROLE: Partial<Record<ModelRole, FaceApiNet>> = {
@@ -34,7 +31,7 @@ async function packageDir(name: string): Promise<{ dir: string; version: string 
  * Refuses any package version or weights file other than the ones the manifest pins: the output's sha256 is only
  * known for those.
  */
-export async function buildFaceApiOnnx(entry: ModelEntry, source: ConvertSource): Promise<Uint8Array> {
+export async function buildFaceApiOnnx(entry: ModelEntry, source: TfjsNpmSource): Promise<Uint8Array> {
   const where = `${source.package}@${source.version} ${source.weights}`;
   try {
     const net = NET_BY_ROLE[entry.role];
@@ -73,14 +70,4 @@ export async function buildFaceApiOnnx(entry: ModelEntry, source: ConvertSource)
       { cause: error },
     );
   }
-}
-
-/** The `ModelConverter` for face-api sources: writes the converted model to `outPath`. */
-export const convertFaceApiModel: ModelConverter = async (entry, source, outPath) => {
-  const bytes = await buildFaceApiOnnx(entry, source);
-  await fs.writeFile(outPath, bytes);
-};
-
-export function registerFaceApiConverter(): void {
-  registerModelConverter(convertFaceApiModel);
 }
