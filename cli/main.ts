@@ -219,18 +219,27 @@ export function buildProgram(): Command {
   models
     .command('fetch')
     .description(
-      'put verified model files in the cache: from FACEPIPE_MODEL_MIRROR, the upstream URL, or the converter',
+      'put verified model files in the cache: from the mirror folder FACEPIPE_MODEL_MIRROR, the upstream URL ' +
+        '(FACEPIPE_MODEL_URL_BASE replaces its host), or the converter; exit code 1 if any model could not be had',
     )
     .argument('[ids...]', 'model ids (default: the default models)')
     .option('--all', 'every model in the manifest')
     .option('--offline', 'no downloads: mirror and converter only')
+    .addHelpText(
+      'after',
+      '\nWithout network, point FACEPIPE_MODEL_MIRROR at a folder holding the model files. If only the verifier ' +
+        '(retinaface_mnet025) is missing, commands still run with --no-verify (one-stage detection).',
+    )
     .action(async (ids: string[], flags) => {
       exit(await fetchModelsCommand(ids, flags, config()));
     });
   models
     .command('convert')
-    .description('build a face-api model (emotion, age/gender, landmarks) from the npm package weights')
-    .argument('<id>', 'faceapi_expression, faceapi_age_gender or faceapi_landmark68')
+    .description(
+      "build a model with facepipe's converter: face-api (emotion, age/gender, landmarks) from the npm package " +
+        'weights, RetinaFace from its PyTorch checkpoint',
+    )
+    .argument('<id>', 'faceapi_expression, faceapi_age_gender, faceapi_landmark68 or retinaface_mnet025')
     .option('--out <file>', 'write here instead of the cache')
     .action(async (id: string, flags) => {
       exit(await convertModelCommand(id, flags, config()));

@@ -46,6 +46,11 @@ export interface FacepipeConfig {
     mirror: string | undefined;
     /** Where verified model files live; never inside git. */
     cache: string;
+    /**
+     * Replaces the scheme and host of every model download URL, keeping its path (`FACEPIPE_MODEL_URL_BASE`, e.g. an
+     * internal mirror of GitHub's files, or a local server in tests).
+     */
+    urlBase: string | undefined;
     /** onnxruntime intra-op threads per session; 0 lets onnxruntime choose (all cores). Default 1: measured faster (npm run bench), since onnxruntime's spinning threads compete with libvips decoding; use both cores by processing two images at once. */
     threads: number;
   };
@@ -87,6 +92,7 @@ export const defaults: FacepipeConfig = {
     verifier: manifest.defaults.verifier,
     mirror: undefined,
     cache: defaultCacheDir(),
+    urlBase: undefined,
     threads: 1,
   },
   decode: { maxPixels: 100_000_000, maxBytes: 50 * 1024 * 1024 },
@@ -127,6 +133,7 @@ function overridesFromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
   if (env.FACEPIPE_AGE_GENDER_MODEL) models.ageGender = env.FACEPIPE_AGE_GENDER_MODEL;
   if (env.FACEPIPE_MODEL_MIRROR) models.mirror = path.resolve(env.FACEPIPE_MODEL_MIRROR);
   if (env.FACEPIPE_MODEL_CACHE) models.cache = path.resolve(env.FACEPIPE_MODEL_CACHE);
+  if (env.FACEPIPE_MODEL_URL_BASE) models.urlBase = env.FACEPIPE_MODEL_URL_BASE;
   const threads = numberFromEnv(env, 'FACEPIPE_THREADS');
   if (threads !== undefined) models.threads = threads;
   const overrides: ConfigOverrides = { models, decode: {}, detection: {} };
@@ -164,6 +171,9 @@ function validate(config: FacepipeConfig): FacepipeConfig {
   }
   if (!(config.matchThreshold >= -1 && config.matchThreshold <= 1)) problems.push('matchThreshold must be in -1..1');
   if (!(config.models.threads >= 0)) problems.push('models.threads must be >= 0');
+  if (config.models.urlBase !== undefined && !/^https?:\/\/[^/]/.test(config.models.urlBase)) {
+    problems.push(`models.urlBase (FACEPIPE_MODEL_URL_BASE) must be an http(s) URL, got "${config.models.urlBase}"`);
+  }
   if (problems.length > 0) throw new FacepipeError('INVALID_OPTION', `Invalid configuration: ${problems.join('; ')}`);
   return config;
 }

@@ -40,6 +40,28 @@ export function describeError(error: unknown): { code: ErrorCode; message: strin
   return { code: 'INTERNAL', message };
 }
 
+/**
+ * An error's message followed by its causes' (`fetch failed: connect ECONNREFUSED 127.0.0.1:1`): Node's fetch puts the
+ * reason only in the cause. Never empty: an error without a message is named by its code or class.
+ */
+export function errorReason(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && current !== null && depth < 8; depth++) {
+    // Duck-typed rather than `instanceof Error`: errors from another realm (a VM context, jest) are errors too.
+    if (typeof current !== 'object' || !('message' in current)) {
+      parts.push(String(current));
+      break;
+    }
+    const { message, code, name, cause } = current as Error & { code?: unknown };
+    const text = String(message || code || name || 'error');
+    // A wrapping error often repeats its cause's message already.
+    if (!parts.some((part) => part.includes(text))) parts.push(text);
+    current = cause;
+  }
+  return parts.join(': ') || 'unknown error';
+}
+
 /** Errors caused by the input itself: retrying cannot help, so they end as a recorded failure at once. */
 const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
   'FILE_NOT_FOUND',

@@ -2,11 +2,18 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { FacepipeConfig } from '../../lib/config';
 import { describeError } from '../../lib/errors';
-import { registerFaceApiConverter } from '../../lib/models/convert';
-import { manifest, modelEntry } from '../../lib/models/manifest';
+import { registerModelConverters } from '../../lib/models/convert';
+import { type ModelSource, manifest, modelEntry } from '../../lib/models/manifest';
 import { fetchModel, locateModel } from '../../lib/models/modelStore';
 
-registerFaceApiConverter();
+registerModelConverters();
+
+function sourceLabel(source: ModelSource | undefined): string {
+  if (!source) return 'mirror only';
+  if (source.kind === 'url') return source.url;
+  if (source.from === 'tfjs-npm') return `convert ${source.package}`;
+  return `convert ${source.url}`;
+}
 
 function selectModels(ids: string[], all: boolean | undefined): string[] {
   if (ids.length > 0) return ids.map((id) => modelEntry(id).id);
@@ -21,8 +28,9 @@ export async function fetchModelsCommand(
   config: FacepipeConfig,
 ): Promise<number> {
   let failed = 0;
+  const { cache, mirror, urlBase } = config.models;
   process.stderr.write(
-    `model cache: ${config.models.cache}${config.models.mirror ? `; mirror: ${config.models.mirror}` : ''}\n`,
+    `model cache: ${cache}${mirror ? `; mirror: ${mirror}` : ''}${urlBase ? `; downloads from ${urlBase}` : ''}\n`,
   );
   for (const id of selectModels(ids, flags.all)) {
     try {
@@ -51,8 +59,7 @@ export async function listModelsCommand(flags: { json?: boolean }, config: Facep
     } catch (error) {
       status = describeError(error).code === 'MODEL_CORRUPT' ? 'corrupt' : 'missing';
     }
-    const source = m.sources[0];
-    const from = source ? (source.kind === 'url' ? source.url : `convert ${source.package}`) : 'mirror only';
+    const from = sourceLabel(m.sources[0]);
     rows.push({ id: m.id, role: m.role, default: defaults.has(m.id), status, file: m.file, licence: m.licence, from });
   }
   if (flags.json) {
@@ -68,11 +75,13 @@ export async function listModelsCommand(flags: { json?: boolean }, config: Facep
   return 0;
 }
 
-/** `facepipe models convert <id> --out FILE`: build a face-api model from the npm weights, without the cache. */
+/**
+ * `facepipe models convert <id> --out FILE`: build a model with facepipe's converter, without the cache: a face-api
+ * model from the npm package's weights, RetinaFace from its PyTorch checkpoint (from the mirror folder or downloaded).
+ */
 export async function convertModelCommand(id: string, flags: { out?: string }, config: FacepipeConfig) {
   const entry = modelEntry(id);
-  const source = entry.sources.find((s) => s.kind === 'convert');
-  if (!source) {
+  if (!entry.sources.some((s) => s.kind === 'convert')) {
     process.stderr.write(
       `Model ${id} is not built by the converter (its sources: ${entry.sources.map((s) => s.kind).join(', ') || 'mirror only'}).\n`,
     );
@@ -81,8 +90,8 @@ export async function convertModelCommand(id: string, flags: { out?: string }, c
   const out = flags.out ?? path.join(config.models.cache, entry.file);
   const outcome = await fetchModel(
     id,
-    { cache: path.dirname(path.resolve(out)), mirror: undefined },
-    { offline: true },
+    { cache: path.dirname(path.resolve(out)), mirror: config.models.mirror, urlBase: config.models.urlBase },
+    { convertOnly: true, log: (line) => process.stderr.write(`  ${line}\n`) },
   );
   if (path.basename(out) !== entry.file) await fs.rename(outcome.path, out);
   process.stdout.write(`${id}: ${outcome.from === 'cache' ? 'already converted' : 'converted'} → ${out}\n`);

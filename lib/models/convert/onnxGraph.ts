@@ -17,7 +17,11 @@ export const attr = {
   int: (name: string, i: number): OnnxAttribute => ({ name, type: AttributeType.INT, i }),
   ints: (name: string, ints: number[]): OnnxAttribute => ({ name, type: AttributeType.INTS, ints }),
   float: (name: string, f: number): OnnxAttribute => ({ name, type: AttributeType.FLOAT, f }),
+  string: (name: string, s: string): OnnxAttribute => ({ name, type: AttributeType.STRING, s: Buffer.from(s, 'utf8') }),
 };
+
+/** Stands for an optional node input that is left out (ONNX writes it as an empty name). */
+export const OMITTED_INPUT = '';
 
 /** A tensor dimension: a number, or a name for a symbolic one (the batch). */
 export type Dim = number | string;
@@ -30,6 +34,12 @@ function valueInfo(name: string, shape: Dim[]): OnnxValueInfo {
 function floatBytes(values: Float32Array): Uint8Array {
   const out = Buffer.alloc(values.length * 4);
   for (let i = 0; i < values.length; i++) out.writeFloatLE(values[i]!, i * 4);
+  return out;
+}
+
+function int64Bytes(values: readonly number[]): Uint8Array {
+  const out = Buffer.alloc(values.length * 8);
+  for (let i = 0; i < values.length; i++) out.writeBigInt64LE(BigInt(values[i]!), i * 8);
   return out;
 }
 
@@ -75,10 +85,24 @@ export class OnnxGraphBuilder {
     return name;
   }
 
+  /** An int64 initializer (shapes, axes). */
+  constantInt64(name: string, dims: number[], values: readonly number[]): string {
+    const count = dims.reduce((n, d) => n * d, 1);
+    if (count !== values.length) throw new Error(`constant ${name}: ${values.length} values for shape [${dims}]`);
+    this.initializers.push({
+      name: this.claim(name),
+      dims,
+      dataType: TensorDataType.INT64,
+      rawData: int64Bytes(values),
+    });
+    return name;
+  }
+
   /** Adds one node with a single output named `output` and returns that name. */
   node(opType: string, inputs: string[], output: string, attributes: OnnxAttribute[] = []): string {
     for (const input of inputs) {
-      if (!this.names.has(input)) throw new Error(`${opType} ${output}: input ${input} does not exist yet`);
+      if (input !== OMITTED_INPUT && !this.names.has(input))
+        throw new Error(`${opType} ${output}: input ${input} does not exist yet`);
     }
     this.nodes.push({ name: output, opType, input: inputs, output: [this.claim(output)], attribute: attributes });
     return output;

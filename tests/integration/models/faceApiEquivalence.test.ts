@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { buildFaceApiOnnx, type ConvertSource } from '../../../lib/models/convert';
-import { modelEntry } from '../../../lib/models/manifest';
+import { buildFaceApiOnnx } from '../../../lib/models/convert';
+import { modelEntry, type TfjsNpmSource } from '../../../lib/models/manifest';
 import { dataDir, modelMirror } from '../../helpers/testConfig';
 
 // The converted graphs must compute what the mirror's reference conversions compute, on real photos.
@@ -80,7 +80,7 @@ describe('face-api models converted from the npm weights match the reference ONN
   ): Promise<{ converted: Record<string, number[]>; reference: Record<string, number[]> }> {
     // Prepare
     const entry = modelEntry(id);
-    const source = entry.sources.find((s): s is ConvertSource => s.kind === 'convert')!;
+    const source = entry.sources.find((s): s is TfjsNpmSource => s.kind === 'convert' && s.from === 'tfjs-npm')!;
     const converted = await ort.InferenceSession.create(await buildFaceApiOnnx(entry, source), options);
     const reference = await ort.InferenceSession.create(path.join(mirror, entry.file), options);
     expect(converted.inputNames).toEqual(reference.inputNames);

@@ -21,4 +21,14 @@ describe('loadConfig', () => {
     );
     expect(() => loadConfig({}, { FACEPIPE_THREADS: 'many' })).toThrow(FacepipeError);
   });
+
+  it('reads the model URL base and refuses one that is not an http(s) URL', () => {
+    expect(loadConfig({}, {}).models.urlBase).toBeUndefined();
+    expect(loadConfig({}, { FACEPIPE_MODEL_URL_BASE: 'http://127.0.0.1:8080' }).models.urlBase).toBe(
+      'http://127.0.0.1:8080',
+    );
+    expect(() => loadConfig({}, { FACEPIPE_MODEL_URL_BASE: '127.0.0.1:8080' })).toThrow(
+      'models.urlBase (FACEPIPE_MODEL_URL_BASE) must be an http(s) URL, got "127.0.0.1:8080"',
+    );
+  });
 });

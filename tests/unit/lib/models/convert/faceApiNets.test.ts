@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { FacepipeError } from '../../../../../lib/errors';
-import { buildFaceApiOnnx, type ConvertSource } from '../../../../../lib/models/convert';
+import { buildFaceApiOnnx } from '../../../../../lib/models/convert';
 import { decodeOnnxModel } from '../../../../../lib/models/convert/onnxProto';
-import { type ModelEntry, modelEntry } from '../../../../../lib/models/manifest';
+import { type ModelEntry, modelEntry, type TfjsNpmSource } from '../../../../../lib/models/manifest';
 
 const MODELS = {
   faceapi_expression: { probs: [7] },
@@ -11,8 +11,8 @@ const MODELS = {
   faceapi_landmark68: { landmarks: [136] },
 } as const;
 
-function convertSource(entry: ModelEntry): ConvertSource {
-  const source = entry.sources.find((s): s is ConvertSource => s.kind === 'convert');
+function convertSource(entry: ModelEntry): TfjsNpmSource {
+  const source = entry.sources.find((s): s is TfjsNpmSource => s.kind === 'convert' && s.from === 'tfjs-npm');
   if (!source) throw new Error(`${entry.id} has no convert source`);
   return source;
 }
