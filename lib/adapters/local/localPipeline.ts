@@ -19,7 +19,6 @@ import { InProcessQueue, InProcessTopic, type QueueOptions } from './inProcessQu
 
 export const LOCAL_BUCKETS: BucketNames = { ingest: 'ingest', crops: 'crops', thumbnails: 'thumbnails' };
 export const LOCAL_TABLE = 'facepipe-results';
-export const DEFAULT_DATA_DIR = '.facepipe';
 
 export type PipelineEvent =
   | { type: 'image'; key: string; outcome: DetectOutcome }

@@ -17,6 +17,7 @@ import {
   QUEUE_DEFAULTS,
   quoteValue,
 } from '../../../lib/options';
+import { globalOptionsTable } from '../../helpers/optionDocs';
 import { repoRoot } from '../../helpers/testConfig';
 
 const invalidOption = (message: string) => expect.objectContaining({ code: 'INVALID_OPTION', message });
@@ -180,6 +181,27 @@ describe('the option definitions', () => {
     expect(allowedValues(OPTIONS.maxFaces)).toBe('a whole number, at least 1');
     expect(allowedValues(OPTIONS.nmsIou)).toBe('more than 0 and at most 1');
     expect(allowedValues(OPTIONS.imageFormat)).toBe('one of jpeg, webp');
+  });
+});
+
+describe('the README', () => {
+  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+
+  test("its table of global options is the definitions' (flags, variables, allowed values, defaults, meanings)", () => {
+    // Act
+    const start = readme.indexOf('| option | environment variable |');
+    const table = readme.slice(start, readme.indexOf('\n\n', start));
+
+    // Assess
+    expect(start).toBeGreaterThan(readme.indexOf('Global options (before the command)'));
+    expect(table).toBe(globalOptionsTable());
+  });
+
+  test('names every flag and every variable a user can set', () => {
+    for (const definition of ALL_OPTIONS) {
+      if (definition.flag) expect(readme).toContain(definition.flag);
+      if (definition.env && !('setting' in definition.lands)) expect(readme).toContain(definition.env);
+    }
   });
 });
 
