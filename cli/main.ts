@@ -1,7 +1,7 @@
-import { Command, Option } from 'commander';
-import { DEFAULT_DATA_DIR } from '../lib/adapters/local/localPipeline';
-import { type ConfigOverrides, loadConfig } from '../lib/config';
+import { Command } from 'commander';
+import { loadConfig } from '../lib/config';
 import { describeError } from '../lib/errors';
+import { OPTIONS } from '../lib/options';
 import { analyzeCommand } from './commands/analyze';
 import { compareCommand } from './commands/compare';
 import { listDeadLettersCommand, redriveDeadLettersCommand } from './commands/deadLetters';
@@ -11,81 +11,17 @@ import { addPersonCommand, listPeopleCommand, removePersonCommand, showPersonCom
 import { queryCommand } from './commands/query';
 import { runCommand } from './commands/run';
 import { watchCommand } from './commands/watch';
-
-interface GlobalFlags {
-  detector?: string;
-  threads?: string;
-  scoreThreshold?: string;
-  minFaceSize?: string;
-  maxFaces?: string;
-  inputSize?: string;
-  highRecall?: boolean;
-  verify?: boolean;
-  ageGender?: boolean;
-  maxPixels?: string;
-  cropMargin?: string;
-  imageFormat?: 'jpeg' | 'webp';
-  dataDir: string;
-}
-
-function toNumber(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new Error(`${flag} must be a number, got "${value}"`);
-  return n;
-}
-
-function configFrom(flags: GlobalFlags) {
-  const detection: ConfigOverrides['detection'] = {};
-  const set = <K extends keyof NonNullable<ConfigOverrides['detection']>>(key: K, v: number | undefined) => {
-    if (v !== undefined) (detection as Record<string, unknown>)[key] = v;
-  };
-  set('scoreThreshold', toNumber(flags.scoreThreshold, '--score-threshold'));
-  set('minFaceSize', toNumber(flags.minFaceSize, '--min-face-size'));
-  set('maxFaces', toNumber(flags.maxFaces, '--max-faces'));
-  set('inputSize', toNumber(flags.inputSize, '--input-size'));
-  if (flags.highRecall) detection.highRecall = true;
-  if (flags.verify === false) detection.verify = false;
-  const overrides: ConfigOverrides = { detection, models: {}, decode: {} };
-  if (flags.detector) overrides.models = { ...overrides.models, detector: flags.detector };
-  const threads = toNumber(flags.threads, '--threads');
-  if (threads !== undefined) overrides.models = { ...overrides.models, threads };
-  const maxPixels = toNumber(flags.maxPixels, '--max-pixels');
-  if (maxPixels !== undefined) overrides.decode = { maxPixels };
-  const margin = toNumber(flags.cropMargin, '--crop-margin');
-  if (margin !== undefined) overrides.crop = { margin };
-  if (flags.imageFormat) {
-    overrides.crop = { ...overrides.crop, format: flags.imageFormat };
-    overrides.thumbnail = { format: flags.imageFormat };
-  }
-  if (flags.ageGender === false) overrides.ageGender = false;
-  return loadConfig(overrides);
-}
+import { addGlobalOptions, cliOption, configOverridesFromFlags, dataDirFrom } from './options';
 
 export function buildProgram(): Command {
-  const program = new Command('facepipe')
-    .description('Find every face in images: box, landmarks, emotion, identity embedding, age and gender.')
-    .showHelpAfterError()
-    .option('--detector <id>', 'detector model (yunet_s_dynamic, retinaface_mnet025, ...)')
-    .option('--threads <n>', 'onnxruntime threads per model (default 1; 0 = all cores)')
-    .option('--score-threshold <s>', 'minimum detection score, 0..1 (default 0.6)')
-    .option('--min-face-size <px>', 'drop faces smaller than this many pixels (default 0)')
-    .option('--max-faces <n>', 'keep at most this many faces per image (default 500)')
-    .option('--input-size <px>', 'detector input, long side in pixels (default 640)')
-    .option('--high-recall', 'small-face mode: a second detector pass at 1280 px')
-    .option('--no-verify', 'one-stage detection: skip the RetinaFace second opinion')
-    .option('--no-age-gender', 'skip the age/gender analyser')
-    .option('--max-pixels <n>', 'refuse images with more pixels than this (default 100000000)')
-    .option('--crop-margin <f>', 'face crop margin as a fraction of the box (default 0.25)')
-    .addOption(new Option('--image-format <fmt>', 'crop and thumbnail format').choices(['jpeg', 'webp']))
-    .addOption(
-      new Option('--data-dir <dir>', 'where the local pipeline keeps its buckets, table and dead letters')
-        .env('FACEPIPE_DATA_DIR')
-        .default(DEFAULT_DATA_DIR),
-    );
+  const program = addGlobalOptions(
+    new Command('facepipe')
+      .description('Find every face in images: box, landmarks, emotion, identity embedding, age and gender.')
+      .showHelpAfterError(),
+  );
 
-  const config = () => configFrom(program.opts<GlobalFlags>());
-  const dataDir = () => program.opts<GlobalFlags>().dataDir;
+  const config = () => loadConfig(configOverridesFromFlags(program));
+  const dataDir = () => dataDirFrom(program);
   const exit = (code: number) => {
     process.exitCode = code;
   };
@@ -117,21 +53,19 @@ export function buildProgram(): Command {
     .description('process images through the whole local pipeline: faces, crops, emotions, identities, thumbnails')
     .argument('<paths...>', 'image files or folders (searched recursively)')
     .option('--force', 'process again images already done')
-    .option('--workers <n>', 'messages each stage handles at once (default 2)')
+    .addOption(cliOption(OPTIONS.workers))
     .option('--json', 'print the summary as JSON')
     .action(async (paths: string[], flags) => {
-      const workers = toNumber(flags.workers, '--workers');
-      exit(await runCommand(paths, { ...flags, workers, dataDir: dataDir() }, config()));
+      exit(await runCommand(paths, { ...flags, dataDir: dataDir() }, config()));
     });
 
   program
     .command('watch')
     .description('keep running: process every image dropped into the ingest folder (Ctrl-C stops cleanly)')
     .argument('[folder]', 'folder to watch (default: the ingest bucket folder of the data directory)')
-    .option('--workers <n>', 'messages each stage handles at once (default 2)')
+    .addOption(cliOption(OPTIONS.workers))
     .action(async (folder: string | undefined, flags) => {
-      const workers = toNumber(flags.workers, '--workers');
-      exit(await watchCommand(folder, { workers, dataDir: dataDir() }, config()));
+      exit(await watchCommand(folder, { workers: flags.workers, dataDir: dataDir() }, config()));
     });
 
   const people = program.command('people').description('the people facepipe recognises');
@@ -175,7 +109,8 @@ export function buildProgram(): Command {
     .option('--failed', 'images that failed, with the reason')
     .option('--since <time>', 'only from this date/time on')
     .option('--until <time>', 'only up to this date/time')
-    .option('--limit <n>', 'at most this many results')
+    // queryCommand parses --limit itself, with the same definition (its callers pass the text).
+    .addOption(cliOption(OPTIONS.limit, { parse: false }))
     .option('--json', 'JSON lines')
     .action(async (flags) => exit(await queryCommand({ ...flags, dataDir: dataDir() }, config())));
 
@@ -201,11 +136,10 @@ export function buildProgram(): Command {
     .command('redrive')
     .description('send the dead letters back into their queues; each is removed once handled')
     .option('--queue <queue>', 'only this queue: ingest, emotion or recognise')
-    .option('--workers <n>', 'messages each stage handles at once (default 2)')
+    .addOption(cliOption(OPTIONS.workers))
     .option('--json', 'print the counts as JSON')
     .action(async (flags) => {
-      const workers = toNumber(flags.workers, '--workers');
-      exit(await redriveDeadLettersCommand({ ...flags, workers, dataDir: dataDir() }, config()));
+      exit(await redriveDeadLettersCommand({ ...flags, dataDir: dataDir() }, config()));
     });
 
   const models = program.command('models').description('the model files: list, fetch, convert');

@@ -1,12 +1,12 @@
 import os from 'node:os';
 import path from 'node:path';
 import { FacepipeError } from './errors';
-import { manifest } from './models/manifest';
+import { ALL_OPTIONS, type ConfigPath, OPTIONS, optionFromEnv, optionProblem } from './options';
 
 export type ImageFormat = 'jpeg' | 'webp';
 
 export interface DetectionOptions {
-  /** Minimum face score (0..1); OpenCV's YuNet default is 0.6. */
+  /** Minimum face score. */
   scoreThreshold: number;
   /** IoU above which the weaker of two boxes is suppressed. */
   nmsIou: number;
@@ -51,7 +51,7 @@ export interface FacepipeConfig {
      * internal mirror of GitHub's files, or a local server in tests).
      */
     urlBase: string | undefined;
-    /** onnxruntime intra-op threads per session; 0 lets onnxruntime choose (all cores). Default 1: measured faster (npm run bench), since onnxruntime's spinning threads compete with libvips decoding; use both cores by processing two images at once. */
+    /** onnxruntime intra-op threads per session; 0 lets onnxruntime choose (all cores). */
     threads: number;
   };
   decode: {
@@ -71,109 +71,95 @@ export interface FacepipeConfig {
   matchThreshold: number;
 }
 
-/**
- * Cosine similarity for "same person": 0.2665 rounded, the mean over folds of the 10-fold best threshold on the union
- * of LFW fold 1 (600 pairs) and the deepface unit pairs (520), measured by `npm run eval` with mobilefacenet_foamliu
- * on the face crops (reports/eval.md). Recalibrate when the embedder or the face crops change.
- */
-export const DEFAULT_MATCH_THRESHOLD = 0.27;
+/** Cosine similarity for "same person" (calibration: `OPTIONS.matchThreshold` in lib/options.ts). */
+export const DEFAULT_MATCH_THRESHOLD = OPTIONS.matchThreshold.default;
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   return path.join(base, 'facepipe', 'models');
 }
 
+const o = OPTIONS;
+
+/** The defaults, each the one in its option definition (lib/options.ts). */
 export const defaults: FacepipeConfig = {
   models: {
-    detector: manifest.defaults.detector,
-    embedder: manifest.defaults.embedder,
-    emotion: manifest.defaults.emotion,
-    ageGender: manifest.defaults.ageGender,
-    verifier: manifest.defaults.verifier,
-    mirror: undefined,
+    detector: o.detector.default,
+    embedder: o.embedder.default,
+    emotion: o.emotionModel.default,
+    ageGender: o.ageGenderModel.default,
+    verifier: o.verifier.default,
+    mirror: o.modelMirror.default,
     cache: defaultCacheDir(),
-    urlBase: undefined,
-    threads: 1,
+    urlBase: o.modelUrlBase.default,
+    threads: o.threads.default,
   },
-  decode: { maxPixels: 100_000_000, maxBytes: 50 * 1024 * 1024 },
+  decode: { maxPixels: o.maxPixels.default, maxBytes: o.maxBytes.default },
   detection: {
-    scoreThreshold: 0.6,
-    nmsIou: 0.3,
-    minFaceSize: 0,
-    maxFaces: 500,
-    inputSize: 640,
-    highRecall: false,
-    highRecallInputSize: 1280,
-    verify: true,
+    scoreThreshold: o.scoreThreshold.default,
+    nmsIou: o.nmsIou.default,
+    minFaceSize: o.minFaceSize.default,
+    maxFaces: o.maxFaces.default,
+    inputSize: o.inputSize.default,
+    highRecall: o.highRecall.default,
+    highRecallInputSize: o.highRecallInputSize.default,
+    verify: o.verify.default,
   },
-  crop: { margin: 0.25, size: 256, format: 'jpeg', quality: 85 },
-  thumbnail: { size: 320, faceSize: 96, format: 'jpeg', quality: 80 },
-  ageGender: true,
-  matchThreshold: DEFAULT_MATCH_THRESHOLD,
+  crop: {
+    margin: o.cropMargin.default,
+    size: o.cropSize.default,
+    format: o.imageFormat.default,
+    quality: o.cropQuality.default,
+  },
+  thumbnail: {
+    size: o.thumbnailSize.default,
+    faceSize: o.faceThumbnailSize.default,
+    format: o.imageFormat.default,
+    quality: o.thumbnailQuality.default,
+  },
+  ageGender: o.ageGender.default,
+  matchThreshold: o.matchThreshold.default,
 };
 
 export type ConfigOverrides = {
   [K in keyof FacepipeConfig]?: FacepipeConfig[K] extends object ? Partial<FacepipeConfig[K]> : FacepipeConfig[K];
 };
 
-function numberFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
-  const value = Number(raw);
-  if (!Number.isFinite(value)) throw new FacepipeError('INVALID_OPTION', `${name} must be a number, got "${raw}"`);
-  return value;
+/** The options that land in the config, each with the config leaves it sets. */
+const CONFIG_OPTIONS = ALL_OPTIONS.flatMap((definition) =>
+  'config' in definition.lands ? definition.lands.config.map((at) => ({ definition, at })) : [],
+);
+
+function valueAt(config: object, at: ConfigPath): unknown {
+  return at.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], config);
 }
 
-/** Environment variables a deployment sets (the Lambda functions and the CLI read the same names). */
-function overridesFromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
-  const models: Partial<FacepipeConfig['models']> = {};
-  if (env.FACEPIPE_DETECTOR) models.detector = env.FACEPIPE_DETECTOR;
-  if (env.FACEPIPE_EMBEDDER) models.embedder = env.FACEPIPE_EMBEDDER;
-  if (env.FACEPIPE_EMOTION_MODEL) models.emotion = env.FACEPIPE_EMOTION_MODEL;
-  if (env.FACEPIPE_AGE_GENDER_MODEL) models.ageGender = env.FACEPIPE_AGE_GENDER_MODEL;
-  if (env.FACEPIPE_MODEL_MIRROR) models.mirror = path.resolve(env.FACEPIPE_MODEL_MIRROR);
-  if (env.FACEPIPE_MODEL_CACHE) models.cache = path.resolve(env.FACEPIPE_MODEL_CACHE);
-  if (env.FACEPIPE_MODEL_URL_BASE) models.urlBase = env.FACEPIPE_MODEL_URL_BASE;
-  const threads = numberFromEnv(env, 'FACEPIPE_THREADS');
-  if (threads !== undefined) models.threads = threads;
-  const overrides: ConfigOverrides = { models, decode: {}, detection: {} };
-  const maxPixels = numberFromEnv(env, 'FACEPIPE_MAX_PIXELS');
-  if (maxPixels !== undefined) overrides.decode = { ...overrides.decode, maxPixels };
-  const maxBytes = numberFromEnv(env, 'FACEPIPE_MAX_BYTES');
-  if (maxBytes !== undefined) overrides.decode = { ...overrides.decode, maxBytes };
-  const score = numberFromEnv(env, 'FACEPIPE_SCORE_THRESHOLD');
-  if (score !== undefined) overrides.detection = { ...overrides.detection, scoreThreshold: score };
-  if (env.FACEPIPE_VERIFY === 'false' || env.FACEPIPE_VERIFY === '0') {
-    overrides.detection = { ...overrides.detection, verify: false };
+/** Sets a leaf of a `ConfigOverrides` (creating its section). */
+export function setConfigValue(overrides: ConfigOverrides, at: ConfigPath, value: unknown): void {
+  const [section, key] = at.split('.') as [keyof ConfigOverrides, string | undefined];
+  if (key === undefined) {
+    (overrides as Record<string, unknown>)[section] = value;
+    return;
   }
-  const match = numberFromEnv(env, 'FACEPIPE_MATCH_THRESHOLD');
-  if (match !== undefined) overrides.matchThreshold = match;
+  const sections = overrides as Record<string, Record<string, unknown> | undefined>;
+  sections[section] = { ...sections[section], [key]: value };
+}
+
+/** The environment variables of the options (a deployment sets them; the Lambda functions and the CLI read them). */
+function overridesFromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
+  const overrides: ConfigOverrides = {};
+  for (const { definition, at } of CONFIG_OPTIONS) {
+    const value = optionFromEnv(definition, env);
+    if (value !== undefined) setConfigValue(overrides, at, value);
+  }
   return overrides;
 }
 
+/** Values set in code are checked against the same definitions; every problem is named by its config path. */
 function validate(config: FacepipeConfig): FacepipeConfig {
-  const problems: string[] = [];
-  const { detection: d } = config;
-  if (!(d.scoreThreshold >= 0 && d.scoreThreshold <= 1)) problems.push('detection.scoreThreshold must be in 0..1');
-  if (!(d.nmsIou > 0 && d.nmsIou <= 1)) problems.push('detection.nmsIou must be in (0, 1]');
-  if (!(d.inputSize >= 32 && d.inputSize <= 4096)) problems.push('detection.inputSize must be in 32..4096');
-  if (!(d.maxFaces >= 1)) problems.push('detection.maxFaces must be at least 1');
-  if (!(d.minFaceSize >= 0)) problems.push('detection.minFaceSize must be >= 0');
-  if (!(config.decode.maxPixels > 0)) problems.push('decode.maxPixels must be positive');
-  if (!(config.crop.margin >= 0 && config.crop.margin <= 2)) problems.push('crop.margin must be in 0..2');
-  for (const [name, o] of [
-    ['crop', config.crop],
-    ['thumbnail', config.thumbnail],
-  ] as const) {
-    if (o.format !== 'jpeg' && o.format !== 'webp') problems.push(`${name}.format must be jpeg or webp`);
-    if (!(o.quality >= 1 && o.quality <= 100)) problems.push(`${name}.quality must be in 1..100`);
-    if (!(o.size >= 16 && o.size <= 4096)) problems.push(`${name}.size must be in 16..4096`);
-  }
-  if (!(config.matchThreshold >= -1 && config.matchThreshold <= 1)) problems.push('matchThreshold must be in -1..1');
-  if (!(config.models.threads >= 0)) problems.push('models.threads must be >= 0');
-  if (config.models.urlBase !== undefined && !/^https?:\/\/[^/]/.test(config.models.urlBase)) {
-    problems.push(`models.urlBase (FACEPIPE_MODEL_URL_BASE) must be an http(s) URL, got "${config.models.urlBase}"`);
-  }
+  const problems = CONFIG_OPTIONS.map(({ definition, at }) =>
+    optionProblem(definition, valueAt(config, at), at),
+  ).filter((problem) => problem !== undefined);
   if (problems.length > 0) throw new FacepipeError('INVALID_OPTION', `Invalid configuration: ${problems.join('; ')}`);
   return config;
 }
@@ -186,9 +172,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     models: { ...base.models, ...fromEnv.models, ...overrides.models },
     decode: { ...base.decode, ...fromEnv.decode, ...overrides.decode },
     detection: { ...base.detection, ...fromEnv.detection, ...overrides.detection },
-    crop: { ...base.crop, ...overrides.crop },
-    thumbnail: { ...base.thumbnail, ...overrides.thumbnail },
-    ageGender: overrides.ageGender ?? base.ageGender,
+    crop: { ...base.crop, ...fromEnv.crop, ...overrides.crop },
+    thumbnail: { ...base.thumbnail, ...fromEnv.thumbnail, ...overrides.thumbnail },
+    ageGender: overrides.ageGender ?? fromEnv.ageGender ?? base.ageGender,
     matchThreshold: overrides.matchThreshold ?? fromEnv.matchThreshold ?? base.matchThreshold,
   });
 }

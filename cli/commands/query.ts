@@ -1,6 +1,7 @@
 import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { FacepipeError } from '../../lib/errors';
+import { OPTIONS, parseOption } from '../../lib/options';
 import type { TimeRange } from '../../lib/pipeline/ports';
 import {
   emotionLabel,
@@ -54,10 +55,7 @@ export async function queryCommand(flags: QueryFlags, config: FacepipeConfig): P
   if (chosen !== 1) {
     throw new FacepipeError('INVALID_OPTION', 'Give exactly one of --image, --person, --emotion, --unknown, --failed.');
   }
-  const limit = flags.limit === undefined ? undefined : Number(flags.limit);
-  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0 && limit <= 10000)) {
-    throw new FacepipeError('INVALID_OPTION', '--limit must be a whole number from 1 to 10000');
-  }
+  const limit = flags.limit === undefined ? undefined : parseOption(OPTIONS.limit, flags.limit, OPTIONS.limit.flag);
   const emotion = flags.emotion ? emotionLabel(flags.emotion, '--emotion') : undefined;
   const range: TimeRange = {
     since: isoTime(flags.since, '--since'),

@@ -112,8 +112,10 @@ function whereToGet(entry: ModelEntry, urlBase: string | undefined): string {
 /** What a user without this model can do: the mirror, the network, or (for the verifier) doing without it. */
 function waysOut(entry: ModelEntry): string {
   const files = [
-    entry.file,
-    ...entry.sources.flatMap((s) => (s.kind === 'convert' && s.from === 'pytorch-checkpoint' ? [s.file] : [])),
+    ...new Set([
+      entry.file,
+      ...entry.sources.flatMap((s) => (s.kind === 'convert' && s.from === 'pytorch-checkpoint' ? [s.file] : [])),
+    ]),
   ];
   const ways = [`set FACEPIPE_MODEL_MIRROR to a folder holding ${files.join(' or ')}`];
   const downloads = entry.sources.some((s) => s.kind === 'url' || s.from === 'pytorch-checkpoint');

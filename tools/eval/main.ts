@@ -487,7 +487,7 @@ function renderVerification(report: VerificationReport): string {
     ),
     '',
     `**Recommended match threshold: ${recommended}** (10-fold best-threshold mean ${num(meanThreshold, 4)} on the ` +
-      'union of both sets, folds stratified by set and class; `DEFAULT_MATCH_THRESHOLD` in lib/config.ts).',
+      'union of both sets, folds stratified by set and class; `OPTIONS.matchThreshold` in lib/options.ts).',
     '',
     failures.length > 0
       ? `Images where no face was embedded (${failures.length}):\n\n${failures.join('\n')}`

@@ -1,10 +1,12 @@
 import { FacepipeError } from '../../errors';
+import { OPTIONS, type OptionValue, optionFromEnv } from '../../options';
 import type { BackendName } from '../../pipeline/backends';
 import type { BucketNames } from '../../pipeline/stages/context';
 
 /**
  * What a deployed function needs to know about its stack, read from the environment `serverless.yml` sets. The
- * vision settings (thresholds, models) come from the same environment through `loadConfig`.
+ * vision settings (thresholds, models) come from the same environment through `loadConfig`; both parse it with the
+ * option definitions of lib/options.ts.
  */
 export interface DeploymentSettings {
   buckets: BucketNames;
@@ -23,63 +25,55 @@ export interface DeploymentSettings {
   maxReceiveCount: number;
 }
 
-/** The environment variables `serverless.yml` sets on every function. */
+/** The environment variables `serverless.yml` sets on every function (their definitions: lib/options.ts). */
 export const SETTINGS_ENV = {
-  ingestBucket: 'FACEPIPE_INGEST_BUCKET',
-  cropsBucket: 'FACEPIPE_CROPS_BUCKET',
-  thumbnailsBucket: 'FACEPIPE_THUMBNAILS_BUCKET',
-  table: 'FACEPIPE_TABLE',
-  emotionBackend: 'FACEPIPE_EMOTION_BACKEND',
-  recognitionBackend: 'FACEPIPE_RECOGNITION_BACKEND',
-  rekognitionCollection: 'FACEPIPE_REKOGNITION_COLLECTION',
-  rekognitionMatchThreshold: 'FACEPIPE_REKOGNITION_MATCH_THRESHOLD',
-  retentionDays: 'FACEPIPE_RETENTION_DAYS',
-  maxReceiveCount: 'FACEPIPE_MAX_RECEIVE_COUNT',
+  ingestBucket: OPTIONS.ingestBucket.env,
+  cropsBucket: OPTIONS.cropsBucket.env,
+  thumbnailsBucket: OPTIONS.thumbnailsBucket.env,
+  table: OPTIONS.table.env,
+  emotionBackend: OPTIONS.emotionBackend.env,
+  recognitionBackend: OPTIONS.recognitionBackend.env,
+  rekognitionCollection: OPTIONS.rekognitionCollection.env,
+  rekognitionMatchThreshold: OPTIONS.rekognitionMatchThreshold.env,
+  retentionDays: OPTIONS.retentionDays.env,
+  maxReceiveCount: OPTIONS.maxReceiveCount.env,
 } as const;
 
-function required(env: NodeJS.ProcessEnv, name: string): string {
-  const value = env[name];
+type Setting = (typeof OPTIONS)[keyof typeof SETTINGS_ENV];
+
+/** A setting from the environment, parsed by its definition; its default when unset. */
+function setting<D extends Setting>(env: NodeJS.ProcessEnv, definition: D): OptionValue<D> | D['default'] {
+  return optionFromEnv(definition, env) ?? definition.default;
+}
+
+function required(env: NodeJS.ProcessEnv, definition: Setting & { kind: 'string' }): string {
+  const value = optionFromEnv(definition, env);
   if (!value) {
-    throw new FacepipeError('INVALID_OPTION', `${name} is not set: deploy with serverless.yml, which sets it.`);
-  }
-  return value;
-}
-
-function backend(env: NodeJS.ProcessEnv, name: string): BackendName {
-  const value = env[name] || 'onnx';
-  if (value !== 'onnx' && value !== 'rekognition') {
-    throw new FacepipeError('INVALID_OPTION', `${name} must be "onnx" or "rekognition", got "${value}".`);
-  }
-  return value;
-}
-
-function number(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!(Number.isFinite(value) && value >= min && value <= max)) {
-    throw new FacepipeError('INVALID_OPTION', `${name} must be a number from ${min} to ${max}, got "${raw}".`);
+    throw new FacepipeError(
+      'INVALID_OPTION',
+      `${definition.env} is not set: deploy with serverless.yml, which sets it.`,
+    );
   }
   return value;
 }
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): DeploymentSettings {
-  const recognitionBackend = backend(env, SETTINGS_ENV.recognitionBackend);
+  const recognitionBackend = setting(env, OPTIONS.recognitionBackend);
   return {
     buckets: {
-      ingest: required(env, SETTINGS_ENV.ingestBucket),
-      crops: required(env, SETTINGS_ENV.cropsBucket),
-      thumbnails: required(env, SETTINGS_ENV.thumbnailsBucket),
+      ingest: required(env, OPTIONS.ingestBucket),
+      crops: required(env, OPTIONS.cropsBucket),
+      thumbnails: required(env, OPTIONS.thumbnailsBucket),
     },
-    table: required(env, SETTINGS_ENV.table),
-    emotionBackend: backend(env, SETTINGS_ENV.emotionBackend),
+    table: required(env, OPTIONS.table),
+    emotionBackend: setting(env, OPTIONS.emotionBackend),
     recognitionBackend,
     rekognitionCollection:
       recognitionBackend === 'rekognition'
-        ? required(env, SETTINGS_ENV.rekognitionCollection)
-        : (env[SETTINGS_ENV.rekognitionCollection] ?? ''),
-    rekognitionMatchThreshold: number(env, SETTINGS_ENV.rekognitionMatchThreshold, 90, 0, 100),
-    retentionDays: number(env, SETTINGS_ENV.retentionDays, 0, 0, 36_500),
-    maxReceiveCount: number(env, SETTINGS_ENV.maxReceiveCount, 3, 1, 1000),
+        ? required(env, OPTIONS.rekognitionCollection)
+        : setting(env, OPTIONS.rekognitionCollection),
+    rekognitionMatchThreshold: setting(env, OPTIONS.rekognitionMatchThreshold),
+    retentionDays: setting(env, OPTIONS.retentionDays),
+    maxReceiveCount: setting(env, OPTIONS.maxReceiveCount),
   };
 }

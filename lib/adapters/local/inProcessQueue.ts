@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { FacepipeError } from '../../errors';
+import { QUEUE_DEFAULTS } from '../../options';
 import type { Delivery, MessageQueue, Topic } from '../../pipeline/ports';
 import type { DeadLetterStore, StoredDeadLetter } from './deadLetterFile';
 
@@ -31,7 +32,7 @@ export interface QueueStats {
   delivered: number;
 }
 
-const DEFAULTS = { visibilityTimeoutMs: 30_000, maxReceiveCount: 3, backoffMs: 1_000, concurrency: 1 };
+const DEFAULTS = QUEUE_DEFAULTS;
 
 interface Entry<T> {
   id: string;

@@ -19,7 +19,6 @@ import { InProcessQueue, InProcessTopic, type QueueOptions } from './inProcessQu
 
 export const LOCAL_BUCKETS: BucketNames = { ingest: 'ingest', crops: 'crops', thumbnails: 'thumbnails' };
 export const LOCAL_TABLE = 'facepipe-results';
-export const DEFAULT_DATA_DIR = '.facepipe';
 
 export type PipelineEvent =
   | { type: 'image'; key: string; outcome: DetectOutcome }
@@ -30,13 +29,13 @@ export interface LocalPipelineOptions {
   config: FacepipeConfig;
   /** Re-process images whose content has not changed. */
   force?: boolean;
-  /** Messages each stage handles at once (default 2: both cores busy while one waits on I/O). */
+  /** Messages each stage handles at once (default: `QUEUE_DEFAULTS.concurrency`, the `--workers` default). */
   workers?: number;
   /** Start the stage consumers (false for commands that only read or erase). */
   consume?: boolean;
   /** Load the models (false for commands that never analyse). */
   models?: boolean;
-  /** Retry settings of the stage queues (defaults: `DELIVERY`). */
+  /** Retry settings of the stage queues (defaults: `QUEUE_DEFAULTS` in lib/options.ts). */
   delivery?: Partial<DeliverySettings>;
   /**
    * Wraps the object store the stages see (to inject faults in tests, or to instrument); notifications still come
@@ -48,9 +47,6 @@ export interface LocalPipelineOptions {
 export type DeliverySettings = Required<
   Pick<QueueOptions<unknown>, 'visibilityTimeoutMs' | 'maxReceiveCount' | 'backoffMs'>
 >;
-
-/** Queue settings: the local twin of the SQS queues on AWS (retries, then the dead letters). */
-export const DELIVERY: DeliverySettings = { visibilityTimeoutMs: 120_000, maxReceiveCount: 3, backoffMs: 500 };
 
 /** The queues a dead letter can come from, and be re-driven into. */
 export const STAGE_QUEUES = ['ingest', 'emotion', 'recognise'] as const;
@@ -231,12 +227,11 @@ export class LocalPipeline {
 
   private wire(options: LocalPipelineOptions): void {
     const context = this.context;
-    const concurrency = options.workers ?? 2;
     const queue = (name: StageQueue) => {
+      // The queue's own defaults (QUEUE_DEFAULTS) fill in what is not given.
       const q = new InProcessQueue<ObjectCreatedEvent>(name, {
-        ...DELIVERY,
         ...options.delivery,
-        concurrency,
+        concurrency: options.workers,
         deadLetters: this.deadLetters,
         onDeadLetter: (dl) => this.onDeadLetter(dl),
       });

@@ -67,10 +67,16 @@ describe('model store', () => {
         'download of https://raw.githubusercontent.com/foamliu/MobileFaceNet/a6cc9032a659b615f477833e1a70b5e7931bcccc/' +
         'retinaface/weights/mobilenet0.25_Final.pth skipped (offline)',
     );
-    expect(lines[3]).toMatch(
+    expect(lines[3]).toBe(
+      '  - convert from the PyTorch checkpoint mobilenet0.25_Final.pth (https://raw.githubusercontent.com/foamliu/' +
+        'InsightFace-v2/17cd17c32160121d99db34d2ec0878d6da216314/retinaface/weights/mobilenet0.25_Final.pth): ' +
+        'download of https://raw.githubusercontent.com/foamliu/InsightFace-v2/17cd17c32160121d99db34d2ec0878d6da216314/' +
+        'retinaface/weights/mobilenet0.25_Final.pth skipped (offline)',
+    );
+    expect(lines[4]).toMatch(
       /^Ways out: set FACEPIPE_MODEL_MIRROR to a folder holding retinaface_mnet025_dynamic\.onnx or mobilenet0\.25_Final\.pth; or connect to the network .* run "facepipe models fetch" again; or run with --no-verify/,
     );
-    expect(lines).toHaveLength(4);
+    expect(lines).toHaveLength(5);
   });
 
   it('fetch shows the cause of a failed download, never an empty reason', async () => {
