@@ -49,6 +49,7 @@ export async function eraseImage(context: StorageContext, key: string): Promise<
     await results.deleteImage(imageId);
     report.items.push(`image ${imageId}`);
   }
+  await context.purgeErased?.(report);
   return report;
 }
 
@@ -75,5 +76,6 @@ export async function removePerson(
   report.items.push(`person ${personId} (${person.embeddings.length} enrolled embeddings)`, ...forgotten);
   if (options.erase) await eraseFaces(context, faces, report);
   else for (const face of faces) await results.markUnknown(face);
+  await context.purgeErased?.(report);
   return report;
 }

@@ -1,5 +1,6 @@
 import type { FaceAnalyser } from '../../vision/analyser';
 import type { StageBackends } from '../backends';
+import type { ErasureReport } from '../erasure';
 import type { ObjectStore, ResultsStore } from '../ports';
 
 export interface BucketNames {
@@ -16,6 +17,12 @@ export interface StageContext {
   buckets: BucketNames;
   /** Emotion and recognition backends other than the ONNX models of `analyser` (the default for what is absent). */
   backends?: StageBackends;
+  /**
+   * Called after every erasure, with what it removed: makes it unrecoverable from the storage's own files where
+   * deleting is not enough (the local store compacts its table files and drops dead letters naming erased keys).
+   * DynamoDB and S3 need nothing here (their backups are documented in docs/deploy-aws.md).
+   */
+  purgeErased?: (report: ErasureReport) => Promise<void>;
   now?: () => Date;
 }
 
@@ -25,4 +32,4 @@ export const nowIso = (context: StageContext) => (context.now?.() ?? new Date())
  * The stores alone, for work that needs no models (queries, erasure), with the backends: erasing a person also
  * removes what a backend keeps of them outside the table (their faces in a Rekognition collection).
  */
-export type StorageContext = Pick<StageContext, 'store' | 'results' | 'buckets' | 'backends'>;
+export type StorageContext = Pick<StageContext, 'store' | 'results' | 'buckets' | 'backends' | 'purgeErased'>;
