@@ -21,6 +21,8 @@ export type ErrorCode =
   | 'TOO_MANY_FACES'
   /** A stage gave up on a message after its retries; the dead letters keep it for a re-drive. */
   | 'PROCESSING_FAILED'
+  /** A write lost a race it cannot simply re-apply (a record kept changing): try again. */
+  | 'CONFLICT'
   | 'INTERNAL';
 
 export class FacepipeError extends Error {

@@ -6,13 +6,13 @@ import type { TimeRange } from '../../lib/pipeline/ports';
 import {
   emotionLabel,
   type FaceFilter,
+  faceViews,
   failedImages,
   findFaces,
   imageByKey,
   isoTime,
 } from '../../lib/pipeline/queries';
-import type { FaceRecord } from '../../lib/pipeline/records';
-import { faceView, imageView } from '../../lib/pipeline/views';
+import { type FaceView, imageView } from '../../lib/pipeline/views';
 
 export interface QueryFlags {
   image?: string;
@@ -27,15 +27,15 @@ export interface QueryFlags {
   dataDir: string;
 }
 
-function printFaces(faces: FaceRecord[], json?: boolean) {
+function printFaces(faces: FaceView[], json?: boolean) {
   if (json) {
-    for (const face of faces) process.stdout.write(`${JSON.stringify(faceView(face))}\n`);
+    for (const face of faces) process.stdout.write(`${JSON.stringify(face)}\n`);
     return;
   }
   process.stdout.write(
     `${'detected at'.padEnd(25)} ${'image'.padEnd(36)} # ${'person'.padEnd(22)} ${'emotion'.padEnd(16)} age gender\n`,
   );
-  for (const f of faces.map(faceView)) {
+  for (const f of faces) {
     const who = f.identity?.personId
       ? `${f.identity.personId} ${f.identity.similarity.toFixed(2)}`
       : f.identity
@@ -71,7 +71,7 @@ export async function queryCommand(flags: QueryFlags, config: FacepipeConfig): P
         process.stdout.write(
           `${image.key}: ${image.status}${image.error ? ` (${image.error.code}: ${image.error.message})` : ''}, ${image.faceCount ?? 0} face(s)\n`,
         );
-      printFaces(faces, flags.json);
+      printFaces(await faceViews(pipeline, faces), flags.json);
     } else if (flags.failed) {
       const images = await failedImages(pipeline, range);
       for (const image of images) {
@@ -85,7 +85,7 @@ export async function queryCommand(flags: QueryFlags, config: FacepipeConfig): P
       if (!flags.json) process.stdout.write(`${images.length} failed image(s)\n`);
     } else {
       const filter: FaceFilter = flags.person ? { person: flags.person } : emotion ? { emotion } : { unknown: true };
-      printFaces(await findFaces(pipeline, filter, range), flags.json);
+      printFaces(await faceViews(pipeline, await findFaces(pipeline, filter, range)), flags.json);
     }
     return 0;
   } finally {

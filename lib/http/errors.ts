@@ -20,6 +20,7 @@ export class ApiError extends Error {
 const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   INVALID_OPTION: 400,
   NOT_FOUND: 404,
+  CONFLICT: 409,
   FILE_TOO_LARGE: 413,
   ENROLMENT_PHOTO: 422,
 };

@@ -1,7 +1,6 @@
 import { cursorPosition, nextCursor } from '../pipeline/cursor';
-import { type FaceFilter, faceListing, findFaces } from '../pipeline/queries';
+import { type FaceFilter, faceListing, faceViews, findFaces } from '../pipeline/queries';
 import { facePosition } from '../pipeline/records';
-import { faceView } from '../pipeline/views';
 import { json } from './responses';
 import type { RouteHandler } from './types';
 import { allowOnly, emotionParam, exactlyOne, personIdParam, timeRange, trueFlag } from './validation';
@@ -23,5 +22,5 @@ export const getFaces: RouteHandler = async ({ storage }, { request: { query }, 
   const range = { ...timeRange(query, limits), after: cursorPosition(query.next, listing, 'next') };
   const faces = await findFaces(storage, filter, range);
   const next = nextCursor(listing, faces, range.limit, facePosition);
-  return json(200, { faces: faces.map(faceView), next: next ?? null });
+  return json(200, { faces: await faceViews(storage, faces), next: next ?? null });
 };

@@ -1,14 +1,25 @@
 import { FacepipeError } from '../errors';
 import { cursorPosition, nextCursor } from '../pipeline/cursor';
 import { eraseImage } from '../pipeline/erasure';
-import { FAILED_LISTING, failedImages, type ImageWithFaces, imageById, imageByKey } from '../pipeline/queries';
+import {
+  FAILED_LISTING,
+  faceViews,
+  failedImages,
+  type ImageWithFaces,
+  imageById,
+  imageByKey,
+} from '../pipeline/queries';
 import { failedImagePosition } from '../pipeline/records';
-import { erasureView, faceView, imageView } from '../pipeline/views';
+import type { StorageContext } from '../pipeline/stages/context';
+import { erasureView, imageView } from '../pipeline/views';
 import { json } from './responses';
 import type { RouteHandler } from './types';
 import { allowOnly, exactlyOne, imageIdParam, keyParam, pageSize, timeRange, trueFlag } from './validation';
 
-const imageBody = ({ image, faces }: ImageWithFaces) => ({ image: imageView(image), faces: faces.map(faceView) });
+const imageBody = async (storage: StorageContext, { image, faces }: ImageWithFaces) => ({
+  image: imageView(image),
+  faces: await faceViews(storage, faces),
+});
 
 /** GET /images?key=K[&limit] (an image and its faces) or GET /images?failed=true[&since&until&limit&next]. */
 export const getImages: RouteHandler = async ({ storage }, { request: { query }, limits }) => {
@@ -17,7 +28,10 @@ export const getImages: RouteHandler = async ({ storage }, { request: { query },
     if (query.since !== undefined || query.until !== undefined || query.next !== undefined) {
       throw new FacepipeError('INVALID_OPTION', 'since, until and next apply to failed=true, not to key.');
     }
-    return json(200, imageBody(await imageByKey(storage, keyParam(query.key, limits), pageSize(query.limit, limits))));
+    return json(
+      200,
+      await imageBody(storage, await imageByKey(storage, keyParam(query.key, limits), pageSize(query.limit, limits))),
+    );
   }
   trueFlag(query.failed, 'failed');
   const range = { ...timeRange(query, limits), after: cursorPosition(query.next, FAILED_LISTING, 'next') };
@@ -30,7 +44,7 @@ export const getImages: RouteHandler = async ({ storage }, { request: { query },
 export const getImage: RouteHandler = async ({ storage }, { request: { query }, parameters, limits }) => {
   allowOnly(query, ['limit']);
   const imageId = imageIdParam(parameters.imageId);
-  return json(200, imageBody(await imageById(storage, imageId, pageSize(query.limit, limits))));
+  return json(200, await imageBody(storage, await imageById(storage, imageId, pageSize(query.limit, limits))));
 };
 
 /** DELETE /images?key=K: erases the image with that ingest key and everything derived from it. */

@@ -1,8 +1,26 @@
 import { FacepipeError } from '../errors';
 import { assertNoIndexedFaces } from './backends';
-import { imageIdOf } from './ids';
-import type { FaceRecord } from './records';
-import type { StorageContext } from './stages/context';
+import { imageIdOf, imageObjectsPrefix } from './ids';
+import type { FaceRecord, ImageRecord } from './records';
+import { nowIso, type StorageContext } from './stages/context';
+
+/**
+ * Erasure: what is erased is gone from every bucket and the results, also when other work is in flight.
+ *
+ * - Marks first: erasing an image replaces its record with an erasure mark (its time, nothing else) before anything
+ *   is deleted, and removing a person writes a removal mark before their faces are listed. Every stage that writes
+ *   checks the marks: detect refuses to write a record for an object erased after it was uploaded and undoes what it
+ *   wrote when its last write finds the mark; recognise looks the person up again after assigning a face and takes
+ *   the face back (or erases it) when the person is gone. One of the two always sees the other.
+ * - Objects are found by the image's prefix, not through its face records, so crops and thumbnails of every version
+ *   (also one a stage was still writing) go.
+ * - A person's name and details live only on their record; faces hold their id, so nothing of them is left on faces.
+ * - Erasing a person erases every face recognised as them. A photo that shows only them is erased whole; a photo that
+ *   also shows others loses its upload and whole-image thumbnail (both show the erased person), while the other
+ *   people's faces (records, crops, thumbnails) stay, and the image record counts only them (`erasedFaces` says how
+ *   many were erased).
+ * - Last, `purgeErased` lets a store make the erased data unrecoverable from its own files (the local table compacts).
+ */
 
 /** What an erasure removed, for the user to see. */
 export interface ErasureReport {
@@ -10,24 +28,12 @@ export interface ErasureReport {
   items: string[];
 }
 
-async function eraseFaces(context: StorageContext, faces: readonly FaceRecord[], report: ErasureReport) {
-  const { store, results, buckets } = context;
-  for (const face of faces) {
-    await store.delete(buckets.crops, face.crop.key);
-    await store.delete(buckets.thumbnails, face.thumbnailKey);
-    report.objects.push(
-      { bucket: buckets.crops, key: face.crop.key },
-      { bucket: buckets.thumbnails, key: face.thumbnailKey },
-    );
-    report.items.push(`face ${face.faceId}`);
-  }
-  await results.deleteFaces(faces);
-}
+const emptyReport = (): ErasureReport => ({ objects: [], items: [] });
 
 /**
- * Erases an image: its upload, every crop and thumbnail, every face record (with its embedding or Rekognition
- * matches) and the image record. Recognition never indexes a photo's faces in a Rekognition collection (only
- * enrolment does), so nothing of the image is left there.
+ * Erases an image: its record (an erasure mark takes its place), its upload, every crop and thumbnail of every
+ * version, every face record with its embedding or Rekognition matches. Recognition never indexes a photo's faces in
+ * a Rekognition collection (only enrolment does), so nothing of the image is left there.
  */
 export async function eraseImage(context: StorageContext, key: string): Promise<ErasureReport> {
   const { store, results, buckets } = context;
@@ -35,29 +41,85 @@ export async function eraseImage(context: StorageContext, key: string): Promise<
   const image = await results.getImage(imageId);
   const upload = await store.head(buckets.ingest, key);
   if (!image && !upload) throw new FacepipeError('NOT_FOUND', `No image with key "${key}".`);
-  const report: ErasureReport = { objects: [], items: [] };
-  await eraseFaces(context, await results.facesOfImage(imageId), report);
-  if (image?.thumbnailKey) {
-    await store.delete(buckets.thumbnails, image.thumbnailKey);
-    report.objects.push({ bucket: buckets.thumbnails, key: image.thumbnailKey });
-  }
-  if (upload) {
-    await store.delete(buckets.ingest, key);
-    report.objects.push({ bucket: buckets.ingest, key });
-  }
-  if (image) {
-    await results.deleteImage(imageId);
-    report.items.push(`image ${imageId}`);
-  }
+  const report = emptyReport();
+  await eraseWholeImage(context, imageId, key, image, report);
   await context.purgeErased?.(report);
   return report;
 }
 
+async function eraseWholeImage(
+  context: StorageContext,
+  imageId: string,
+  key: string,
+  image: ImageRecord | undefined,
+  report: ErasureReport,
+): Promise<void> {
+  const { store, results, buckets } = context;
+  await results.markImageErased(imageId, nowIso(context));
+  if (image) report.items.push(`image ${imageId}`);
+  await deleteObject(context, buckets.ingest, key, report);
+  const faces = await results.facesOfImage(imageId);
+  await results.deleteFaces(faces);
+  for (const face of faces) report.items.push(`face ${face.faceId}`);
+  for (const bucket of [buckets.crops, buckets.thumbnails]) {
+    for (const object of await store.list(bucket, imageObjectsPrefix(imageId))) {
+      await deleteObject(context, bucket, object.key, report);
+    }
+  }
+}
+
+async function deleteObject(context: StorageContext, bucket: string, key: string, report: ErasureReport) {
+  if (!(await context.store.head(bucket, key))) return;
+  await context.store.delete(bucket, key);
+  report.objects.push({ bucket, key });
+}
+
 /**
- * Removes a person from the gallery (their enrolled embeddings, their faces in the Rekognition collection, and
- * details). Their recognised faces become unknown; with `erase`, every face recognised as them is erased too (crop,
- * thumbnail, record and embedding). What the backend keeps outside the table goes first, so a failure there leaves
- * the person's record (and with it the FaceIds to delete) for a retry.
+ * Erases faces of one person (see the module comment for what that means for their photos): a photo left with none
+ * of its faces is erased whole; otherwise their faces go, with the photo's upload and whole-image thumbnail.
+ */
+export async function erasePersonFaces(
+  context: StorageContext,
+  faces: readonly FaceRecord[],
+  report: ErasureReport = emptyReport(),
+): Promise<ErasureReport> {
+  const { results, buckets } = context;
+  const byImage = new Map<string, FaceRecord[]>();
+  for (const face of faces) byImage.set(face.imageId, [...(byImage.get(face.imageId) ?? []), face]);
+  for (const [imageId, theirs] of byImage) {
+    const image = await results.getImage(imageId);
+    const all = await results.facesOfImage(imageId);
+    const erased = new Set(theirs.map((f) => f.faceId));
+    const others = all.filter((f) => !erased.has(f.faceId));
+    if (others.length === 0) {
+      await eraseWholeImage(context, imageId, image?.key ?? (theirs[0] as FaceRecord).sourceKey, image, report);
+      continue;
+    }
+    for (const face of theirs) {
+      await deleteObject(context, buckets.crops, face.crop.key, report);
+      await deleteObject(context, buckets.thumbnails, face.thumbnailKey, report);
+      report.items.push(`face ${face.faceId}`);
+    }
+    await results.deleteFaces(theirs);
+    if (!image) continue;
+    await deleteObject(context, buckets.ingest, image.key, report);
+    if (image.thumbnailKey) await deleteObject(context, buckets.thumbnails, image.thumbnailKey, report);
+    await results.updateImage(
+      imageId,
+      image.etag,
+      { faceCount: others.length, erasedFaces: (image.erasedFaces ?? 0) + theirs.length, sourceErased: true },
+      { remove: ['thumbnailKey'] },
+    );
+    report.items.push(`image ${imageId} (its upload and thumbnail; ${others.length} other face(s) kept)`);
+  }
+  return report;
+}
+
+/**
+ * Removes a person from the gallery (their enrolled embeddings, their faces in the Rekognition collection, their
+ * name and details). Their recognised faces become unknown; with `erase`, every face recognised as them is erased
+ * (see `erasePersonFaces`). What the backend keeps outside the table goes first, so a failure there leaves the
+ * person's record (and with it the FaceIds to delete) for a retry.
  */
 export async function removePerson(
   context: StorageContext,
@@ -67,15 +129,17 @@ export async function removePerson(
   const { results } = context;
   const person = await results.getPerson(personId);
   if (!person) throw new FacepipeError('NOT_FOUND', `No person with id "${personId}".`);
-  const report: ErasureReport = { objects: [], items: [] };
+  const report = emptyReport();
   const backend = context.backends?.recognition;
   if (!backend) assertNoIndexedFaces(person);
   const forgotten = backend ? await backend.forget(person) : [];
+  const removed = await results.removePerson(personId, { at: nowIso(context), facesErased: options.erase === true });
+  const embeddings = removed?.embeddings.length ?? person.embeddings.length;
+  report.items.push(`person ${personId} (${embeddings} enrolled embeddings)`, ...forgotten);
+  // Listed after the removal mark: a face assigned to them from now on is taken back by its own stage.
   const faces = await results.facesOfPerson(personId);
-  await results.deletePerson(personId);
-  report.items.push(`person ${personId} (${person.embeddings.length} enrolled embeddings)`, ...forgotten);
-  if (options.erase) await eraseFaces(context, faces, report);
-  else for (const face of faces) await results.markUnknown(face);
+  if (options.erase) await erasePersonFaces(context, faces, report);
+  else for (const face of faces) await results.markUnknown(face, personId);
   await context.purgeErased?.(report);
   return report;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { FacepipeError } from '../errors';
 import { type EnrolmentFace, recognitionBackendOf } from './backends';
 import type { PersonRecord } from './records';
@@ -39,19 +40,27 @@ export function validateDetails(details: unknown): Record<string, unknown> {
   return details as Record<string, unknown>;
 }
 
+/** Attempts at writing a person's record when other writes keep getting there first. */
+const MAX_WRITE_ATTEMPTS = 5;
+
 /**
  * Enrols a person (or adds photos to one already enrolled): each photo must show exactly one face (checked with the
  * local detector whatever the backend), which the recognition backend makes recognisable: its embedding joins the
  * person's gallery entry (ONNX), or it is indexed in the Rekognition collection and its FaceId kept on the person's
  * record. Nothing is kept unless every photo is usable and the person's record is written.
+ *
+ * Concurrent writes: the record is written only if it is still at the revision just read; when another enrolment or
+ * a removal got there first, the new faces are applied again to the record as it is now (so two first enrolments both
+ * keep their photos, and an enrolment that meets an erasure is applied after it, to a person who then starts anew —
+ * or refused when it gives no name for that new person). Never half of each.
  */
 export async function enrolPerson(context: StageContext, enrolment: Enrolment): Promise<PersonRecord> {
   const personId = validatePersonId(enrolment.personId);
   const details = enrolment.details === undefined ? undefined : validateDetails(enrolment.details);
   if (enrolment.photos.length === 0) throw new FacepipeError('INVALID_OPTION', 'Give at least one enrolment photo.');
-  const existing = await context.results.getPerson(personId);
-  const name = enrolment.name ?? existing?.name;
-  if (!name) throw new FacepipeError('INVALID_OPTION', `A new person needs a name (--name) for "${personId}".`);
+  const needsName = () => new FacepipeError('INVALID_OPTION', `A new person needs a name (--name) for "${personId}".`);
+  // Refuse early, before any model runs; checked again at the write.
+  if (!enrolment.name && !(await context.results.getPerson(personId))) throw needsName();
   const faces: EnrolmentFace[] = [];
   for (const photo of enrolment.photos) {
     let located: Awaited<ReturnType<typeof context.analyser.locateFaces>>;
@@ -72,24 +81,35 @@ export async function enrolPerson(context: StageContext, enrolment: Enrolment): 
   }
   const backend = recognitionBackendOf(context);
   const added = await backend.enrol(personId, faces);
-  const now = (context.now?.() ?? new Date()).toISOString();
-  const rekognitionFaces = [...(existing?.rekognitionFaces ?? []), ...added.rekognitionFaces];
-  const person: PersonRecord = {
-    personId,
-    name,
-    details: details ?? existing?.details ?? {},
-    embeddings: [...(existing?.embeddings ?? []), ...added.embeddings],
-    ...(rekognitionFaces.length > 0 ? { rekognitionFaces } : {}),
-    photos: [...(existing?.photos ?? []), ...enrolment.photos.map((p) => p.name)],
-    createdAt: existing?.createdAt ?? now,
-    updatedAt: now,
-  };
   try {
-    await context.results.putPerson(person);
+    for (let attempt = 1; ; attempt++) {
+      const existing = await context.results.getPerson(personId);
+      const name = enrolment.name ?? existing?.name;
+      if (!name) throw needsName();
+      const now = (context.now?.() ?? new Date()).toISOString();
+      const rekognitionFaces = [...(existing?.rekognitionFaces ?? []), ...added.rekognitionFaces];
+      const person: PersonRecord = {
+        personId,
+        revision: randomUUID(),
+        name,
+        details: details ?? existing?.details ?? {},
+        embeddings: [...(existing?.embeddings ?? []), ...added.embeddings],
+        ...(rekognitionFaces.length > 0 ? { rekognitionFaces } : {}),
+        photos: [...(existing?.photos ?? []), ...enrolment.photos.map((p) => p.name)],
+        createdAt: existing?.createdAt ?? now,
+        updatedAt: now,
+      };
+      if (await context.results.putPerson(person, existing?.revision)) return person;
+      if (attempt >= MAX_WRITE_ATTEMPTS) {
+        throw new FacepipeError(
+          'CONFLICT',
+          `Person "${personId}" kept changing while these photos were enrolled (${attempt} attempts); try again.`,
+        );
+      }
+    }
   } catch (error) {
     // Faces indexed for a record that was never written would match with nobody to delete them later.
     await backend.withdraw(added);
     throw error;
   }
-  return person;
 }

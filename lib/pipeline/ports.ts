@@ -14,6 +14,8 @@ export interface StoredObject {
   etag: string;
   size: number;
   contentType?: string;
+  /** When the object was last written (ISO; S3 keeps whole seconds). */
+  lastModified?: string;
 }
 
 export interface ObjectStore {
@@ -72,6 +74,12 @@ export interface PagePosition {
   id: string;
 }
 
+/** A person's removal: when, and whether their faces were erased too (else they became unknown). */
+export interface PersonRemoval {
+  at: string;
+  facesErased: boolean;
+}
+
 /** A window of a listing over time, newest first. */
 export interface TimeRange {
   /** From this ISO time on (inclusive). */
@@ -90,17 +98,35 @@ export interface TimeRange {
  */
 export interface ResultsStore {
   // Images
+  /** The image's record; undefined when there is none (never stored, or erased). */
   getImage(imageId: string): Promise<ImageRecord | undefined>;
-  putImage(image: ImageRecord): Promise<void>;
-  /** Sets fields of an image record in place (concurrent stages add to the same record). */
-  updateImage(imageId: string, fields: Partial<Omit<ImageRecord, 'imageId'>>): Promise<void>;
+  /** When the image was erased, if it was: an erasure leaves only this mark (no key, nothing of the content). */
+  imageErasedAt(imageId: string): Promise<string | undefined>;
+  /**
+   * Writes an image record. With `unlessErasedSince` (the time of the object being processed), it is refused (false)
+   * when the image was erased at or after that time: work in flight never brings an erased image back.
+   */
+  putImage(image: ImageRecord, options?: { unlessErasedSince?: string }): Promise<boolean>;
+  /**
+   * Sets fields of the record of version `etag` in place (concurrent stages add to the same record); false, writing
+   * nothing, when the image was erased or has moved on to another version.
+   */
+  updateImage(
+    imageId: string,
+    etag: string,
+    fields: Partial<Omit<ImageRecord, 'imageId'>>,
+    options?: { remove?: (keyof ImageRecord)[] },
+  ): Promise<boolean>;
+  /** Replaces the image's record with its erasure mark (the first step of an erasure). */
+  markImageErased(imageId: string, at: string): Promise<void>;
+  /** Forgets an erasure mark: the user asked for the image to be processed again. */
+  clearImageErased(imageId: string): Promise<void>;
   /**
    * Counts a face of an image version as described by the recognition backend (its embedding or matches are stored;
    * a set, so a duplicate delivery counts once) and returns how many are, with the image's face count; undefined when
    * the image has moved on to another version.
    */
   countDescribedFace(face: FaceRecord): Promise<{ described: number; faceCount: number } | undefined>;
-  deleteImage(imageId: string): Promise<void>;
   /** Images that failed, newest first. */
   failedImages(range?: TimeRange): Promise<ImageRecord[]>;
 
@@ -126,8 +152,8 @@ export interface ResultsStore {
   /** The emotion backend looked and found no face to read (settled, out of the emotion listing). */
   setNoEmotion(face: FaceRecord, cropKey: string, reason: string): Promise<boolean>;
   setRekognitionMatches(face: FaceRecord, matches: readonly RekognitionMatch[]): Promise<boolean>;
-  /** Marks a face unknown again (its person left the gallery); a face that is gone stays gone. */
-  markUnknown(face: FaceRecord): Promise<void>;
+  /** Marks a face unknown again if it is still `personId`'s (who left the gallery); a face that is gone stays gone. */
+  markUnknown(face: FaceRecord, personId: string): Promise<void>;
   /** Faces recognised as a person, newest first. */
   facesOfPerson(personId: string, range?: TimeRange): Promise<FaceRecord[]>;
   /** Faces of nobody enrolled, newest first. */
@@ -136,10 +162,23 @@ export interface ResultsStore {
   facesWithEmotion(label: Emotion, range?: TimeRange): Promise<FaceRecord[]>;
 
   // People
-  putPerson(person: PersonRecord): Promise<void>;
+  /**
+   * Writes a person's record if it is still at `expectedRevision` (undefined: the person must not exist yet), with
+   * the record's new revision; false, writing nothing, when another write got there first.
+   */
+  putPerson(person: PersonRecord, expectedRevision: string | undefined): Promise<boolean>;
   getPerson(personId: string): Promise<PersonRecord | undefined>;
   listPeople(): Promise<PersonRecord[]>;
-  deletePerson(personId: string): Promise<void>;
+  /**
+   * Removes a person's record, leaving a removal mark for the stages that assign a face to them while it happens;
+   * returns the record removed (undefined when there was none).
+   */
+  removePerson(personId: string, removal: PersonRemoval): Promise<PersonRecord | undefined>;
+  /**
+   * How a person was removed lately (marks live two weeks, longer than any message waits in a queue, and are kept
+   * under a hash of the person's id, never the id itself).
+   */
+  personRemoval(personId: string): Promise<PersonRemoval | undefined>;
   /** A counter that moves on every change to the people: recognisers reload their cached gallery when it moves. */
   galleryVersion(): Promise<number>;
 }

@@ -3,8 +3,9 @@ import { EMOTIONS, type Emotion } from '../vision/types';
 import type { ListingKey } from './cursor';
 import { imageIdOf } from './ids';
 import type { TimeRange } from './ports';
-import type { FaceRecord, ImageRecord } from './records';
+import type { FaceRecord, ImageRecord, PersonRecord } from './records';
 import type { StorageContext } from './stages/context';
+import { type FaceView, faceView, type PeopleById } from './views';
 
 /**
  * The read side of the results, shared by `facepipe query` and the HTTP API so both answer the same question the
@@ -81,3 +82,20 @@ export function faceListing(filter: FaceFilter): ListingKey {
 
 /** The listing of failed images. */
 export const FAILED_LISTING: ListingKey = 'failed';
+
+/** The people these faces are recognised as, read now: their records are the one source of names and details. */
+export async function peopleOf(context: StorageContext, faces: readonly FaceRecord[]): Promise<PeopleById> {
+  const ids = [...new Set(faces.flatMap((f) => (f.identity?.personId ? [f.identity.personId] : [])))];
+  const people = new Map<string, PersonRecord>();
+  for (const id of ids) {
+    const person = await context.results.getPerson(id);
+    if (person) people.set(id, person);
+  }
+  return people;
+}
+
+/** The public views of faces, with the names and details of the people they are recognised as, as they are now. */
+export async function faceViews(context: StorageContext, faces: readonly FaceRecord[]): Promise<FaceView[]> {
+  const people = await peopleOf(context, faces);
+  return faces.map((face) => faceView(face, people));
+}

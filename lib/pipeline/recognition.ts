@@ -49,12 +49,7 @@ export function assignBySimilarity(
   for (const pair of pairs) {
     if (identities[pair.face] || taken.has(pair.person)) continue;
     const person = people[pair.person] as EnrolledPerson;
-    identities[pair.face] = {
-      personId: person.personId,
-      name: person.name,
-      details: person.details,
-      similarity: round(pair.similarity),
-    };
+    identities[pair.face] = { personId: person.personId, similarity: round(pair.similarity) };
     taken.add(pair.person);
   }
   return identities.map(

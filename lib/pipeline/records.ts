@@ -19,6 +19,10 @@ export interface ImageRecord {
   facesOmitted?: number;
   /** Set on a done image whose result is partial (TOO_MANY_FACES). */
   warning?: { code: string; message: string };
+  /** Faces erased with the person they showed; `faceCount` counts only the faces kept. */
+  erasedFaces?: number;
+  /** The upload and its whole-image thumbnail were erased (they showed an erased person); other faces were kept. */
+  sourceErased?: boolean;
   thumbnailKey?: string;
   createdAt: string;
   processedAt?: string;
@@ -32,9 +36,14 @@ export interface CropRef {
   height: number;
 }
 
-export type Identity =
-  | { personId: string; name: string; details: Record<string, unknown>; similarity: number }
-  | { personId: null; similarity: number };
+/**
+ * Who a face is: an enrolled person's id (their name and details live only on the person's record, so a change or an
+ * erasure of the person is seen at once everywhere), or nobody (null), with the similarity that decided it.
+ */
+export interface Identity {
+  personId: string | null;
+  similarity: number;
+}
 
 /**
  * One face of the Rekognition collection that SearchFacesByImage found like a face crop: the collection's FaceId and
@@ -76,6 +85,11 @@ export interface FaceRecord {
 
 export interface PersonRecord {
   personId: string;
+  /**
+   * Changes on every write of the record (a random token): writes are conditional on the revision they read, so an
+   * enrolment racing another enrolment or an erasure is refused or re-applied, never half applied.
+   */
+  revision: string;
   name: string;
   details: Record<string, unknown>;
   embeddings: Float32Array[];

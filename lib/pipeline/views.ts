@@ -1,7 +1,7 @@
 import type { FaceAnalysis } from '../vision/analyser';
 import type { Box, Emotion, GenderResult, Point } from '../vision/types';
 import type { ErasureReport } from './erasure';
-import type { FaceRecord, ImageRecord, PersonRecord } from './records';
+import type { FaceRecord, Identity, ImageRecord, PersonRecord } from './records';
 
 /**
  * The public JSON shapes of the results, for every way out (`analyze --json`, `query --json`, the HTTP API): they
@@ -88,8 +88,22 @@ export function faceJson(face: FaceAnalysis, options: { embedding?: boolean } = 
   return json;
 }
 
-/** The public shape of a stored face (query results, the HTTP API): the analysed face's fields, plus where and who. */
-export function faceView(face: FaceRecord) {
+/** Who the people are that faces name, by id (their records are the one source of their names and details). */
+export type PeopleById = ReadonlyMap<string, Pick<PersonRecord, 'personId' | 'name' | 'details'>>;
+
+/** A face's identity as the public sees it: the person's current name and details, or unknown (also when removed). */
+function identityView(identity: Identity | undefined, people: PeopleById) {
+  if (!identity) return null;
+  const person = identity.personId === null ? undefined : people.get(identity.personId);
+  if (!person) return { personId: null, similarity: identity.similarity };
+  return { personId: person.personId, name: person.name, details: person.details, similarity: identity.similarity };
+}
+
+/**
+ * The public shape of a stored face (query results, the HTTP API): the analysed face's fields, plus where and who.
+ * `people` holds the people its identity names (see `peopleOf` in queries.ts).
+ */
+export function faceView(face: FaceRecord, people: PeopleById) {
   return {
     faceId: face.faceId,
     image: face.sourceKey,
@@ -100,7 +114,7 @@ export function faceView(face: FaceRecord) {
     emotion: face.emotion ? storedEmotionJson(face.emotion) : null,
     age: face.age === undefined ? null : round(face.age, 1),
     gender: face.gender ? genderJson(face.gender) : null,
-    identity: face.identity ?? null,
+    identity: identityView(face.identity, people),
     crop: face.crop.key,
     thumbnail: face.thumbnailKey,
     detectedAt: face.detectedAt,

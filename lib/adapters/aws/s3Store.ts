@@ -36,7 +36,14 @@ export class S3ObjectStore implements ObjectStore {
       const result = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       const body = Buffer.from((await result.Body?.transformToByteArray()) ?? new Uint8Array());
       return {
-        object: { bucket, key, etag: bareEtag(result.ETag), size: body.length, contentType: result.ContentType },
+        object: {
+          bucket,
+          key,
+          etag: bareEtag(result.ETag),
+          size: body.length,
+          contentType: result.ContentType,
+          lastModified: result.LastModified?.toISOString(),
+        },
         body,
       };
     } catch (error) {
@@ -54,6 +61,7 @@ export class S3ObjectStore implements ObjectStore {
         etag: bareEtag(result.ETag),
         size: result.ContentLength ?? 0,
         contentType: result.ContentType,
+        lastModified: result.LastModified?.toISOString(),
       };
     } catch (error) {
       if (isMissing(error)) return undefined;

@@ -11,10 +11,19 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { cropVersionOf } from '../../pipeline/ids';
 import { IO_PARALLELISM, inParallel } from '../../pipeline/inParallel';
-import type { ResultsStore, TimeRange } from '../../pipeline/ports';
+import type { PersonRemoval, ResultsStore, TimeRange } from '../../pipeline/ports';
 import type { FaceRecord, Identity, ImageRecord, PersonRecord, RekognitionMatch } from '../../pipeline/records';
 import type { Emotion } from '../../vision/types';
-import { faceTimeKey, failedTimeKey, INDEX, KEY, positionKey, TTL_ATTRIBUTE, UNKNOWN_PERSON } from './schema';
+import {
+  faceTimeKey,
+  failedTimeKey,
+  INDEX,
+  KEY,
+  positionKey,
+  REMOVAL_MARK_DAYS,
+  TTL_ATTRIBUTE,
+  UNKNOWN_PERSON,
+} from './schema';
 
 type Item = Record<string, unknown>;
 
@@ -33,7 +42,13 @@ const strip = <T>(item: Item): T => {
 
 function faceFromItem(item: Item): FaceRecord {
   const face = strip<FaceRecord & { embedding?: Uint8Array }>(item);
-  return { ...face, embedding: face.embedding ? fromBinary(face.embedding) : undefined } as FaceRecord;
+  // Only the person's id and the similarity: records written before details lived only on the person may hold more.
+  const identity = face.identity && { personId: face.identity.personId, similarity: face.identity.similarity };
+  return {
+    ...face,
+    ...(identity ? { identity } : {}),
+    embedding: face.embedding ? fromBinary(face.embedding) : undefined,
+  } as FaceRecord;
 }
 
 function personFromItem(item: Item): PersonRecord {
@@ -71,45 +86,115 @@ export class DynamoResultsStore implements ResultsStore {
 
   // Images
 
-  async getImage(imageId: string): Promise<ImageRecord | undefined> {
+  private async getImageItem(imageId: string): Promise<Item | undefined> {
     const { Item } = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: KEY.image(imageId), ConsistentRead: true }),
     );
-    return Item ? strip<ImageRecord>(Item) : undefined;
+    return Item;
   }
 
-  async putImage(image: ImageRecord): Promise<void> {
+  async getImage(imageId: string): Promise<ImageRecord | undefined> {
+    const item = await this.getImageItem(imageId);
+    return item && item.erasedAt === undefined ? strip<ImageRecord>(item) : undefined;
+  }
+
+  async imageErasedAt(imageId: string): Promise<string | undefined> {
+    return (await this.getImageItem(imageId))?.erasedAt as string | undefined;
+  }
+
+  async putImage(image: ImageRecord, options: { unlessErasedSince?: string } = {}): Promise<boolean> {
     const item: Item = { ...KEY.image(image.imageId), type: 'image', ...image, ...this.expiry(image.createdAt) };
     if (image.status === 'failed') {
       item.GSI1PK = 'FAILED';
       item.GSI1SK = failedTimeKey(image);
     }
-    await this.client.send(new PutCommand({ TableName: this.tableName, Item: item }));
+    const since = options.unlessErasedSince;
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ...(since === undefined
+            ? {}
+            : {
+                ConditionExpression: 'attribute_not_exists(#erasedAt) OR #erasedAt < :since',
+                ExpressionAttributeNames: { '#erasedAt': 'erasedAt' },
+                ExpressionAttributeValues: { ':since': since },
+              }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   /**
-   * Sets attributes of an image record in place (never replacing it): the recognise stage adds to the same record
-   * concurrently, and a put would drop its additions.
+   * Sets attributes of an image record in place (never replacing it: the recognise stage adds to the same record
+   * concurrently, and a put would drop its additions), only while it is the record of version `etag`.
    */
-  async updateImage(imageId: string, fields: Partial<Omit<ImageRecord, 'imageId'>>): Promise<void> {
+  async updateImage(
+    imageId: string,
+    etag: string,
+    fields: Partial<Omit<ImageRecord, 'imageId'>>,
+    options: { remove?: (keyof ImageRecord)[] } = {},
+  ): Promise<boolean> {
     const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
-    if (entries.length === 0) return;
-    const names: Record<string, string> = {};
-    const values: Item = {};
+    const names: Record<string, string> = { '#etag': 'etag' };
+    const values: Item = { ':etag': etag };
     const sets = entries.map(([name, value], i) => {
       names[`#a${i}`] = name;
       values[`:v${i}`] = value;
       return `#a${i} = :v${i}`;
     });
+    const removes = (options.remove ?? []).map((name, i) => {
+      names[`#r${i}`] = name;
+      return `#r${i}`;
+    });
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: KEY.image(imageId),
+          // An empty update still checks the condition (the record is still this version's).
+          UpdateExpression:
+            `SET ${sets.length > 0 ? sets.join(', ') : '#etag = :etag'}` +
+            (removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''),
+          ConditionExpression: '#etag = :etag',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async markImageErased(imageId: string, at: string): Promise<void> {
     await this.client.send(
-      new UpdateCommand({
+      new PutCommand({
         TableName: this.tableName,
-        Key: KEY.image(imageId),
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
+        Item: { ...KEY.image(imageId), type: 'erased-image', erasedAt: at },
       }),
     );
+  }
+
+  async clearImageErased(imageId: string): Promise<void> {
+    await this.client
+      .send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: KEY.image(imageId),
+          ConditionExpression: 'attribute_exists(#erasedAt)',
+          ExpressionAttributeNames: { '#erasedAt': 'erasedAt' },
+        }),
+      )
+      .catch((error) => {
+        if (!isConditionFailure(error)) throw error;
+      });
   }
 
   async countDescribedFace(face: FaceRecord): Promise<{ described: number; faceCount: number } | undefined> {
@@ -132,10 +217,6 @@ export class DynamoResultsStore implements ResultsStore {
       if (isConditionFailure(error)) return undefined;
       throw error;
     }
-  }
-
-  async deleteImage(imageId: string): Promise<void> {
-    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: KEY.image(imageId) }));
   }
 
   async failedImages(range: TimeRange = {}): Promise<ImageRecord[]> {
@@ -231,7 +312,7 @@ export class DynamoResultsStore implements ResultsStore {
       { '#crop': 'crop', '#key': 'key', '#identity': 'identity' },
       {
         ':crop': cropKey,
-        ':identity': identity,
+        ':identity': { personId: identity.personId, similarity: identity.similarity },
         ':gsi1pk': `PERSON#${identity.personId ?? UNKNOWN_PERSON}`,
         ':gsi1sk': faceTimeKey(face),
       },
@@ -275,7 +356,7 @@ export class DynamoResultsStore implements ResultsStore {
   }
 
   /** Marks a face unknown again (its person was removed from the gallery); the face itself stays. */
-  async markUnknown(face: FaceRecord): Promise<void> {
+  async markUnknown(face: FaceRecord, personId: string): Promise<void> {
     const identity: Identity = { personId: null, similarity: face.identity?.similarity ?? 0 };
     await this.client
       .send(
@@ -283,9 +364,13 @@ export class DynamoResultsStore implements ResultsStore {
           TableName: this.tableName,
           Key: KEY.face(face.imageId, face.index),
           UpdateExpression: 'SET #identity = :identity, GSI1PK = :gsi1pk',
-          ConditionExpression: 'attribute_exists(PK)',
-          ExpressionAttributeNames: { '#identity': 'identity' },
-          ExpressionAttributeValues: { ':identity': identity, ':gsi1pk': `PERSON#${UNKNOWN_PERSON}` },
+          ConditionExpression: '#identity.#person = :person',
+          ExpressionAttributeNames: { '#identity': 'identity', '#person': 'personId' },
+          ExpressionAttributeValues: {
+            ':identity': identity,
+            ':gsi1pk': `PERSON#${UNKNOWN_PERSON}`,
+            ':person': personId,
+          },
         }),
       )
       .catch((error) => {
@@ -309,21 +394,34 @@ export class DynamoResultsStore implements ResultsStore {
 
   // People
 
-  async putPerson(person: PersonRecord): Promise<void> {
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: {
-          ...KEY.person(person.personId),
-          type: 'person',
-          ...person,
-          embeddings: person.embeddings.map(toBinary),
-          GSI2PK: 'PEOPLE',
-          GSI2SK: person.personId,
-        },
-      }),
-    );
+  async putPerson(person: PersonRecord, expectedRevision: string | undefined): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...KEY.person(person.personId),
+            type: 'person',
+            ...person,
+            embeddings: person.embeddings.map(toBinary),
+            GSI2PK: 'PEOPLE',
+            GSI2SK: person.personId,
+          },
+          ...(expectedRevision === undefined
+            ? { ConditionExpression: 'attribute_not_exists(PK)' }
+            : {
+                ConditionExpression: '#revision = :expected',
+                ExpressionAttributeNames: { '#revision': 'revision' },
+                ExpressionAttributeValues: { ':expected': expectedRevision },
+              }),
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
     await this.bumpGalleryVersion();
+    return true;
   }
 
   async getPerson(personId: string): Promise<PersonRecord | undefined> {
@@ -343,9 +441,28 @@ export class DynamoResultsStore implements ResultsStore {
     return items.map(personFromItem);
   }
 
-  async deletePerson(personId: string): Promise<void> {
-    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: KEY.person(personId) }));
+  async removePerson(personId: string, removal: PersonRemoval): Promise<PersonRecord | undefined> {
+    // The mark first: a stage that assigns a face to the person from now on finds it when it checks.
+    const expires = Math.floor(Date.parse(removal.at) / 1000) + REMOVAL_MARK_DAYS * 86_400;
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...KEY.personRemoval(personId), type: 'person-removal', ...removal, [TTL_ATTRIBUTE]: expires },
+      }),
+    );
+    const { Attributes } = await this.client.send(
+      new DeleteCommand({ TableName: this.tableName, Key: KEY.person(personId), ReturnValues: 'ALL_OLD' }),
+    );
     await this.bumpGalleryVersion();
+    return Attributes ? personFromItem(Attributes) : undefined;
+  }
+
+  async personRemoval(personId: string): Promise<PersonRemoval | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: KEY.personRemoval(personId), ConsistentRead: true }),
+    );
+    if (!Item) return undefined;
+    return { at: Item.at as string, facesErased: Item.facesErased === true };
   }
 
   /** A counter bumped on every change to the people: recognisers reload their cached gallery when it moves. */

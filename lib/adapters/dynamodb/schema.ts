@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { PagePosition } from '../../pipeline/ports';
 import { type FaceRecord, facePosition, failedImagePosition, type ImageRecord } from '../../pipeline/records';
@@ -11,6 +12,10 @@ import { type FaceRecord, facePosition, failedImagePosition, type ImageRecord } 
  * | face    | IMAGE#<imageId>     | FACE#<0007> | PERSON#<personId or unknown> / <detectedAt>#<faceId> | EMOTION#<label> / <detectedAt>#<faceId> |
  * | person  | PERSON#<personId>   | #PERSON     | —                                  | PEOPLE / <personId>             |
  * | gallery | GALLERY             | #VERSION    | —                                  | —                               |
+ * | removal | REMOVED#<sha256(id)>| #PERSON     | —                                  | —                               |
+ *
+ * An erased image's item keeps only `erasedAt` (no key, no content); a removed person's record is deleted and a
+ * removal mark (when, whether their faces were erased) stays under a hash of their id for `REMOVAL_MARK_DAYS`.
  *
  * Access patterns: faces of an image (Query PK, SK begins_with FACE#), an image (Get), faces of a person over time
  * (GSI1), unknown faces (GSI1, PERSON#unknown), failed images (GSI1, FAILED), faces by emotion over time (GSI2),
@@ -21,6 +26,11 @@ export const KEY = {
   image: (imageId: string) => ({ PK: `IMAGE#${imageId}`, SK: '#IMAGE' }),
   face: (imageId: string, index: number) => ({ PK: `IMAGE#${imageId}`, SK: `FACE#${String(index).padStart(4, '0')}` }),
   person: (personId: string) => ({ PK: `PERSON#${personId}`, SK: '#PERSON' }),
+  /** A person's removal mark, under a hash of their id (the id itself must not outlive an erasure). */
+  personRemoval: (personId: string) => ({
+    PK: `REMOVED#${createHash('sha256').update(personId).digest('hex')}`,
+    SK: '#PERSON',
+  }),
   gallery: () => ({ PK: 'GALLERY', SK: '#VERSION' }),
 } as const;
 
@@ -46,6 +56,9 @@ export const failedTimeKey = (image: ImageRecord) => positionKey(failedImagePosi
 
 /** The table's TTL attribute (epoch seconds): image and face items expire with the configured retention. */
 export const TTL_ATTRIBUTE = 'expiresAt';
+
+/** How long a person's removal mark is kept: longer than any message can wait in a queue (SQS keeps 14 days at most). */
+export const REMOVAL_MARK_DAYS = 15;
 
 export function tableDefinition(tableName: string): CreateTableCommandInput {
   const gsi = (name: string) => ({

@@ -89,8 +89,10 @@ export class FolderObjectStore implements ObjectStore {
       await fs.rm(temp.file, { force: true });
       throw error;
     }
-    await this.notify(object);
-    return object;
+    // A rename keeps the file's modification time.
+    const stored: StoredObject = { ...object, lastModified: temp.stats.mtime.toISOString() };
+    await this.notify(stored);
+    return stored;
   }
 
   /**
@@ -206,14 +208,22 @@ export class FolderObjectStore implements ObjectStore {
       const metaFile = this.metaPathOf(bucket, key);
       const metadata = await readMetadata(metaFile);
       if (metadata && describesFile(metadata, stats)) {
-        const object = { bucket, key, etag: metadata.etag, size: stats.size, contentType: metadata.contentType };
+        const object = {
+          bucket,
+          key,
+          etag: metadata.etag,
+          size: stats.size,
+          contentType: metadata.contentType,
+          lastModified: stats.mtime.toISOString(),
+        };
         return { object, body: options.body ? await handle.readFile() : undefined };
       }
       const body = await handle.readFile();
       const object: StoredObject = { bucket, key, etag: md5(body), size: stats.size };
+      const described = { ...object, lastModified: stats.mtime.toISOString() };
       // Cache the hash (best effort); should the file change later, its inode, size or mtime will not match.
       await writeMetadata(metaFile, object, stats).catch(() => undefined);
-      return { object, body: options.body ? body : undefined };
+      return { object: described, body: options.body ? body : undefined };
     } finally {
       await handle.close();
     }

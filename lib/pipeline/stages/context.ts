@@ -26,10 +26,10 @@ export interface StageContext {
   now?: () => Date;
 }
 
-export const nowIso = (context: StageContext) => (context.now?.() ?? new Date()).toISOString();
+export const nowIso = (context: Pick<StageContext, 'now'>) => (context.now?.() ?? new Date()).toISOString();
 
 /**
  * The stores alone, for work that needs no models (queries, erasure), with the backends: erasing a person also
  * removes what a backend keeps of them outside the table (their faces in a Rekognition collection).
  */
-export type StorageContext = Pick<StageContext, 'store' | 'results' | 'buckets' | 'backends' | 'purgeErased'>;
+export type StorageContext = Pick<StageContext, 'store' | 'results' | 'buckets' | 'backends' | 'purgeErased' | 'now'>;

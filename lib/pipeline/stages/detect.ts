@@ -1,5 +1,6 @@
 import { describeError, FacepipeError, isInputError, isInputErrorCode } from '../../errors';
 import type { FaceCrop, LocatedFaces } from '../../vision/analyser';
+import type { ErasureReport } from '../erasure';
 import { cropKeyOf, faceIdOf, faceThumbnailKeyOf, imageIdOf, imageObjectsPrefix, imageThumbnailKeyOf } from '../ids';
 import { IO_PARALLELISM, inParallel } from '../inParallel';
 import type { ObjectCreatedEvent, StoredObject } from '../ports';
@@ -9,7 +10,7 @@ import { nowIso, type StageContext, type StorageContext } from './context';
 export type DetectOutcome =
   | { status: 'done'; imageId: string; faces: number; facesOmitted: number }
   | { status: 'failed'; imageId: string; error: { code: string; message: string } }
-  | { status: 'skipped'; imageId: string; reason: 'unchanged' | 'gone' };
+  | { status: 'skipped'; imageId: string; reason: 'unchanged' | 'gone' | 'erased' };
 
 /** Passes over an object that keeps changing while it is processed before the queue is asked to retry later. */
 const MAX_PASSES = 3;
@@ -79,15 +80,19 @@ async function detectCurrentVersion(
   if (!object) return { status: 'skipped', imageId, reason: 'gone' };
   const version = object.object;
 
-  await results.putImage({
-    imageId,
-    bucket: event.bucket,
-    key: event.key,
-    etag: version.etag,
-    size: version.size,
-    status: 'processing',
-    createdAt: existing?.createdAt ?? nowIso(context),
-  });
+  const started = await results.putImage(
+    {
+      imageId,
+      bucket: event.bucket,
+      key: event.key,
+      etag: version.etag,
+      size: version.size,
+      status: 'processing',
+      createdAt: existing?.createdAt ?? nowIso(context),
+    },
+    { unlessErasedSince: uploadedAt(version) },
+  );
+  if (!started) return { status: 'skipped', imageId, reason: 'erased' };
   let located: LocatedFaces;
   try {
     // Every face is located, so that those beyond the limit can be counted; the best ones are kept below.
@@ -97,8 +102,39 @@ async function detectCurrentVersion(
     return recordFailure(context, event, version, error);
   }
   const faces = await storeFaces(context, event, version, located, reanalyse);
+  if (faces === 'not current') {
+    if (await undoIfErased(context, imageId)) return { status: 'skipped', imageId, reason: 'erased' };
+    return 'changed';
+  }
   if (await changedSince(context, event, version)) return 'changed';
   return { status: 'done', imageId, faces: faces.length, facesOmitted: located.faces.length - faces.length };
+}
+
+/**
+ * The time an object version was uploaded, for the erasure check: an image erased at or after it is not written
+ * again (a store without modification times gives '', so an erasure mark always wins there).
+ */
+const uploadedAt = (version: StoredObject) => version.lastModified ?? '';
+
+/**
+ * When the image was erased while this delivery processed it, removes everything the delivery wrote after the erasure
+ * had listed what to delete (face records, crops and thumbnails of every version): the erasure holds. Returns whether
+ * it was erased.
+ */
+async function undoIfErased(context: StageContext, imageId: string): Promise<boolean> {
+  if ((await context.results.imageErasedAt(imageId)) === undefined) return false;
+  const report: ErasureReport = { objects: [], items: [] };
+  const faces = await context.results.facesOfImage(imageId);
+  await context.results.deleteFaces(faces);
+  for (const face of faces) report.items.push(`face ${face.faceId}`);
+  for (const bucket of [context.buckets.crops, context.buckets.thumbnails]) {
+    for (const object of await context.store.list(bucket, imageObjectsPrefix(imageId))) {
+      await context.store.delete(bucket, object.key);
+      report.objects.push({ bucket, key: object.key });
+    }
+  }
+  await context.purgeErased?.(report);
+  return true;
 }
 
 /** Whether a record already holds the final word on its version: done, or refused for what the object is. */
@@ -106,14 +142,17 @@ function isSettled(image: ImageRecord): boolean {
   return image.status === 'done' || (image.status === 'failed' && isInputErrorCode(image.error?.code));
 }
 
-/** Writes the results of one version: thumbnails, face records, the image's fields, crops, then `done`. */
+/**
+ * Writes the results of one version: thumbnails, face records, the image's fields, crops, then `done`; 'not current'
+ * when the image record stopped being this version's meanwhile (erased, or another version's).
+ */
 async function storeFaces(
   context: StageContext,
   event: ObjectCreatedEvent,
   version: StoredObject,
   located: LocatedFaces,
   reanalyse: boolean,
-): Promise<FaceRecord[]> {
+): Promise<FaceRecord[] | 'not current'> {
   const { store, results, analyser, buckets } = context;
   const imageId = imageIdOf(event.bucket, event.key);
   const { etag } = version;
@@ -171,11 +210,13 @@ async function storeFaces(
         `${omitted} left out (detection.maxFaces, --max-faces).`,
     };
   }
-  await results.updateImage(imageId, fields);
+  if (!(await results.updateImage(imageId, etag, fields))) return 'not current';
   await removeOtherVersions(context, imageId, faces, [thumbnailKey, ...faces.map((f) => f.thumbnailKey)]);
   const cropType = contentType(analyser.config.crop.format);
   await inParallel(crops, IO_PARALLELISM, (crop) => store.put(buckets.crops, crop.key, crop.data, cropType));
-  await results.updateImage(imageId, { status: 'done', processedAt: nowIso(context) });
+  if (!(await results.updateImage(imageId, etag, { status: 'done', processedAt: nowIso(context) }))) {
+    return 'not current';
+  }
   return faces;
 }
 
@@ -183,7 +224,7 @@ async function storeFaces(
 async function recordFailure(
   context: StageContext,
   event: ObjectCreatedEvent,
-  version: { etag: string; size: number },
+  version: { etag: string; size: number; lastModified?: string },
   error: FacepipeError,
 ): Promise<DetectOutcome | 'changed'> {
   const imageId = imageIdOf(event.bucket, event.key);
@@ -199,7 +240,8 @@ async function recordFailure(
     createdAt: existing?.createdAt ?? nowIso(context),
     processedAt: nowIso(context),
   };
-  await context.results.putImage(failed);
+  const written = await context.results.putImage(failed, { unlessErasedSince: version.lastModified ?? '' });
+  if (!written) return { status: 'skipped', imageId, reason: 'erased' };
   await removeOtherVersions(context, imageId, [], []);
   if (version.etag !== '' && (await changedSince(context, event, version))) return 'changed';
   return { status: 'failed', imageId, error: describeError(error) };
@@ -271,7 +313,8 @@ export async function recordGaveUp(
     createdAt: existing?.createdAt ?? now,
     processedAt: now,
   };
-  await results.putImage(failed);
+  // An erased image stays erased: no failure record brings its key back.
+  if (!(await results.putImage(failed, { unlessErasedSince: current?.lastModified ?? '' }))) return undefined;
   // Best effort: the store may be what keeps failing; the record above is what the operator needs.
   await removeOtherVersions(context, imageId, [], []).catch(() => undefined);
   return failed;

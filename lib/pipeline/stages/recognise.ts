@@ -1,9 +1,10 @@
 import { recognitionBackendOf } from '../backends';
+import { erasePersonFaces } from '../erasure';
 import { cropVersionOf } from '../ids';
 import { IO_PARALLELISM, inParallel } from '../inParallel';
 import type { ObjectCreatedEvent } from '../ports';
 import { assignBySimilarity, type GalleryCache } from '../recognition';
-import type { Identity } from '../records';
+import type { FaceRecord, Identity } from '../records';
 import type { StageContext } from './context';
 import { loadCrop } from './faceCrop';
 
@@ -58,5 +59,29 @@ export async function recogniseStage(
   await inParallel([...siblings.entries()], IO_PARALLELISM, ([i, sibling]) =>
     context.results.setIdentity(sibling, sibling.crop.key, identities[i] as Identity),
   );
+  await takeBackFromRemovedPeople(context, siblings, identities);
   return { status: 'done', faceId: face.faceId, identities: siblings.length };
+}
+
+/**
+ * The gallery this photo was decided with may hold a person removed meanwhile. A removal writes its mark before it
+ * lists the person's faces, and this check reads the person after the faces were written: so either the removal's
+ * listing found these faces, or this finds the person gone and does what the removal would have done — the face
+ * becomes unknown, or is erased when the person was erased with their faces.
+ */
+async function takeBackFromRemovedPeople(
+  context: StageContext,
+  faces: readonly FaceRecord[],
+  identities: readonly Identity[],
+): Promise<void> {
+  for (const [i, face] of faces.entries()) {
+    const personId = identities[i]?.personId;
+    if (!personId || (await context.results.getPerson(personId))) continue;
+    const removal = await context.results.personRemoval(personId);
+    const assigned = { ...face, identity: identities[i] as Identity };
+    if (removal?.facesErased) {
+      const report = await erasePersonFaces(context, [assigned]);
+      await context.purgeErased?.(report);
+    } else await context.results.markUnknown(assigned, personId);
+  }
 }

@@ -262,12 +262,12 @@ describe('the HTTP API on the local pipeline (embedded table, folder buckets, re
       expect(byId.status).toBe(200);
       expect(byId.body).toEqual({
         removed: { records: 2, objects: 4 },
-        items: [expect.stringMatching(new RegExp(`^face ${obama1}-0$`)), `image ${obama1}`],
+        items: [`image ${obama1}`, expect.stringMatching(new RegExp(`^face ${obama1}-0$`))],
         objects: [
+          { bucket: 'ingest', key: 'obama1.jpg' },
           { bucket: 'crops', key: expect.stringMatching(new RegExp(`^${obama1}/`)) },
           { bucket: 'thumbnails', key: expect.stringMatching(new RegExp(`^${obama1}/.*face-0`)) },
           { bucket: 'thumbnails', key: expect.stringMatching(new RegExp(`^${obama1}/.*image`)) },
-          { bucket: 'ingest', key: 'obama1.jpg' },
         ],
       });
       expect(gone.status).toBe(404);
@@ -279,11 +279,20 @@ describe('the HTTP API on the local pipeline (embedded table, folder buckets, re
         body: { error: { code: 'NOT_FOUND', message: 'No image with key "johnsnow_test1.jpg".' } },
       });
       expect(biden.status).toBe(200);
+      // Biden's face, and the photo's upload and thumbnail (they show him); the two other faces in it stay.
+      const twoPeople = imageIdOf('ingest', 'obama_and_biden.jpg');
       expect(biden.body.items).toEqual([
         expect.stringMatching(/^person biden\b/),
-        `face ${imageIdOf('ingest', 'obama_and_biden.jpg')}-${biden.body.items[1].split('-').at(-1)}`,
+        `face ${twoPeople}-${biden.body.items[1].split('-').at(-1)}`,
+        `image ${twoPeople} (its upload and thumbnail; 2 other face(s) kept)`,
       ]);
-      expect(biden.body.removed).toEqual({ records: 2, objects: 2 });
+      expect(biden.body.objects).toEqual([
+        { bucket: 'crops', key: expect.stringMatching(new RegExp(`^${twoPeople}/.*face-`)) },
+        { bucket: 'thumbnails', key: expect.stringMatching(new RegExp(`^${twoPeople}/.*face-`)) },
+        { bucket: 'ingest', key: 'obama_and_biden.jpg' },
+        { bucket: 'thumbnails', key: expect.stringMatching(new RegExp(`^${twoPeople}/.*image`)) },
+      ]);
+      expect(biden.body.removed).toEqual({ records: 3, objects: 4 });
       expect(rose).toMatchObject({ status: 200, body: { removed: { records: 1, objects: 0 }, objects: [] } });
       expect(nobody.body).toEqual({ error: { code: 'NOT_FOUND', message: 'No person with id "rose_leslie".' } });
       // Rose's face stays, now unknown; the child nobody enrolled was unknown already.

@@ -18,6 +18,7 @@ import { rekognitionBackends } from '../../../lib/adapters/rekognition';
 import { eraseImage, removePerson } from '../../../lib/pipeline/erasure';
 import { imageIdOf } from '../../../lib/pipeline/ids';
 import { enrolPerson } from '../../../lib/pipeline/people';
+import { faceViews } from '../../../lib/pipeline/queries';
 import { GalleryCache } from '../../../lib/pipeline/recognition';
 import { emotionSettled, type FaceRecord } from '../../../lib/pipeline/records';
 import type { StageContext } from '../../../lib/pipeline/stages/context';
@@ -226,7 +227,9 @@ describe('the emotion and recognise stages with the Rekognition backends', () =>
     ]);
     expect(first.embedding).toBeUndefined();
     // Only the better face gets Kit; the orphan FaceId names nobody, so the other face is unknown.
-    expect(first.identity).toEqual({
+    expect(first.identity).toEqual({ personId: 'kit_harington', similarity: 0.991 });
+    const [firstView] = await faceViews(context, [first]);
+    expect(firstView?.identity).toEqual({
       personId: 'kit_harington',
       name: 'Kit Harington',
       details: { role: 'Jon Snow' },
@@ -257,6 +260,7 @@ describe('the emotion and recognise stages with the Rekognition backends', () =>
       'rekognition face face-1',
       'rekognition face face-2',
       `face ${faceIds[0]}`,
+      `image ${imageId} (its upload and thumbnail; 1 other face(s) kept)`,
     ]);
     const items = await scan(dynamo);
     const text = JSON.stringify(items);
@@ -273,9 +277,19 @@ describe('the emotion and recognise stages with the Rekognition backends', () =>
     // Act: erase the image; recognition never indexed its faces, so nothing more is deleted from the collection.
     await eraseImage(context, key);
     expect(rekognition.commandCalls(DeleteFacesCommand)).toHaveLength(1);
-    expect(
-      (await scan(dynamo)).filter((i) => i.type !== 'person' && i.PK !== 'GALLERY').map((i) => `${i.PK} ${i.SK}`),
-    ).toEqual([]);
+    // Left: the image's erasure mark (its time only) and Kit's removal mark (under a hash of his id, no name).
+    const left = (await scan(dynamo)).filter((i) => i.type !== 'person' && i.PK !== 'GALLERY');
+    expect(left).toEqual([
+      { PK: `IMAGE#${imageId}`, SK: '#IMAGE', type: 'erased-image', erasedAt: expect.any(String) },
+      {
+        PK: expect.stringMatching(/^REMOVED#[0-9a-f]{64}$/),
+        SK: '#PERSON',
+        type: 'person-removal',
+        at: expect.any(String),
+        facesErased: true,
+        expiresAt: expect.any(Number),
+      },
+    ]);
     expect(bucketFiles(dataDir)).toEqual([]);
   });
 });

@@ -14,6 +14,7 @@ jest.mock('../../../functions/commons/logger', () => ({
 const SECRET = 'lives at 1 Example Street';
 const person: PersonRecord = {
   personId: 'obama',
+  revision: 'r1',
   name: 'Barack Obama',
   details: { address: SECRET },
   embeddings: [new Float32Array([0.125, 0.5])],

@@ -42,8 +42,8 @@ describe('assignBySimilarity', () => {
       [0.9, 0.1],
     ];
     expect(assignBySimilarity(matrix, [ann, bob], 0.5)).toEqual([
-      { personId: 'bob', name: 'bob', details: {}, similarity: 0.95 },
-      { personId: 'ann', name: 'ann', details: {}, similarity: 0.9 },
+      { personId: 'bob', similarity: 0.95 },
+      { personId: 'ann', similarity: 0.9 },
       { personId: null, similarity: 0.9 },
     ]);
   });
@@ -62,7 +62,7 @@ describe('assignBySimilarity', () => {
       ),
     ).toEqual([
       { personId: null, similarity: 0 },
-      { personId: 'bob', name: 'bob', details: {}, similarity: 0.3 },
+      { personId: 'bob', similarity: 0.3 },
     ]);
     expect(assignBySimilarity([[0.123456]], [ann], 0.5)).toEqual([{ personId: null, similarity: 0.1235 }]);
   });

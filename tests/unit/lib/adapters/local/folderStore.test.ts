@@ -5,6 +5,9 @@ import path from 'node:path';
 import { FolderObjectStore } from '../../../../../lib/adapters/local/folderStore';
 import type { ObjectCreatedEvent } from '../../../../../lib/pipeline/ports';
 
+/** When an object was last written, as the store reports it. */
+const ISO_TIME = expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+
 const md5 = (data: Buffer | string) => createHash('md5').update(data).digest('hex');
 
 const tempRoots: string[] = [];
@@ -135,7 +138,7 @@ describe('FolderObjectStore objects', () => {
 
     // Assess
     const expected = { bucket: 'crops', key: 'img/face-0.jpg', etag: md5(body), size: body.length };
-    expect(put).toEqual({ ...expected, contentType: 'image/jpeg' });
+    expect(put).toEqual({ ...expected, contentType: 'image/jpeg', lastModified: ISO_TIME });
     await expect(store.head('crops', 'img/face-0.jpg')).resolves.toEqual(put);
     await expect(store.get('crops', 'img/face-0.jpg')).resolves.toEqual({ object: put, body });
     await expect(store.list('crops')).resolves.toEqual([put]);
@@ -153,8 +156,20 @@ describe('FolderObjectStore objects', () => {
     const dropped = await store.head('ingest', 'dropped.jpg');
 
     // Assess
-    expect(replaced).toEqual({ bucket: 'ingest', key: 'a.jpg', etag: md5('replaced by hand'), size: 16 });
-    expect(dropped).toEqual({ bucket: 'ingest', key: 'dropped.jpg', etag: md5('dropped in'), size: 10 });
+    expect(replaced).toEqual({
+      bucket: 'ingest',
+      key: 'a.jpg',
+      etag: md5('replaced by hand'),
+      size: 16,
+      lastModified: ISO_TIME,
+    });
+    expect(dropped).toEqual({
+      bucket: 'ingest',
+      key: 'dropped.jpg',
+      etag: md5('dropped in'),
+      size: 10,
+      lastModified: ISO_TIME,
+    });
     await expect(store.list('ingest')).resolves.toEqual([replaced, dropped]);
   });
 
@@ -299,7 +314,7 @@ describe('FolderObjectStore notifications', () => {
 
     // Assess
     expect(key).toBe('holiday/beach 1.jpg');
-    expect(object).toEqual({ bucket: 'ingest', key, etag: md5('beach'), size: 5 });
+    expect(object).toEqual({ bucket: 'ingest', key, etag: md5('beach'), size: 5, lastModified: ISO_TIME });
     expect(enqueued).toEqual([{ bucket: 'ingest', key, etag: md5('beach'), size: 5 }]);
   });
 });

@@ -148,7 +148,7 @@ describe('recognition by a Rekognition collection', () => {
     expect(b.described({} as FaceRecord)).toBe(false);
     expect(assignBySimilarity(b.similarities(faces, people), people, b.threshold, b.noMatch)).toEqual([
       { personId: null, similarity: 0.91 },
-      { personId: 'ann', name: 'ANN', details: {}, similarity: 0.98 },
+      { personId: 'ann', similarity: 0.98 },
       { personId: null, similarity: 0 },
     ]);
   });
