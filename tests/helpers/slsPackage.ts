@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +9,8 @@ import { modelMirror, repoRoot, testCache } from './testConfig';
  * `osls package` and `osls invoke local` for the tests, offline and without AWS credentials. Packaging takes 30-60 s,
  * so its output is cached in the temp folder under a hash of everything that goes into it (serverless.yml, the
  * functions and the code they bundle, the lock file, the model staging): one package per change, shared by every
- * test file. osls runs are serialised by a lock folder, since they all build in the same `.esbuild/`.
+ * test file. osls runs are serialised by a machine-wide lock, first come first served (see `withOslsLock`); the
+ * tests that run osls take `oslsTimeout(...)`, which covers the wait for the lock as well as the run.
  */
 
 export const TEST_STAGE = 'test';
@@ -66,11 +67,33 @@ export function offlineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEn
   };
 }
 
-const LOCK = path.join(os.tmpdir(), 'facepipe-osls.lock');
+/**
+ * How long one osls run may take before it is killed, by command. Under load (two cores shared with other test runs)
+ * packaging takes minutes, not the 11-16 s of a quiet machine.
+ */
+export const OSLS_RUN_MS = { package: 600_000, print: 120_000, invoke: 300_000 } as const;
+export type OslsCommand = keyof typeof OSLS_RUN_MS;
 
-function holderAlive(): boolean {
+/**
+ * How long an osls call waits for the lock: for the calls queued before it, in this test run or in another on the
+ * same machine (every worktree shares the lock). `FACEPIPE_OSLS_LOCK_WAIT_MS` overrides it.
+ */
+export const OSLS_LOCK_WAIT_MS = Number(process.env.FACEPIPE_OSLS_LOCK_WAIT_MS) || 15 * 60_000;
+
+/**
+ * The jest timeout of a test or hook that makes one osls call: the wait for the lock, the run, and a margin. The
+ * wait and the run each end first with their own message, so jest's timeout never cuts a call short unexplained.
+ */
+export function oslsTimeout(command: OslsCommand): number {
+  return OSLS_LOCK_WAIT_MS + OSLS_RUN_MS[command] + 60_000;
+}
+
+const LOCK = path.join(os.tmpdir(), 'facepipe-osls.lock');
+/** Waiting calls, one ticket file each, named so that they sort in arrival order: the lock goes first come first served. */
+const QUEUE = `${LOCK}.queue`;
+
+function alive(pid: number): boolean {
   try {
-    const pid = Number(fs.readFileSync(path.join(LOCK, 'pid'), 'utf8'));
     process.kill(pid, 0);
     return true;
   } catch {
@@ -78,51 +101,116 @@ function holderAlive(): boolean {
   }
 }
 
-async function withOslsLock<T>(work: () => Promise<T>): Promise<T> {
-  for (;;) {
-    try {
-      fs.mkdirSync(LOCK);
-      fs.writeFileSync(path.join(LOCK, 'pid'), String(process.pid));
-      break;
-    } catch {
-      // Held by another test process; a holder that died leaves a lock nobody releases.
-      if (!holderAlive() && fs.existsSync(LOCK) && Date.now() - fs.statSync(LOCK).mtimeMs > 2000) {
-        fs.rmSync(LOCK, { recursive: true, force: true });
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+const pidOfTicket = (name: string) => Number(name.split('-')[1]);
+
+/** The tickets of live processes, oldest first; those of processes that died are removed. */
+function liveTickets(): string[] {
+  const tickets = fs.readdirSync(QUEUE).sort();
+  return tickets.filter((name) => {
+    if (alive(pidOfTicket(name))) return true;
+    fs.rmSync(path.join(QUEUE, name), { force: true });
+    return false;
+  });
+}
+
+/** Who holds the lock: its `pid` file is the one every version of these helpers writes and reads. */
+function lockHolder(): { pid: number; command: string } | undefined {
   try {
-    return await work();
-  } finally {
-    fs.rmSync(LOCK, { recursive: true, force: true });
+    const pid = Number(fs.readFileSync(path.join(LOCK, 'pid'), 'utf8'));
+    const command = fs.existsSync(path.join(LOCK, 'command'))
+      ? fs.readFileSync(path.join(LOCK, 'command'), 'utf8').trim()
+      : '?';
+    return { pid, command };
+  } catch {
+    return undefined;
   }
 }
 
-/** Runs `osls <args>` in the project (stage test, the fixed bucket suffix) under the lock; never throws on exit codes. */
-export function osls(args: string[], env: NodeJS.ProcessEnv = offlineEnv(), timeoutMs = 600_000): Promise<OslsRun> {
+function tryLock(command: string): boolean {
+  try {
+    fs.mkdirSync(LOCK);
+  } catch {
+    // Held; a holder that died leaves a lock nobody releases.
+    const holder = lockHolder();
+    if (holder && !alive(holder.pid)) fs.rmSync(LOCK, { recursive: true, force: true });
+    else if (!holder && fs.existsSync(LOCK) && Date.now() - fs.statSync(LOCK).mtimeMs > 2000) {
+      fs.rmSync(LOCK, { recursive: true, force: true });
+    }
+    return false;
+  }
+  fs.writeFileSync(path.join(LOCK, 'pid'), String(process.pid));
+  fs.writeFileSync(path.join(LOCK, 'command'), command);
+  return true;
+}
+
+/**
+ * Runs `work` holding the machine-wide osls lock: osls runs build in the project's `.esbuild/` and each takes both
+ * cores. Calls take the lock in the order they asked for it; one that waits longer than OSLS_LOCK_WAIT_MS fails,
+ * naming the holder.
+ */
+async function withOslsLock<T>(command: string, work: () => Promise<T>): Promise<T> {
+  fs.mkdirSync(QUEUE, { recursive: true });
+  const ticket = `${String(Date.now()).padStart(15, '0')}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  fs.writeFileSync(path.join(QUEUE, ticket), command);
+  const started = Date.now();
+  try {
+    while (!(liveTickets()[0] === ticket && tryLock(command))) {
+      if (Date.now() - started > OSLS_LOCK_WAIT_MS) {
+        const holder = lockHolder();
+        const ahead = liveTickets().indexOf(ticket);
+        throw new Error(
+          `osls ${command}: waited ${Math.round((Date.now() - started) / 1000)} s for the osls lock ${LOCK}, held by ` +
+            `${holder ? `pid ${holder.pid} (osls ${holder.command})` : 'another process'}, with ${Math.max(0, ahead)} ` +
+            'call(s) queued before this one: another test run on this machine is packaging. Run again when it is ' +
+            'done, or raise FACEPIPE_OSLS_LOCK_WAIT_MS.',
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    try {
+      return await work();
+    } finally {
+      fs.rmSync(LOCK, { recursive: true, force: true });
+    }
+  } finally {
+    fs.rmSync(path.join(QUEUE, ticket), { force: true });
+  }
+}
+
+/** Runs `osls <args>` in the project (stage test, the fixed bucket suffix); kills it after `runMs`. */
+function runOsls(args: string[], env: NodeJS.ProcessEnv, runMs: number): Promise<OslsRun> {
   const fullArgs = [...args, '--stage', TEST_STAGE, `--param=bucketSuffix=${TEST_BUCKET_SUFFIX}`];
-  return withOslsLock(
-    () =>
-      new Promise<OslsRun>((resolve, reject) => {
-        const child = spawn(OSLS, fullArgs, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-        let output = '';
-        let stdout = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          stdout += chunk.toString();
-          output += chunk.toString();
-        });
-        child.stderr.on('data', (chunk: Buffer) => {
-          output += chunk.toString();
-        });
-        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-        child.once('error', reject);
-        child.once('close', (status) => {
-          clearTimeout(timer);
-          resolve({ status, stdout, output });
-        });
-      }),
-  );
+  return new Promise<OslsRun>((resolve, reject) => {
+    const child = spawn(OSLS, fullArgs, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, runMs);
+    child.once('error', reject);
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      if (killed) output += `\n[facepipe tests: osls ${args[0]} killed after ${runMs / 1000} s]\n`;
+      resolve({ status, stdout, output });
+    });
+  });
+}
+
+/**
+ * Runs `osls <args>` in the project (stage test, the fixed bucket suffix) under the lock; never throws on exit codes.
+ * Give the test or hook `oslsTimeout(command)`.
+ */
+export function osls(args: string[], env: NodeJS.ProcessEnv = offlineEnv(), command: OslsCommand = 'package') {
+  return withOslsLock(args.slice(0, 2).join(' '), () => runOsls(args, env, OSLS_RUN_MS[command]));
 }
 
 function filesUnder(dir: string): string[] {
@@ -163,25 +251,30 @@ function readPackage(dir: string): PackagedService | undefined {
 
 /**
  * The packaged service for stage `test` (extra args, e.g. `--param=retentionDays=7`, package separately). Throws
- * with osls's output when packaging fails.
+ * with osls's output when packaging fails. Give the hook that calls it `oslsTimeout('package')`.
  */
 export async function packageService(extraArgs: string[] = []): Promise<PackagedService> {
   const root = path.join(os.tmpdir(), 'facepipe-sls-package');
   const dir = path.join(root, inputsKey(extraArgs));
   const cached = readPackage(dir);
   if (cached) return cached;
-  fs.mkdirSync(root, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(root, 'partial-'));
-  const run = await osls(['package', '--package', tmp, ...extraArgs]);
-  if (run.status !== 0) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw new Error(`osls package failed (exit ${run.status}):\n${run.output}`);
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.renameSync(tmp, dir);
-  const packaged = readPackage(dir);
-  if (!packaged) throw new Error(`osls package wrote no template or zips to ${dir}:\n${run.output}`);
-  return packaged;
+  return withOslsLock(`package ${extraArgs.join(' ')}`.trim(), async () => {
+    // Another test process may have packaged the same inputs while this one waited for the lock.
+    const packagedMeanwhile = readPackage(dir);
+    if (packagedMeanwhile) return packagedMeanwhile;
+    fs.mkdirSync(root, { recursive: true });
+    const tmp = fs.mkdtempSync(path.join(root, 'partial-'));
+    const run = await runOsls(['package', '--package', tmp, ...extraArgs], offlineEnv(), OSLS_RUN_MS.package);
+    if (run.status !== 0) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      throw new Error(`osls package failed (exit ${run.status}):\n${run.output}`);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(tmp, dir);
+    const packaged = readPackage(dir);
+    if (!packaged) throw new Error(`osls package wrote no template or zips to ${dir}:\n${run.output}`);
+    return packaged;
+  });
 }
 
 export interface ZipEntry {

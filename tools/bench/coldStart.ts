@@ -2,7 +2,10 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { integerOption, parseToolArgs, runTool } from '../common/args';
+import { describeMachine } from '../common/machine';
 import { repoRoot } from '../common/paths';
+import { markdownTable } from '../common/report';
 
 /**
  * Cold start of the packaged Lambda functions, measured on this machine: each zip is unzipped into a fresh folder
@@ -17,6 +20,11 @@ import { repoRoot } from '../common/paths';
  *   npx osls package --stage test --param="bucketSuffix=123456789012"   (writes .serverless/)
  *   npm run build && node dist/tools/bench/coldStart.js [--dir .serverless] [--runs 5] [detect emotion ...]
  */
+
+const USAGE = `Usage: node dist/tools/bench/coldStart.js [options] [function...]   (npm run coldstart -- [options])
+  --dir DIR      the packaged service: osls package's output (default .serverless)
+  --runs N       fresh processes per function; the report gives the medians (default 3)
+  function...    detect, emotion, recognise, api (default all)`;
 
 const FIXTURE: Record<string, string> = {
   detect: 'detect-sqs-s3-put.json',
@@ -148,34 +156,46 @@ export function measureColdStart(packageDir: string, fn: string, runs: number, f
 }
 
 function table(results: ColdStart[]): string {
-  const header =
-    '| function | zipped MB | unzipped MB | require ms | first call ms | warm call ms | cold start ms | peak RSS MB |';
-  const rows = results.map(
-    (r) =>
-      `| ${r.fn} | ${r.zippedMb.toFixed(1)} | ${r.unzippedMb.toFixed(1)} | ${r.requireMs.toFixed(0)} | ` +
-      `${r.firstCallMs.toFixed(0)} | ${r.warmCallMs.toFixed(0)} | ${r.coldStartMs.toFixed(0)} | ${r.rssMb.toFixed(0)} |`,
+  return markdownTable(
+    [
+      'function',
+      'zipped MB',
+      'unzipped MB',
+      'require ms',
+      'first call ms',
+      'warm call ms',
+      'cold start ms',
+      'peak RSS MB',
+    ],
+    results.map((r) => [
+      r.fn,
+      r.zippedMb.toFixed(1),
+      r.unzippedMb.toFixed(1),
+      r.requireMs.toFixed(0),
+      r.firstCallMs.toFixed(0),
+      r.warmCallMs.toFixed(0),
+      r.coldStartMs.toFixed(0),
+      r.rssMb.toFixed(0),
+    ]),
+    ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
-  return [header, '|---|---:|---:|---:|---:|---:|---:|---:|', ...rows].join('\n');
 }
 
-function main(argv: string[]): void {
-  let dir = '.serverless';
-  let runs = 3;
-  const fns: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '--dir') dir = argv[++i] ?? dir;
-    else if (arg === '--runs') runs = Number(argv[++i]);
-    else fns.push(arg);
-  }
-  if (!(runs >= 1)) throw new Error('--runs must be at least 1');
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseToolArgs(
+    { usage: USAGE, options: { dir: { type: 'string' }, runs: { type: 'string' } }, allowPositionals: true },
+    argv,
+  );
+  const dir = values.dir ?? '.serverless';
+  const runs = integerOption(values.runs, '--runs', 3);
   const fixturesDir = path.join(repoRoot, 'fixtures');
-  const results = (fns.length > 0 ? fns : Object.keys(FIXTURE)).map((fn) =>
+  const results = (positionals.length > 0 ? positionals : Object.keys(FIXTURE)).map((fn) =>
     measureColdStart(path.resolve(dir), fn, runs, fs.existsSync(fixturesDir) ? fixturesDir : path.resolve('fixtures')),
   );
-  console.log(`Cold start, median of ${runs} fresh processes (node ${process.version}, ${os.cpus().length} cores):\n`);
+  const { node, cores } = describeMachine();
+  console.log(`Cold start, median of ${runs} fresh processes (node ${node}, ${cores} cores):\n`);
   console.log(table(results));
   console.log('\ncold start = require + first call - warm call: module init plus model loading, without the request.');
 }
 
-if (require.main === module) main(process.argv.slice(2));
+if (require.main === module) runTool('coldstart', () => main(process.argv.slice(2)));

@@ -14,49 +14,60 @@
  * round trips (a few ms each within a region) add to the numbers on AWS.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../../lib/config';
 import { FaceAnalyser } from '../../lib/vision/analyser';
-import { dataFile, repoRoot } from '../common/paths';
+import { integerOption, parseToolArgs, pathOption, runTool } from '../common/args';
+import { listImages } from '../common/images';
+import { cpuSecondsSince, describeMachine } from '../common/machine';
+import { dataFile, repoRoot, reportsDir } from '../common/paths';
+import { markdownTable, writeReport } from '../common/report';
 import { startAwsPipeline } from '../moto/awsPipeline';
 import { motoAvailable } from '../moto/motoServer';
 
-const { values } = parseArgs({
-  options: {
-    folder: { type: 'string' },
-    limit: { type: 'string', default: '40' },
-    // serverless.yml's defaults: detectBatchSize 2, analyseBatchSize 10.
-    'detect-batch': { type: 'string', default: '2' },
-    'face-batch': { type: 'string', default: '10' },
-    out: { type: 'string', default: path.join(repoRoot, 'reports') },
-  },
-});
+const USAGE = `Usage: npm run bench:lambda -- [options]   (node dist/tools/bench/lambda.js [options])
+  --folder DIR         the photos (default <data>/detection/wider_face_val_subset)
+  --limit N            only the first N photos, in name order (default 40)
+  --detect-batch N     records per detect invocation (default 2, serverless.yml's detectBatchSize)
+  --face-batch N       records per emotion and recognise invocation (default 10, serverless.yml's analyseBatchSize)
+  --out DIR            where lambda-bench-<folder>.md goes (default <repo>/reports)`;
 
-function listImages(folder: string): string[] {
-  return (fs.readdirSync(folder, { recursive: true }) as string[])
-    .filter((f) => /\.(jpe?g|png|webp)$/i.test(f))
-    .sort()
-    .map((f) => path.join(folder, f));
+function parseOptions(argv: string[]) {
+  const { values } = parseToolArgs(
+    {
+      usage: USAGE,
+      options: {
+        folder: { type: 'string' },
+        limit: { type: 'string' },
+        'detect-batch': { type: 'string' },
+        'face-batch': { type: 'string' },
+        out: { type: 'string' },
+      },
+    },
+    argv,
+  );
+  return {
+    folder: pathOption(values.folder, dataFile('detection', 'wider_face_val_subset')),
+    limit: integerOption(values.limit, '--limit', 40),
+    detectBatch: integerOption(values['detect-batch'], '--detect-batch', 2),
+    faceBatch: integerOption(values['face-batch'], '--face-batch', 10),
+    outDir: pathOption(values.out, reportsDir),
+  };
 }
 
 const quantile = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 
 async function main() {
+  const options = parseOptions(process.argv.slice(2));
   if (!motoAvailable()) throw new Error("moto_server is not installed: pip install 'moto[server]'");
-  const folder = values.folder ?? dataFile('detection', 'wider_face_val_subset');
-  const files = listImages(folder).slice(0, Number(values.limit));
+  const { folder } = options;
+  const files = listImages(folder).slice(0, options.limit);
   const aws = await startAwsPipeline('facepipe-bench', {
     maxReceiveCount: 3,
     visibilityTimeoutSeconds: 300,
-    batchSize: {
-      detect: Number(values['detect-batch']),
-      emotion: Number(values['face-batch']),
-      recognise: Number(values['face-batch']),
-    },
+    batchSize: { detect: options.detectBatch, emotion: options.faceBatch, recognise: options.faceBatch },
     maximumConcurrency: 1,
   });
   try {
@@ -67,9 +78,8 @@ async function main() {
     const cpuBefore = process.cpuUsage();
     await aws.drain(3_600_000);
     const wallSeconds = (performance.now() - started) / 1000;
-    const cpu = process.cpuUsage(cpuBefore);
     // The functions' own CPU (this process; moto runs in another): the rest of the wall clock is spent waiting.
-    const functionCpuSeconds = (cpu.user + cpu.system) / 1e6;
+    const functionCpuSeconds = cpuSecondsSince(cpuBefore);
 
     // What one loopback round trip costs (moto is a Python server): the stages' share that is not the models.
     const roundTrips: number[] = [];
@@ -91,8 +101,7 @@ async function main() {
       faces += result.faces.length;
     }
 
-    const modelCpu = process.cpuUsage(modelCpuBefore);
-    const modelCpuSeconds = (modelCpu.user + modelCpu.system) / 1e6;
+    const modelCpuSeconds = cpuSecondsSince(modelCpuBefore);
     const rows = aws.sources.map((source) => {
       const ms = source.invocations.map((i) => i.durationMs).sort((a, b) => a - b);
       const perRecord = source.invocations.map((i) => i.durationMs / i.records).sort((a, b) => a - b);
@@ -102,17 +111,24 @@ async function main() {
     });
     const lambdaMs = rows.reduce((a, r) => a + r.total, 0);
     const name = path.relative(repoRoot, folder);
+    const machine = describeMachine();
     const lines = [
-      `# Lambda handlers, measured locally (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, Node ${process.versions.node})`,
+      `# Lambda handlers, measured locally (${new Date().toISOString().slice(0, 10)}, ${machine.cores} cores, Node ${machine.node.replace(/^v/, '')})`,
       '',
       `\`npm run bench:lambda -- --folder ${name} --limit ${files.length}\`: ${files.length} images, ${faces} faces; the real`,
       'handlers against moto_server on loopback, one warm container per function, batch sizes of serverless.yml.',
       '',
-      '| function | invocations | records | median ms / invocation | p90 | median ms / record | total s |',
-      '|---|---|---|---|---|---|---|',
-      ...rows.map(
-        (r) =>
-          `| ${r.name} | ${r.count} | ${r.records} | ${quantile(r.ms, 0.5).toFixed(0)} | ${quantile(r.ms, 0.9).toFixed(0)} | ${quantile(r.perRecord, 0.5).toFixed(0)} | ${(r.total / 1000).toFixed(1)} |`,
+      markdownTable(
+        ['function', 'invocations', 'records', 'median ms / invocation', 'p90', 'median ms / record', 'total s'],
+        rows.map((r) => [
+          r.name,
+          r.count,
+          r.records,
+          quantile(r.ms, 0.5).toFixed(0),
+          quantile(r.ms, 0.9).toFixed(0),
+          quantile(r.perRecord, 0.5).toFixed(0),
+          (r.total / 1000).toFixed(1),
+        ]),
       ),
       '',
       `- billed duration per image, all functions: ${(lambdaMs / files.length).toFixed(0)} ms`,
@@ -122,15 +138,11 @@ async function main() {
       '',
     ];
     const md = lines.join('\n');
-    fs.mkdirSync(values.out, { recursive: true });
-    fs.writeFileSync(path.join(values.out, `lambda-bench-${path.basename(folder)}.md`), md);
+    writeReport(options.outDir, `lambda-bench-${path.basename(folder)}`, { markdown: md });
     process.stdout.write(`\n${md}`);
   } finally {
     await aws.close();
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+runTool('bench:lambda', main);

@@ -8,17 +8,17 @@
  * numbers depend on the machine and on whatever else it runs, so the report states both.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { loadConfig } from '../../lib/config';
 import { type AnalyzeOptions, FaceAnalyser, type StageTimings } from '../../lib/vision/analyser';
 import { decodeRgb, fitWithin, readImageHeader } from '../../lib/vision/image/decode';
-import { repoRoot } from '../common/paths';
+import { integerOption, parseToolArgs, pathOption, runTool } from '../common/args';
+import { cpuSecondsSince, describeMachine, loadAverage, nativeVersions, peakRssMb } from '../common/machine';
+import { dataDir, repoRoot, reportsDir } from '../common/paths';
+import { markdownTable, writeReport } from '../common/report';
 
 const ANALYZE: AnalyzeOptions = { crops: true, thumbnail: true };
 const WARMUP_ROUNDS = 2;
@@ -117,44 +117,33 @@ interface WorkerRequest {
 }
 type WorkerMessage = { kind: 'ready' } | { kind: 'done'; ms: number } | { kind: 'error'; message: string };
 
-const USAGE = `Usage: node dist/tools/bench/vision.js [options]
+const USAGE = `Usage: node dist/tools/bench/vision.js [options]   (npm run bench -- [options])
   --iterations N          timed runs per image for the per-stage and decode tables (default 15)
-  --data DIR              evaluation data folder (default <repo>/../shared/data)
+  --data DIR              evaluation data folder (default $FACEPIPE_DATA or <repo>/../shared/data)
   --threads N             onnxruntime threads for the per-stage table (default 0 = all cores)
   --throughput-images N   images per throughput mode (default 60, rounded up to whole rounds of the photo set)
   --out DIR               where bench.md and bench.json go (default <repo>/reports)`;
 
-function positiveInteger(raw: string | undefined, flag: string, fallback: number, min = 1): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${flag} must be an integer >= ${min}, got "${raw}"`);
-  return value;
-}
-
 function parseOptions(argv: string[]): BenchOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      iterations: { type: 'string' },
-      data: { type: 'string' },
-      threads: { type: 'string' },
-      'throughput-images': { type: 'string' },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+  const { values } = parseToolArgs(
+    {
+      usage: USAGE,
+      options: {
+        iterations: { type: 'string' },
+        data: { type: 'string' },
+        threads: { type: 'string' },
+        'throughput-images': { type: 'string' },
+        out: { type: 'string' },
+      },
     },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
+    argv,
+  );
   return {
-    iterations: positiveInteger(values.iterations, '--iterations', 15),
-    // A user-given folder is relative to where they stand; the default is relative to the repository.
-    dataDir: values.data ? path.resolve(values.data) : path.join(repoRoot, '..', 'shared', 'data'),
-    outDir: values.out ? path.resolve(values.out) : path.join(repoRoot, 'reports'),
-    threads: positiveInteger(values.threads, '--threads', 0, 0),
-    throughputImages: positiveInteger(values['throughput-images'], '--throughput-images', 60),
+    iterations: integerOption(values.iterations, '--iterations', 15),
+    dataDir: pathOption(values.data, dataDir),
+    outDir: pathOption(values.out, reportsDir),
+    threads: integerOption(values.threads, '--threads', 0, 0),
+    throughputImages: integerOption(values['throughput-images'], '--throughput-images', 60),
   };
 }
 
@@ -175,10 +164,6 @@ function summarize(samples: number[]): Summary {
 
 function progress(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
-}
-
-function peakRssMb(): number {
-  return process.resourceUsage().maxRSS / 1024;
 }
 
 function createAnalyser(threads: number): Promise<FaceAnalyser> {
@@ -320,7 +305,7 @@ async function runPool(
 ): Promise<RunStats> {
   const latencies: number[] = [];
   let next = 0;
-  const cpu = process.cpuUsage();
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: inFlight }, async (_, lane) => {
@@ -331,8 +316,7 @@ async function runPool(
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  const used = process.cpuUsage(cpu);
-  return { seconds, coresBusy: (used.user + used.system) / 1e6 / seconds, latencies };
+  return { seconds, coresBusy: cpuSecondsSince(cpuBefore) / seconds, latencies };
 }
 
 async function analyserPool(analyser: FaceAnalyser, set: Photo[], jobs: Photo[], inFlight: number) {
@@ -432,21 +416,8 @@ async function measureThroughput(
   };
 }
 
-function machine() {
-  const cpus = os.cpus();
-  return {
-    cpu: cpus[0]?.model ?? 'unknown',
-    cores: cpus.length,
-    availableParallelism: os.availableParallelism(),
-    memoryGb: os.totalmem() / 1024 ** 3,
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    onnxruntime: ort.env.versions.node ?? ort.env.versions.common,
-    sharp: sharp.versions.sharp,
-    libvips: sharp.versions.vips,
-    /** libvips threads per image: sharp defaults to 1 on glibc Linux without jemalloc. */
-    sharpConcurrency: sharp.concurrency(),
-  };
+async function machine() {
+  return { ...describeMachine(), ...(await nativeVersions()) };
 }
 
 const ms = (value: number) => (value >= 100 ? value.toFixed(0) : value.toFixed(1));
@@ -456,7 +427,7 @@ type Report = Awaited<ReturnType<typeof runBench>>;
 
 function toMarkdown(report: Report): string {
   const { machine: m, options: o } = report;
-  const lines: string[] = [
+  const lines = [
     '# facepipe benchmark',
     '',
     `Measured ${report.generatedAt} on ${m.cpu}, ${m.cores} cores (${m.memoryGb.toFixed(1)} GB), ${m.platform}, ` +
@@ -482,17 +453,16 @@ function toMarkdown(report: Report): string {
       'alignment; "detect" includes NMS and the verifier; "other" is the header read and glue; p95 of ' +
       `${o.iterations} runs is close to the maximum.`,
     '',
-    `| image | size | faces | ${STAGES.map(([label]) => label).join(' | ')} | decode share |`,
-    `|---|---|---|${STAGES.map(() => '---|').join('')}---|`,
-  ];
-  for (const r of report.stages) {
-    const cells = STAGES.map(([, key]) => `${ms(r.stages[key].median)} / ${ms(r.stages[key].p95)}`);
-    const kind = r.progressive ? ', progressive' : '';
-    lines.push(
-      `| ${r.image} | ${r.width}×${r.height}${kind} | ${r.faces} | ${cells.join(' | ')} | ${pct(r.decodeShare)} |`,
-    );
-  }
-  lines.push(
+    markdownTable(
+      ['image', 'size', 'faces', ...STAGES.map(([label]) => label), 'decode share'],
+      report.stages.map((r) => [
+        r.image,
+        `${r.width}×${r.height}${r.progressive ? ', progressive' : ''}`,
+        r.faces,
+        ...STAGES.map(([, key]) => `${ms(r.stages[key].median)} / ${ms(r.stages[key].p95)}`),
+        pct(r.decodeShare),
+      ]),
+    ),
     '',
     '## Shrink-on-load',
     '',
@@ -500,18 +470,28 @@ function toMarkdown(report: Report): string {
       'decode at the full size, and the full decode followed by a resize (what the detector view would cost ' +
       `without shrink-on-load). ms, median / p95 of ${o.iterations} runs.`,
     '',
-    '| image | size | JPEG | detector view | shrink-on-load decode | full decode | full decode + resize | full / shrink |',
-    '|---|---|---|---|---|---|---|---|',
-  );
-  for (const d of report.decode) {
-    const kind = `${d.progressive ? 'progressive' : 'baseline'} ${d.chromaSubsampling ?? ''}`.trim();
-    lines.push(
-      `| ${d.image} | ${d.width}×${d.height} | ${kind} | ${d.detectorView.width}×${d.detectorView.height} | ` +
-        `${ms(d.shrinkOnLoad.median)} / ${ms(d.shrinkOnLoad.p95)} | ${ms(d.fullDecode.median)} / ${ms(d.fullDecode.p95)} | ` +
-        `${ms(d.fullDecodeThenResize.median)} / ${ms(d.fullDecodeThenResize.p95)} | ${d.fullOverShrink.toFixed(2)}× |`,
-    );
-  }
-  lines.push(
+    markdownTable(
+      [
+        'image',
+        'size',
+        'JPEG',
+        'detector view',
+        'shrink-on-load decode',
+        'full decode',
+        'full decode + resize',
+        'full / shrink',
+      ],
+      report.decode.map((d) => [
+        d.image,
+        `${d.width}×${d.height}`,
+        `${d.progressive ? 'progressive' : 'baseline'} ${d.chromaSubsampling ?? ''}`.trim(),
+        `${d.detectorView.width}×${d.detectorView.height}`,
+        `${ms(d.shrinkOnLoad.median)} / ${ms(d.shrinkOnLoad.p95)}`,
+        `${ms(d.fullDecode.median)} / ${ms(d.fullDecode.p95)}`,
+        `${ms(d.fullDecodeThenResize.median)} / ${ms(d.fullDecodeThenResize.p95)}`,
+        `${d.fullOverShrink.toFixed(2)}×`,
+      ]),
+    ),
     '',
     "libjpeg's DCT-domain shrink skips most of the inverse DCT for baseline JPEGs; a progressive JPEG still has to " +
       'decode every scan of every coefficient, so it gains less.',
@@ -522,16 +502,17 @@ function toMarkdown(report: Report): string {
       'setting; for (d) it is the workers starting, loading their own models and warming up. "cores busy" is ' +
       'process CPU time over wall time.',
     '',
-    '| mode | images/s | vs (b) | cores busy | latency median / p95 ms | set-up ms |',
-    '|---|---|---|---|---|---|',
-  );
-  for (const t of report.throughput.modes) {
-    lines.push(
-      `| ${t.mode} | ${t.imagesPerSecond.toFixed(2)} | ${t.speedupVsSequentialThreads1.toFixed(2)}× | ` +
-        `${t.coresBusy.toFixed(2)} | ${ms(t.latency.median)} / ${ms(t.latency.p95)} | ${t.setupMs ? ms(t.setupMs) : '-'} |`,
-    );
-  }
-  lines.push(
+    markdownTable(
+      ['mode', 'images/s', 'vs (b)', 'cores busy', 'latency median / p95 ms', 'set-up ms'],
+      report.throughput.modes.map((t) => [
+        t.mode,
+        t.imagesPerSecond.toFixed(2),
+        `${t.speedupVsSequentialThreads1.toFixed(2)}×`,
+        t.coresBusy.toFixed(2),
+        `${ms(t.latency.median)} / ${ms(t.latency.p95)}`,
+        t.setupMs ? ms(t.setupMs) : '-',
+      ]),
+    ),
     '',
     '## Memory',
     '',
@@ -539,12 +520,12 @@ function toMarkdown(report: Report): string {
       `**${report.memory.peakRssMb.toFixed(0)} MB** at the end (analysers for threads 0 and 1 plus two workers with ` +
       'their own sessions).',
     '',
-  );
+  ];
   return lines.join('\n');
 }
 
 async function runBench(options: BenchOptions) {
-  const loadStart = os.loadavg()[0] ?? 0;
+  const loadStart = loadAverage();
   const stagePhotos = readPhotos(options.dataDir, STAGE_IMAGES);
   progress(`data ${options.dataDir}; ${options.iterations} iterations`);
 
@@ -562,9 +543,9 @@ async function runBench(options: BenchOptions) {
   const { config } = analyser;
   return {
     generatedAt: new Date().toISOString(),
-    machine: machine(),
+    machine: await machine(),
     sharedMachine: true,
-    loadAverage: { start: loadStart, end: os.loadavg()[0] ?? 0 },
+    loadAverage: { start: loadStart, end: loadAverage() },
     options: {
       iterations: options.iterations,
       threads: options.threads,
@@ -591,17 +572,12 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const report = await runBench(options);
   const markdown = toMarkdown(report);
-  fs.mkdirSync(options.outDir, { recursive: true });
-  fs.writeFileSync(path.join(options.outDir, 'bench.md'), markdown);
-  fs.writeFileSync(path.join(options.outDir, 'bench.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeReport(options.outDir, 'bench', { markdown, json: report });
   process.stdout.write(markdown);
 }
 
 if (isMainThread) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
-  });
+  runTool('bench', main);
 } else {
   void workerMain(workerData as WorkerRequest);
 }

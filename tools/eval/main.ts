@@ -1,22 +1,23 @@
 /**
- * `npm run eval -- [--data DIR] [--out DIR] [--only detection|emotion|verification]...`
+ * `npm run eval -- [--data DIR] [--out DIR] [--only detection|emotion|verification]...` (`--help` for the flags)
  *
  * Measures the vision core on the shared evaluation data and writes reports/eval.md (tables for people) and
  * reports/eval.json (the same numbers for machines). The metrics live in lib/eval; this file only wires the
  * analyser into them and renders the results.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { Progress } from '../../cli/progress';
 import { type DetectionOptions, type FacepipeConfig, loadConfig } from '../../lib/config';
 import { FaceAnalyser } from '../../lib/vision/analyser';
 import { cosineSimilarity } from '../../lib/vision/analysers/embedder';
 import { largestFace } from '../../lib/vision/image/faceGeometry';
-import { repoRoot } from '../common/paths';
+import { parseToolArgs, pathOption, runTool, UsageError } from '../common/args';
+import { describeMachine, loadAverage } from '../common/machine';
+import { dataDir, repoRoot, reportsDir } from '../common/paths';
+import { markdownTable as table, writeReport } from '../common/report';
 import { DLIB_FILES, type DlibBoxesResult, evaluateDlibBoxes, loadDlibImageDataset } from './dlibBoxes';
 import { EMOTION_CLASSES, type EmotionEvaluation, evaluateEmotion, loadFerLabels } from './emotion';
 import { evaluateNegatives, listNegativeImages, type NegativesResult } from './negatives';
@@ -59,27 +60,32 @@ interface EvalOptions {
   parts: Part[];
 }
 
+const USAGE = `Usage: npm run eval -- [options]   (node dist/tools/eval/main.js [options])
+  --data DIR     evaluation data folder (default $FACEPIPE_DATA or <repo>/../shared/data)
+  --out DIR      where eval.md and eval.json go (default <repo>/reports)
+  --only PART    ${PARTS.join(', ')}; repeat for several (default all)`;
+
 function parseOptions(argv: string[]): EvalOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      data: { type: 'string' },
-      out: { type: 'string' },
-      only: { type: 'string', multiple: true },
+  const { values } = parseToolArgs(
+    {
+      usage: USAGE,
+      options: {
+        data: { type: 'string' },
+        out: { type: 'string' },
+        only: { type: 'string', multiple: true },
+      },
     },
-    strict: true,
-  });
-  const root = repoRoot;
+    argv,
+  );
   const parts = values.only ?? [...PARTS];
   for (const part of parts) {
     if (!(PARTS as readonly string[]).includes(part)) {
-      throw new Error(`--only takes ${PARTS.join(', ')}; got "${part}"`);
+      throw new UsageError(`--only takes ${PARTS.join(', ')}; got "${part}"`, USAGE);
     }
   }
   return {
-    // Paths the user gives are relative to where they stand; the defaults are relative to the repository.
-    dataDir: values.data ? path.resolve(values.data) : path.resolve(root, '..', 'shared', 'data'),
-    outDir: values.out ? path.resolve(values.out) : path.join(root, 'reports'),
+    dataDir: pathOption(values.data, dataDir),
+    outDir: pathOption(values.out, reportsDir),
     parts: PARTS.filter((part) => parts.includes(part)),
   };
 }
@@ -284,31 +290,26 @@ function describeModels(config: FacepipeConfig): Record<string, string> {
 }
 
 function machine(config: FacepipeConfig): EvalReport['machine'] {
-  const cpus = os.cpus();
+  const { cpu, cores, memoryGb, platform, node } = describeMachine();
   return {
-    cpu: cpus[0]?.model.trim() ?? 'unknown',
-    cores: cpus.length,
-    memoryGb: Math.round(os.totalmem() / 2 ** 30),
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    node: process.version,
+    cpu,
+    cores,
+    memoryGb: Math.round(memoryGb),
+    platform,
+    node,
     onnxThreads: config.models.threads,
-    loadAverage: os.loadavg()[0] ?? 0,
+    loadAverage: loadAverage(),
   };
 }
 
 const pct = (value: number, digits = 1) => `${(value * 100).toFixed(digits)}%`;
 const num = (value: number, digits = 3) => (Number.isFinite(value) ? value.toFixed(digits) : String(value));
 
-function table(header: string[], rows: (string | number)[][]): string {
-  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
-}
-
 const NATIVE_MODE = 'native size';
 
 /** OpenCV's own FaceDetectorYN on the same images (tools/reference/opencvYunet.ts), when its report is there. */
 function renderOpencvComparison(report: DetectionReport): string[] {
-  const file = path.join(repoRoot, 'reports', 'opencv-yunet-reference.json');
+  const file = path.join(reportsDir, 'opencv-yunet-reference.json');
   if (!existsSync(file)) return [];
   const reference = JSON.parse(readFileSync(file, 'utf8')) as {
     opencv?: { version?: string };
@@ -549,19 +550,9 @@ async function main(): Promise<number> {
   if (options.parts.includes('verification')) report.verification = await runVerification(analyser, options.dataDir);
   report.durationSeconds = (performance.now() - started) / 1000;
 
-  await mkdir(options.outDir, { recursive: true });
-  await writeFile(path.join(options.outDir, 'eval.md'), renderMarkdown(report));
-  await writeFile(path.join(options.outDir, 'eval.json'), `${JSON.stringify(toJson(report), null, 2)}\n`);
+  writeReport(options.outDir, 'eval', { markdown: renderMarkdown(report), json: toJson(report) });
   process.stderr.write(`wrote ${path.join(options.outDir, 'eval.md')} and eval.json\n`);
   return 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`eval failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runTool('eval', main);

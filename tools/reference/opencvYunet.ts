@@ -16,7 +16,9 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { repoRoot } from '../common/paths';
+import { parseToolArgs, pathOption, runTool } from '../common/args';
+import { dataFile, modelMirror, reportsDir } from '../common/paths';
+import { writeJsonFile } from '../common/report';
 import { evaluateDlibBoxes } from '../eval/dlibBoxes';
 import { evaluateNegatives } from '../eval/negatives';
 import type { DetectFaces, ScoredBox } from '../eval/types';
@@ -221,21 +223,28 @@ function withProgress(detect: DetectFaces, label: string, total: number): Detect
   };
 }
 
-function argument(name: string, fallback: string): string {
-  const index = process.argv.indexOf(name);
-  const value = index >= 0 ? process.argv[index + 1] : undefined;
-  return value ?? fallback;
-}
+const USAGE = `Usage: node dist/tools/reference/opencvYunet.js [options]
+  --data DIR      the detection data folder (default <data>/detection)
+  --model FILE    the YuNet ONNX model (default <model mirror>/yunet_s_640_640.onnx)
+  --out FILE      the JSON report (default <repo>/reports/opencv-yunet-reference.json)
+  --run NAME      only this run: ${RUNS.map((run) => run.name).join(', ')} (default all)`;
 
 async function main(): Promise<void> {
-  const detectionData = path.resolve(argument('--data', path.join(repoRoot, '..', 'shared', 'data', 'detection')));
+  const { values } = parseToolArgs({
+    usage: USAGE,
+    options: {
+      data: { type: 'string' },
+      model: { type: 'string' },
+      out: { type: 'string' },
+      run: { type: 'string' },
+    },
+  });
+  const detectionData = pathOption(values.data, dataFile('detection'));
   const wider = path.join(detectionData, 'wider_face_val_subset');
-  const model = path.resolve(
-    argument('--model', path.join(repoRoot, '..', 'shared', 'models', 'yunet_s_640_640.onnx')),
-  );
-  const out = path.resolve(argument('--out', path.join(repoRoot, 'reports', 'opencv-yunet-reference.json')));
+  const model = pathOption(values.model, path.join(modelMirror, 'yunet_s_640_640.onnx'));
+  const out = pathOption(values.out, path.join(reportsDir, 'opencv-yunet-reference.json'));
   const work = cacheDir();
-  const only = process.argv.includes('--run') ? argument('--run', '') : undefined;
+  const only = values.run;
 
   const cv = await loadOpenCv(work);
   const modelBytes = await readFile(model);
@@ -306,12 +315,8 @@ async function main(): Promise<void> {
     },
     runs,
   };
-  await mkdir(path.dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
+  writeJsonFile(out, report);
   console.log(`wrote ${out}`);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runTool('opencvYunet', main);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { FacepipeError } from '../../errors';
 import { QUEUE_DEFAULTS } from '../../options';
 import type { Delivery, MessageQueue, Topic } from '../../pipeline/ports';
+import { type Clock, systemClock, type TimerHandle } from './clock';
 import type { DeadLetterStore, StoredDeadLetter } from './deadLetterFile';
 
 /** Handles one message; resolving deletes it, throwing means "retry it later" (or dead-letter it at the limit). */
@@ -19,6 +20,10 @@ export interface QueueOptions<T> {
   deadLetters: DeadLetterStore<T>;
   /** Told after a dead letter is stored, e.g. to record the image as failed. */
   onDeadLetter?: (deadLetter: StoredDeadLetter<T>) => void | Promise<void>;
+  /** What time it is and when to wake up (default: real time). */
+  clock?: Clock;
+  /** The retry delays' jitter, a number in [0, 1) (default: Math.random). */
+  jitter?: () => number;
 }
 
 export interface QueueStats {
@@ -58,7 +63,9 @@ export class InProcessQueue<T> implements MessageQueue<T> {
   private handlersRunning = 0;
   /** Handler calls and dead-letter writes under way. */
   private readonly tasks = new Set<Promise<void>>();
-  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeTimer: TimerHandle | undefined;
+  private readonly clock: Clock;
+  private readonly jitter: () => number;
   private lastReceipt = 0;
   private readonly counts = { deadLettered: 0, delivered: 0 };
   private drainWaiters: (() => void)[] = [];
@@ -73,12 +80,14 @@ export class InProcessQueue<T> implements MessageQueue<T> {
       concurrency: options.concurrency ?? DEFAULTS.concurrency,
     };
     assertOptions(name, this.options);
+    this.clock = options.clock ?? systemClock;
+    this.jitter = options.jitter ?? Math.random;
   }
 
   async send(message: T): Promise<void> {
     const id = randomUUID();
     // A copy, as SQS keeps the bytes it was sent: later changes by the sender do not reach the handler.
-    this.entries.set(id, { id, message: structuredClone(message), receiveCount: 0, visibleAt: Date.now() });
+    this.entries.set(id, { id, message: structuredClone(message), receiveCount: 0, visibleAt: this.clock.now() });
     this.pump();
   }
 
@@ -91,7 +100,7 @@ export class InProcessQueue<T> implements MessageQueue<T> {
   /** Stops delivering and waits for the handlers under way; undelivered messages stay queued. */
   async stop(): Promise<void> {
     this.handler = undefined;
-    clearTimeout(this.wakeTimer);
+    this.clock.clearTimeout(this.wakeTimer);
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
   }
 
@@ -102,7 +111,7 @@ export class InProcessQueue<T> implements MessageQueue<T> {
   }
 
   stats(): QueueStats {
-    const now = Date.now();
+    const now = this.clock.now();
     const stats = { visible: 0, inFlight: 0, delayed: 0, ...this.counts };
     for (const entry of this.entries.values()) {
       if (entry.visibleAt <= now) stats.visible += 1;
@@ -114,7 +123,7 @@ export class InProcessQueue<T> implements MessageQueue<T> {
 
   /** Delivers what is visible while handler slots are free, then sleeps until the next message becomes visible. */
   private pump(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     while (this.handler && this.handlersRunning < this.options.concurrency) {
       const entry = this.nextVisible(now);
       if (!entry) break;
@@ -153,7 +162,7 @@ export class InProcessQueue<T> implements MessageQueue<T> {
       entry.lastFailure = describeFailure(error);
       entry.receipt = undefined;
       if (entry.receiveCount >= this.options.maxReceiveCount) this.startDeadLetter(entry);
-      else entry.visibleAt = Date.now() + this.retryDelay(entry.receiveCount);
+      else entry.visibleAt = this.clock.now() + this.retryDelay(entry.receiveCount);
     } finally {
       this.handlersRunning -= 1;
     }
@@ -174,7 +183,7 @@ export class InProcessQueue<T> implements MessageQueue<T> {
       reason: entry.lastFailure?.reason ?? 'Unknown failure',
       ...(entry.lastFailure?.code === undefined ? {} : { code: entry.lastFailure.code }),
       receiveCount: entry.receiveCount,
-      failedAt: new Date().toISOString(),
+      failedAt: new Date(this.clock.now()).toISOString(),
     };
     try {
       await this.options.deadLetters.add(deadLetter);
@@ -182,7 +191,7 @@ export class InProcessQueue<T> implements MessageQueue<T> {
       // Not stored, so not dropped: the next delivery attempt tries again.
       if (this.holdsLatestReceipt(entry, receipt)) {
         entry.receipt = undefined;
-        entry.visibleAt = Date.now() + this.options.visibilityTimeoutMs;
+        entry.visibleAt = this.clock.now() + this.options.visibilityTimeoutMs;
       }
       this.report(`could not store the dead letter of message ${entry.id}`, error);
       return;
@@ -203,7 +212,7 @@ export class InProcessQueue<T> implements MessageQueue<T> {
   /** Exponential backoff with "equal jitter": between half and all of the capped delay, so retries spread out. */
   private retryDelay(receiveCount: number): number {
     const capped = Math.min(this.options.visibilityTimeoutMs, this.options.backoffMs * 2 ** (receiveCount - 1));
-    return capped / 2 + (Math.random() * capped) / 2;
+    return capped / 2 + (this.jitter() * capped) / 2;
   }
 
   private nextVisible(now: number): Entry<T> | undefined {
@@ -212,12 +221,12 @@ export class InProcessQueue<T> implements MessageQueue<T> {
   }
 
   private scheduleWake(now: number): void {
-    clearTimeout(this.wakeTimer);
+    this.clock.clearTimeout(this.wakeTimer);
     this.wakeTimer = undefined;
     if (!this.handler) return;
     let next = Number.POSITIVE_INFINITY;
     for (const entry of this.entries.values()) if (entry.visibleAt > now) next = Math.min(next, entry.visibleAt);
-    if (Number.isFinite(next)) this.wakeTimer = setTimeout(() => this.pump(), next - now);
+    if (Number.isFinite(next)) this.wakeTimer = this.clock.setTimeout(() => this.pump(), next - now);
   }
 
   private track(task: Promise<void>): void {

@@ -8,7 +8,7 @@ import { tableDefinition } from '../../../lib/adapters/dynamodb/schema';
 import { imageIdOf } from '../../../lib/pipeline/ids';
 import { type Moto, motoEnv, startMoto } from '../../../tools/moto/motoServer';
 import { describeWithMoto } from '../../helpers/describeWithMoto';
-import { offlineEnv, osls, TEST_BUCKET_SUFFIX } from '../../helpers/slsPackage';
+import { offlineEnv, osls, oslsTimeout, TEST_BUCKET_SUFFIX } from '../../helpers/slsPackage';
 import { dataFile, modelMirror, repoRoot, testCache } from '../../helpers/testConfig';
 
 /**
@@ -30,7 +30,8 @@ const PHOTO_KEY = 'photos/obama and biden.jpg';
 const PHOTO = dataFile('verification', 'face_recognition_knn_examples', 'test', 'obama_and_biden.jpg');
 const ENROLMENT_PHOTO = dataFile('verification', 'face_recognition_knn_examples', 'train', 'obama', 'obama.jpg');
 const IMAGE_ID = imageIdOf(BUCKETS.ingest, PHOTO_KEY);
-const SLOW = 300_000;
+/** Each test makes one `osls invoke local` call, which may first wait for the osls lock. */
+const SLOW = oslsTimeout('invoke');
 
 const fixture = (name: string) => path.join(repoRoot, 'fixtures', name);
 const readFixture = (name: string) => JSON.parse(fs.readFileSync(fixture(name), 'utf8'));
@@ -60,7 +61,11 @@ describeMoto('osls invoke local on the fixtures, against moto', () => {
       FACEPIPE_MODEL_MIRROR: modelMirror,
     };
     const envArgs = Object.entries(functionEnv).flatMap(([name, value]) => ['-e', `${name}=${value}`]);
-    const run = await osls(['invoke', 'local', '-f', fn, '--path', eventFile, ...envArgs], offlineEnv(functionEnv));
+    const run = await osls(
+      ['invoke', 'local', '-f', fn, '--path', eventFile, ...envArgs],
+      offlineEnv(functionEnv),
+      'invoke',
+    );
     if (run.status !== 0) throw new Error(`osls invoke local -f ${fn} failed (exit ${run.status}):\n${run.output}`);
     return answerOf(run.stdout);
   }

@@ -5,6 +5,7 @@ import { imageIdOf } from '../../../lib/pipeline/ids';
 import { enrolPerson } from '../../../lib/pipeline/people';
 import { type AwsPipeline, startAwsPipeline } from '../../../tools/moto/awsPipeline';
 import { describeWithMoto } from '../../helpers/describeWithMoto';
+import { s3NotificationBody } from '../../helpers/factories';
 import { dataFile } from '../../helpers/testConfig';
 
 /**
@@ -60,15 +61,7 @@ describeMoto('the pipeline on AWS APIs (moto)', () => {
     await sqs.send(
       new SendMessageCommand({
         QueueUrl: stack.queues.ingest.url,
-        MessageBody: JSON.stringify({
-          Records: [
-            {
-              eventSource: 'aws:s3',
-              eventName: 'ObjectCreated:Put',
-              s3: { bucket: { name: 'no-such-bucket' }, object: { key: 'ghost.jpg', size: 10 } },
-            },
-          ],
-        }),
+        MessageBody: s3NotificationBody({ bucket: 'no-such-bucket', key: 'ghost.jpg', size: 10 }),
       }),
     );
 

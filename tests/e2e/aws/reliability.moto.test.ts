@@ -4,6 +4,7 @@ import { imageIdOf } from '../../../lib/pipeline/ids';
 import { enrolPerson } from '../../../lib/pipeline/people';
 import { type AwsPipeline, startAwsPipeline } from '../../../tools/moto/awsPipeline';
 import { describeWithMoto } from '../../helpers/describeWithMoto';
+import { s3NotificationBody, s3NotificationKey } from '../../helpers/factories';
 import { md5, seededRandom, shuffle } from '../../helpers/localFaults';
 import { expected, meetsExpectation, robustnessFiles } from '../../helpers/robustnessExpectations';
 import { dataFile } from '../../helpers/testConfig';
@@ -18,21 +19,8 @@ const knn = (...p: string[]) => dataFile('verification', 'face_recognition_knn_e
 const photo = (name: string) => fs.readFileSync(knn('test', name));
 
 /** An S3 notification body exactly as S3 writes it (keys URL-encoded, '+' for a space). */
-function notification(bucket: string, key: string, size: number, etag: string): string {
-  const encoded = encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
-  return JSON.stringify({
-    Records: [
-      {
-        eventVersion: '2.1',
-        eventSource: 'aws:s3',
-        awsRegion: 'us-east-1',
-        eventTime: new Date().toISOString(),
-        eventName: 'ObjectCreated:Put',
-        s3: { s3SchemaVersion: '1.0', bucket: { name: bucket }, object: { key: encoded, size, eTag: etag } },
-      },
-    ],
-  });
-}
+const notification = (bucket: string, key: string, size: number, eTag: string): string =>
+  s3NotificationBody({ bucket, key: s3NotificationKey(key), size, eTag });
 
 describeMoto('reliability on AWS APIs (moto)', () => {
   let aws: AwsPipeline;

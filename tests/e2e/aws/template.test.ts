@@ -14,6 +14,7 @@ import {
   type Json,
   offlineEnv,
   osls,
+  oslsTimeout,
   type PackagedService,
   packageService,
   TEST_BUCKET_SUFFIX,
@@ -26,6 +27,9 @@ import {
  */
 
 const LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024;
+/** Timeouts of the tests and hooks that run osls: the wait for the osls lock, then the run. */
+const PACKAGING = oslsTimeout('package');
+const PRINTING = oslsTimeout('print');
 const FUNCTION_OF_QUEUE = { IngestQueue: 'detect', EmotionQueue: 'emotion', RecogniseQueue: 'recognise' } as const;
 type SourceQueue = keyof typeof FUNCTION_OF_QUEUE;
 const SOURCE_QUEUES = Object.keys(FUNCTION_OF_QUEUE) as SourceQueue[];
@@ -90,7 +94,7 @@ describe('serverless.yml packaged for stage test', () => {
     packaged = await packageService();
     template = packaged.template;
     resources = template.Resources;
-  }, 900_000);
+  }, PACKAGING);
 
   test('every function runs nodejs22.x on x86_64 with its handler, its own role and the deployment settings', () => {
     for (const fn of FUNCTIONS) {
@@ -411,23 +415,27 @@ describe('serverless.yml packaged for stage test', () => {
     }
   });
 
-  test('architecture=arm64 packages the linux-arm64 binaries of sharp and onnxruntime, and nothing of x64', async () => {
-    const arm = await packageService(['--param=architecture=arm64']);
-    for (const fn of FUNCTIONS) {
-      expect(arm.template.Resources[`${logicalName(fn)}LambdaFunction`]?.Properties.Architectures).toEqual(['arm64']);
-    }
-    const names = zipEntries(arm.zips.detect).map((e) => e.name);
-    const natives = names.filter((n) => n.endsWith('.node') || /\.so(\.\d+)*$/.test(n));
-    expect(natives.length).toBeGreaterThanOrEqual(4);
-    for (const native of natives) expect(native).toMatch(/arm64/);
-    // The ELF header says aarch64 (e_machine 183), not just the folder name.
-    const sharpBinary = natives.find((n) => n.startsWith('node_modules/@img/sharp-linux-arm64/')) as string;
-    const elf = spawnSync('unzip', ['-p', arm.zips.detect, sharpBinary], { maxBuffer: 8 * 1024 * 1024 }).stdout;
-    expect(elf.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
-    expect(elf.readUInt16LE(18)).toBe(183);
-    const models = functionModelIds({}).map((id) => `lambda-models/${modelEntry(id).file}`);
-    expect(names).toEqual(expect.arrayContaining(models));
-  }, 900_000);
+  test(
+    'architecture=arm64 packages the linux-arm64 binaries of sharp and onnxruntime, and nothing of x64',
+    async () => {
+      const arm = await packageService(['--param=architecture=arm64']);
+      for (const fn of FUNCTIONS) {
+        expect(arm.template.Resources[`${logicalName(fn)}LambdaFunction`]?.Properties.Architectures).toEqual(['arm64']);
+      }
+      const names = zipEntries(arm.zips.detect).map((e) => e.name);
+      const natives = names.filter((n) => n.endsWith('.node') || /\.so(\.\d+)*$/.test(n));
+      expect(natives.length).toBeGreaterThanOrEqual(4);
+      for (const native of natives) expect(native).toMatch(/arm64/);
+      // The ELF header says aarch64 (e_machine 183), not just the folder name.
+      const sharpBinary = natives.find((n) => n.startsWith('node_modules/@img/sharp-linux-arm64/')) as string;
+      const elf = spawnSync('unzip', ['-p', arm.zips.detect, sharpBinary], { maxBuffer: 8 * 1024 * 1024 }).stdout;
+      expect(elf.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+      expect(elf.readUInt16LE(18)).toBe(183);
+      const models = functionModelIds({}).map((id) => `lambda-models/${modelEntry(id).file}`);
+      expect(names).toEqual(expect.arrayContaining(models));
+    },
+    PACKAGING,
+  );
 
   test('cfn-lint finds no errors in the template', () => {
     const probe = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' });
@@ -444,46 +452,58 @@ describe('serverless.yml packaged for stage test', () => {
     expect(findings.filter((f) => f.Level === 'Error')).toEqual([]);
   });
 
-  test('params reach the functions and the stack: retention, receive count, thresholds, detector', async () => {
-    const run = await osls([
-      'print',
-      '--format',
-      'json',
-      '--param=retentionDays=7',
-      '--param=maxReceiveCount=5',
-      '--param=scoreThreshold=0.7',
-      '--param=detector=yunet_n_dynamic',
-      '--param=emotionBackend=rekognition',
-    ]);
-    expect(run.status).toBe(0);
-    const config = JSON.parse(run.output.slice(run.output.indexOf('{'), run.output.lastIndexOf('}') + 1));
-    const environment = config.provider.environment;
-    expect(environment.FACEPIPE_RETENTION_DAYS).toBe('7');
-    expect(environment.FACEPIPE_MAX_RECEIVE_COUNT).toBe('5');
-    expect(environment.FACEPIPE_SCORE_THRESHOLD).toBe('0.7');
-    expect(environment.FACEPIPE_DETECTOR).toBe('yunet_n_dynamic');
-    expect(environment.FACEPIPE_EMOTION_BACKEND).toBe('rekognition');
-    const { Parameters, Resources } = config.resources;
-    expect(String(Parameters.RetentionDays.Default)).toBe('7');
-    expect(Parameters.EmotionBackend.Default).toBe('rekognition');
-    for (const queue of SOURCE_QUEUES)
-      expect(String(Resources[queue].Properties.RedrivePolicy.maxReceiveCount)).toBe('5');
-  }, 120_000);
-
-  test('packaging stops with a clear message when a model is missing', async () => {
-    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'facepipe-no-models-'));
-    try {
+  test(
+    'params reach the functions and the stack: retention, receive count, thresholds, detector',
+    async () => {
       const run = await osls(
-        ['package', '--package', path.join(empty, 'out')],
-        offlineEnv({ FACEPIPE_MODEL_CACHE: empty, FACEPIPE_MODEL_MIRROR: '' }),
+        [
+          'print',
+          '--format',
+          'json',
+          '--param=retentionDays=7',
+          '--param=maxReceiveCount=5',
+          '--param=scoreThreshold=0.7',
+          '--param=detector=yunet_n_dynamic',
+          '--param=emotionBackend=rekognition',
+        ],
+        offlineEnv(),
+        'print',
       );
-      expect(run.status).not.toBe(0);
-      expect(run.output).toContain('Cannot package the Lambda functions');
-      expect(run.output).toContain(modelEntry('yunet_s_dynamic').file);
-      expect(run.output).toContain('facepipe models fetch');
-      expect(fs.existsSync(path.join(empty, 'out', 'detect.zip'))).toBe(false);
-    } finally {
-      fs.rmSync(empty, { recursive: true, force: true });
-    }
-  }, 120_000);
+      expect(run.status).toBe(0);
+      const config = JSON.parse(run.output.slice(run.output.indexOf('{'), run.output.lastIndexOf('}') + 1));
+      const environment = config.provider.environment;
+      expect(environment.FACEPIPE_RETENTION_DAYS).toBe('7');
+      expect(environment.FACEPIPE_MAX_RECEIVE_COUNT).toBe('5');
+      expect(environment.FACEPIPE_SCORE_THRESHOLD).toBe('0.7');
+      expect(environment.FACEPIPE_DETECTOR).toBe('yunet_n_dynamic');
+      expect(environment.FACEPIPE_EMOTION_BACKEND).toBe('rekognition');
+      const { Parameters, Resources } = config.resources;
+      expect(String(Parameters.RetentionDays.Default)).toBe('7');
+      expect(Parameters.EmotionBackend.Default).toBe('rekognition');
+      for (const queue of SOURCE_QUEUES)
+        expect(String(Resources[queue].Properties.RedrivePolicy.maxReceiveCount)).toBe('5');
+    },
+    PRINTING,
+  );
+
+  test(
+    'packaging stops with a clear message when a model is missing',
+    async () => {
+      const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'facepipe-no-models-'));
+      try {
+        const run = await osls(
+          ['package', '--package', path.join(empty, 'out')],
+          offlineEnv({ FACEPIPE_MODEL_CACHE: empty, FACEPIPE_MODEL_MIRROR: '' }),
+        );
+        expect(run.status).not.toBe(0);
+        expect(run.output).toContain('Cannot package the Lambda functions');
+        expect(run.output).toContain(modelEntry('yunet_s_dynamic').file);
+        expect(run.output).toContain('facepipe models fetch');
+        expect(fs.existsSync(path.join(empty, 'out', 'detect.zip'))).toBe(false);
+      } finally {
+        fs.rmSync(empty, { recursive: true, force: true });
+      }
+    },
+    PACKAGING,
+  );
 });

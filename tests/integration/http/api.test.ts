@@ -3,8 +3,8 @@ import { queryCommand } from '../../../cli/commands/query';
 import type { LocalPipeline } from '../../../lib/adapters/local/localPipeline';
 import { type ApiContext, type ApiRequest, handleApiRequest } from '../../../lib/http';
 import { imageIdOf } from '../../../lib/pipeline/ids';
-import { routedRequest } from '../../helpers/apiRequests';
 import { capture, jsonLines } from '../../helpers/capture';
+import { apiRequestFactory } from '../../helpers/factories';
 import { bucketFiles, openPipeline, tempDataDir } from '../../helpers/localPipeline';
 import { dataFile, testConfig } from '../../helpers/testConfig';
 
@@ -14,7 +14,7 @@ function request(
   options: { path?: Record<string, string>; query?: Record<string, string>; body?: unknown } = {},
 ): ApiRequest {
   const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-  return routedRequest(routeKey, { path: options.path, query: options.query, body, requestId: 'req-pipeline' });
+  return apiRequestFactory(routeKey, { path: options.path, query: options.query, body, requestId: 'req-pipeline' });
 }
 
 const bodies: string[] = [];

@@ -2,9 +2,9 @@ import type { Context } from 'aws-lambda';
 import { handler } from '../../../functions/api';
 import { stageContext, storageContext } from '../../../functions/commons/context';
 import { logger } from '../../../functions/commons/logger';
-import type { HttpApiEvent } from '../../../lib/http';
 import type { PersonRecord } from '../../../lib/pipeline/records';
 import type { StorageContext } from '../../../lib/pipeline/stages/context';
+import { type ApiRequestOptions, httpApiEventFactory } from '../../helpers/factories';
 
 jest.mock('../../../functions/commons/context', () => ({ storageContext: jest.fn(), stageContext: jest.fn() }));
 jest.mock('../../../functions/commons/logger', () => ({
@@ -30,49 +30,8 @@ const storage = {
 const lambdaContext = { awsRequestId: 'lambda-1' } as Context;
 
 /** An HTTP API (payload 2.0) event as API Gateway sends it for an IAM-signed request. */
-function httpApiEvent(
-  routeKey: string,
-  options: { body?: string; iam?: boolean; method?: string; rawPath?: string } = {},
-): HttpApiEvent {
-  const [routeMethod = 'GET', rawPath = '/'] = routeKey.split(' ');
-  const method = options.method ?? routeMethod;
-  return {
-    version: '2.0',
-    routeKey,
-    rawPath: options.rawPath ?? rawPath,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json' },
-    body: options.body,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'api.example.com',
-      domainPrefix: 'api',
-      http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'awscurl' },
-      requestId: 'apigw-1',
-      routeKey,
-      stage: '$default',
-      time: '01/Jan/2026:00:00:00 +0000',
-      timeEpoch: 1767225600000,
-      ...(options.iam === false
-        ? {}
-        : {
-            authorizer: {
-              iam: {
-                accessKey: 'AKIAEXAMPLE',
-                accountId: '123456789012',
-                callerId: 'AIDAEXAMPLE',
-                cognitoIdentity: null,
-                principalOrgId: null,
-                userArn: 'arn:aws:iam::123456789012:user/tester',
-                userId: 'AIDAEXAMPLE',
-              },
-            },
-          }),
-    },
-  } as HttpApiEvent;
-}
+const httpApiEvent = (routeKey: string, options: ApiRequestOptions = {}) =>
+  httpApiEventFactory(routeKey, { requestId: 'apigw-1', ...options });
 
 describe('functions/api handler', () => {
   beforeEach(() => {
@@ -115,7 +74,7 @@ describe('functions/api handler', () => {
   });
 
   it('refuses an event without requestContext.authorizer.iam with 401 (API Gateway enforces IAM first)', async () => {
-    const result = await handler(httpApiEvent('GET /people', { iam: false }), lambdaContext);
+    const result = await handler(httpApiEvent('GET /people', { principal: undefined }), lambdaContext);
     expect(result).toEqual({
       statusCode: 401,
       headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },

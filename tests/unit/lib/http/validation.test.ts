@@ -3,13 +3,13 @@ import { type ApiContext, type ApiRequest, type ApiResponse, handleApiRequest } 
 import { nextCursor } from '../../../../lib/pipeline/cursor';
 import { MAX_DETAILS_BYTES, validateDetails, validatePersonId } from '../../../../lib/pipeline/people';
 import type { StorageContext } from '../../../../lib/pipeline/stages/context';
-import { type RequestOptions, routedRequest } from '../../../helpers/apiRequests';
+import { type ApiRequestOptions, apiRequestFactory } from '../../../helpers/factories';
 
-const routed = routedRequest;
+const routed = apiRequestFactory;
 
 /** A request through a catch-all route (`$default`): the core matches the path itself. */
-function raw(method: string, rawPath: string, options: RequestOptions = {}): ApiRequest {
-  return { ...routed(`${method} /`, options), routeKey: '$default', rawPath };
+function raw(method: string, rawPath: string, options: ApiRequestOptions = {}): ApiRequest {
+  return apiRequestFactory('$default', { ...options, method, rawPath });
 }
 
 /** Stores that fail the test if touched: every refusal below must happen before any read or write. */
@@ -297,7 +297,7 @@ describe('the HTTP API refuses', () => {
 });
 
 const photo = (name = 'a.jpg', data = Buffer.from('jpeg bytes').toString('base64')) => ({ name, data });
-const enrol = (body: unknown, options: RequestOptions = {}) =>
+const enrol = (body: unknown, options: ApiRequestOptions = {}) =>
   routed('POST /people', { body: typeof body === 'string' ? body : JSON.stringify(body), ...options });
 
 describe('POST /people refuses a body', () => {

@@ -1,21 +1,14 @@
 import { decodeS3Key, MalformedMessageError, parseS3Message } from '../../../../../lib/adapters/aws/s3Events';
+import { s3NotificationBody, s3TestEventFactory, snsEnvelopeFactory } from '../../../../helpers/factories';
 
-const notification = (key: string, eventName = 'ObjectCreated:Put') => ({
-  Records: [
-    {
-      eventVersion: '2.1',
-      eventSource: 'aws:s3',
-      awsRegion: 'eu-west-1',
-      eventTime: '2026-11-21T10:00:00.000Z',
-      eventName,
-      s3: {
-        s3SchemaVersion: '1.0',
-        bucket: { name: 'facepipe-prod-ingest', arn: 'arn:aws:s3:::facepipe-prod-ingest' },
-        object: { key, size: 1234, eTag: '0123456789abcdef0123456789abcdef', sequencer: '0055AED6DCD90281E5' },
-      },
-    },
-  ],
-});
+const notification = (key: string, eventName = 'ObjectCreated:Put') =>
+  s3NotificationBody({
+    bucket: 'facepipe-prod-ingest',
+    key,
+    size: 1234,
+    eTag: '0123456789abcdef0123456789abcdef',
+    eventName,
+  });
 
 describe('S3 notification parsing', () => {
   test('keys are URL-decoded with + for a space, and a literal + arrives as %2B', () => {
@@ -26,7 +19,7 @@ describe('S3 notification parsing', () => {
   });
 
   test('S3 → SQS body gives the object event', () => {
-    const parsed = parseS3Message(JSON.stringify(notification('photos/a+b%2Bc.jpg')));
+    const parsed = parseS3Message(notification('photos/a+b%2Bc.jpg'));
     expect(parsed).toEqual({
       kind: 'objects',
       events: [
@@ -41,28 +34,15 @@ describe('S3 notification parsing', () => {
   });
 
   test('an SNS envelope (raw delivery off) is unwrapped', () => {
-    const envelope = {
-      Type: 'Notification',
-      MessageId: '95df01b4-ee98-5cb9-9903-4c221d41eb5e',
-      TopicArn: 'arn:aws:sns:eu-west-1:123456789012:facepipe-prod-crop-created',
-      Subject: 'Amazon S3 Notification',
-      Message: JSON.stringify(notification('abc/0123/face-0.jpg')),
-    };
+    const envelope = snsEnvelopeFactory(notification('abc/0123/face-0.jpg'), { topic: 'facepipe-prod-crop-created' });
     const parsed = parseS3Message(JSON.stringify(envelope));
     expect(parsed.kind === 'objects' && parsed.events.map((e) => e.key)).toEqual(['abc/0123/face-0.jpg']);
   });
 
   test('s3:TestEvent is recognised; other event types are ignored', () => {
-    const test = {
-      Service: 'Amazon S3',
-      Event: 's3:TestEvent',
-      Time: '2026-11-21T10:00:00.000Z',
-      Bucket: 'facepipe-prod-ingest',
-      RequestId: '5582815E1AEA5ADF',
-      HostId: '8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE',
-    };
+    const test = s3TestEventFactory('facepipe-prod-ingest');
     expect(parseS3Message(JSON.stringify(test))).toEqual({ kind: 'test' });
-    expect(parseS3Message(JSON.stringify(notification('x.jpg', 'ObjectRemoved:Delete')))).toEqual({
+    expect(parseS3Message(notification('x.jpg', 'ObjectRemoved:Delete'))).toEqual({
       kind: 'objects',
       events: [],
     });

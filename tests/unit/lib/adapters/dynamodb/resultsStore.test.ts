@@ -1,6 +1,11 @@
 import fs from 'node:fs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoResultsStore } from '../../../../../lib/adapters/dynamodb/resultsStore';
+import { KEY, tableDefinition } from '../../../../../lib/adapters/dynamodb/schema';
+import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../../../../lib/adapters/local/embeddedDynamo';
 import { imageIdOf } from '../../../../../lib/pipeline/ids';
 import type { FaceRecord } from '../../../../../lib/pipeline/records';
+import { faceRecordFactory, imageRecordFactory, personRecordFactory } from '../../../../helpers/factories';
 import { openPipeline, tempDataDir } from '../../../../helpers/localPipeline';
 import { dataFile } from '../../../../helpers/testConfig';
 
@@ -46,6 +51,80 @@ describe('the results table', () => {
       expect(await pipeline.results.getFace(imageId, 0)).toEqual(moved);
     } finally {
       await pipeline.close();
+    }
+  });
+});
+
+describe('the results table with a retention', () => {
+  const TABLE = 'facepipe-retention';
+  let dataDir: string;
+  let dynamo: EmbeddedDynamo;
+
+  beforeAll(async () => {
+    dataDir = tempDataDir('retention');
+    dynamo = await startEmbeddedDynamo({ dataDir, tableDefinition: tableDefinition(TABLE) });
+  });
+  afterAll(async () => {
+    await dynamo?.stop();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const item = async (key: Record<string, string>) =>
+    (await dynamo.client.send(new GetCommand({ TableName: TABLE, Key: key, ConsistentRead: true }))).Item;
+
+  it('puts expiresAt (epoch seconds) on image and face items, createdAt/detectedAt + retentionDays, and none on people', async () => {
+    // Prepare
+    const table = new DynamoResultsStore(dynamo.client, TABLE, { retentionDays: 30 });
+    const image = imageRecordFactory({ imageId: 'a00000000000000000000001', createdAt: '2026-11-21T10:00:00.000Z' });
+    // Faces expire from their own detection time; a fraction of a second is dropped.
+    const faces = [0, 1].map((index) =>
+      faceRecordFactory({ imageId: image.imageId, index, detectedAt: '2026-11-21T10:00:05.250Z' }),
+    );
+    const redetected = faceRecordFactory({ imageId: image.imageId, index: 2, detectedAt: '2026-11-22T10:00:00.000Z' });
+
+    // Act
+    await table.putImage(image);
+    await table.putFaces(faces);
+    await table.putFaces([redetected], { keepAnalysed: true });
+    await table.putPerson(personRecordFactory({ personId: 'retention-person' }), undefined);
+
+    // Assess
+    const thirtyDays = 30 * 86_400;
+    expect((await item(KEY.image(image.imageId)))?.expiresAt).toBe(1_795_255_200 + thirtyDays);
+    expect((await item(KEY.face(image.imageId, 0)))?.expiresAt).toBe(1_795_255_205 + thirtyDays);
+    expect((await item(KEY.face(image.imageId, 1)))?.expiresAt).toBe(1_795_255_205 + thirtyDays);
+    expect((await item(KEY.face(image.imageId, 2)))?.expiresAt).toBe(1_795_341_600 + thirtyDays);
+    const person = await item(KEY.person('retention-person'));
+    expect(person).toMatchObject({ name: 'Barack Obama' });
+    expect(person).not.toHaveProperty('expiresAt');
+    // What the table hands back is the record, not its TTL attribute.
+    await expect(table.getImage(image.imageId)).resolves.toEqual(image);
+  });
+
+  it.each([
+    ['retentionDays 0', { retentionDays: 0 }],
+    ['no retention given', {}],
+  ])('puts no expiresAt on any item with %s', async (_name, options) => {
+    // Prepare
+    const table = new DynamoResultsStore(dynamo.client, TABLE, options);
+    const image = imageRecordFactory({ imageId: `b0000000000000000000000${Object.keys(options).length}` });
+
+    // Act
+    await table.putImage(image);
+    await table.putFaces([faceRecordFactory({ imageId: image.imageId })]);
+    await table.putFaces([faceRecordFactory({ imageId: image.imageId, index: 1 })], { keepAnalysed: true });
+    await table.putPerson(personRecordFactory({ personId: `kept-${Object.keys(options).length}` }), undefined);
+
+    // Assess
+    for (const key of [
+      KEY.image(image.imageId),
+      KEY.face(image.imageId, 0),
+      KEY.face(image.imageId, 1),
+      KEY.person(`kept-${Object.keys(options).length}`),
+    ]) {
+      const stored = await item(key);
+      expect([key, stored?.PK]).toEqual([key, key.PK]);
+      expect([key, stored?.expiresAt]).toEqual([key, undefined]);
     }
   });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { FileDeadLetterStore, type StoredDeadLetter } from '../../../../../lib/adapters/local/deadLetterFile';
 import { InProcessQueue, InProcessTopic, type QueueOptions } from '../../../../../lib/adapters/local/inProcessQueue';
 import { FacepipeError } from '../../../../../lib/errors';
+import { eventually, ManualClock } from '../../../../helpers/manualClock';
 
 interface Job {
   n: number;
@@ -22,25 +23,25 @@ afterAll(() => {
   for (const root of tempRoots) fs.rmSync(root, { recursive: true, force: true });
 });
 
+// Every queue of a test runs on the test's clock: time moves only when the test moves it.
+let clock: ManualClock;
+beforeEach(() => {
+  clock = new ManualClock();
+});
+
 const queues: InProcessQueue<Job>[] = [];
 function queue(options: Partial<QueueOptions<Job>> = {}, name = 'jobs'): InProcessQueue<Job> {
-  const created = new InProcessQueue<Job>(name, { deadLetters: new FileDeadLetterStore(tempDataDir()), ...options });
+  const created = new InProcessQueue<Job>(name, {
+    deadLetters: new FileDeadLetterStore(tempDataDir()),
+    clock,
+    ...options,
+  });
   queues.push(created);
   return created;
 }
 afterEach(async () => {
-  await Promise.all(queues.splice(0).map((q) => q.stop()));
+  await clock.run(Promise.all(queues.splice(0).map((q) => q.stop())));
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(2);
-  }
-}
 
 function gate(): { opened: Promise<void>; open: () => void } {
   let open = () => {};
@@ -60,10 +61,10 @@ describe('InProcessQueue delivery', () => {
 
     // Act
     jobs.start(async (job) => {
-      await sleep(5);
+      await clock.sleep(5);
       handled.push(job.n);
     });
-    await jobs.drained();
+    await clock.run(jobs.drained());
 
     // Assess
     expect(handled.sort()).toEqual([0, 1, 2, 3, 4]);
@@ -82,7 +83,8 @@ describe('InProcessQueue delivery', () => {
 
     // Act
     await jobs.send({ n: 1 });
-    await waitFor(() => jobs.stats().delivered === 1);
+    await clock.advance(100);
+    await eventually(() => jobs.stats().delivered === 1);
     const whileFirstStillRuns = [...deliveries];
     slowFirst.open();
     await jobs.drained();
@@ -104,11 +106,12 @@ describe('InProcessQueue delivery', () => {
       await (receiveCount === 1 ? first.opened : second.opened);
     });
     await jobs.send({ n: 1 });
-    await waitFor(() => deliveries.length === 2);
+    await clock.advance(150);
+    await eventually(() => deliveries.length === 2);
 
     // Act
     first.open();
-    await sleep(10);
+    await clock.advance(10);
     const afterStaleSuccess = jobs.stats();
     second.open();
     await jobs.drained();
@@ -130,10 +133,10 @@ describe('InProcessQueue delivery', () => {
     jobs.start(async () => {
       running += 1;
       mostAtOnce = Math.max(mostAtOnce, running);
-      await sleep(10);
+      await clock.sleep(10);
       running -= 1;
     });
-    await jobs.drained();
+    await clock.run(jobs.drained());
 
     // Assess
     expect(mostAtOnce).toBe(3);
@@ -145,7 +148,7 @@ describe('InProcessQueue delivery', () => {
     const jobs = queue({ concurrency: 1 });
     const finished: number[] = [];
     const handler = async (job: Job) => {
-      await sleep(50);
+      await clock.sleep(50);
       finished.push(job.n);
     };
     await jobs.send({ n: 1 });
@@ -153,11 +156,11 @@ describe('InProcessQueue delivery', () => {
     jobs.start(handler);
 
     // Act
-    await sleep(5);
-    await jobs.stop();
+    await clock.advance(5);
+    await clock.run(jobs.stop());
     const afterStop = { finished: [...finished], stats: jobs.stats() };
     jobs.start(handler);
-    await jobs.drained();
+    await clock.run(jobs.drained());
 
     // Assess
     expect(afterStop).toEqual({
@@ -184,19 +187,21 @@ describe('InProcessQueue retries and dead letters', () => {
       maxReceiveCount: 3,
       backoffMs: 40,
       visibilityTimeoutMs: 5000,
+      // The shortest delays the jitter allows: half the backoff.
+      jitter: () => 0,
       onDeadLetter: (deadLetter) => {
         told.push(deadLetter);
       },
     });
     const deliveredAt: number[] = [];
     jobs.start(async (_job, { receiveCount }) => {
-      deliveredAt.push(performance.now());
+      deliveredAt.push(clock.now());
       throw new FacepipeError('INTERNAL', `model session crashed (attempt ${receiveCount})`);
     });
 
     // Act
     await jobs.send({ n: 7 });
-    await jobs.drained();
+    await clock.run(jobs.drained());
 
     // Assess
     expect(deliveredAt).toHaveLength(3);
@@ -241,9 +246,10 @@ describe('InProcessQueue retries and dead letters', () => {
 
     // Act
     await watched.send({ n: 1 });
-    await waitFor(() => watched.stats().deadLettered === 1);
+    await clock.advance(60);
+    await eventually(() => watched.stats().deadLettered === 1);
     hang.open();
-    await watched.drained();
+    await clock.run(watched.drained());
 
     // Assess
     expect(deliveries).toEqual([1, 2]);
@@ -297,14 +303,14 @@ describe('InProcessTopic', () => {
       job.n = -1;
     });
     recognise.start(async (job) => {
-      await sleep(5);
+      await clock.sleep(5);
       received.recognise?.push(job);
     });
 
     // Act
     await topic.publish({ n: 1 });
     await topic.publish({ n: 2 });
-    await Promise.all([emotion.drained(), recognise.drained()]);
+    await clock.run(Promise.all([emotion.drained(), recognise.drained()]));
 
     // Assess
     expect(received).toEqual({ emotion: [{ n: 1 }, { n: 2 }], recognise: [{ n: 1 }, { n: 2 }] });
