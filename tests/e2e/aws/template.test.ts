@@ -266,7 +266,7 @@ describe('serverless.yml packaged for stage test', () => {
   });
 
   test('the results table is tableDefinition(): on demand, point-in-time recovery, TTL on expiresAt, encrypted', () => {
-    const p = props('DynamoResultsStore');
+    const p = props('ResultsTable');
     const definition = tableDefinition(env('detect')[SETTINGS_ENV.table] as string);
     const byName = (a: { AttributeName?: string }, b: { AttributeName?: string }) =>
       String(a.AttributeName).localeCompare(String(b.AttributeName));
@@ -364,7 +364,7 @@ describe('serverless.yml packaged for stage test', () => {
     expect(actionsOn('api', 's3:')).not.toContain('s3:PutObject');
     // Detect queries no index: the table ARN only.
     const detectTable = roleStatements(roleOf('detect')).find((s) => asList(s.Action).includes('dynamodb:PutItem'));
-    expect(detectTable?.Resource).toEqual(getAtt('DynamoResultsStore', 'Arn'));
+    expect(detectTable?.Resource).toEqual(getAtt('ResultsTable', 'Arn'));
     // Emotion and recognise read crops only.
     for (const fn of ['emotion', 'recognise'] as const) {
       const reads = roleStatements(roleOf(fn)).filter((s) => asList(s.Action).includes('s3:GetObject'));

@@ -4,6 +4,7 @@ import type * as Context from '../../../../functions/commons/context';
 import { SETTINGS_ENV } from '../../../../lib/adapters/aws/settings';
 import { KEY, tableDefinition } from '../../../../lib/adapters/dynamodb/schema';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../../../lib/adapters/local/embeddedDynamo';
+import { OPTIONS } from '../../../../lib/options';
 import { faceRecordFactory, imageRecordFactory, personRecordFactory } from '../../../helpers/factories';
 import { tempDataDir } from '../../../helpers/localPipeline';
 
@@ -81,24 +82,30 @@ describe('FACEPIPE_RETENTION_DAYS in the functions', () => {
     expect(person).not.toHaveProperty('expiresAt');
   });
 
-  it.each([
-    ['is 0', '0', 'c00000000000000000000002'],
-    ['is not set', undefined, 'c00000000000000000000003'],
-  ])('puts no expiresAt when it %s', async (_name, retentionDays, imageId) => {
-    // Prepare
-    const context = await loadContext(retentionDays);
-    const { results: table } = await context.storageContext();
-
-    // Act
-    await table.putImage(imageRecordFactory({ imageId }));
-    await table.putFaces([faceRecordFactory({ imageId })]);
-
-    // Assess
-    expect(context.settings.retentionDays).toBe(0);
-    const image = await item(KEY.image(imageId));
-    const face = await item(KEY.face(imageId, 0));
-    expect([image?.imageId, face?.imageId]).toEqual([imageId, imageId]);
-    expect(image).not.toHaveProperty('expiresAt');
-    expect(face).not.toHaveProperty('expiresAt');
+  it('takes the one default, the stack parameter retentionDays default of 30 days, when it is not set', async () => {
+    const context = await loadContext(undefined);
+    expect(context.settings.retentionDays).toBe(OPTIONS.retentionDays.default);
+    expect(OPTIONS.retentionDays.default).toBe(30);
   });
+
+  it.each([['is 0', '0', 'c00000000000000000000002']])(
+    'puts no expiresAt when it %s',
+    async (_name, retentionDays, imageId) => {
+      // Prepare
+      const context = await loadContext(retentionDays);
+      const { results: table } = await context.storageContext();
+
+      // Act
+      await table.putImage(imageRecordFactory({ imageId }));
+      await table.putFaces([faceRecordFactory({ imageId })]);
+
+      // Assess
+      expect(context.settings.retentionDays).toBe(0);
+      const image = await item(KEY.image(imageId));
+      const face = await item(KEY.face(imageId, 0));
+      expect([image?.imageId, face?.imageId]).toEqual([imageId, imageId]);
+      expect(image).not.toHaveProperty('expiresAt');
+      expect(face).not.toHaveProperty('expiresAt');
+    },
+  );
 });

@@ -55,7 +55,7 @@ describe('s3EventQueueHandler', () => {
     expect(handled).toEqual([
       [
         { bucket: INGEST, key: 'photos/obama and biden.jpg', etag: '19f3b67563b35a7c7dad3b6403df7ea1', size: 559_466 },
-        { messageId: 'm-1', attempt: 2 },
+        { messageId: 'm-1', receiveCount: 2 },
       ],
     ]);
   });
