@@ -132,6 +132,8 @@ export function imageView(image: ImageRecord) {
     error: image.error ?? null,
     faces: image.faceCount ?? null,
     facesOmitted: image.facesOmitted ?? 0,
+    /** Faces erased with the person they showed (their photo's upload and thumbnail went with them). */
+    erasedFaces: image.erasedFaces ?? 0,
     warning: image.warning ?? null,
     size: image.size,
     width: image.width ?? null,

@@ -220,7 +220,10 @@ describeMoto('osls invoke local on the fixtures, against moto', () => {
       expect(await keysIn(BUCKETS.ingest)).toEqual([]);
       expect(await keysIn(BUCKETS.crops)).toEqual([]);
       expect(await keysIn(BUCKETS.thumbnails)).toEqual([]);
-      expect(await itemsOfImage()).toEqual([]);
+      // Only the erasure mark: the time, nothing of the key or the content.
+      expect(await itemsOfImage()).toEqual([
+        { PK: `IMAGE#${IMAGE_ID}`, SK: '#IMAGE', type: 'erased-image', erasedAt: expect.any(String) },
+      ]);
     },
     SLOW,
   );
