@@ -33,6 +33,17 @@ export class FacepipeError extends Error {
   }
 }
 
+/**
+ * FILE_TOO_LARGE for a file or object of `size` bytes: every reader of a user's file or object decides it from the
+ * size alone (`stat`, `head`) before reading a byte.
+ */
+export function fileTooLarge(size: number, maxBytes: number, what: 'file' | 'object' = 'file'): FacepipeError {
+  return new FacepipeError(
+    'FILE_TOO_LARGE',
+    `The ${what} is ${size} bytes; the limit is ${maxBytes} bytes (FACEPIPE_MAX_BYTES). Refused unread.`,
+  );
+}
+
 /** The `{code, message}` shape shown to users; unknown errors never leak a stack trace. */
 export function describeError(error: unknown): { code: ErrorCode; message: string } {
   if (error instanceof FacepipeError) return { code: error.code, message: error.message };

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import type { FacepipeConfig } from '../../config';
-import { FacepipeError } from '../../errors';
+import { FacepipeError, fileTooLarge } from '../../errors';
 import type { RgbImage } from '../types';
 
 /** Formats facepipe accepts, by content (never by file name). */
@@ -46,12 +46,7 @@ function decodeFailure(error: unknown, format: string): FacepipeError {
  */
 export async function readImageHeader(bytes: Buffer, limits: DecodeLimits): Promise<ImageHeader> {
   if (bytes.length === 0) throw new FacepipeError('EMPTY_FILE', 'The file is empty (0 bytes).');
-  if (bytes.length > limits.maxBytes) {
-    throw new FacepipeError(
-      'FILE_TOO_LARGE',
-      `The file is ${bytes.length} bytes; the limit is ${limits.maxBytes} bytes (FACEPIPE_MAX_BYTES).`,
-    );
-  }
+  if (bytes.length > limits.maxBytes) throw fileTooLarge(bytes.length, limits.maxBytes);
   let meta: sharp.Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
