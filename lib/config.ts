@@ -54,11 +54,27 @@ export interface FacepipeConfig {
     /** onnxruntime intra-op threads per session; 0 lets onnxruntime choose (all cores). Default 1: measured faster (npm run bench), since onnxruntime's spinning threads compete with libvips decoding; use both cores by processing two images at once. */
     threads: number;
   };
+  /**
+   * The decode budget: every limit is checked from the file's size and header before a pixel is decoded
+   * (`lib/vision/image/decode.ts`; the costs behind the defaults are in reports/decode-budget.md).
+   */
   decode: {
-    /** Decompression-bomb guard: images with more pixels than this are refused from their header. */
+    /** Decompression-bomb guard for every format: images with more pixels than this are refused from their header. */
     maxPixels: number;
-    /** Files larger than this many bytes are refused before decoding. */
+    /** Files and objects larger than this many bytes are refused from their size, before a byte is read. */
     maxBytes: number;
+    /** AVIF is decoded whole, at 3-4 times the time and memory per pixel of any other format: its own pixel cap. */
+    maxAvifPixels: number;
+    /**
+     * Formats that are decoded whole at full size (AVIF, GIF, animated WebP, interlaced PNG, progressive JPEG): an
+     * image with more pixels than this (`avifBombGuardPixels` for AVIF) must carry at least
+     * `bombMinBytesPerMegapixel`, or it is refused as a likely decompression bomb. Any file may declare up to this.
+     */
+    bombGuardPixels: number;
+    avifBombGuardPixels: number;
+    bombMinBytesPerMegapixel: number;
+    /** A decode still running after this many seconds (wall clock) is stopped, where libvips can stop it; 0: never. */
+    timeoutSeconds: number;
   };
   detection: DetectionOptions;
   /** Face crop: margin is the fraction of the box added on every side. */
@@ -95,7 +111,16 @@ export const defaults: FacepipeConfig = {
     urlBase: undefined,
     threads: 1,
   },
-  decode: { maxPixels: 100_000_000, maxBytes: 50 * 1024 * 1024 },
+  decode: {
+    maxPixels: 100_000_000,
+    maxBytes: 50 * 1024 * 1024,
+    maxAvifPixels: 32_000_000,
+    bombGuardPixels: 16_000_000,
+    // A 4K UHD frame (3840x2160) is 8.29 megapixels.
+    avifBombGuardPixels: 8_300_000,
+    bombMinBytesPerMegapixel: 8 * 1024,
+    timeoutSeconds: 20,
+  },
   detection: {
     scoreThreshold: 0.6,
     nmsIou: 0.3,
@@ -159,7 +184,17 @@ function validate(config: FacepipeConfig): FacepipeConfig {
   if (!(d.inputSize >= 32 && d.inputSize <= 4096)) problems.push('detection.inputSize must be in 32..4096');
   if (!(d.maxFaces >= 1)) problems.push('detection.maxFaces must be at least 1');
   if (!(d.minFaceSize >= 0)) problems.push('detection.minFaceSize must be >= 0');
-  if (!(config.decode.maxPixels > 0)) problems.push('decode.maxPixels must be positive');
+  const { decode } = config;
+  for (const name of ['maxPixels', 'maxBytes', 'maxAvifPixels'] as const) {
+    if (!(decode[name] > 0)) problems.push(`decode.${name} must be positive`);
+  }
+  for (const name of ['bombGuardPixels', 'avifBombGuardPixels', 'bombMinBytesPerMegapixel'] as const) {
+    if (!(decode[name] >= 0)) problems.push(`decode.${name} must be >= 0`);
+  }
+  // sharp takes whole seconds up to an hour.
+  if (!(Number.isInteger(decode.timeoutSeconds) && decode.timeoutSeconds >= 0 && decode.timeoutSeconds <= 3600)) {
+    problems.push('decode.timeoutSeconds must be a whole number of seconds in 0..3600');
+  }
   if (!(config.crop.margin >= 0 && config.crop.margin <= 2)) problems.push('crop.margin must be in 0..2');
   for (const [name, o] of [
     ['crop', config.crop],

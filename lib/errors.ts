@@ -6,6 +6,8 @@ export type ErrorCode =
   | 'UNSUPPORTED_FORMAT'
   | 'CORRUPT_IMAGE'
   | 'IMAGE_TOO_LARGE'
+  /** A decode stopped after `decode.timeoutSeconds`. */
+  | 'DECODE_TIMEOUT'
   | 'IMAGE_TOO_SMALL'
   | 'NO_FACE'
   | 'MODEL_MISSING'
@@ -81,6 +83,7 @@ const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
   'UNSUPPORTED_FORMAT',
   'CORRUPT_IMAGE',
   'IMAGE_TOO_LARGE',
+  'DECODE_TIMEOUT',
   'IMAGE_TOO_SMALL',
   'INVALID_KEY',
 ]);
