@@ -93,7 +93,8 @@ function checkDecodeBudget(
   if (pixels > limits.maxPixels) {
     throw new FacepipeError(
       'IMAGE_TOO_LARGE',
-      `The image is ${size}; the limit is ${megapixels(limits.maxPixels)} (FACEPIPE_MAX_PIXELS). Refused without decoding.`,
+      `The image is ${size}; the limit is ${megapixels(limits.maxPixels)} (decode.maxPixels, FACEPIPE_MAX_PIXELS). ` +
+        'Refused without decoding.',
     );
   }
   if (format === 'heif' && pixels > limits.maxAvifPixels) {

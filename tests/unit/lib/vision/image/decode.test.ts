@@ -258,7 +258,7 @@ describe('the decode budget, decided from the header', () => {
     await expect(readImageHeader(gifBomb(12000, 10000), limits)).rejects.toMatchObject({
       code: 'IMAGE_TOO_LARGE',
       message:
-        'The image is 12000x10000 (120.0 megapixels); the limit is 100.0 megapixels (FACEPIPE_MAX_PIXELS). ' +
+        'The image is 12000x10000 (120.0 megapixels); the limit is 100.0 megapixels (decode.maxPixels, FACEPIPE_MAX_PIXELS). ' +
         'Refused without decoding.',
     });
     // The guard is configuration: without it, the 64-megapixel GIF passes its header.
