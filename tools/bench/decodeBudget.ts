@@ -5,7 +5,9 @@
  * own, so that CPU time and peak RSS are that input's alone. Writes a Markdown report to stdout and
  * reports/decode-budget.{md,json}.
  *
- *   npm run build && nice -n 10 node dist/tools/bench/decodeBudget.js [--only NAME,...] [--cache DIR] [--out DIR]
+ *   npm run build && nice -n 10 node dist/tools/bench/decodeBudget.js [--only NAME,...] [--baseline FILE] [--out DIR]
+ *
+ * `--baseline` takes the decode-budget.json of an earlier run (another commit) and shows its numbers next to these.
  *
  * The bombs are made on the spot (tools/common/hostileImages.ts); those sharp must encode at full size (AVIF,
  * progressive JPEG: up to 25 s each) and the conversions of the photo are cached in --cache. A benchmark, not a
@@ -22,7 +24,7 @@ import { loadConfig } from '../../lib/config';
 import { describeError } from '../../lib/errors';
 import { FaceAnalyser } from '../../lib/vision/analyser';
 import { blankImage, type EncodedFormat, encodeAs, gifBomb, pngBomb, webpCanvasBomb } from '../common/hostileImages';
-import { dataFile, reportsDir } from '../common/paths';
+import { dataFile, repoRoot, reportsDir } from '../common/paths';
 
 interface Input {
   name: string;
@@ -82,7 +84,12 @@ const INPUTS: Input[] = [
   bomb('png-interlaced-8k', 'black 8000x8000 1-bit interlaced PNG', () => pngBomb(8000, 8000, { interlaced: true })),
   bomb('png-10k', 'black 10000x10000 1-bit PNG', () => pngBomb(10000, 10000, { interlaced: false })),
   bomb('png-rgb-10k', 'blank 10000x10000 RGB PNG', () => blankImage('png', 10000, 10000), true),
-  // Up to the bomb guard (24 MP): the most any small file of a format decoded whole may cost.
+  // At the bomb guard (16 MP; AVIF 8.3 MP, blank-4K.avif below): the most a small file decoded whole may cost.
+  bomb('webp-anim-16mp', 'animated WebP, 4000x4000 canvas, two 16x16 frames', () => webpCanvasBomb(4000, 4000)),
+  bomb('gif-16mp', 'one-colour 4000x4000 GIF', () => gifBomb(4000, 4000)),
+  bomb('png-interlaced-16mp', 'black 4000x4000 1-bit interlaced PNG', () => pngBomb(4000, 4000, { interlaced: true })),
+  bomb('pjpeg-16mp', 'blank 4000x4000 progressive JPEG', () => blankImage('progressive-jpeg', 4000, 4000), true),
+  // Above it: refused since this change.
   bomb('webp-anim-24mp', 'animated WebP, 6000x4000 canvas, two 16x16 frames', () => webpCanvasBomb(6000, 4000)),
   bomb('gif-24mp', 'one-colour 6000x4000 GIF', () => gifBomb(6000, 4000)),
   bomb('png-interlaced-24mp', 'black 6000x4000 1-bit interlaced PNG', () => pngBomb(6000, 4000, { interlaced: true })),
@@ -133,10 +140,18 @@ interface Measurement {
 }
 
 const USAGE = `Usage: node dist/tools/bench/decodeBudget.js [options]
-  --only NAME,...   measure only these inputs (names as in the report)
+  --only NAME,...   measure only these inputs (names as in the report); writes no report unless --out is given
+  --baseline FILE   decode-budget.json of an earlier run, shown next to this one ("before")
   --cache DIR       where slow-to-make inputs are kept (default <tmp>/facepipe-decode-budget)
   --out DIR         where decode-budget.md and .json go (default <repo>/reports)
   --timeout S       give up on one input after S seconds (default 180)`;
+
+/** The commit measured (and whether the tree had changes), for a later run's --baseline. */
+function commitLabel(): string {
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).stdout?.trim() ?? '';
+  const commit = git('rev-parse', '--short', 'HEAD') || 'unknown commit';
+  return `commit ${commit}${git('status', '--porcelain', '--', 'lib') ? ' with local changes' : ''}`;
+}
 
 function progress(message: string): void {
   process.stderr.write(`[decode-budget] ${message}\n`);
@@ -233,7 +248,7 @@ function measureInChild(input: Input, file: string, timeoutSeconds: number): Mea
 
 const fmt = (value: number, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : '–');
 
-function markdown(rows: Measurement[], machine: string): string {
+function markdown(rows: Measurement[], machine: string, baseline?: Baseline): string {
   const lines = [
     '# Decode budget',
     '',
@@ -243,20 +258,41 @@ function markdown(rows: Measurement[], machine: string): string {
     '(tools/bench/decodeBudget.ts).',
     '',
     machine,
-    '',
-    '| input | kind | format | declared size | MP | bytes | CPU ms | wall ms | RSS growth MB | outcome |',
-    '|---|---|---|---|--:|--:|--:|--:|--:|---|',
   ];
+  const before = new Map(baseline?.rows.map((row) => [row.name, row]));
+  if (baseline) lines.push('', `Before: ${baseline.label}. ${baseline.machine}`);
+  lines.push('');
+  if (baseline) {
+    lines.push(
+      '| input | kind | format | declared size | MP | bytes | CPU ms before | RSS MB before | outcome before | CPU ms | wall ms | RSS growth MB | outcome |',
+      '|---|---|---|---|--:|--:|--:|--:|---|--:|--:|--:|---|',
+    );
+  } else {
+    lines.push(
+      '| input | kind | format | declared size | MP | bytes | CPU ms | wall ms | RSS growth MB | outcome |',
+      '|---|---|---|---|--:|--:|--:|--:|--:|---|',
+    );
+  }
   for (const r of rows) {
     const mp = (r.width * r.height) / 1e6;
+    const was = before.get(r.name);
+    const then = baseline
+      ? `${fmt(was?.cpuMs ?? Number.NaN)} | ${fmt(was?.rssGrowthMb ?? Number.NaN)} | ${was?.outcome ?? '–'} | `
+      : '';
     lines.push(
-      `| ${r.name} | ${r.kind} | ${r.format} | ${r.width}x${r.height} | ${fmt(mp, 1)} | ${r.bytes} | ${fmt(r.cpuMs)} | ` +
-        `${fmt(r.wallMs)} | ${fmt(r.rssGrowthMb)} | ${r.outcome} |`,
+      `| ${r.name} | ${r.kind} | ${r.format} | ${r.width}x${r.height} | ${fmt(mp, 1)} | ${r.bytes} | ${then}` +
+        `${fmt(r.cpuMs)} | ${fmt(r.wallMs)} | ${fmt(r.rssGrowthMb)} | ${r.outcome} |`,
     );
   }
   lines.push('', 'Inputs:', '');
   for (const r of rows) lines.push(`- \`${r.name}\`: ${r.what}`);
   return `${lines.join('\n')}\n`;
+}
+
+interface Baseline {
+  label: string;
+  machine: string;
+  rows: Measurement[];
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -268,6 +304,7 @@ async function main(argv: string[]): Promise<void> {
       out: { type: 'string' },
       timeout: { type: 'string' },
       child: { type: 'string' },
+      baseline: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -301,12 +338,17 @@ async function main(argv: string[]): Promise<void> {
   const machine =
     `Machine: ${os.cpus()[0]?.model}, ${os.cpus().length} cores, Node ${process.version}, ` +
     `sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}), load average ${load} at the start.`;
-  const report = markdown(rows, machine);
+  const baseline = values.baseline
+    ? (JSON.parse(fs.readFileSync(values.baseline, 'utf8')) as Baseline & { label?: string })
+    : undefined;
+  if (baseline) baseline.label ??= path.basename(values.baseline as string);
+  const report = markdown(rows, machine, baseline);
   process.stdout.write(report);
-  if (!only) {
+  if (!only || values.out) {
     fs.mkdirSync(outDir, { recursive: true });
     fs.writeFileSync(path.join(outDir, 'decode-budget.md'), report);
-    fs.writeFileSync(path.join(outDir, 'decode-budget.json'), `${JSON.stringify({ machine, rows }, null, 2)}\n`);
+    const json = { label: commitLabel(), machine, rows, ...(baseline ? { baseline } : {}) };
+    fs.writeFileSync(path.join(outDir, 'decode-budget.json'), `${JSON.stringify(json, null, 2)}\n`);
   }
 }
 
