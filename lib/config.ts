@@ -54,11 +54,27 @@ export interface FacepipeConfig {
     /** onnxruntime intra-op threads per session; 0 lets onnxruntime choose (all cores). */
     threads: number;
   };
+  /**
+   * The decode budget: every limit is checked from the file's size and header before a pixel is decoded
+   * (`lib/vision/image/decode.ts`; the costs behind the defaults are in reports/decode-budget.md).
+   */
   decode: {
-    /** Decompression-bomb guard: images with more pixels than this are refused from their header. */
+    /** Decompression-bomb guard for every format: images with more pixels than this are refused from their header. */
     maxPixels: number;
-    /** Files larger than this many bytes are refused before decoding. */
+    /** Files and objects larger than this many bytes are refused from their size, before a byte is read. */
     maxBytes: number;
+    /** AVIF is decoded whole, at 3-4 times the time and memory per pixel of any other format: its own pixel cap. */
+    maxAvifPixels: number;
+    /**
+     * Formats that are decoded whole at full size (AVIF, GIF, animated WebP, interlaced PNG, progressive JPEG): an
+     * image with more pixels than this (`avifBombGuardPixels` for AVIF) must carry at least
+     * `bombMinBytesPerMegapixel`, or it is refused as a likely decompression bomb. Any file may declare up to this.
+     */
+    bombGuardPixels: number;
+    avifBombGuardPixels: number;
+    bombMinBytesPerMegapixel: number;
+    /** A decode still running after this many seconds (wall clock) is stopped, where libvips can stop it; 0: never. */
+    timeoutSeconds: number;
   };
   detection: DetectionOptions;
   /** Face crop: margin is the fraction of the box added on every side. */
@@ -94,7 +110,15 @@ export const defaults: FacepipeConfig = {
     urlBase: o.modelUrlBase.default,
     threads: o.threads.default,
   },
-  decode: { maxPixels: o.maxPixels.default, maxBytes: o.maxBytes.default },
+  decode: {
+    maxPixels: o.maxPixels.default,
+    maxBytes: o.maxBytes.default,
+    maxAvifPixels: o.maxAvifPixels.default,
+    bombGuardPixels: o.bombGuardPixels.default,
+    avifBombGuardPixels: o.avifBombGuardPixels.default,
+    bombMinBytesPerMegapixel: o.bombMinBytesPerMegapixel.default,
+    timeoutSeconds: o.decodeTimeoutSeconds.default,
+  },
   detection: {
     scoreThreshold: o.scoreThreshold.default,
     nmsIou: o.nmsIou.default,

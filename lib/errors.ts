@@ -6,6 +6,8 @@ export type ErrorCode =
   | 'UNSUPPORTED_FORMAT'
   | 'CORRUPT_IMAGE'
   | 'IMAGE_TOO_LARGE'
+  /** A decode stopped after `decode.timeoutSeconds`. */
+  | 'DECODE_TIMEOUT'
   | 'IMAGE_TOO_SMALL'
   | 'NO_FACE'
   | 'MODEL_MISSING'
@@ -33,6 +35,17 @@ export class FacepipeError extends Error {
     this.name = 'FacepipeError';
     this.code = code;
   }
+}
+
+/**
+ * FILE_TOO_LARGE for a file or object of `size` bytes: every reader of a user's file or object decides it from the
+ * size alone (`stat`, `head`) before reading a byte.
+ */
+export function fileTooLarge(size: number, maxBytes: number, what: 'file' | 'object' = 'file'): FacepipeError {
+  return new FacepipeError(
+    'FILE_TOO_LARGE',
+    `The ${what} is ${size} bytes; the limit is ${maxBytes} bytes (FACEPIPE_MAX_BYTES). Refused unread.`,
+  );
 }
 
 /** The `{code, message}` shape shown to users; unknown errors never leak a stack trace. */
@@ -72,6 +85,7 @@ const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
   'UNSUPPORTED_FORMAT',
   'CORRUPT_IMAGE',
   'IMAGE_TOO_LARGE',
+  'DECODE_TIMEOUT',
   'IMAGE_TOO_SMALL',
   'INVALID_KEY',
 ]);

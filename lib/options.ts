@@ -301,6 +301,50 @@ export const OPTIONS = {
     description: 'refuse files larger than this many bytes before decoding',
     lands: { config: ['decode.maxBytes'] },
   },
+  maxAvifPixels: {
+    kind: 'integer',
+    min: 1,
+    env: 'FACEPIPE_MAX_AVIF_PIXELS',
+    // AVIF is decoded whole at ~17 MB and ~100 ms per megapixel: 32 MP is the worst-case memory of 100 MP of the
+    // other whole-decoded formats (reports/decode-budget.md).
+    default: 32_000_000,
+    description: 'pixel limit of AVIF images, which are decoded whole at full size',
+    lands: { config: ['decode.maxAvifPixels'] },
+  },
+  bombGuardPixels: {
+    kind: 'integer',
+    min: 0,
+    env: 'FACEPIPE_BOMB_GUARD_PIXELS',
+    default: 16_000_000,
+    description: 'images up to this size pass the compression-ratio check of whole-decoded formats however small',
+    lands: { config: ['decode.bombGuardPixels'] },
+  },
+  avifBombGuardPixels: {
+    kind: 'integer',
+    min: 0,
+    env: 'FACEPIPE_AVIF_BOMB_GUARD_PIXELS',
+    // A 4K UHD frame (3840x2160) is 8.29 megapixels.
+    default: 8_300_000,
+    description: 'the same for AVIF, whose decode costs more per pixel',
+    lands: { config: ['decode.avifBombGuardPixels'] },
+  },
+  bombMinBytesPerMegapixel: {
+    kind: 'integer',
+    min: 0,
+    env: 'FACEPIPE_BOMB_MIN_BYTES_PER_MEGAPIXEL',
+    default: 8 * 1024,
+    description: 'above the guard, a whole-decoded image needs at least this many file bytes per megapixel',
+    lands: { config: ['decode.bombMinBytesPerMegapixel'] },
+  },
+  decodeTimeoutSeconds: {
+    kind: 'integer',
+    min: 0,
+    max: 3600,
+    env: 'FACEPIPE_DECODE_TIMEOUT_SECONDS',
+    default: 20,
+    description: 'a backstop: a decode still running after this many seconds (wall time) is stopped; 0 = never',
+    lands: { config: ['decode.timeoutSeconds'] },
+  },
 
   // ----------------------------------------------------------------------- set in code only (ConfigOverrides)
   verifier: {

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { readFileOrRefuse } from '../../lib/adapters/local/fileWithin';
 import type { FacepipeConfig } from '../../lib/config';
 import { describeError, FacepipeError } from '../../lib/errors';
 import { faceJson } from '../../lib/pipeline/views';
@@ -31,7 +32,7 @@ export async function analyzeCommand(inputs: string[], flags: AnalyzeFlags, conf
     const t0 = performance.now();
     try {
       if (file.missing) throw new FacepipeError('FILE_NOT_FOUND', `No such file or folder: ${file.path}`);
-      const bytes = await fs.readFile(file.path);
+      const bytes = await readFileOrRefuse(file.path, config.decode.maxBytes);
       const result = await analyser.analyze(bytes, { assumeFace: flags.assumeFace, crops: Boolean(flags.crops) });
       faces += result.faces.length;
       if (flags.crops) {

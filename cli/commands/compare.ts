@@ -1,4 +1,4 @@
-import fs from 'node:fs/promises';
+import { readFileOrRefuse } from '../../lib/adapters/local/fileWithin';
 import type { FacepipeConfig } from '../../lib/config';
 import { describeError, FacepipeError } from '../../lib/errors';
 import { FaceAnalyser } from '../../lib/vision/analyser';
@@ -11,9 +11,7 @@ export async function compareCommand(a: string, b: string, flags: { json?: boole
     const analyser = await FaceAnalyser.create({ ...config, ageGender: false });
     const faces = [];
     for (const file of [a, b]) {
-      const bytes = await fs.readFile(file).catch(() => {
-        throw new FacepipeError('FILE_NOT_FOUND', `No such file: ${file}`);
-      });
+      const bytes = await readFileOrRefuse(file, config.decode.maxBytes);
       const face = largestFace((await analyser.analyze(bytes)).faces);
       if (!face) throw new FacepipeError('NO_FACE', `No face found in ${file}.`);
       faces.push(face);

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { readFileOrRefuse } from '../../lib/adapters/local/fileWithin';
 import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { FacepipeError } from '../../lib/errors';
@@ -40,10 +41,7 @@ export async function addPersonCommand(
   const details = (await parseDetails(flags)) as Record<string, unknown> | undefined;
   const loaded = [];
   for (const photo of photos) {
-    const bytes = await fs.readFile(photo).catch(() => {
-      throw new FacepipeError('FILE_NOT_FOUND', `No such file: ${photo}`);
-    });
-    loaded.push({ name: path.basename(photo), bytes });
+    loaded.push({ name: path.basename(photo), bytes: await readFileOrRefuse(photo, config.decode.maxBytes) });
   }
   const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false });
   try {

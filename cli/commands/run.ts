@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { readFileWithin } from '../../lib/adapters/local/fileWithin';
 import { LocalPipeline, type PipelineEvent } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { imageIdOf } from '../../lib/pipeline/ids';
@@ -100,7 +101,14 @@ export async function runCommand(inputs: string[], flags: RunFlags, config: Face
 
   try {
     for (const file of files) {
-      const bytes = await fs.readFile(file.path);
+      const read = await readFileWithin(file.path, config.decode.maxBytes);
+      if ('refused' in read) {
+        // Over the size limit: recorded as failed under its key from its size alone, never read nor copied.
+        await pipeline.refuseUpload(file.key, read.size, read.refused);
+        summary.uploaded++;
+        continue;
+      }
+      const bytes = read.bytes;
       const etag = createHash('md5').update(bytes).digest('hex');
       const imageId = imageIdOf(pipeline.buckets.ingest, file.key);
       const existing = await pipeline.results.getImage(imageId);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { readFileWithin } from '../../lib/adapters/local/fileWithin';
 import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { describeError } from '../../lib/errors';
@@ -55,8 +56,14 @@ export async function watchCommand(
         }
         return;
       }
-      const bytes = await fsp.readFile(file);
       const key = ingestKeyOf(file, watched);
+      const read = await readFileWithin(file, config.decode.maxBytes);
+      if ('refused' in read) {
+        // Over the size limit: recorded as failed under its key from its size alone, never read nor copied.
+        await pipeline.refuseUpload(key, read.size, read.refused);
+        return;
+      }
+      const bytes = read.bytes;
       const existing = await pipeline.results.getImage(imageIdOf(pipeline.buckets.ingest, key));
       const etag = createHash('md5').update(bytes).digest('hex');
       if (existing?.etag === etag && existing.status !== 'processing') {

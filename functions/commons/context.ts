@@ -6,7 +6,7 @@ import { S3ObjectStore } from '../../lib/adapters/aws/s3Store';
 import { settingsFromEnv } from '../../lib/adapters/aws/settings';
 import { DynamoResultsStore } from '../../lib/adapters/dynamodb/resultsStore';
 import { rekognitionBackends } from '../../lib/adapters/rekognition';
-import { loadConfig } from '../../lib/config';
+import { type FacepipeConfig, loadConfig } from '../../lib/config';
 import type { StageBackends } from '../../lib/pipeline/backends';
 import { GalleryCache } from '../../lib/pipeline/recognition';
 import type { StageContext, StorageContext } from '../../lib/pipeline/stages/context';
@@ -55,11 +55,26 @@ export async function storageContext(): Promise<StorageContext> {
   return storage;
 }
 
+let config: FacepipeConfig | undefined;
+
+/** The facepipe configuration of this deployment (its FACEPIPE_* variables), read on first use. */
+function facepipeConfig(): FacepipeConfig {
+  config ??= loadConfig();
+  return config;
+}
+
+/** The decode limits: the API checks enrolment photos against them before it loads the models. */
+export function decodeLimits(): FacepipeConfig['decode'] {
+  return facepipeConfig().decode;
+}
+
 let analyzing: Promise<StageContext> | undefined;
 
 /** The stage context with the models loaded: the first call loads them (the cold start), later calls reuse them. */
 export function stageContext(): Promise<StageContext> {
-  analyzing ??= FaceAnalyser.create(loadConfig()).then((analyser) => ({ ...storage, analyser }));
+  analyzing ??= Promise.resolve()
+    .then(() => FaceAnalyser.create(facepipeConfig()))
+    .then((analyser) => ({ ...storage, analyser }));
   // A failed load is not cached: the next invocation tries again and reports its own error.
   analyzing.catch(() => {
     analyzing = undefined;

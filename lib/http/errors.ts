@@ -16,13 +16,22 @@ export class ApiError extends Error {
   }
 }
 
-/** What the caller did wrong, by FacepipeError code; any other code is ours and answers 500. */
+/**
+ * What the caller did wrong, by FacepipeError code; any other code is ours and answers 500. Too large (bytes, or
+ * pixels for the decode budget) is 413; a photo that cannot be used (not an image, corrupt, too slow to decode, not
+ * one face) is 422.
+ */
 const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   INVALID_OPTION: 400,
   NOT_FOUND: 404,
   CONFLICT: 409,
   FILE_TOO_LARGE: 413,
+  IMAGE_TOO_LARGE: 413,
   ENROLMENT_PHOTO: 422,
+  EMPTY_FILE: 422,
+  UNSUPPORTED_FORMAT: 422,
+  CORRUPT_IMAGE: 422,
+  DECODE_TIMEOUT: 422,
 };
 
 export interface ErrorOutcome {

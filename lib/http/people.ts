@@ -1,6 +1,7 @@
+import { defaults } from '../config';
 import { FacepipeError } from '../errors';
 import { removePerson } from '../pipeline/erasure';
-import { enrolPerson } from '../pipeline/people';
+import { checkEnrolmentPhotos, enrolPerson } from '../pipeline/people';
 import { erasureView, personView } from '../pipeline/views';
 import { enrolmentOf } from './enrolmentBody';
 import { json } from './responses';
@@ -30,6 +31,8 @@ export const getPerson: RouteHandler = async ({ storage }, { request: { query },
 export const postPerson: RouteHandler = async (context, { request, limits }) => {
   allowOnly(request.query, []);
   const enrolment = enrolmentOf(request, limits);
+  // A photo that is no image or a likely bomb is refused from its header (413/422) before the models load.
+  await checkEnrolmentPhotos(enrolment.photos, context.decodeLimits?.() ?? defaults.decode);
   const person = await enrolPerson(await context.stages(), enrolment);
   const created = person.createdAt === person.updatedAt;
   const body = { ...personView(person), enrolmentPhotos: person.photos };

@@ -1,4 +1,5 @@
 import type { StageContext, StorageContext } from '../pipeline/stages/context';
+import type { DecodeLimits } from '../vision/image/decode';
 import type { ApiLimits } from './limits';
 
 /** The IAM caller API Gateway authenticated (SigV4); the core refuses a request without one. */
@@ -39,6 +40,8 @@ export interface ApiContext {
   storage: StorageContext;
   /** The stores with the models loaded, only called by enrolment (loading models costs seconds). */
   stages: () => Promise<StageContext>;
+  /** The decode limits enrolment photos are checked against before the models load (default: `defaults.decode`). */
+  decodeLimits?: () => DecodeLimits;
   logger?: ApiLogger;
   /** Overrides of `DEFAULT_LIMITS`. */
   limits?: Partial<ApiLimits>;

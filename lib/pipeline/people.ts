@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { FacepipeError } from '../errors';
+import { type DecodeLimits, readImageHeader } from '../vision/image/decode';
 import { type EnrolmentFace, recognitionBackendOf } from './backends';
 import type { PersonRecord } from './records';
 import type { StageContext } from './stages/context';
@@ -43,6 +44,28 @@ export function validateDetails(details: unknown): Record<string, unknown> {
 /** Attempts at writing a person's record when other writes keep getting there first. */
 const MAX_WRITE_ATTEMPTS = 5;
 
+/** A photo refused for what it is, naming it: too large keeps its own code (the caller must send less), else ENROLMENT_PHOTO. */
+function enrolmentPhotoError(photo: EnrolmentPhoto, error: unknown): FacepipeError {
+  const message = `Enrolment photo ${photo.name}: ${error instanceof Error ? error.message : String(error)}`;
+  const tooLarge =
+    error instanceof FacepipeError && (error.code === 'FILE_TOO_LARGE' || error.code === 'IMAGE_TOO_LARGE');
+  return new FacepipeError(tooLarge ? error.code : 'ENROLMENT_PHOTO', message, { cause: error });
+}
+
+/**
+ * Every photo's size and header against the decode limits, before any is decoded (or, in the API, before the models
+ * load): a photo that is no image, or a likely decompression bomb, is refused in milliseconds.
+ */
+export async function checkEnrolmentPhotos(photos: readonly EnrolmentPhoto[], limits: DecodeLimits): Promise<void> {
+  for (const photo of photos) {
+    try {
+      await readImageHeader(photo.bytes, limits);
+    } catch (error) {
+      throw enrolmentPhotoError(photo, error);
+    }
+  }
+}
+
 /**
  * Enrols a person (or adds photos to one already enrolled): each photo must show exactly one face (checked with the
  * local detector whatever the backend), which the recognition backend makes recognisable: its embedding joins the
@@ -61,14 +84,14 @@ export async function enrolPerson(context: StageContext, enrolment: Enrolment): 
   const needsName = () => new FacepipeError('INVALID_OPTION', `A new person needs a name (--name) for "${personId}".`);
   // Refuse early, before any model runs; checked again at the write.
   if (!enrolment.name && !(await context.results.getPerson(personId))) throw needsName();
+  await checkEnrolmentPhotos(enrolment.photos, context.analyser.config.decode);
   const faces: EnrolmentFace[] = [];
   for (const photo of enrolment.photos) {
     let located: Awaited<ReturnType<typeof context.analyser.locateFaces>>;
     try {
       located = await context.analyser.locateFaces(photo.bytes);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new FacepipeError('ENROLMENT_PHOTO', `Enrolment photo ${photo.name}: ${message}`, { cause: error });
+      throw enrolmentPhotoError(photo, error);
     }
     if (located.faces.length !== 1) {
       throw new FacepipeError(

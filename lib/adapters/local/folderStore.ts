@@ -2,8 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants, type Dirent, type Stats } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { FacepipeError } from '../../errors';
+import { FacepipeError, fileTooLarge } from '../../errors';
 import type { ObjectCreatedEvent, ObjectStore, StoredObject } from '../../pipeline/ports';
+import { readAtMost } from './fileWithin';
 
 /**
  * The object store on local folders: bucket `b`'s object `k` is the file `<dataDir>/buckets/b/<k, encoded>`, so a user
@@ -22,7 +23,8 @@ import type { ObjectCreatedEvent, ObjectStore, StoredObject } from '../../pipeli
  * Each object's metadata (content type, etag) lives in a parallel tree, `<dataDir>/object-meta/<bucket>/`, at the
  * same relative path, so the bucket folders hold only objects. The metadata is a cache tied to the file's inode,
  * size and mtime: a file replaced or dropped in by hand has its MD5 recomputed (13 ms for 5 MB, against 0.02 ms to
- * read the metadata file; `list` reads every object's metadata).
+ * read the metadata file; `list` reads every object's metadata), unless it is over `maxBodyBytes`: that one is never
+ * read at all.
  *
  * Not S3: a key cannot be both an object and a folder of objects (`a` and `a/b`); such a put is refused. On a
  * case-insensitive or normalising file system (macOS, Windows) keys that differ only in case or Unicode
@@ -30,10 +32,18 @@ import type { ObjectCreatedEvent, ObjectStore, StoredObject } from '../../pipeli
  */
 export class FolderObjectStore implements ObjectStore {
   readonly dataDir: string;
+  /** The largest object `get` reads into memory, and hashes for its etag. */
+  readonly maxBodyBytes: number;
   private readonly listeners = new Map<string, Set<ObjectCreatedListener>>();
 
-  constructor(dataDir: string) {
+  /**
+   * `maxBodyBytes` (the pipeline passes `decode.maxBytes`): a larger object is never read. `get` refuses it
+   * (FILE_TOO_LARGE) and `head` gives it an etag from the file's identity (inode, size, mtime) instead of its MD5, as
+   * S3 gives multipart uploads an etag that is no MD5 either. The default is the most one read can hold (2 GiB).
+   */
+  constructor(dataDir: string, options: { maxBodyBytes?: number } = {}) {
     this.dataDir = path.resolve(dataDir);
+    this.maxBodyBytes = options.maxBodyBytes ?? MAX_READ_BYTES;
   }
 
   /** The file that holds `key` (whether or not it exists); never outside the bucket's folder. */
@@ -205,6 +215,14 @@ export class FolderObjectStore implements ObjectStore {
     try {
       const stats = await handle.stat();
       if (!stats.isFile()) return undefined;
+      // The size decides before a byte is read: a dropped file of gigabytes is never loaded, not even to hash it.
+      const readable = stats.size <= this.maxBodyBytes;
+      if (options.body && !readable) throw fileTooLarge(stats.size, this.maxBodyBytes, 'object');
+      const body = async () => {
+        const bytes = await readAtMost(handle, this.maxBodyBytes);
+        if (!bytes) throw fileTooLarge((await handle.stat()).size, this.maxBodyBytes, 'object');
+        return bytes;
+      };
       const metaFile = this.metaPathOf(bucket, key);
       const metadata = await readMetadata(metaFile);
       if (metadata && describesFile(metadata, stats)) {
@@ -216,14 +234,14 @@ export class FolderObjectStore implements ObjectStore {
           contentType: metadata.contentType,
           lastModified: stats.mtime.toISOString(),
         };
-        return { object, body: options.body ? await handle.readFile() : undefined };
+        return { object, body: options.body ? await body() : undefined };
       }
-      const body = await handle.readFile();
-      const object: StoredObject = { bucket, key, etag: md5(body), size: stats.size };
-      const described = { ...object, lastModified: stats.mtime.toISOString() };
-      // Cache the hash (best effort); should the file change later, its inode, size or mtime will not match.
+      const bytes = readable ? await body() : undefined;
+      const etag = bytes ? md5(bytes) : identityEtag(stats);
+      const object: StoredObject = { bucket, key, etag, size: stats.size };
+      // Cache the etag (best effort); should the file change later, its inode, size or mtime will not match.
       await writeMetadata(metaFile, object, stats).catch(() => undefined);
-      return { object: described, body: options.body ? body : undefined };
+      return { object: { ...object, lastModified: stats.mtime.toISOString() }, body: options.body ? bytes : undefined };
     } finally {
       await handle.close();
     }
@@ -361,6 +379,12 @@ interface Metadata {
 }
 
 const md5 = (body: Buffer) => createHash('md5').update(body).digest('hex');
+
+/** The etag of a file too large to read: a hash of what identifies this version of it, never of its bytes. */
+const identityEtag = (stats: Stats) => md5(Buffer.from(`unread:${stats.ino}:${stats.size}:${stats.mtimeMs}`));
+
+/** What one `fs` read can hold (Node refuses to read more than 2 GiB into one buffer). */
+const MAX_READ_BYTES = 2 ** 31 - 1;
 
 const describesFile = (metadata: Metadata, stats: Stats) =>
   metadata.ino === stats.ino && metadata.size === stats.size && metadata.mtimeMs === stats.mtimeMs;

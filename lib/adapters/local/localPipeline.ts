@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { FacepipeConfig } from '../../config';
 import { FacepipeError } from '../../errors';
+import { eraseImage } from '../../pipeline/erasure';
 import { imageIdOf } from '../../pipeline/ids';
 import type { ObjectCreatedEvent, ObjectStore } from '../../pipeline/ports';
 import { GalleryCache } from '../../pipeline/recognition';
@@ -90,7 +91,8 @@ export class LocalPipeline {
     const dynamo = await startEmbeddedDynamo({ dataDir, tableDefinition: tableDefinition(LOCAL_TABLE) });
     try {
       const analyser = options.models === false ? undefined : await FaceAnalyser.create(options.config);
-      const store = new FolderObjectStore(dataDir);
+      // The store never reads an object over the size limit, not even to hash a file a user dropped in.
+      const store = new FolderObjectStore(dataDir, { maxBodyBytes: options.config.decode.maxBytes });
       const pipeline = new LocalPipeline(
         dataDir,
         store,
@@ -130,22 +132,36 @@ export class LocalPipeline {
       await this.store.put(this.buckets.ingest, key, body);
     } catch (error) {
       if (!(error instanceof FacepipeError && error.code === 'INVALID_KEY')) throw error;
-      const imageId = imageIdOf(this.buckets.ingest, key);
-      const now = new Date().toISOString();
-      const failure = { code: error.code, message: error.message };
-      await this.results.putImage({
-        imageId,
-        bucket: this.buckets.ingest,
-        key,
-        etag: '',
-        size: body.length,
-        status: 'failed',
-        error: failure,
-        createdAt: now,
-        processedAt: now,
-      });
-      this.emit({ type: 'image', key, outcome: { status: 'failed', imageId, error: failure } });
+      await this.refuseUpload(key, body.length, error);
     }
+  }
+
+  /**
+   * Records a file that is not uploaded at all as a failed image under its key, for the user to see: a key the store
+   * refuses (INVALID_KEY), or a local file over the size limit (FILE_TOO_LARGE), which is neither read nor copied
+   * into the ingest bucket. The detect stage records the same for an object it refuses from its `head`. As there, a
+   * refused new version leaves nothing of an earlier one: its upload, faces, crops and thumbnails are removed.
+   */
+  async refuseUpload(key: string, size: number, error: FacepipeError): Promise<void> {
+    const imageId = imageIdOf(this.buckets.ingest, key);
+    const now = new Date().toISOString();
+    const failure = { code: error.code, message: error.message };
+    const existing = await this.results.getImage(imageId);
+    if (error.code !== 'INVALID_KEY' && (existing || (await this.store.head(this.buckets.ingest, key)))) {
+      await eraseImage(this, key);
+    }
+    await this.results.putImage({
+      imageId,
+      bucket: this.buckets.ingest,
+      key,
+      etag: '',
+      size,
+      status: 'failed',
+      error: failure,
+      createdAt: existing?.createdAt ?? now,
+      processedAt: now,
+    });
+    this.emit({ type: 'image', key, outcome: { status: 'failed', imageId, error: failure } });
   }
 
   /** Announces an object already in the ingest bucket (a file dropped into its folder, or a re-run). */

@@ -1,4 +1,4 @@
-import { describeError, FacepipeError, isInputError, isInputErrorCode } from '../../errors';
+import { describeError, type FacepipeError, fileTooLarge, isInputError, isInputErrorCode } from '../../errors';
 import type { FaceCrop, LocatedFaces } from '../../vision/analyser';
 import type { ErasureReport } from '../erasure';
 import { cropKeyOf, faceIdOf, faceThumbnailKeyOf, imageIdOf, imageObjectsPrefix, imageThumbnailKeyOf } from '../ids';
@@ -69,14 +69,15 @@ async function detectCurrentVersion(
   }
   // The size decides before a byte is read: an upload of gigabytes must never be loaded into memory.
   const { maxBytes } = analyser.config.decode;
-  if (head.size > maxBytes) {
-    const error = new FacepipeError(
-      'FILE_TOO_LARGE',
-      `The object is ${head.size} bytes; the limit is ${maxBytes} bytes (FACEPIPE_MAX_BYTES). Refused unread.`,
-    );
+  if (head.size > maxBytes) return recordFailure(context, event, head, fileTooLarge(head.size, maxBytes, 'object'));
+  let object: { object: StoredObject; body: Buffer } | undefined;
+  try {
+    object = await store.get(event.bucket, event.key);
+  } catch (error) {
+    // An object that grew past the limit after its head: the local store refuses to read it (FILE_TOO_LARGE).
+    if (!isInputError(error)) throw error;
     return recordFailure(context, event, head, error);
   }
-  const object = await store.get(event.bucket, event.key);
   if (!object) return { status: 'skipped', imageId, reason: 'gone' };
   const version = object.object;
 

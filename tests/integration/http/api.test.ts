@@ -3,6 +3,7 @@ import { queryCommand } from '../../../cli/commands/query';
 import type { LocalPipeline } from '../../../lib/adapters/local/localPipeline';
 import { type ApiContext, type ApiRequest, handleApiRequest } from '../../../lib/http';
 import { imageIdOf } from '../../../lib/pipeline/ids';
+import { blankImage, withHeifSize } from '../../../tools/common/hostileImages';
 import { capture, jsonLines } from '../../helpers/capture';
 import { apiRequestFactory } from '../../helpers/factories';
 import { bucketFiles, openPipeline, tempDataDir } from '../../helpers/localPipeline';
@@ -91,6 +92,18 @@ describe('the HTTP API on the local pipeline (embedded table, folder buckets, re
           photos: [{ name: 'notes.jpg', data: Buffer.from('hello').toString('base64') }],
         },
       });
+      // A 2 KB AVIF declaring 100 megapixels, next to a good photo: refused from its header, nothing written.
+      const bomb = withHeifSize(await blankImage('avif', 64, 64), 10000, 10000);
+      const tooLarge = await call(api, 'POST /people', {
+        body: {
+          personId: 'kit',
+          name: 'Kit',
+          photos: [
+            photoOf('train', 'kit_harington', 'john1.jpeg'),
+            { name: 'bomb.avif', data: bomb.toString('base64') },
+          ],
+        },
+      });
       const list = await call(api, 'GET /people');
       const shown = await call(api, 'GET /people/{personId}', { path: { personId: 'obama' } });
       const missing = await call(api, 'GET /people/{personId}', { path: { personId: 'kit' } });
@@ -128,6 +141,15 @@ describe('the HTTP API on the local pipeline (embedded table, folder buckets, re
       expect(notAPhoto).toMatchObject({
         status: 422,
         body: { error: { code: 'ENROLMENT_PHOTO', message: expect.stringMatching(/^Enrolment photo notes\.jpg: /) } },
+      });
+      expect(tooLarge).toMatchObject({
+        status: 413,
+        body: {
+          error: {
+            code: 'IMAGE_TOO_LARGE',
+            message: expect.stringMatching(/^Enrolment photo bomb\.avif: The AVIF image is 10000x10000 /),
+          },
+        },
       });
       expect(list.status).toBe(200);
       expect(list.body.people.map((p: { personId: string }) => p.personId).sort()).toEqual(PEOPLE);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { defaults } from '../../../lib/config';
 import { buildRetinafaceOnnx } from '../../../lib/models/convert';
 import { modelEntry, type PytorchCheckpointSource } from '../../../lib/models/manifest';
 import type { LoadedModel } from '../../../lib/models/sessions';
@@ -40,7 +41,7 @@ const options: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, gra
 
 async function view(file: string, longSide: number): Promise<ScaledRgbImage> {
   const bytes = fs.readFileSync(file);
-  const limits = { maxPixels: 100_000_000, maxBytes: 50 * 1024 * 1024 };
+  const limits = defaults.decode;
   const header = await readImageHeader(bytes, limits);
   const [w, h] = fitWithin(header, longSide);
   return decodeRgb(bytes, header, limits, w, h);

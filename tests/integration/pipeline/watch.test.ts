@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { imageIdOf } from '../../../lib/pipeline/ids';
 import { bucketFiles, openPipeline, tempDataDir } from '../../helpers/localPipeline';
+import { sparseFile } from '../../helpers/memory';
 import { dataFile, modelMirror, repoRoot, testCache } from '../../helpers/testConfig';
 
 const cli = path.join(repoRoot, 'bin', 'facepipe.js');
@@ -74,6 +75,59 @@ describe('facepipe watch', () => {
         const image = await pipeline.results.getImage(imageIdOf('ingest', key));
         expect(image).toMatchObject({ status: 'done', faceCount: faces });
       }
+    } finally {
+      await pipeline.close();
+    }
+  });
+
+  it('refuses a file over the size limit dropped into the watched folder from its size, never reading it', async () => {
+    // Prepare: a folder watched by `facepipe watch <folder>` (files are uploaded from it under their relative key).
+    const dataDir = tempDataDir('watch-size');
+    const watched = tempDataDir('watch-size-drop');
+    const watcher = spawn('node', [cli, '--data-dir', dataDir, 'watch', watched], { env });
+    let output = '';
+    let started = '';
+    watcher.stdout.on('data', (chunk) => {
+      output += String(chunk);
+    });
+    watcher.stderr.on('data', (chunk) => {
+      started += String(chunk);
+    });
+    let peakRss = 0;
+    try {
+      await waitFor(() => started.includes('watching'), 60_000);
+      // Act: 1.5 GiB (a hole, no disk used) and a photo dropped in.
+      sparseFile(path.join(watched, 'huge.jpg'), 1.5 * 2 ** 30);
+      fs.copyFileSync(
+        dataFile('robustness', 'upstream', 'face_recognition_obama_small.jpg'),
+        path.join(watched, 'photo.jpg'),
+      );
+      await waitFor(
+        () => output.includes('huge.jpg: FAILED FILE_TOO_LARGE') && output.includes('photo.jpg: 1 face(s)'),
+        60_000,
+      );
+      // The watcher's own peak resident set (models included): reading the file would add 1.5 GB.
+      const status = fs.readFileSync(`/proc/${watcher.pid}/status`, 'utf8');
+      peakRss = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]) * 1024;
+    } finally {
+      watcher.kill('SIGINT');
+    }
+    const code = await new Promise<number | null>((resolve) => watcher.once('exit', resolve));
+
+    // Assess
+    expect(code).toBe(0);
+    expect(peakRss).toBeGreaterThan(0);
+    expect(peakRss).toBeLessThan(1024 * 2 ** 20);
+    expect(bucketFiles(dataDir).filter((f) => f.startsWith(`ingest${path.sep}`))).toEqual([
+      path.join('ingest', 'photo.jpg'),
+    ]);
+    const pipeline = await openPipeline(dataDir, { consume: false });
+    try {
+      expect(await pipeline.results.getImage(imageIdOf('ingest', 'huge.jpg'))).toMatchObject({
+        status: 'failed',
+        size: 1.5 * 2 ** 30,
+        error: { code: 'FILE_TOO_LARGE' },
+      });
     } finally {
       await pipeline.close();
     }

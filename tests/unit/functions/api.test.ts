@@ -92,7 +92,13 @@ describe('functions/api handler', () => {
       personId: 'obama',
       name: 'Barack Obama',
       details: { address: SECRET },
-      photos: [{ name: 'a.jpg', data: Buffer.from('jpeg').toString('base64') }],
+      // A real image (a PNG of one pixel): photos are checked from their header before the models load.
+      photos: [
+        {
+          name: 'a.jpg',
+          data: 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+        },
+      ],
     });
     const result = await handler(httpApiEvent('POST /people', { body }), lambdaContext);
     expect(result.statusCode).toBe(500);

@@ -1,8 +1,11 @@
+import sharp from 'sharp';
+import { defaults } from '../../../../lib/config';
 import { FacepipeError } from '../../../../lib/errors';
 import { type ApiContext, type ApiRequest, type ApiResponse, handleApiRequest } from '../../../../lib/http';
 import { nextCursor } from '../../../../lib/pipeline/cursor';
 import { MAX_DETAILS_BYTES, validateDetails, validatePersonId } from '../../../../lib/pipeline/people';
 import type { StorageContext } from '../../../../lib/pipeline/stages/context';
+import { blankImage, webpCanvasBomb, withHeifSize } from '../../../../tools/common/hostileImages';
 import { type ApiRequestOptions, apiRequestFactory } from '../../../helpers/factories';
 
 const routed = apiRequestFactory;
@@ -297,6 +300,9 @@ describe('the HTTP API refuses', () => {
 });
 
 const photo = (name = 'a.jpg', data = Buffer.from('jpeg bytes').toString('base64')) => ({ name, data });
+/** The smallest real image: a PNG of one pixel, base64. */
+const ONE_PIXEL_PNG =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 const enrol = (body: unknown, options: ApiRequestOptions = {}) =>
   routed('POST /people', { body: typeof body === 'string' ? body : JSON.stringify(body), ...options });
 
@@ -420,6 +426,79 @@ describe('POST /people refuses a body', () => {
   });
 });
 
+describe('POST /people refuses a photo from its header, before the models load or a pixel is decoded', () => {
+  it('a likely decompression bomb with 413, a file that is no image with 422', async () => {
+    // Prepare: small files declaring large canvases (a 2 KB AVIF of 100 megapixels took 27 s of a 29 s timeout).
+    const avif = withHeifSize(await blankImage('avif', 64, 64), 10000, 10000);
+    const webp = await webpCanvasBomb(8000, 8000);
+    const decodes = jest.spyOn(sharp.prototype, 'toBuffer');
+    const cpuBefore = process.cpuUsage();
+    try {
+      // Act
+      const responses = await Promise.all(
+        [
+          [photo('me.png', ONE_PIXEL_PNG), photo('bomb.avif', avif.toString('base64'))],
+          [photo('anim.webp', webp.toString('base64'))],
+          [photo('notes.jpg')],
+        ].map(async (photos) => {
+          const response = await call(enrol({ personId: 'p', name: 'P', photos }));
+          return { status: response.statusCode, body: JSON.parse(response.body) };
+        }),
+      );
+
+      // Assess: `call` fails the test if the stores were touched or the models asked for.
+      expect(responses).toEqual([
+        {
+          status: 413,
+          body: error(
+            'IMAGE_TOO_LARGE',
+            'Enrolment photo bomb.avif: The AVIF image is 10000x10000 (100.0 megapixels); AVIF is decoded whole, ' +
+              'at about 17 MB and 0.1 s per megapixel, so its limit is 32.0 megapixels (decode.maxAvifPixels, FACEPIPE_MAX_AVIF_PIXELS). ' +
+              'Refused without decoding.',
+          ),
+        },
+        {
+          status: 413,
+          body: error(
+            'IMAGE_TOO_LARGE',
+            `Enrolment photo anim.webp: The animated WebP declares 8000x8000 (64.0 megapixels) in ${webp.length} ` +
+              `bytes (${Math.floor(webp.length / 64)} bytes per megapixel): a likely decompression bomb. It would be ` +
+              'decoded whole at full size, so above 16.0 megapixels a file must carry at least 8192 bytes per ' +
+              'megapixel (decode.bombMinBytesPerMegapixel, FACEPIPE_BOMB_MIN_BYTES_PER_MEGAPIXEL). Refused without decoding.',
+          ),
+        },
+        {
+          status: 422,
+          body: error(
+            'ENROLMENT_PHOTO',
+            'Enrolment photo notes.jpg: The file is not an image facepipe can read (by its content, not its name): ' +
+              'expected JPEG, PNG, WebP, GIF, TIFF or AVIF.',
+          ),
+        },
+      ]);
+      expect(decodes).not.toHaveBeenCalled();
+      const cpu = process.cpuUsage(cpuBefore);
+      expect((cpu.user + cpu.system) / 1000).toBeLessThan(500);
+    } finally {
+      decodes.mockRestore();
+    }
+  });
+
+  it('checks against the deployment decode limits when it gives them', async () => {
+    const png = await sharp({ create: { width: 2000, height: 1000, channels: 3, background: '#fff' } })
+      .png()
+      .toBuffer();
+    const response = await call(
+      enrol({ personId: 'p', name: 'P', photos: [photo('wide.png', png.toString('base64'))] }),
+      {
+        decodeLimits: () => ({ ...defaults.decode, maxPixels: 1_000_000 }),
+      },
+    );
+    expect(response.statusCode).toBe(413);
+    expect(JSON.parse(response.body).error).toMatchObject({ code: 'IMAGE_TOO_LARGE' });
+  });
+});
+
 describe('the HTTP API on failures of its own', () => {
   it('answers 500 with a generic message and the request id, and logs the real error', async () => {
     // Prepare
@@ -449,7 +528,8 @@ describe('the HTTP API on failures of its own', () => {
   it("answers 500 for a FacepipeError that is not the caller's fault (a model missing at enrolment)", async () => {
     const logger = { error: jest.fn() };
     const missing = new FacepipeError('MODEL_MISSING', 'no model file at /opt/models/yunet.onnx');
-    const response = await call(enrol({ personId: 'p', name: 'P', photos: [photo()] }), {
+    // A real image: photos are checked from their header before the models load.
+    const response = await call(enrol({ personId: 'p', name: 'P', photos: [photo('a.png', ONE_PIXEL_PNG)] }), {
       stages: () => Promise.reject(missing),
       logger,
     });

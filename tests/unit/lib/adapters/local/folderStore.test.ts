@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FolderObjectStore } from '../../../../../lib/adapters/local/folderStore';
 import type { ObjectCreatedEvent } from '../../../../../lib/pipeline/ports';
+import { sparseFile } from '../../../../helpers/memory';
 
 /** When an object was last written, as the store reports it. */
 const ISO_TIME = expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
@@ -171,6 +172,47 @@ describe('FolderObjectStore objects', () => {
       lastModified: ISO_TIME,
     });
     await expect(store.list('ingest')).resolves.toEqual([replaced, dropped]);
+  });
+
+  it('never reads a file over maxBodyBytes: head and list give it an etag from its identity, get refuses it', async () => {
+    // Prepare: 3 GiB dropped in by hand (a hole: no disk used), and a file of 11 bytes over a limit of 10.
+    const store = new FolderObjectStore(tempRoot(), { maxBodyBytes: 10 });
+    const huge = path.join(store.dataDir, 'buckets', 'ingest', 'huge.jpg');
+    fs.mkdirSync(path.dirname(huge), { recursive: true });
+    sparseFile(huge, 3 * 2 ** 30);
+    fs.writeFileSync(path.join(store.dataDir, 'buckets', 'ingest', 'eleven.jpg'), '01234567890');
+    const before = process.memoryUsage().rss;
+
+    // Act
+    const head = await store.head('ingest', 'huge.jpg');
+    const listed = await store.list('ingest');
+    const again = await store.head('ingest', 'huge.jpg');
+    const got = store.get('ingest', 'huge.jpg');
+
+    // Assess: the etag is stable while the file is unchanged and is no MD5 of its bytes (which were never read).
+    expect(head).toEqual({
+      bucket: 'ingest',
+      key: 'huge.jpg',
+      etag: expect.stringMatching(/^[0-9a-f]{32}$/),
+      size: 3 * 2 ** 30,
+      lastModified: ISO_TIME,
+    });
+    expect(head?.etag).not.toBe(md5(Buffer.alloc(0)));
+    expect(again).toEqual(head);
+    expect(listed.map((o) => [o.key, o.size])).toEqual([
+      ['eleven.jpg', 11],
+      ['huge.jpg', 3 * 2 ** 30],
+    ]);
+    expect(listed[0]?.etag).not.toBe(md5('01234567890'));
+    await expect(got).rejects.toMatchObject({
+      code: 'FILE_TOO_LARGE',
+      message: `The object is ${3 * 2 ** 30} bytes; the limit is 10 bytes (FACEPIPE_MAX_BYTES). Refused unread.`,
+    });
+    await expect(store.get('ingest', 'eleven.jpg')).rejects.toMatchObject({ code: 'FILE_TOO_LARGE' });
+    expect(process.memoryUsage().rss - before).toBeLessThan(100 * 2 ** 20);
+    // Changed by hand (another size): another version, another etag.
+    fs.truncateSync(huge, 2 * 2 ** 30);
+    expect((await store.head('ingest', 'huge.jpg'))?.etag).not.toBe(head?.etag);
   });
 
   it('writes atomically: a concurrent reader sees one whole version and no temp file is left', async () => {

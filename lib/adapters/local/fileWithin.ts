@@ -1,0 +1,64 @@
+import { constants } from 'node:fs';
+import fs, { type FileHandle } from 'node:fs/promises';
+import { FacepipeError, fileTooLarge } from '../../errors';
+
+/**
+ * The bytes of an open file, never more than `maxBytes`: undefined when it holds more (it grew after its size was
+ * checked), so a file is never loaded past the limit whatever happens to it meanwhile.
+ */
+export async function readAtMost(handle: FileHandle, maxBytes: number): Promise<Buffer | undefined> {
+  const { size } = await handle.stat();
+  if (size > maxBytes) return undefined;
+  const chunks: Buffer[] = [];
+  let total = 0;
+  // Sized for the file as it is plus one byte, which tells a file that grew; a grown file is read on up to the limit.
+  let chunkSize = size + 1;
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(Math.min(chunkSize, maxBytes + 1 - total));
+    let filled = 0;
+    while (filled < chunk.length) {
+      const { bytesRead } = await handle.read(chunk, filled, chunk.length - filled, total + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    chunks.push(chunk.subarray(0, filled));
+    total += filled;
+    if (total > maxBytes) return undefined;
+    if (filled < chunk.length) return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
+    chunkSize = 1 << 20;
+  }
+}
+
+/** A user's file: its bytes, or FILE_TOO_LARGE decided from its size before a byte is read. */
+export type FileWithin = { size: number; bytes: Buffer } | { size: number; refused: FacepipeError };
+
+/**
+ * Reads a user's file (a photo named on the command line, a file dropped into a watched folder) only when its size
+ * is within `maxBytes`; a larger one is refused unread, however large (a 3 GiB file is one `fstat`). A missing path
+ * or a folder is FILE_NOT_FOUND.
+ */
+export async function readFileWithin(file: string, maxBytes: number): Promise<FileWithin> {
+  let handle: FileHandle;
+  try {
+    handle = await fs.open(file, constants.O_RDONLY);
+  } catch (error) {
+    throw new FacepipeError('FILE_NOT_FOUND', `No such file: ${file}`, { cause: error });
+  }
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new FacepipeError('FILE_NOT_FOUND', `Not a file: ${file}`);
+    if (stats.size > maxBytes) return { size: stats.size, refused: fileTooLarge(stats.size, maxBytes) };
+    const bytes = await readAtMost(handle, maxBytes);
+    if (!bytes) return { size: stats.size, refused: fileTooLarge((await handle.stat()).size, maxBytes) };
+    return { size: bytes.length, bytes };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** `readFileWithin` for callers that report a refusal as an error: the bytes, or FILE_TOO_LARGE thrown. */
+export async function readFileOrRefuse(file: string, maxBytes: number): Promise<Buffer> {
+  const read = await readFileWithin(file, maxBytes);
+  if ('refused' in read) throw read.refused;
+  return read.bytes;
+}
