@@ -11,8 +11,10 @@ import {
   imageByKey,
   isoTime,
 } from '../../lib/pipeline/queries';
-import type { FaceRecord } from '../../lib/pipeline/records';
+import type { FaceRecord, ImageRecord } from '../../lib/pipeline/records';
 import { faceView, imageView } from '../../lib/pipeline/views';
+import { jsonLine, printable } from '../../lib/printable';
+import { formatTable } from '../table';
 
 export interface QueryFlags {
   image?: string;
@@ -27,26 +29,50 @@ export interface QueryFlags {
   dataDir: string;
 }
 
+/** The widest an image key may show in a table; a longer one keeps its start and its end around an ellipsis. */
+const IMAGE_COLUMN_MAX = 60;
+
+/** Faces as a readable table: one row per face, columns as wide as their content. */
+export function facesTable(faces: readonly FaceRecord[]): string {
+  const columns = [
+    { header: 'detected at' },
+    { header: 'image', max: IMAGE_COLUMN_MAX },
+    { header: '#', align: 'right' as const },
+    { header: 'person', max: 40 },
+    { header: 'emotion' },
+    { header: 'age', align: 'right' as const },
+    { header: 'gender' },
+  ];
+  const rows = faces
+    .map(faceView)
+    .map((f) => [
+      f.detectedAt,
+      f.image,
+      String(f.index),
+      f.identity?.personId
+        ? `${f.identity.personId} ${f.identity.similarity.toFixed(2)}`
+        : f.identity
+          ? 'unknown'
+          : '(pending)',
+      f.emotion ? `${f.emotion.label} ${(f.emotion.confidence * 100).toFixed(0)}%` : '(pending)',
+      f.age === null ? '-' : String(Math.round(f.age)),
+      f.gender?.label ?? '-',
+    ]);
+  return `${formatTable(columns, rows)}${faces.length} face(s)\n`;
+}
+
+/** Failed images as a readable table: when, which, and the error (never cut: it says what to do). */
+export function failedTable(images: readonly ImageRecord[]): string {
+  const columns = [{ header: 'processed at' }, { header: 'image', max: IMAGE_COLUMN_MAX }, { header: 'error' }];
+  const rows = images
+    .map(imageView)
+    .map((v) => [v.processedAt ?? '', v.image, v.error ? `${v.error.code}: ${v.error.message}` : '']);
+  return `${formatTable(columns, rows)}${images.length} failed image(s)\n`;
+}
+
 function printFaces(faces: FaceRecord[], json?: boolean) {
-  if (json) {
-    for (const face of faces) process.stdout.write(`${JSON.stringify(faceView(face))}\n`);
-    return;
-  }
-  process.stdout.write(
-    `${'detected at'.padEnd(25)} ${'image'.padEnd(36)} # ${'person'.padEnd(22)} ${'emotion'.padEnd(16)} age gender\n`,
-  );
-  for (const f of faces.map(faceView)) {
-    const who = f.identity?.personId
-      ? `${f.identity.personId} ${f.identity.similarity.toFixed(2)}`
-      : f.identity
-        ? 'unknown'
-        : '(pending)';
-    const emotion = f.emotion ? `${f.emotion.label} ${(f.emotion.confidence * 100).toFixed(0)}%` : '(pending)';
-    process.stdout.write(
-      `${f.detectedAt.padEnd(25)} ${f.image.slice(-36).padEnd(36)} ${String(f.index)} ${who.padEnd(22)} ${emotion.padEnd(16)} ${(f.age === null ? '-' : String(Math.round(f.age))).padStart(3)} ${f.gender?.label ?? '-'}\n`,
-    );
-  }
-  process.stdout.write(`${faces.length} face(s)\n`);
+  if (json) for (const face of faces) process.stdout.write(jsonLine(faceView(face)));
+  else process.stdout.write(facesTable(faces));
 }
 
 /** `facepipe query`: one of --image, --person, --emotion, --unknown, --failed, with an optional time window. */
@@ -66,23 +92,18 @@ export async function queryCommand(flags: QueryFlags, config: FacepipeConfig): P
   try {
     if (flags.image) {
       const { image, faces } = await imageByKey(pipeline, flags.image, limit);
-      if (flags.json) process.stdout.write(`${JSON.stringify(imageView(image))}\n`);
-      else
+      if (flags.json) process.stdout.write(jsonLine(imageView(image)));
+      else {
+        const error = image.error ? ` (${image.error.code}: ${image.error.message})` : '';
         process.stdout.write(
-          `${image.key}: ${image.status}${image.error ? ` (${image.error.code}: ${image.error.message})` : ''}, ${image.faceCount ?? 0} face(s)\n`,
+          `${printable(`${image.key}: ${image.status}${error}`)}, ${image.faceCount ?? 0} face(s)\n`,
         );
+      }
       printFaces(faces, flags.json);
     } else if (flags.failed) {
       const images = await failedImages(pipeline, range);
-      for (const image of images) {
-        const v = imageView(image);
-        process.stdout.write(
-          flags.json
-            ? `${JSON.stringify(v)}\n`
-            : `${v.processedAt}  ${v.image}  ${v.error?.code}: ${v.error?.message}\n`,
-        );
-      }
-      if (!flags.json) process.stdout.write(`${images.length} failed image(s)\n`);
+      if (flags.json) for (const image of images) process.stdout.write(jsonLine(imageView(image)));
+      else process.stdout.write(failedTable(images));
     } else {
       const filter: FaceFilter = flags.person ? { person: flags.person } : emotion ? { emotion } : { unknown: true };
       printFaces(await findFaces(pipeline, filter, range), flags.json);
