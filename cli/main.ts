@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { loadConfig } from '../lib/config';
 import { describeError } from '../lib/errors';
 import { OPTIONS } from '../lib/options';
+import { printable } from '../lib/printable';
 import { analyzeCommand } from './commands/analyze';
 import { compareCommand } from './commands/compare';
 import { listDeadLettersCommand, redriveDeadLettersCommand } from './commands/deadLetters';
@@ -17,7 +18,9 @@ export function buildProgram(): Command {
   const program = addGlobalOptions(
     new Command('facepipe')
       .description('Find every face in images: box, landmarks, emotion, identity embedding, age and gender.')
-      .showHelpAfterError(),
+      .showHelpAfterError()
+      // Commander's own errors echo what was typed (an unknown option, a stray argument).
+      .configureOutput({ outputError: (text, write) => write(printable(text, { keepNewlines: true })) }),
   );
 
   const config = () => loadConfig(configOverridesFromFlags(program));
@@ -186,7 +189,9 @@ export async function main(argv: string[]): Promise<void> {
     await buildProgram().parseAsync(argv);
   } catch (error) {
     const { code, message } = describeError(error);
-    process.stderr.write(`facepipe: ${code === 'INTERNAL' ? '' : `${code}: `}${message}\n`);
+    process.stderr.write(
+      `facepipe: ${code === 'INTERNAL' ? '' : `${code}: `}${printable(message, { keepNewlines: true })}\n`,
+    );
     process.exitCode = 2;
   }
 }

@@ -1,15 +1,16 @@
 import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { type ErasureReport, eraseImage } from '../../lib/pipeline/erasure';
+import { jsonLine, printable } from '../../lib/printable';
 
 export function printErasure(report: ErasureReport, json?: boolean): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify(report)}\n`);
+    process.stdout.write(jsonLine(report));
     return;
   }
   process.stdout.write(`removed ${report.items.length} record(s) and ${report.objects.length} object(s):\n`);
-  for (const item of report.items) process.stdout.write(`  record ${item}\n`);
-  for (const o of report.objects) process.stdout.write(`  object ${o.bucket}/${o.key}\n`);
+  for (const item of report.items) process.stdout.write(`  record ${printable(item)}\n`);
+  for (const o of report.objects) process.stdout.write(`  object ${o.bucket}/${printable(o.key)}\n`);
 }
 
 /** `facepipe delete <image-key>`: erase an image and everything derived from it. */

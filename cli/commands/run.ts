@@ -4,6 +4,7 @@ import path from 'node:path';
 import { LocalPipeline, type PipelineEvent } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { imageIdOf } from '../../lib/pipeline/ids';
+import { jsonLine, printable } from '../../lib/printable';
 import { expandInputs } from '../inputs';
 import { Progress } from '../progress';
 
@@ -45,7 +46,7 @@ export async function runCommand(inputs: string[], flags: RunFlags, config: Face
   for (const input of inputs) {
     const stat = await fs.stat(input).catch(() => undefined);
     if (!stat) {
-      process.stderr.write(`No such file or folder: ${input}\n`);
+      process.stderr.write(`No such file or folder: ${printable(input)}\n`);
       return 2;
     }
     const root = stat.isDirectory() ? input : undefined;
@@ -136,14 +137,14 @@ export async function runCommand(inputs: string[], flags: RunFlags, config: Face
   }
   summary.seconds = Math.round((Date.now() - started) / 100) / 10;
   summary.imagesPerSecond = Math.round((summary.uploaded / Math.max(summary.seconds, 0.1)) * 10) / 10;
-  if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  if (flags.json) process.stdout.write(jsonLine(summary));
   else {
     process.stdout.write(
       `${summary.images} images (${summary.uploaded} processed, ${summary.skipped} already done), ` +
         `${summary.faces} faces, ${summary.knownPeople} known people, ${summary.unknownFaces} unknown faces, ` +
         `${summary.failed} failed, ${summary.imagesPerSecond} images/s\n`,
     );
-    for (const failure of failures) process.stdout.write(`  failed: ${failure}\n`);
+    for (const failure of failures) process.stdout.write(`  failed: ${printable(failure)}\n`);
   }
   return summary.failed > 0 || summary.deadLetters > 0 ? 1 : 0;
 }

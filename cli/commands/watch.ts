@@ -6,6 +6,7 @@ import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { describeError } from '../../lib/errors';
 import { imageIdOf } from '../../lib/pipeline/ids';
+import { printable } from '../../lib/printable';
 import { expandInputs } from '../inputs';
 import { ingestKeyOf } from './run';
 
@@ -37,8 +38,10 @@ export async function watchCommand(
           : outcome.status === 'failed'
             ? `${event.key}: FAILED ${outcome.error.code}: ${outcome.error.message}`
             : undefined;
-      if (line) process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-    } else process.stdout.write(`${new Date().toISOString()} dead letter (${event.queue}): ${event.reason}\n`);
+      if (line) process.stdout.write(`${new Date().toISOString()} ${printable(line)}\n`);
+    } else {
+      process.stdout.write(`${new Date().toISOString()} dead letter (${event.queue}): ${printable(event.reason)}\n`);
+    }
   });
 
   /** Takes one file: announces it when it is already an ingest object, else uploads it under its relative key. */
@@ -50,7 +53,7 @@ export async function watchCommand(
         else {
           // A name the folder store never writes (it encodes '%', ':' and the like): the file is left alone, visibly.
           process.stderr.write(
-            `${new Date().toISOString()} ${path.basename(file)}: SKIPPED: not a key of the ingest bucket; drop it into another folder and run "facepipe watch <folder>" (or "facepipe run <file>") to upload it under a clean key\n`,
+            `${new Date().toISOString()} ${printable(path.basename(file))}: SKIPPED: not a key of the ingest bucket; drop it into another folder and run "facepipe watch <folder>" (or "facepipe run <file>") to upload it under a clean key\n`,
           );
         }
         return;
@@ -66,7 +69,7 @@ export async function watchCommand(
       await pipeline.upload(key, bytes);
     } catch (error) {
       const { code, message } = describeError(error);
-      process.stderr.write(`${file}: ${code}: ${message}\n`);
+      process.stderr.write(`${printable(file)}: ${code}: ${printable(message)}\n`);
     }
   };
 
@@ -99,7 +102,7 @@ export async function watchCommand(
   const watcher = fs.watch(watched, { recursive: true }, (_event, name) => {
     if (name) settle(path.join(watched, name.toString()));
   });
-  process.stderr.write(`watching ${watched} (Ctrl-C to stop)\n`);
+  process.stderr.write(`watching ${printable(watched)} (Ctrl-C to stop)\n`);
 
   await new Promise<void>((resolve) => {
     const stop = () => {
