@@ -184,7 +184,21 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * `facepipe query ... | head -1`: once the reader has gone, the rest of the output has nowhere to go; exit at once and
+ * quietly instead of dying on an unhandled EPIPE with a stack trace. (Stopping midway is safe: a killed run resumes.)
+ */
+export function exitQuietlyOnBrokenPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      process.exit(process.exitCode ?? 0);
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
+  exitQuietlyOnBrokenPipe();
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
