@@ -188,7 +188,10 @@ export function buildProgram(): Command {
  * `facepipe query ... | head -1`: once the reader has gone, the rest of the output has nowhere to go; exit at once and
  * quietly instead of dying on an unhandled EPIPE with a stack trace. (Stopping midway is safe: a killed run resumes.)
  */
+let quietOnBrokenPipe = false;
 export function exitQuietlyOnBrokenPipe(): void {
+  if (quietOnBrokenPipe) return;
+  quietOnBrokenPipe = true;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code !== 'EPIPE') throw error;

@@ -10,6 +10,7 @@ import {
   findFaces,
   imageByKey,
   isoTime,
+  timeWindow,
 } from '../../lib/pipeline/queries';
 import type { FaceRecord, ImageRecord } from '../../lib/pipeline/records';
 import { faceView, imageView } from '../../lib/pipeline/views';
@@ -84,8 +85,10 @@ export async function queryCommand(flags: QueryFlags, config: FacepipeConfig): P
   const limit = flags.limit === undefined ? undefined : parseOption(OPTIONS.limit, flags.limit, OPTIONS.limit.flag);
   const emotion = flags.emotion ? emotionLabel(flags.emotion, '--emotion') : undefined;
   const range: TimeRange = {
-    since: isoTime(flags.since, '--since'),
-    until: isoTime(flags.until, '--until'),
+    ...timeWindow(isoTime(flags.since, '--since'), isoTime(flags.until, '--until'), {
+      since: '--since',
+      until: '--until',
+    }),
     limit,
   };
   const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
