@@ -105,7 +105,7 @@ export function buildProgram(): Command {
   program
     .command('query')
     .description('faces and images in the results table')
-    .option('--image <key>', 'the faces of one image (its key in the ingest bucket)')
+    .option('--image <key>', 'the faces of one image: its key in the ingest bucket, or the file it was run from')
     .option('--person <id>', 'faces recognised as this person, newest first')
     .option('--emotion <label>', 'faces with this emotion, newest first')
     .option('--unknown', 'faces of nobody enrolled')
@@ -120,7 +120,7 @@ export function buildProgram(): Command {
   program
     .command('delete')
     .description('erase an image: its upload, crops, thumbnails, face records and embeddings')
-    .argument('<image-key>', 'the image key in the ingest bucket')
+    .argument('<image-key>', 'the image key in the ingest bucket, or the file it was run from')
     .option('--json', 'JSON')
     .action(async (key: string, flags) =>
       exit(await deleteImageCommand(key, { ...flags, dataDir: dataDir() }, config())),

@@ -2,6 +2,7 @@ import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { type ErasureReport, eraseImage } from '../../lib/pipeline/erasure';
 import { jsonLine, printable } from '../../lib/printable';
+import { onImageNamedBy } from '../imageArgument';
 
 export function printErasure(report: ErasureReport, json?: boolean): void {
   if (json) {
@@ -13,7 +14,7 @@ export function printErasure(report: ErasureReport, json?: boolean): void {
   for (const o of report.objects) process.stdout.write(`  object ${o.bucket}/${printable(o.key)}\n`);
 }
 
-/** `facepipe delete <image-key>`: erase an image and everything derived from it. */
+/** `facepipe delete <image-key or file>`: erase an image and everything derived from it. */
 export async function deleteImageCommand(
   key: string,
   flags: { json?: boolean; dataDir: string },
@@ -21,7 +22,7 @@ export async function deleteImageCommand(
 ): Promise<number> {
   const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
   try {
-    printErasure(await eraseImage(pipeline, key), flags.json);
+    printErasure(await onImageNamedBy(pipeline, key, (named) => eraseImage(pipeline, named)), flags.json);
     return 0;
   } finally {
     await pipeline.close();

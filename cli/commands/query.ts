@@ -15,6 +15,7 @@ import {
 import type { FaceRecord, ImageRecord } from '../../lib/pipeline/records';
 import { faceView, imageView } from '../../lib/pipeline/views';
 import { jsonLine, printable } from '../../lib/printable';
+import { onImageNamedBy } from '../imageArgument';
 import { formatTable } from '../table';
 
 export interface QueryFlags {
@@ -94,7 +95,7 @@ export async function queryCommand(flags: QueryFlags, config: FacepipeConfig): P
   const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
   try {
     if (flags.image) {
-      const { image, faces } = await imageByKey(pipeline, flags.image, limit);
+      const { image, faces } = await onImageNamedBy(pipeline, flags.image, (key) => imageByKey(pipeline, key, limit));
       if (flags.json) process.stdout.write(jsonLine(imageView(image)));
       else {
         const error = image.error ? ` (${image.error.code}: ${image.error.message})` : '';

@@ -8,7 +8,6 @@ import { describeError } from '../../lib/errors';
 import { imageIdOf } from '../../lib/pipeline/ids';
 import { printable } from '../../lib/printable';
 import { expandInputs } from '../inputs';
-import { ingestKeyOf } from './run';
 
 /** How long a dropped file must keep the same size before it is taken (it may still be copying). */
 const SETTLE_MS = 400;
@@ -44,30 +43,39 @@ export async function watchCommand(
     }
   });
 
-  /** Takes one file: announces it when it is already an ingest object, else uploads it under its relative key. */
+  /**
+   * Takes one file: announces it when it already is an ingest object, else uploads it under the key of its real path
+   * (the same as `facepipe run` gives it).
+   */
   const take = async (file: string) => {
     try {
-      if (direct) {
-        const key = await pipeline.store.keyOf(pipeline.buckets.ingest, file);
-        if (key) await pipeline.announce(key);
-        else {
-          // A name the folder store never writes (it encodes '%', ':' and the like): the file is left alone, visibly.
-          process.stderr.write(
-            `${new Date().toISOString()} ${printable(path.basename(file))}: SKIPPED: not a key of the ingest bucket; drop it into another folder and run "facepipe watch <folder>" (or "facepipe run <file>") to upload it under a clean key\n`,
-          );
-        }
+      const found = await pipeline.keys.keyOf(file);
+      if (found.key === undefined) {
+        // A name the folder store never writes (it encodes '%', ':' and the like): the file is left alone, visibly.
+        process.stderr.write(
+          `${new Date().toISOString()} ${printable(path.basename(file))}: SKIPPED: not a key of the ingest bucket; drop it into another folder and run "facepipe watch <folder>" (or "facepipe run <file>") to upload it under a clean key\n`,
+        );
+        return;
+      }
+      if (found.inBucket) {
+        await pipeline.announce(found.key);
         return;
       }
       const bytes = await fsp.readFile(file);
-      const key = ingestKeyOf(file, watched);
-      const existing = await pipeline.results.getImage(imageIdOf(pipeline.buckets.ingest, key));
+      const existing = await pipeline.results.getImage(imageIdOf(pipeline.buckets.ingest, found.key));
       const etag = createHash('md5').update(bytes).digest('hex');
       if (existing?.etag === etag && existing.status !== 'processing') {
         await pipeline.resumeFaces(existing.imageId);
         return;
       }
-      await pipeline.upload(key, bytes);
+      if (existing?.etag) {
+        process.stdout.write(
+          `${new Date().toISOString()} ${printable(found.key)}: changed since it was processed; replacing its results\n`,
+        );
+      }
+      await pipeline.upload(found.key, bytes);
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // gone already (a temporary name, renamed)
       const { code, message } = describeError(error);
       process.stderr.write(`${printable(file)}: ${code}: ${printable(message)}\n`);
     }
