@@ -1,3 +1,4 @@
+import { rememberDeletion } from '../../lib/adapters/local/deletions';
 import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { type ErasureReport, eraseImage } from '../../lib/pipeline/erasure';
@@ -14,7 +15,10 @@ export function printErasure(report: ErasureReport, json?: boolean): void {
   for (const o of report.objects) process.stdout.write(`  object ${o.bucket}/${printable(o.key)}\n`);
 }
 
-/** `facepipe delete <image-key or file>`: erase an image and everything derived from it. */
+/**
+ * `facepipe delete <image-key or file>`: erase an image and everything derived from it, and remember that it was
+ * deleted: a later `facepipe run` skips the file (and says so) unless `--force`.
+ */
 export async function deleteImageCommand(
   key: string,
   flags: { json?: boolean; dataDir: string },
@@ -22,7 +26,13 @@ export async function deleteImageCommand(
 ): Promise<number> {
   const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
   try {
-    printErasure(await onImageNamedBy(pipeline, key, (named) => eraseImage(pipeline, named)), flags.json);
+    const report = await onImageNamedBy(pipeline, key, async (named) => {
+      const erased = await eraseImage(pipeline, named);
+      // So that the next run of the same folder skips the file instead of quietly undoing this.
+      await rememberDeletion(pipeline, named);
+      return erased;
+    });
+    printErasure(report, flags.json);
     return 0;
   } finally {
     await pipeline.close();

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import { deletedAt, forgetDeletion } from '../../lib/adapters/local/deletions';
 import { legacyKeyOf } from '../../lib/adapters/local/localKeys';
 import { LocalPipeline, type PipelineEvent } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
@@ -29,6 +30,8 @@ export interface RunSummary {
   /** Files whose key held the results of different content (the file changed since): those results were replaced. */
   replaced: number;
   replacedKeys: string[];
+  /** Files skipped because `facepipe delete` erased them (--force processes them again). */
+  deleted: number;
   seconds: number;
   imagesPerSecond: number;
 }
@@ -88,6 +91,7 @@ export async function runCommand(inputs: string[], flags: RunFlags, config: Face
     deadLetters: 0,
     replaced: 0,
     replacedKeys: [],
+    deleted: 0,
     seconds: 0,
     imagesPerSecond: 0,
   };
@@ -142,6 +146,11 @@ export async function runCommand(inputs: string[], flags: RunFlags, config: Face
         progress.tick();
         continue;
       }
+      if (!existing && (await skipAsDeleted(pipeline, key, flags.force))) {
+        summary.deleted++;
+        progress.tick();
+        continue;
+      }
       // An etag of '' is a key that was refused before anything was stored: there were no results to replace.
       if (existing?.etag && existing.etag !== etag) summary.replacedKeys.push(key);
       if (!existing && (await processedUnderLegacyKey(pipeline, file, key, etag)))
@@ -179,6 +188,11 @@ export async function runCommand(inputs: string[], flags: RunFlags, config: Face
         `${summary.faces} faces, ${summary.knownPeople} known people, ${summary.unknownFaces} unknown faces, ` +
         `${summary.failed} failed, ${summary.imagesPerSecond} images/s\n`,
     );
+    if (summary.deleted > 0) {
+      process.stdout.write(
+        `skipped ${summary.deleted} deleted file${summary.deleted === 1 ? '' : 's'}; --force to process ${summary.deleted === 1 ? 'it' : 'them'} again\n`,
+      );
+    }
     if (summary.replaced > 0) {
       process.stdout.write(`replaced the results of ${summary.replaced} changed file(s):\n`);
       for (const key of summary.replacedKeys) process.stdout.write(`  replaced: ${printable(key)}\n`);
@@ -186,6 +200,17 @@ export async function runCommand(inputs: string[], flags: RunFlags, config: Face
     for (const failure of failures) process.stdout.write(`  failed: ${printable(failure)}\n`);
   }
   return summary.failed > 0 || summary.deadLetters > 0 ? 1 : 0;
+}
+
+/**
+ * Whether to skip a file because `facepipe delete` erased it (a run must not quietly undo a deletion); with --force it
+ * is processed again and no longer counts as deleted. The one place to switch to the core's erasure tombstone.
+ */
+async function skipAsDeleted(pipeline: LocalPipeline, key: string, force: boolean | undefined): Promise<boolean> {
+  if ((await deletedAt(pipeline, key)) === undefined) return false;
+  if (!force) return true;
+  await forgetDeletion(pipeline, key);
+  return false;
 }
 
 /** Whether this very content was processed before under the key older versions gave the file. */

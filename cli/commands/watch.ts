@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { deletedAt, forgetDeletion } from '../../lib/adapters/local/deletions';
 import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { describeError } from '../../lib/errors';
@@ -45,9 +46,10 @@ export async function watchCommand(
 
   /**
    * Takes one file: announces it when it already is an ingest object, else uploads it under the key of its real path
-   * (the same as `facepipe run` gives it).
+   * (the same as `facepipe run` gives it). A file `facepipe delete` erased is skipped when caught up at start (as `run`
+   * skips it); written again while watched, it is a new upload.
    */
-  const take = async (file: string) => {
+  const take = async (file: string, catchingUp = false) => {
     try {
       const found = await pipeline.keys.keyOf(file);
       if (found.key === undefined) {
@@ -58,11 +60,21 @@ export async function watchCommand(
         return;
       }
       if (found.inBucket) {
+        await forgetDeletion(pipeline, found.key);
         await pipeline.announce(found.key);
         return;
       }
       const bytes = await fsp.readFile(file);
       const existing = await pipeline.results.getImage(imageIdOf(pipeline.buckets.ingest, found.key));
+      if (!existing && (await deletedAt(pipeline, found.key)) !== undefined) {
+        if (catchingUp) {
+          process.stderr.write(
+            `${new Date().toISOString()} ${printable(found.key)}: SKIPPED: deleted with "facepipe delete"; write it again, or "facepipe run --force <file>", to process it again\n`,
+          );
+          return;
+        }
+        await forgetDeletion(pipeline, found.key);
+      }
       const etag = createHash('md5').update(bytes).digest('hex');
       if (existing?.etag === etag && existing.status !== 'processing') {
         await pipeline.resumeFaces(existing.imageId);
@@ -89,7 +101,7 @@ export async function watchCommand(
       else await pipeline.resumeFaces(image.imageId);
     }
   } else {
-    for (const file of await expandInputs([watched])) await take(file.path);
+    for (const file of await expandInputs([watched])) await take(file.path, true);
   }
 
   const pending = new Map<string, NodeJS.Timeout>();

@@ -356,6 +356,26 @@ export class DynamoResultsStore implements ResultsStore {
     return (Item?.version as number | undefined) ?? 0;
   }
 
+  // Deletion marks: an image erased on request, remembered by its id and the time only (lib/adapters/local/deletions.ts)
+
+  async putDeletionMark(imageId: string, deletedAt: string): Promise<void> {
+    await this.client.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...KEY.deletion(imageId), type: 'deleted', deletedAt } }),
+    );
+  }
+
+  /** When the image was erased on request, or undefined. */
+  async deletionMark(imageId: string): Promise<string | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: KEY.deletion(imageId), ConsistentRead: true }),
+    );
+    return Item?.deletedAt as string | undefined;
+  }
+
+  async deleteDeletionMark(imageId: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: KEY.deletion(imageId) }));
+  }
+
   private async bumpGalleryVersion(): Promise<void> {
     await this.client.send(
       new UpdateCommand({

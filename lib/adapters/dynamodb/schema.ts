@@ -11,6 +11,7 @@ import { type FaceRecord, facePosition, failedImagePosition, type ImageRecord } 
  * | face    | IMAGE#<imageId>     | FACE#<0007> | PERSON#<personId or unknown> / <detectedAt>#<faceId> | EMOTION#<label> / <detectedAt>#<faceId> |
  * | person  | PERSON#<personId>   | #PERSON     | —                                  | PEOPLE / <personId>             |
  * | gallery | GALLERY             | #VERSION    | —                                  | —                               |
+ * | deleted | DELETED#<imageId>   | #DELETED    | —                                  | —                               |
  *
  * Access patterns: faces of an image (Query PK, SK begins_with FACE#), an image (Get), faces of a person over time
  * (GSI1), unknown faces (GSI1, PERSON#unknown), failed images (GSI1, FAILED), faces by emotion over time (GSI2),
@@ -22,6 +23,8 @@ export const KEY = {
   face: (imageId: string, index: number) => ({ PK: `IMAGE#${imageId}`, SK: `FACE#${String(index).padStart(4, '0')}` }),
   person: (personId: string) => ({ PK: `PERSON#${personId}`, SK: '#PERSON' }),
   gallery: () => ({ PK: 'GALLERY', SK: '#VERSION' }),
+  /** That an image was erased on request, and when (nothing else: no key, no content). */
+  deletion: (imageId: string) => ({ PK: `DELETED#${imageId}`, SK: '#DELETED' }),
 } as const;
 
 /**
