@@ -8,14 +8,13 @@ import type { FacepipeConfig } from '../../lib/config';
 import { describeError } from '../../lib/errors';
 import { imageIdOf } from '../../lib/pipeline/ids';
 import { printable } from '../../lib/printable';
-import { expandInputs } from '../inputs';
-
-/** How long a dropped file must keep the same size before it is taken (it may still be copying). */
-const SETTLE_MS = 400;
+import { expandInputs, isHiddenOrPartial, isImageFileName } from '../inputs';
+import { FileSettler } from '../settling';
 
 /**
- * `facepipe watch`: the local twin of the S3 trigger. Files dropped into the folder are processed as they arrive;
- * at start, files that arrived while nothing was watching are caught up. Ctrl-C stops receiving, lets the images in
+ * `facepipe watch`: the local twin of the S3 trigger. Files dropped into the folder are processed once they have
+ * settled (`settling.ts`: a file still being written is waited for; hidden and temporary names are left alone until
+ * renamed to their real name); at start, files that arrived while nothing was watching are caught up. Ctrl-C stops receiving, lets the images in
  * flight finish, and closes the table: nothing is left half-written, and the next start resumes.
  */
 export async function watchCommand(
@@ -104,23 +103,16 @@ export async function watchCommand(
     for (const file of await expandInputs([watched])) await take(file.path, true);
   }
 
-  const pending = new Map<string, NodeJS.Timeout>();
-  const settle = (file: string, lastSize = -1) => {
-    clearTimeout(pending.get(file));
-    pending.set(
-      file,
-      setTimeout(() => {
-        pending.delete(file);
-        fs.stat(file, (error, stat) => {
-          if (error || !stat.isFile()) return;
-          if (stat.size !== lastSize) settle(file, stat.size);
-          else void take(file);
-        });
-      }, SETTLE_MS),
-    );
+  const settler = new FileSettler((file) => void take(file));
+  // The ingest folder is a bucket (any object is an upload); another folder gives its images, as `run` reads it.
+  const wanted = (relative: string) => {
+    const segments = relative.split(path.sep);
+    const name = segments.pop() ?? '';
+    if (segments.some((folder) => folder.startsWith('.')) || isHiddenOrPartial(name)) return false;
+    return direct || isImageFileName(name);
   };
   const watcher = fs.watch(watched, { recursive: true }, (_event, name) => {
-    if (name) settle(path.join(watched, name.toString()));
+    if (name && wanted(name.toString())) settler.changed(path.join(watched, name.toString()));
   });
   process.stderr.write(`watching ${printable(watched)} (Ctrl-C to stop)\n`);
 
@@ -133,7 +125,7 @@ export async function watchCommand(
     process.once('SIGTERM', stop);
   });
   watcher.close();
-  for (const timer of pending.values()) clearTimeout(timer);
+  settler.close();
   await pipeline.close();
   return 0;
 }
