@@ -147,7 +147,7 @@ describe('local ingest keys', () => {
       'a%20b.jpg',
     ];
     const pool = [faceA, faceB, faceC, ...[2, 3, 4, 5].map((i) => photo(`sharp_Landscape_${i}.jpg`))];
-    names.forEach((name, i) => write(path.join(folder, name), pool[i] as Buffer));
+    for (const [i, name] of names.entries()) write(path.join(folder, name), pool[i] as Buffer);
 
     // Act
     const result = await run(dataDir, folder);

@@ -42,7 +42,7 @@ describe('docs/deploy-aws.md', () => {
   });
 
   test('the check finds a variable used before it is set', () => {
-    const { set, used } = variables('echo "$LATE"\nLATE=1\nfor x in a; do echo "$x ${SOON}"; done');
+    const { set, used } = variables(`echo "$LATE"\nLATE=1\nfor x in a; do echo "$x \${SOON}"; done`);
     const unset = used.filter(({ name, at }) => !set.some((d) => d.name === name && d.at <= at)).map((u) => u.name);
     expect(unset).toEqual(['LATE', 'SOON']);
   });
