@@ -10,6 +10,23 @@ export interface InputFile {
   missing?: boolean;
 }
 
+/** Endings of files that are still being written under a temporary name (renamed to the real one when done). */
+const PARTIAL_ENDINGS = new Set(['.part', '.partial', '.crdownload', '.download', '.tmp', '.temp', '.swp']);
+
+/**
+ * A file name left out when a folder is read or watched: hidden, or the temporary name of a file being written
+ * (`x.jpg.part`, `x.jpg.crdownload`, `x.jpg~`, the folder store's own `…%tmp`). Folders are left out when hidden.
+ */
+export function isHiddenOrPartial(name: string): boolean {
+  const ending = path.extname(name).toLowerCase();
+  return name.startsWith('.') || name.endsWith('~') || name.endsWith('%tmp') || PARTIAL_ENDINGS.has(ending);
+}
+
+/** A file name picked up when a folder is read or watched: an image ending, neither hidden nor partial. */
+export function isImageFileName(name: string): boolean {
+  return !isHiddenOrPartial(name) && IMAGE_ENDINGS.has(path.extname(name).toLowerCase());
+}
+
 async function walk(dir: string, out: string[]): Promise<void> {
   const entries = await fs.readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => a.name.localeCompare(b.name));
@@ -17,7 +34,7 @@ async function walk(dir: string, out: string[]): Promise<void> {
     if (entry.name.startsWith('.')) continue;
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) await walk(full, out);
-    else if (entry.isFile() && IMAGE_ENDINGS.has(path.extname(entry.name).toLowerCase())) out.push(full);
+    else if (entry.isFile() && isImageFileName(entry.name)) out.push(full);
   }
 }
 

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { loadConfig } from '../lib/config';
 import { describeError } from '../lib/errors';
 import { OPTIONS } from '../lib/options';
+import { printable } from '../lib/printable';
 import { analyzeCommand } from './commands/analyze';
 import { compareCommand } from './commands/compare';
 import { listDeadLettersCommand, redriveDeadLettersCommand } from './commands/deadLetters';
@@ -17,7 +18,9 @@ export function buildProgram(): Command {
   const program = addGlobalOptions(
     new Command('facepipe')
       .description('Find every face in images: box, landmarks, emotion, identity embedding, age and gender.')
-      .showHelpAfterError(),
+      .showHelpAfterError()
+      // Commander's own errors echo what was typed (an unknown option, a stray argument).
+      .configureOutput({ outputError: (text, write) => write(printable(text, { keepNewlines: true })) }),
   );
 
   const config = () => loadConfig(configOverridesFromFlags(program));
@@ -102,7 +105,7 @@ export function buildProgram(): Command {
   program
     .command('query')
     .description('faces and images in the results table')
-    .option('--image <key>', 'the faces of one image (its key in the ingest bucket)')
+    .option('--image <key>', 'the faces of one image: its key in the ingest bucket, or the file it was run from')
     .option('--person <id>', 'faces recognised as this person, newest first')
     .option('--emotion <label>', 'faces with this emotion, newest first')
     .option('--unknown', 'faces of nobody enrolled')
@@ -117,7 +120,7 @@ export function buildProgram(): Command {
   program
     .command('delete')
     .description('erase an image: its upload, crops, thumbnails, face records and embeddings')
-    .argument('<image-key>', 'the image key in the ingest bucket')
+    .argument('<image-key>', 'the image key in the ingest bucket, or the file it was run from')
     .option('--json', 'JSON')
     .action(async (key: string, flags) =>
       exit(await deleteImageCommand(key, { ...flags, dataDir: dataDir() }, config())),
@@ -181,12 +184,31 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * `facepipe query ... | head -1`: once the reader has gone, the rest of the output has nowhere to go; exit at once and
+ * quietly instead of dying on an unhandled EPIPE with a stack trace. (Stopping midway is safe: a killed run resumes.)
+ */
+let quietOnBrokenPipe = false;
+export function exitQuietlyOnBrokenPipe(): void {
+  if (quietOnBrokenPipe) return;
+  quietOnBrokenPipe = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      process.exit(process.exitCode ?? 0);
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
+  exitQuietlyOnBrokenPipe();
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
     const { code, message } = describeError(error);
-    process.stderr.write(`facepipe: ${code === 'INTERNAL' ? '' : `${code}: `}${message}\n`);
+    process.stderr.write(
+      `facepipe: ${code === 'INTERNAL' ? '' : `${code}: `}${printable(message, { keepNewlines: true })}\n`,
+    );
     process.exitCode = 2;
   }
 }

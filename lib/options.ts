@@ -3,6 +3,7 @@ import type { FacepipeConfig } from './config';
 import { FacepipeError } from './errors';
 import { manifest } from './models/manifest';
 import type { BackendName } from './pipeline/backends';
+import { CONTROL_CHARACTER as CONTROL, quoteValue } from './printable';
 
 /**
  * Every option a user can set, once: its CLI flag, its environment variable, its kind and allowed values, its one
@@ -567,22 +568,7 @@ export function allowedValues(definition: OptionDefinition): string {
   }
 }
 
-// C0 and C1 controls, DEL, the line and paragraph separators and the bidirectional overrides.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
-const CONTROLS = new RegExp(CONTROL.source, 'g');
-const ECHO_LIMIT = 80;
 const URL_PATTERN = /^https?:\/\/[^/\s]+/;
-
-/** A value as it may be echoed in a message: quoted, control characters escaped, long values cut. */
-export function quoteValue(raw: string): string {
-  const cut = raw.length > ECHO_LIMIT ? `${raw.slice(0, ECHO_LIMIT)}…` : raw;
-  const escaped = cut
-    .replace(/\\/g, '\\\\')
-    .replace(/"/g, '\\"')
-    .replace(CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return `"${escaped}"`;
-}
 
 function invalid(definition: OptionDefinition, raw: string, source: string): FacepipeError {
   return new FacepipeError('INVALID_OPTION', `${source} must be ${allowedValues(definition)}, got ${quoteValue(raw)}.`);

@@ -4,6 +4,7 @@ import { readFileOrRefuse } from '../../lib/adapters/local/fileWithin';
 import type { FacepipeConfig } from '../../lib/config';
 import { describeError, FacepipeError } from '../../lib/errors';
 import { faceJson } from '../../lib/pipeline/views';
+import { jsonLine, printable, quoteValue } from '../../lib/printable';
 import { FaceAnalyser } from '../../lib/vision/analyser';
 import { expandInputs } from '../inputs';
 import { Progress } from '../progress';
@@ -31,7 +32,7 @@ export async function analyzeCommand(inputs: string[], flags: AnalyzeFlags, conf
   for (const file of files) {
     const t0 = performance.now();
     try {
-      if (file.missing) throw new FacepipeError('FILE_NOT_FOUND', `No such file or folder: ${file.path}`);
+      if (file.missing) throw new FacepipeError('FILE_NOT_FOUND', `No such file or folder: ${quoteValue(file.path)}`);
       const bytes = await readFileOrRefuse(file.path, config.decode.maxBytes);
       const result = await analyser.analyze(bytes, { assumeFace: flags.assumeFace, crops: Boolean(flags.crops) });
       faces += result.faces.length;
@@ -55,10 +56,10 @@ export async function analyzeCommand(inputs: string[], flags: AnalyzeFlags, conf
           faces: result.faces.map((face) => faceJson(face, { embedding: flags.embeddings })),
           ms,
         };
-        process.stdout.write(`${JSON.stringify(line)}\n`);
+        process.stdout.write(jsonLine(line));
       } else {
         process.stdout.write(
-          `${file.path}: ${result.width}x${result.height}, ${result.faces.length} face(s), ${ms} ms\n`,
+          `${printable(file.path)}: ${result.width}x${result.height}, ${result.faces.length} face(s), ${ms} ms\n`,
         );
         result.faces.forEach((face, i) => {
           const b = face.box;
@@ -72,8 +73,8 @@ export async function analyzeCommand(inputs: string[], flags: AnalyzeFlags, conf
     } catch (error) {
       failed++;
       const described = describeError(error);
-      if (flags.json) process.stdout.write(`${JSON.stringify({ file: file.path, error: described })}\n`);
-      else process.stdout.write(`${file.path}: FAILED ${described.code}: ${described.message}\n`);
+      if (flags.json) process.stdout.write(jsonLine({ file: file.path, error: described }));
+      else process.stdout.write(`${printable(file.path)}: FAILED ${described.code}: ${printable(described.message)}\n`);
     }
     progress.tick();
   }

@@ -1,6 +1,7 @@
 import { readFileOrRefuse } from '../../lib/adapters/local/fileWithin';
 import type { FacepipeConfig } from '../../lib/config';
 import { describeError, FacepipeError } from '../../lib/errors';
+import { jsonLine, printable, quoteValue } from '../../lib/printable';
 import { FaceAnalyser } from '../../lib/vision/analyser';
 import { cosineSimilarity } from '../../lib/vision/analysers/embedder';
 import { largestFace } from '../../lib/vision/image/faceGeometry';
@@ -13,14 +14,20 @@ export async function compareCommand(a: string, b: string, flags: { json?: boole
     for (const file of [a, b]) {
       const bytes = await readFileOrRefuse(file, config.decode.maxBytes);
       const face = largestFace((await analyser.analyze(bytes)).faces);
-      if (!face) throw new FacepipeError('NO_FACE', `No face found in ${file}.`);
+      if (!face) throw new FacepipeError('NO_FACE', `No face found in ${quoteValue(file)}.`);
       faces.push(face);
     }
     const similarity = cosineSimilarity(faces[0]!.embedding, faces[1]!.embedding);
     const samePerson = similarity >= config.matchThreshold;
     if (flags.json) {
       process.stdout.write(
-        `${JSON.stringify({ a, b, similarity: Math.round(similarity * 10000) / 10000, threshold: config.matchThreshold, samePerson })}\n`,
+        jsonLine({
+          a,
+          b,
+          similarity: Math.round(similarity * 10000) / 10000,
+          threshold: config.matchThreshold,
+          samePerson,
+        }),
       );
     } else {
       process.stdout.write(
@@ -30,8 +37,8 @@ export async function compareCommand(a: string, b: string, flags: { json?: boole
     return 0;
   } catch (error) {
     const described = describeError(error);
-    if (flags.json) process.stdout.write(`${JSON.stringify({ a, b, error: described })}\n`);
-    else process.stderr.write(`compare failed: ${described.code}: ${described.message}\n`);
+    if (flags.json) process.stdout.write(jsonLine({ a, b, error: described }));
+    else process.stderr.write(`compare failed: ${described.code}: ${printable(described.message)}\n`);
     return 1;
   }
 }

@@ -8,6 +8,7 @@ import {
 import type { FacepipeConfig } from '../../lib/config';
 import { FacepipeError } from '../../lib/errors';
 import type { ObjectCreatedEvent } from '../../lib/pipeline/ports';
+import { jsonLine, printable, quoteValue } from '../../lib/printable';
 
 export interface DeadLetterFlags {
   dataDir: string;
@@ -17,7 +18,10 @@ export interface DeadLetterFlags {
 
 function queueOrThrow(queue: string | undefined): StageQueue | undefined {
   if (queue === undefined || (STAGE_QUEUES as readonly string[]).includes(queue)) return queue as StageQueue;
-  throw new FacepipeError('INVALID_OPTION', `--queue must be one of ${STAGE_QUEUES.join(', ')}, got "${queue}".`);
+  throw new FacepipeError(
+    'INVALID_OPTION',
+    `--queue must be one of ${STAGE_QUEUES.join(', ')}, got ${quoteValue(queue)}.`,
+  );
 }
 
 function countByQueue(letters: readonly StoredDeadLetter<ObjectCreatedEvent>[]): string {
@@ -34,9 +38,18 @@ export async function listDeadLettersCommand(flags: DeadLetterFlags, config: Fac
       const { id, queue: from, message, reason, code, receiveCount, failedAt } = letter;
       process.stdout.write(
         flags.json
-          ? `${JSON.stringify({ id, queue: from, bucket: message.bucket, key: message.key, code: code ?? null, reason, receiveCount, failedAt })}\n`
-          : `${failedAt}  ${from.padEnd(9)} ${message.bucket}/${message.key}  after ${receiveCount} attempt(s): ` +
-              `${code && !reason.startsWith(code) ? `${code}: ` : ''}${reason}\n`,
+          ? jsonLine({
+              id,
+              queue: from,
+              bucket: message.bucket,
+              key: message.key,
+              code: code ?? null,
+              reason,
+              receiveCount,
+              failedAt,
+            })
+          : `${failedAt}  ${from.padEnd(9)} ${message.bucket}/${printable(message.key)}  after ${receiveCount} attempt(s): ` +
+              `${printable(code && !reason.startsWith(code) ? `${code}: ${reason}` : reason)}\n`,
       );
     }
     if (!flags.json) process.stdout.write(`${letters.length} dead letter(s) (${countByQueue(letters)})\n`);
@@ -68,14 +81,14 @@ export async function redriveDeadLettersCommand(
     const report = await pipeline.redrive(queue);
     const sent = STAGE_QUEUES.reduce((n, q) => n + report.sent[q], 0);
     if (flags.json) {
-      process.stdout.write(`${JSON.stringify({ ...report, resent: sent, images })}\n`);
+      process.stdout.write(jsonLine({ ...report, resent: sent, images }));
     } else {
       process.stdout.write(
         `re-drove ${sent} dead letter(s) (${STAGE_QUEUES.map((q) => `${q} ${report.sent[q]}`).join(', ')}): ` +
           `${report.removed} removed, ${report.deadLetteredAgain} failed again; images: ${images.done} done, ` +
           `${images.failed} failed, ${images.skipped} unchanged or gone\n`,
       );
-      for (const failure of failures) process.stdout.write(`  failed: ${failure}\n`);
+      for (const failure of failures) process.stdout.write(`  failed: ${printable(failure)}\n`);
       if (report.unknownQueue > 0) {
         process.stdout.write(`  ${report.unknownQueue} dead letter(s) of an unknown queue were left as they are\n`);
       }

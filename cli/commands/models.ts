@@ -5,6 +5,7 @@ import { describeError } from '../../lib/errors';
 import { registerModelConverters } from '../../lib/models/convert';
 import { type ModelSource, manifest, modelEntry } from '../../lib/models/manifest';
 import { fetchModel, locateModel } from '../../lib/models/modelStore';
+import { jsonLine, printable } from '../../lib/printable';
 
 registerModelConverters();
 
@@ -29,20 +30,21 @@ export async function fetchModelsCommand(
 ): Promise<number> {
   let failed = 0;
   const { cache, mirror, urlBase } = config.models;
-  process.stderr.write(
-    `model cache: ${cache}${mirror ? `; mirror: ${mirror}` : ''}${urlBase ? `; downloads from ${urlBase}` : ''}\n`,
-  );
+  const where = `model cache: ${cache}${mirror ? `; mirror: ${mirror}` : ''}${urlBase ? `; downloads from ${urlBase}` : ''}`;
+  process.stderr.write(`${printable(where)}\n`);
   for (const id of selectModels(ids, flags.all)) {
     try {
       const outcome = await fetchModel(id, config.models, {
         offline: flags.offline,
-        log: (line) => process.stderr.write(`  ${line}\n`),
+        log: (line) => process.stderr.write(`  ${printable(line)}\n`),
       });
-      process.stdout.write(`${outcome.id.padEnd(32)} ok (${outcome.from})  ${outcome.path}\n`);
+      process.stdout.write(`${outcome.id.padEnd(32)} ok (${outcome.from})  ${printable(outcome.path)}\n`);
     } catch (error) {
       failed++;
       const { code, message } = describeError(error);
-      process.stdout.write(`${id.padEnd(32)} FAILED ${code}: ${message}\n`);
+      process.stdout.write(
+        `${printable(id).padEnd(32)} FAILED ${code}: ${printable(message, { keepNewlines: true })}\n`,
+      );
     }
   }
   return failed > 0 ? 1 : 0;
@@ -63,14 +65,14 @@ export async function listModelsCommand(flags: { json?: boolean }, config: Facep
     rows.push({ id: m.id, role: m.role, default: defaults.has(m.id), status, file: m.file, licence: m.licence, from });
   }
   if (flags.json) {
-    for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
+    for (const row of rows) process.stdout.write(jsonLine(row));
   } else {
     for (const r of rows) {
       process.stdout.write(
         `${(r.default ? '* ' : '  ') + r.id.padEnd(32)} ${r.role.padEnd(12)} ${r.status.padEnd(8)} ${r.licence.padEnd(12).slice(0, 12)} ${r.from}\n`,
       );
     }
-    process.stdout.write(`(* = default; cache ${config.models.cache})\n`);
+    process.stdout.write(`(* = default; cache ${printable(config.models.cache)})\n`);
   }
   return 0;
 }
@@ -91,9 +93,9 @@ export async function convertModelCommand(id: string, flags: { out?: string }, c
   const outcome = await fetchModel(
     id,
     { cache: path.dirname(path.resolve(out)), mirror: config.models.mirror, urlBase: config.models.urlBase },
-    { convertOnly: true, log: (line) => process.stderr.write(`  ${line}\n`) },
+    { convertOnly: true, log: (line) => process.stderr.write(`  ${printable(line)}\n`) },
   );
   if (path.basename(out) !== entry.file) await fs.rename(outcome.path, out);
-  process.stdout.write(`${id}: ${outcome.from === 'cache' ? 'already converted' : 'converted'} → ${out}\n`);
+  process.stdout.write(`${id}: ${outcome.from === 'cache' ? 'already converted' : 'converted'} → ${printable(out)}\n`);
   return 0;
 }

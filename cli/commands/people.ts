@@ -6,6 +6,8 @@ import type { FacepipeConfig } from '../../lib/config';
 import { FacepipeError } from '../../lib/errors';
 import { removePerson } from '../../lib/pipeline/erasure';
 import { enrolPerson } from '../../lib/pipeline/people';
+import { jsonLine, printable, quoteValue } from '../../lib/printable';
+import { formatTable } from '../table';
 import { printErasure } from './delete';
 
 function parseDetails(flags: { details?: string; detailsFile?: string }): Promise<unknown> | unknown {
@@ -25,7 +27,7 @@ function parseDetails(flags: { details?: string; detailsFile?: string }): Promis
     return fs.readFile(file, 'utf8').then(
       (text) => parse(text, file),
       () => {
-        throw new FacepipeError('FILE_NOT_FOUND', `No such file: ${file}`);
+        throw new FacepipeError('FILE_NOT_FOUND', `No such file: ${quoteValue(file)}`);
       },
     );
   }
@@ -47,7 +49,8 @@ export async function addPersonCommand(
   try {
     const person = await enrolPerson(pipeline.context, { personId, name: flags.name, details, photos: loaded });
     process.stdout.write(
-      `enrolled ${person.personId} (${person.name}): ${person.embeddings.length} face embedding(s) from ${person.photos.join(', ')}\n`,
+      `enrolled ${person.personId} (${printable(person.name)}): ${person.embeddings.length} face embedding(s) from ` +
+        `${person.photos.map((photo) => printable(photo)).join(', ')}\n`,
     );
     return 0;
   } finally {
@@ -59,16 +62,29 @@ export async function listPeopleCommand(flags: { json?: boolean; dataDir: string
   const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
   try {
     const people = await pipeline.results.listPeople();
-    for (const p of people) {
-      const row = { personId: p.personId, name: p.name, details: p.details, embeddings: p.embeddings.length };
-      process.stdout.write(
-        flags.json
-          ? `${JSON.stringify(row)}\n`
-          : `${p.personId.padEnd(24)} ${p.name.padEnd(28)} ${String(p.embeddings.length).padStart(3)} photo(s)  ${JSON.stringify(p.details)}\n`,
-      );
-    }
-    if (!flags.json && people.length === 0)
+    if (flags.json) {
+      for (const p of people) {
+        process.stdout.write(
+          jsonLine({ personId: p.personId, name: p.name, details: p.details, embeddings: p.embeddings.length }),
+        );
+      }
+    } else if (people.length === 0) {
       process.stdout.write('No people enrolled. Add one with "facepipe people add".\n');
+    } else {
+      const columns = [
+        { header: 'person', max: 32 },
+        { header: 'name', max: 32 },
+        { header: 'photos', align: 'right' as const },
+        { header: 'details' },
+      ];
+      const rows = people.map((p) => [
+        p.personId,
+        p.name,
+        String(p.embeddings.length),
+        p.details === undefined ? '' : JSON.stringify(p.details),
+      ]);
+      process.stdout.write(formatTable(columns, rows));
+    }
     return 0;
   } finally {
     await pipeline.close();
@@ -83,7 +99,7 @@ export async function showPersonCommand(
   const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
   try {
     const person = await pipeline.results.getPerson(personId);
-    if (!person) throw new FacepipeError('NOT_FOUND', `No person with id "${personId}".`);
+    if (!person) throw new FacepipeError('NOT_FOUND', `No person with id ${quoteValue(personId)}.`);
     const faces = await pipeline.results.facesOfPerson(personId);
     const view = {
       personId: person.personId,
@@ -99,11 +115,18 @@ export async function showPersonCommand(
         at: f.detectedAt,
       })),
     };
-    if (flags.json) process.stdout.write(`${JSON.stringify(view)}\n`);
+    if (flags.json) process.stdout.write(jsonLine(view));
     else {
-      process.stdout.write(`${view.personId}: ${view.name}\n  details: ${JSON.stringify(view.details)}\n`);
-      process.stdout.write(`  enrolled from: ${view.enrolmentPhotos.join(', ')}\n  seen in ${faces.length} face(s):\n`);
-      for (const f of view.faces) process.stdout.write(`    ${f.at}  ${f.image}  (similarity ${f.similarity})\n`);
+      process.stdout.write(
+        `${printable(view.personId)}: ${printable(view.name)}\n  details: ${printable(JSON.stringify(view.details) ?? '')}\n`,
+      );
+      process.stdout.write(
+        `  enrolled from: ${view.enrolmentPhotos.map((photo) => printable(photo)).join(', ')}\n` +
+          `  seen in ${faces.length} face(s):\n`,
+      );
+      for (const f of view.faces) {
+        process.stdout.write(`    ${f.at}  ${printable(f.image)}  (similarity ${f.similarity})\n`);
+      }
     }
     return 0;
   } finally {

@@ -11,8 +11,13 @@ import {
   findFaces,
   imageByKey,
   isoTime,
+  timeWindow,
 } from '../../lib/pipeline/queries';
+import type { ImageRecord } from '../../lib/pipeline/records';
 import { type FaceView, imageView } from '../../lib/pipeline/views';
+import { jsonLine, printable } from '../../lib/printable';
+import { onImageNamedBy } from '../imageArgument';
+import { formatTable } from '../table';
 
 export interface QueryFlags {
   image?: string;
@@ -27,26 +32,48 @@ export interface QueryFlags {
   dataDir: string;
 }
 
-function printFaces(faces: FaceView[], json?: boolean) {
-  if (json) {
-    for (const face of faces) process.stdout.write(`${JSON.stringify(face)}\n`);
-    return;
-  }
-  process.stdout.write(
-    `${'detected at'.padEnd(25)} ${'image'.padEnd(36)} # ${'person'.padEnd(22)} ${'emotion'.padEnd(16)} age gender\n`,
-  );
-  for (const f of faces) {
-    const who = f.identity?.personId
+/** The widest an image key may show in a table; a longer one keeps its start and its end around an ellipsis. */
+const IMAGE_COLUMN_MAX = 60;
+
+/** Faces as a readable table: one row per face, columns as wide as their content. */
+export function facesTable(faces: readonly FaceView[]): string {
+  const columns = [
+    { header: 'detected at' },
+    { header: 'image', max: IMAGE_COLUMN_MAX },
+    { header: '#', align: 'right' as const },
+    { header: 'person', max: 40 },
+    { header: 'emotion' },
+    { header: 'age', align: 'right' as const },
+    { header: 'gender' },
+  ];
+  const rows = faces.map((f) => [
+    f.detectedAt,
+    f.image,
+    String(f.index),
+    f.identity?.personId
       ? `${f.identity.personId} ${f.identity.similarity.toFixed(2)}`
       : f.identity
         ? 'unknown'
-        : '(pending)';
-    const emotion = f.emotion ? `${f.emotion.label} ${(f.emotion.confidence * 100).toFixed(0)}%` : '(pending)';
-    process.stdout.write(
-      `${f.detectedAt.padEnd(25)} ${f.image.slice(-36).padEnd(36)} ${String(f.index)} ${who.padEnd(22)} ${emotion.padEnd(16)} ${(f.age === null ? '-' : String(Math.round(f.age))).padStart(3)} ${f.gender?.label ?? '-'}\n`,
-    );
-  }
-  process.stdout.write(`${faces.length} face(s)\n`);
+        : '(pending)',
+    f.emotion ? `${f.emotion.label} ${(f.emotion.confidence * 100).toFixed(0)}%` : '(pending)',
+    f.age === null ? '-' : String(Math.round(f.age)),
+    f.gender?.label ?? '-',
+  ]);
+  return `${formatTable(columns, rows)}${faces.length} face(s)\n`;
+}
+
+/** Failed images as a readable table: when, which, and the error (never cut: it says what to do). */
+export function failedTable(images: readonly ImageRecord[]): string {
+  const columns = [{ header: 'processed at' }, { header: 'image', max: IMAGE_COLUMN_MAX }, { header: 'error' }];
+  const rows = images
+    .map(imageView)
+    .map((v) => [v.processedAt ?? '', v.image, v.error ? `${v.error.code}: ${v.error.message}` : '']);
+  return `${formatTable(columns, rows)}${images.length} failed image(s)\n`;
+}
+
+function printFaces(faces: readonly FaceView[], json?: boolean) {
+  if (json) for (const face of faces) process.stdout.write(jsonLine(face));
+  else process.stdout.write(facesTable(faces));
 }
 
 /** `facepipe query`: one of --image, --person, --emotion, --unknown, --failed, with an optional time window. */
@@ -58,31 +85,28 @@ export async function queryCommand(flags: QueryFlags, config: FacepipeConfig): P
   const limit = flags.limit === undefined ? undefined : parseOption(OPTIONS.limit, flags.limit, OPTIONS.limit.flag);
   const emotion = flags.emotion ? emotionLabel(flags.emotion, '--emotion') : undefined;
   const range: TimeRange = {
-    since: isoTime(flags.since, '--since'),
-    until: isoTime(flags.until, '--until'),
+    ...timeWindow(isoTime(flags.since, '--since'), isoTime(flags.until, '--until'), {
+      since: '--since',
+      until: '--until',
+    }),
     limit,
   };
   const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
   try {
     if (flags.image) {
-      const { image, faces } = await imageByKey(pipeline, flags.image, limit);
-      if (flags.json) process.stdout.write(`${JSON.stringify(imageView(image))}\n`);
-      else
+      const { image, faces } = await onImageNamedBy(pipeline, flags.image, (key) => imageByKey(pipeline, key, limit));
+      if (flags.json) process.stdout.write(jsonLine(imageView(image)));
+      else {
+        const error = image.error ? ` (${image.error.code}: ${image.error.message})` : '';
         process.stdout.write(
-          `${image.key}: ${image.status}${image.error ? ` (${image.error.code}: ${image.error.message})` : ''}, ${image.faceCount ?? 0} face(s)\n`,
+          `${printable(`${image.key}: ${image.status}${error}`)}, ${image.faceCount ?? 0} face(s)\n`,
         );
+      }
       printFaces(await faceViews(pipeline, faces), flags.json);
     } else if (flags.failed) {
       const images = await failedImages(pipeline, range);
-      for (const image of images) {
-        const v = imageView(image);
-        process.stdout.write(
-          flags.json
-            ? `${JSON.stringify(v)}\n`
-            : `${v.processedAt}  ${v.image}  ${v.error?.code}: ${v.error?.message}\n`,
-        );
-      }
-      if (!flags.json) process.stdout.write(`${images.length} failed image(s)\n`);
+      if (flags.json) for (const image of images) process.stdout.write(jsonLine(imageView(image)));
+      else process.stdout.write(failedTable(images));
     } else {
       const filter: FaceFilter = flags.person ? { person: flags.person } : emotion ? { emotion } : { unknown: true };
       printFaces(await faceViews(pipeline, await findFaces(pipeline, filter, range)), flags.json);

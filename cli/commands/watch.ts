@@ -2,20 +2,20 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { deletedAt, forgetDeletion } from '../../lib/adapters/local/deletions';
 import { readFileWithin } from '../../lib/adapters/local/fileWithin';
 import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { describeError } from '../../lib/errors';
 import { imageIdOf } from '../../lib/pipeline/ids';
-import { expandInputs } from '../inputs';
-import { ingestKeyOf } from './run';
-
-/** How long a dropped file must keep the same size before it is taken (it may still be copying). */
-const SETTLE_MS = 400;
+import { printable } from '../../lib/printable';
+import { expandInputs, isHiddenOrPartial, isImageFileName } from '../inputs';
+import { FileSettler } from '../settling';
 
 /**
- * `facepipe watch`: the local twin of the S3 trigger. Files dropped into the folder are processed as they arrive;
- * at start, files that arrived while nothing was watching are caught up. Ctrl-C stops receiving, lets the images in
+ * `facepipe watch`: the local twin of the S3 trigger. Files dropped into the folder are processed once they have
+ * settled (`settling.ts`: a file still being written is waited for; hidden and temporary names are left alone until
+ * renamed to their real name); at start, files that arrived while nothing was watching are caught up. Ctrl-C stops receiving, lets the images in
  * flight finish, and closes the table: nothing is left half-written, and the next start resumes.
  */
 export async function watchCommand(
@@ -38,42 +38,64 @@ export async function watchCommand(
           : outcome.status === 'failed'
             ? `${event.key}: FAILED ${outcome.error.code}: ${outcome.error.message}`
             : undefined;
-      if (line) process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-    } else process.stdout.write(`${new Date().toISOString()} dead letter (${event.queue}): ${event.reason}\n`);
+      if (line) process.stdout.write(`${new Date().toISOString()} ${printable(line)}\n`);
+    } else {
+      process.stdout.write(`${new Date().toISOString()} dead letter (${event.queue}): ${printable(event.reason)}\n`);
+    }
   });
 
-  /** Takes one file: announces it when it is already an ingest object, else uploads it under its relative key. */
-  const take = async (file: string) => {
+  /**
+   * Takes one file: announces it when it already is an ingest object, else uploads it under the key of its real path
+   * (the same as `facepipe run` gives it). A file `facepipe delete` erased is skipped when caught up at start (as `run`
+   * skips it); written again while watched, it is a new upload.
+   */
+  const take = async (file: string, catchingUp = false) => {
     try {
-      if (direct) {
-        const key = await pipeline.store.keyOf(pipeline.buckets.ingest, file);
-        if (key) await pipeline.announce(key);
-        else {
-          // A name the folder store never writes (it encodes '%', ':' and the like): the file is left alone, visibly.
-          process.stderr.write(
-            `${new Date().toISOString()} ${path.basename(file)}: SKIPPED: not a key of the ingest bucket; drop it into another folder and run "facepipe watch <folder>" (or "facepipe run <file>") to upload it under a clean key\n`,
-          );
-        }
+      const found = await pipeline.keys.keyOf(file);
+      if (found.key === undefined) {
+        // A name the folder store never writes (it encodes '%', ':' and the like): the file is left alone, visibly.
+        process.stderr.write(
+          `${new Date().toISOString()} ${printable(path.basename(file))}: SKIPPED: not a key of the ingest bucket; drop it into another folder and run "facepipe watch <folder>" (or "facepipe run <file>") to upload it under a clean key\n`,
+        );
         return;
       }
-      const key = ingestKeyOf(file, watched);
+      if (found.inBucket) {
+        await forgetDeletion(pipeline, found.key);
+        await pipeline.announce(found.key);
+        return;
+      }
       const read = await readFileWithin(file, config.decode.maxBytes);
       if ('refused' in read) {
         // Over the size limit: recorded as failed under its key from its size alone, never read nor copied.
-        await pipeline.refuseUpload(key, read.size, read.refused);
+        await pipeline.refuseUpload(found.key, read.size, read.refused);
         return;
       }
       const bytes = read.bytes;
-      const existing = await pipeline.results.getImage(imageIdOf(pipeline.buckets.ingest, key));
+      const existing = await pipeline.results.getImage(imageIdOf(pipeline.buckets.ingest, found.key));
+      if (!existing && (await deletedAt(pipeline, found.key)) !== undefined) {
+        if (catchingUp) {
+          process.stderr.write(
+            `${new Date().toISOString()} ${printable(found.key)}: SKIPPED: deleted with "facepipe delete"; write it again, or "facepipe run --force <file>", to process it again\n`,
+          );
+          return;
+        }
+        await forgetDeletion(pipeline, found.key);
+      }
       const etag = createHash('md5').update(bytes).digest('hex');
       if (existing?.etag === etag && existing.status !== 'processing') {
         await pipeline.resumeFaces(existing.imageId);
         return;
       }
-      await pipeline.upload(key, bytes);
+      if (existing?.etag) {
+        process.stdout.write(
+          `${new Date().toISOString()} ${printable(found.key)}: changed since it was processed; replacing its results\n`,
+        );
+      }
+      await pipeline.upload(found.key, bytes);
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // gone already (a temporary name, renamed)
       const { code, message } = describeError(error);
-      process.stderr.write(`${file}: ${code}: ${message}\n`);
+      process.stderr.write(`${printable(file)}: ${code}: ${printable(message)}\n`);
     }
   };
 
@@ -85,28 +107,21 @@ export async function watchCommand(
       else await pipeline.resumeFaces(image.imageId);
     }
   } else {
-    for (const file of await expandInputs([watched])) await take(file.path);
+    for (const file of await expandInputs([watched])) await take(file.path, true);
   }
 
-  const pending = new Map<string, NodeJS.Timeout>();
-  const settle = (file: string, lastSize = -1) => {
-    clearTimeout(pending.get(file));
-    pending.set(
-      file,
-      setTimeout(() => {
-        pending.delete(file);
-        fs.stat(file, (error, stat) => {
-          if (error || !stat.isFile()) return;
-          if (stat.size !== lastSize) settle(file, stat.size);
-          else void take(file);
-        });
-      }, SETTLE_MS),
-    );
+  const settler = new FileSettler((file) => void take(file));
+  // The ingest folder is a bucket (any object is an upload); another folder gives its images, as `run` reads it.
+  const wanted = (relative: string) => {
+    const segments = relative.split(path.sep);
+    const name = segments.pop() ?? '';
+    if (segments.some((folder) => folder.startsWith('.')) || isHiddenOrPartial(name)) return false;
+    return direct || isImageFileName(name);
   };
   const watcher = fs.watch(watched, { recursive: true }, (_event, name) => {
-    if (name) settle(path.join(watched, name.toString()));
+    if (name && wanted(name.toString())) settler.changed(path.join(watched, name.toString()));
   });
-  process.stderr.write(`watching ${watched} (Ctrl-C to stop)\n`);
+  process.stderr.write(`watching ${printable(watched)} (Ctrl-C to stop)\n`);
 
   await new Promise<void>((resolve) => {
     const stop = () => {
@@ -117,7 +132,7 @@ export async function watchCommand(
     process.once('SIGTERM', stop);
   });
   watcher.close();
-  for (const timer of pending.values()) clearTimeout(timer);
+  settler.close();
   await pipeline.close();
   return 0;
 }

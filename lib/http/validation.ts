@@ -1,7 +1,7 @@
 import { FacepipeError } from '../errors';
 import { validatePersonId } from '../pipeline/people';
 import type { TimeRange } from '../pipeline/ports';
-import { emotionLabel } from '../pipeline/queries';
+import { emotionLabel, timeWindow } from '../pipeline/queries';
 import type { Emotion } from '../vision/types';
 import type { ApiLimits } from './limits';
 
@@ -72,10 +72,11 @@ export function isoTimeParam(value: string | undefined, name: string): string | 
 
 /** `since`, `until` and `limit` of a query over time, newest first. */
 export function timeRange(query: Query, limits: ApiLimits): Required<Pick<TimeRange, 'limit'>> & TimeRange {
-  const since = isoTimeParam(query.since, 'since');
-  const until = isoTimeParam(query.until, 'until');
-  if (since && until && since > until) throw invalid('since must not be later than until.');
-  return { since, until, limit: pageSize(query.limit, limits) };
+  const window = timeWindow(isoTimeParam(query.since, 'since'), isoTimeParam(query.until, 'until'), {
+    since: 'since',
+    until: 'until',
+  });
+  return { ...window, limit: pageSize(query.limit, limits) };
 }
 
 const IMAGE_ID = /^[0-9a-f]{24}$/;

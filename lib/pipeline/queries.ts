@@ -1,5 +1,6 @@
 import { FacepipeError } from '../errors';
-import { EMOTIONS, type Emotion } from '../vision/types';
+import { quoteValue } from '../printable';
+import { EMOTIONS, type Emotion, REKOGNITION_NAME } from '../vision/types';
 import type { ListingKey } from './cursor';
 import { imageIdOf } from './ids';
 import type { TimeRange } from './ports';
@@ -21,11 +22,45 @@ export function isoTime(value: string | undefined, name: string): string | undef
   return date.toISOString();
 }
 
-export function emotionLabel(value: string, name: string): Emotion {
-  if (!(EMOTIONS as readonly string[]).includes(value)) {
-    throw new FacepipeError('INVALID_OPTION', `${name} must be one of ${EMOTIONS.join(', ')}`);
+/**
+ * A window of time as the listings take it: `since` must not be later than `until` (the names say which options were
+ * given, `--since`/`--until` or `since`/`until`).
+ */
+export function timeWindow(
+  since: string | undefined,
+  until: string | undefined,
+  names: { since: string; until: string },
+): Pick<TimeRange, 'since' | 'until'> {
+  if (since !== undefined && until !== undefined && since > until) {
+    throw new FacepipeError('INVALID_OPTION', `${names.since} must not be later than ${names.until}.`);
   }
-  return value as Emotion;
+  return { since, until };
+}
+
+/** Every way to name an emotion, lower-cased: our labels, and Rekognition's (CALM is our neutral, FEAR fearful). */
+const EMOTION_NAMES: ReadonlyMap<string, Emotion> = new Map([
+  ...EMOTIONS.map((label) => [label, label] as const),
+  ...EMOTIONS.map((label) => [REKOGNITION_NAME[label].toLowerCase(), label] as const),
+]);
+
+/**
+ * An emotion as a user or a client names it: one of our labels or Amazon Rekognition's, in any case (README: queries
+ * written against Rekognition's vocabulary keep working). Rekognition's CONFUSED has no counterpart here.
+ */
+export function emotionLabel(value: string, name: string): Emotion {
+  const label = EMOTION_NAMES.get(value.toLowerCase());
+  if (label) return label;
+  if (value.toLowerCase() === 'confused') {
+    throw new FacepipeError(
+      'INVALID_OPTION',
+      `${name}: Rekognition's CONFUSED has no counterpart in facepipe's emotion model, which reads ${EMOTIONS.join(', ')}.`,
+    );
+  }
+  const rekognition = EMOTIONS.map((label) => REKOGNITION_NAME[label]).join(', ');
+  throw new FacepipeError(
+    'INVALID_OPTION',
+    `${name} must be one of ${EMOTIONS.join(', ')} or Rekognition's ${rekognition} (in any case), got ${quoteValue(value)}.`,
+  );
 }
 
 export interface ImageWithFaces {

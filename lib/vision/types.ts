@@ -43,6 +43,17 @@ export const REKOGNITION_EMOTIONS = [
 ] as const;
 export type RekognitionEmotion = (typeof REKOGNITION_EMOTIONS)[number];
 
+/** Our labels in Amazon Rekognition's vocabulary; Rekognition's CONFUSED has no counterpart (it stays at 0). */
+export const REKOGNITION_NAME: Readonly<Record<Emotion, RekognitionEmotion>> = {
+  neutral: 'CALM',
+  happy: 'HAPPY',
+  sad: 'SAD',
+  angry: 'ANGRY',
+  fearful: 'FEAR',
+  disgusted: 'DISGUSTED',
+  surprised: 'SURPRISED',
+};
+
 export interface EmotionResult {
   label: Emotion;
   confidence: number;

@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
+import type { ResultsStore } from '../../lib/pipeline/ports';
+import type { FaceRecord } from '../../lib/pipeline/records';
 import { testConfig } from './testConfig';
 
 export function tempDataDir(label: string): string {
@@ -29,4 +31,13 @@ export async function tableItems(pipeline: LocalPipeline): Promise<Record<string
   ).dynamo;
   const { Items } = await client.send(new ScanCommand({ TableName: pipeline.results.tableName }));
   return (Items ?? []) as Record<string, unknown>[];
+}
+
+/** Writes analysed faces as the three stages would (detection, then emotion and identity), so they are listed too. */
+export async function storeFaces(results: ResultsStore, faces: readonly FaceRecord[]): Promise<void> {
+  await results.putFaces(faces.map(({ emotion, age, gender, identity, ...detected }) => detected as FaceRecord));
+  for (const face of faces) {
+    if (face.emotion) await results.setAppearance(face, face.crop.key, face);
+    if (face.identity) await results.setIdentity(face, face.crop.key, face.identity);
+  }
 }

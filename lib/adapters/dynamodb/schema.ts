@@ -32,6 +32,7 @@ export const KEY = {
     SK: '#PERSON',
   }),
   gallery: () => ({ PK: 'GALLERY', SK: '#VERSION' }),
+  /** That an image was erased on request, and when (nothing else: no key, no content). */
 } as const;
 
 /**

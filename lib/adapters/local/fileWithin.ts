@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import { FacepipeError, fileTooLarge } from '../../errors';
+import { quoteValue } from '../../printable';
 
 /**
  * The bytes of an open file, never more than `maxBytes`: undefined when it holds more (it grew after its size was
@@ -42,11 +43,11 @@ export async function readFileWithin(file: string, maxBytes: number): Promise<Fi
   try {
     handle = await fs.open(file, constants.O_RDONLY);
   } catch (error) {
-    throw new FacepipeError('FILE_NOT_FOUND', `No such file: ${file}`, { cause: error });
+    throw new FacepipeError('FILE_NOT_FOUND', `No such file: ${quoteValue(file)}`, { cause: error });
   }
   try {
     const stats = await handle.stat();
-    if (!stats.isFile()) throw new FacepipeError('FILE_NOT_FOUND', `Not a file: ${file}`);
+    if (!stats.isFile()) throw new FacepipeError('FILE_NOT_FOUND', `Not a file: ${quoteValue(file)}`);
     if (stats.size > maxBytes) return { size: stats.size, refused: fileTooLarge(stats.size, maxBytes) };
     const bytes = await readAtMost(handle, maxBytes);
     if (!bytes) return { size: stats.size, refused: fileTooLarge((await handle.stat()).size, maxBytes) };

@@ -17,6 +17,7 @@ import { FileDeadLetterStore, type StoredDeadLetter } from './deadLetterFile';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from './embeddedDynamo';
 import { FolderObjectStore } from './folderStore';
 import { InProcessQueue, InProcessTopic, type QueueOptions } from './inProcessQueue';
+import { LocalKeys } from './localKeys';
 
 export const LOCAL_BUCKETS: BucketNames = { ingest: 'ingest', crops: 'crops', thumbnails: 'thumbnails' };
 export const LOCAL_TABLE = 'facepipe-results';
@@ -72,6 +73,8 @@ export interface RedriveReport {
  */
 export class LocalPipeline {
   readonly buckets = LOCAL_BUCKETS;
+  /** The ingest keys of local files (`localKeys.ts`). */
+  readonly keys: LocalKeys;
   private readonly listeners: ((event: PipelineEvent) => void)[] = [];
   private readonly queues: InProcessQueue<ObjectCreatedEvent>[] = [];
   private closed = false;
@@ -84,7 +87,9 @@ export class LocalPipeline {
     private readonly dynamo: EmbeddedDynamo,
     private readonly analyser: FaceAnalyser | undefined,
     private readonly stageStore: ObjectStore,
-  ) {}
+  ) {
+    this.keys = new LocalKeys(store, this.buckets.ingest);
+  }
 
   static async open(options: LocalPipelineOptions): Promise<LocalPipeline> {
     const dataDir = path.resolve(options.dataDir);

@@ -1,19 +1,8 @@
 import type { LoadedModel } from '../../models/sessions';
 import { ort } from '../../models/sessions';
-import { EMOTIONS, type Emotion, type EmotionResult, type RekognitionEmotion } from '../types';
+import { EMOTIONS, type Emotion, type EmotionResult, REKOGNITION_NAME } from '../types';
 
 export const FACE_API_SIZE = 112;
-
-/** Our labels in Amazon Rekognition's vocabulary; Rekognition's CONFUSED has no counterpart and stays at 0. */
-export const REKOGNITION_NAME: Record<Emotion, RekognitionEmotion> = {
-  neutral: 'CALM',
-  happy: 'HAPPY',
-  sad: 'SAD',
-  angry: 'ANGRY',
-  fearful: 'FEAR',
-  disgusted: 'DISGUSTED',
-  surprised: 'SURPRISED',
-};
 
 export function emotionFromScores(probs: ArrayLike<number>): EmotionResult {
   const scores = {} as Record<Emotion, number>;

@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { keyOfRealPath } from '../../../lib/adapters/local/localKeys';
 import { imageIdOf } from '../../../lib/pipeline/ids';
 import { bucketFiles, openPipeline, tableItems, tempDataDir } from '../../helpers/localPipeline';
 import { dataFile, modelMirror, repoRoot, testCache } from '../../helpers/testConfig';
@@ -54,6 +55,7 @@ describe('killing facepipe run midway', () => {
     // Prepare
     const photos = photoFolder();
     const files = fs.readdirSync(photos).sort();
+    const keyOf = (file: string) => `${keyOfRealPath(fs.realpathSync(photos))}/${file}`;
     const dataDir = tempDataDir('crash');
     const count = (suffix: string, bucket: string) =>
       bucketFiles(dataDir).filter((f) => f.startsWith(`${bucket}${path.sep}`) && f.endsWith(suffix)).length;
@@ -82,10 +84,10 @@ describe('killing facepipe run midway', () => {
     try {
       const items = await tableItems(pipeline);
       const images = items.filter((i) => i.type === 'image');
-      expect(images.map((i) => i.key).sort()).toEqual(files);
+      expect(images.map((i) => i.key).sort()).toEqual(files.map(keyOf));
       expect(
         images.filter((i) => i.status !== 'done').map((i) => [i.key, i.status, (i.error as { code: string }).code]),
-      ).toEqual([['truncated.jpg', 'failed', 'CORRUPT_IMAGE']]);
+      ).toEqual([[keyOf('truncated.jpg'), 'failed', 'CORRUPT_IMAGE']]);
       expect(await pipeline.deadLetters.list()).toEqual([]);
       const faces = items.filter((i) => i.type === 'face');
       const expectedFaces = images.reduce((n, i) => n + ((i.faceCount as number | undefined) ?? 0), 0);
@@ -100,7 +102,7 @@ describe('killing facepipe run midway', () => {
       );
       expect(objects.filter((f) => f.startsWith(`ingest${path.sep}`))).toHaveLength(files.length);
       expect(fs.readdirSync(dataDir, { recursive: true }).filter((f) => String(f).endsWith('%tmp'))).toEqual([]);
-      for (const file of files) expect(await pipeline.results.getImage(imageIdOf('ingest', file))).toBeDefined();
+      for (const file of files) expect(await pipeline.results.getImage(imageIdOf('ingest', keyOf(file)))).toBeDefined();
     } finally {
       await pipeline.close();
     }

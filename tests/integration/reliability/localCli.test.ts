@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { keyOfRealPath } from '../../../lib/adapters/local/localKeys';
 import { imageIdOf } from '../../../lib/pipeline/ids';
 import { openFaultyPipeline, tempDir } from '../../helpers/localFaults';
 import { bucketFiles } from '../../helpers/localPipeline';
@@ -199,9 +200,14 @@ describe('facepipe run on files with awkward names', () => {
     // Assess
     expect([run.code, run.stderr]).toEqual([0, '']);
     expect(JSON.parse(run.stdout)).toMatchObject({ images: names.length, done: names.length, failed: 0 });
+    // Each is found by its file, under the key of its real path, exactly.
     for (const name of names) {
-      const [image] = jsonLines(facepipe(dataDir, 'query', '--image', name, '--json').stdout);
-      expect(image).toMatchObject({ image: name, status: 'done', faces: 1 });
+      const [image] = jsonLines(facepipe(dataDir, 'query', '--image', path.join(folder, name), '--json').stdout);
+      expect(image).toMatchObject({
+        image: `${keyOfRealPath(fs.realpathSync(folder))}/${name}`,
+        status: 'done',
+        faces: 1,
+      });
     }
   });
 });

@@ -75,6 +75,16 @@ describe('facepipe with a bad option value', () => {
     [['watch', '--workers', '1.5'], '--workers must be a whole number, at least 1, got "1.5".'],
     [['dead-letters', 'redrive', '--workers', 'two'], '--workers must be a whole number, at least 1, got "two".'],
     [['query', '--unknown', '--limit', '0'], '--limit must be a whole number in 1..10000, got "0".'],
+    // Refused before the results table is opened: no raw DynamoDB error.
+    [
+      ['query', '--unknown', '--since', '2026-02-01', '--until', '2026-01-31T23:59:59Z'],
+      '--since must not be later than --until.',
+    ],
+    [
+      ['query', '--emotion', 'Confused'],
+      "--emotion: Rekognition's CONFUSED has no counterpart in facepipe's emotion model, which reads neutral, happy, " +
+        'sad, angry, fearful, disgusted, surprised.',
+    ],
   ])('facepipe %j is INVALID_OPTION naming the flag', async (args, message) => {
     // Act, Assess
     expect(await run(...args)).toEqual(invalid(message));

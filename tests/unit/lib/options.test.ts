@@ -15,8 +15,8 @@ import {
   optionProblem,
   parseOption,
   QUEUE_DEFAULTS,
-  quoteValue,
 } from '../../../lib/options';
+import { quoteValue } from '../../../lib/printable';
 import { globalOptionsTable } from '../../helpers/optionDocs';
 import { repoRoot } from '../../helpers/testConfig';
 

@@ -257,11 +257,20 @@ describe('the HTTP API refuses', () => {
     );
   });
 
-  it('emotions outside the vocabulary', async () => {
-    const message = 'emotion must be one of neutral, happy, sad, angry, fearful, disgusted, surprised';
-    for (const emotion of ['bored', 'HAPPY', '']) {
-      await expectRefusal(routed('GET /faces', { query: { emotion } }), 400, 'INVALID_OPTION', message);
+  it('emotions outside both vocabularies, and CONFUSED, which has no counterpart', async () => {
+    const message = (got: string) =>
+      "emotion must be one of neutral, happy, sad, angry, fearful, disgusted, surprised or Rekognition's CALM, " +
+      `HAPPY, SAD, ANGRY, FEAR, DISGUSTED, SURPRISED (in any case), got "${got}".`;
+    for (const emotion of ['bored', 'HAPPY ', 'fear!', '']) {
+      await expectRefusal(routed('GET /faces', { query: { emotion } }), 400, 'INVALID_OPTION', message(emotion));
     }
+    await expectRefusal(
+      routed('GET /faces', { query: { emotion: 'CONFUSED' } }),
+      400,
+      'INVALID_OPTION',
+      "emotion: Rekognition's CONFUSED has no counterpart in facepipe's emotion model, which reads neutral, happy, " +
+        'sad, angry, fearful, disgusted, surprised.',
+    );
   });
 
   it.each(['abc', IMAGE_ID.toUpperCase(), `${IMAGE_ID}0`, IMAGE_ID.slice(1), '../../etc/passwd'])(
