@@ -640,7 +640,10 @@ describe('the HTTP API on failures of its own', () => {
         },
       }),
     });
-    expect(logger.error).toHaveBeenCalledWith('request failed', { requestId: 'req-1', error: cause });
+    expect(logger.error).toHaveBeenCalledWith('request failed', {
+      requestId: 'req-1',
+      error: expect.objectContaining({ name: 'Error', message: cause.message, stack: cause.stack }),
+    });
   });
 
   it("answers 500 for a FacepipeError that is not the caller's fault (a model missing at enrolment)", async () => {
@@ -653,6 +656,65 @@ describe('the HTTP API on failures of its own', () => {
     expect(response.statusCode).toBe(500);
     expect(JSON.parse(response.body).error.code).toBe('INTERNAL');
     expect(response.body).not.toContain('/opt/models');
-    expect(logger.error).toHaveBeenCalledWith('request failed', { requestId: 'req-1', error: missing });
+    expect(logger.error).toHaveBeenCalledWith('request failed', {
+      requestId: 'req-1',
+      error: expect.objectContaining({ name: 'FacepipeError', code: 'MODEL_MISSING', message: missing.message }),
+    });
+  });
+
+  it('logs the cause of a 500 without any text of the body, however the cause quotes it', async () => {
+    // Prepare: a store that fails as the SDK's marshaller does, quoting the value it refused, with a cause that
+    // quotes the details again (escaped, as in JSON) and the name.
+    const body = JSON.stringify({
+      personId: 'obama',
+      name: 'Barack Obama',
+      details: { address: 'lives at 1 Example Street', code: 4242, quote: 'say "hi"' },
+      photos: [photo()],
+    });
+    const cause = new Error('while writing {"address":"lives at 1 Example Street","quote":"say \\"hi\\""}');
+    const failure = Object.assign(new Error('Number 4242 is not allowed for Barack Obama', { cause }), {
+      code: 'MarshallError',
+      $metadata: { httpStatusCode: 400, requestId: 'AWS-REQ-1' },
+    });
+    const results = { getPerson: async () => undefined, putPerson: () => Promise.reject(failure) };
+    const located = { faces: [{ box: {}, score: 1 }], source: {} };
+    const stages = async () =>
+      ({
+        ...untouchable(),
+        results,
+        analyser: {
+          locateFaces: async () => located,
+          cropFaces: async () => [{}],
+          encodeCrop: async () => Buffer.from('crop'),
+        },
+        backends: {
+          recognition: {
+            enrol: async () => ({ embeddings: [new Float32Array(2)], rekognitionFaces: [] }),
+            withdraw: async () => undefined,
+          },
+        },
+      }) as never;
+    const logger = { error: jest.fn() };
+
+    // Act
+    const response = await call(enrol(body), { stages, logger });
+
+    // Assess
+    expect(response.statusCode).toBe(500);
+    const logged = JSON.stringify(logger.error.mock.calls);
+    for (const secret of ['lives at 1 Example Street', '4242', 'Barack Obama', 'say \\"hi', 'say \\\\\\"hi']) {
+      expect(logged).not.toContain(secret);
+    }
+    expect(logger.error.mock.calls[0]?.[1]).toMatchObject({
+      requestId: 'req-1',
+      error: {
+        name: 'Error',
+        code: 'MarshallError',
+        message: 'Number [redacted] is not allowed for [redacted]',
+        httpStatusCode: 400,
+        awsRequestId: 'AWS-REQ-1',
+        cause: { name: 'Error', message: expect.stringContaining('[redacted]') },
+      },
+    });
   });
 });
