@@ -97,7 +97,12 @@ describeMoto('the pipeline on AWS APIs (moto)', () => {
         .sort();
     expect(people(twoPeople)).toEqual(['biden', 'obama', 'unknown']);
     expect(people(plus)).toEqual(['obama']);
-    expect(faces.find((f) => f.identity?.personId === 'obama')?.identity).toMatchObject({
+    // A face names its person by id only; the name and details live on the person's record.
+    expect(faces.find((f) => f.identity?.personId === 'obama')?.identity).toEqual({
+      personId: 'obama',
+      similarity: expect.any(Number),
+    });
+    expect(await results.getPerson('obama')).toMatchObject({
       name: 'Barack Obama',
       details: { team: 'secret-team-x' },
     });
