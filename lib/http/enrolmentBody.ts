@@ -70,8 +70,8 @@ const detailsNumbers = (text: string) =>
   }));
 
 /**
- * No valid body nests deeper than its details may (a photo is 3 levels down): anything far deeper is refused before
- * it is parsed, which would take seconds for megabytes of brackets.
+ * A valid body nests at most 32 levels (details' 31 under the body; a photo is 3 down): a body nested past twice that
+ * is refused before it is parsed, which would take seconds for megabytes of brackets.
  */
 const MAX_BODY_NESTING = 2 * MAX_DETAILS_DEPTH;
 
