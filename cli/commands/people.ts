@@ -4,7 +4,9 @@ import { readFileOrRefuse } from '../../lib/adapters/local/fileWithin';
 import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { FacepipeError } from '../../lib/errors';
+import { validateDetails } from '../../lib/pipeline/details';
 import { removePerson } from '../../lib/pipeline/erasure';
+import { numberTokens } from '../../lib/pipeline/jsonSource';
 import { enrolPerson } from '../../lib/pipeline/people';
 import { jsonLine, printable, quoteValue } from '../../lib/printable';
 import { formatTable } from '../table';
@@ -12,11 +14,14 @@ import { printErasure } from './delete';
 
 function parseDetails(flags: { details?: string; detailsFile?: string }): Promise<unknown> | unknown {
   const parse = (text: string, where: string) => {
+    let value: unknown;
     try {
-      return JSON.parse(text);
+      value = JSON.parse(text);
     } catch (error) {
       throw new FacepipeError('INVALID_OPTION', `${where} is not valid JSON: ${(error as Error).message}`);
     }
+    // Checked against the text too: parsing loses what some numbers said (1e-400 became 0).
+    return validateDetails(value, numberTokens(text));
   };
   if (flags.details !== undefined && flags.detailsFile !== undefined) {
     throw new FacepipeError('INVALID_OPTION', 'Give --details or --details-file, not both.');

@@ -32,17 +32,24 @@ const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
 
-/** Amazon Rekognition for what the deployment moved to it; the rest runs on the ONNX models. */
-const backends: StageBackends =
+const rekognition =
   settings.emotionBackend === 'rekognition' || settings.recognitionBackend === 'rekognition'
-    ? rekognitionBackends({
-        client: new RekognitionClient({}),
-        collectionId: settings.rekognitionCollection,
-        matchThreshold: settings.rekognitionMatchThreshold,
-        emotion: settings.emotionBackend === 'rekognition',
-        recognition: settings.recognitionBackend === 'rekognition',
-      })
-    : {};
+    ? new RekognitionClient({})
+    : undefined;
+
+/** Amazon Rekognition for what the deployment moved to it; the rest runs on the ONNX models. */
+const backends: StageBackends = rekognition
+  ? rekognitionBackends({
+      client: rekognition,
+      collectionId: settings.rekognitionCollection,
+      matchThreshold: settings.rekognitionMatchThreshold,
+      emotion: settings.emotionBackend === 'rekognition',
+      recognition: settings.recognitionBackend === 'rekognition',
+    })
+  : {};
+
+/** The SDK clients by service, for instrumentation: the loopback tests record which calls each function makes. */
+export const awsClients = { S3: s3, DynamoDB: documents, ...(rekognition ? { Rekognition: rekognition } : {}) };
 
 const storage: StorageContext = {
   store: new S3ObjectStore(s3),

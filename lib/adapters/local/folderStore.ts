@@ -133,6 +133,10 @@ export class FolderObjectStore implements ObjectStore {
     return (await this.read(bucket, key, this.pathOf(bucket, key), { body: false }))?.object;
   }
 
+  async exists(bucket: string, key: string): Promise<boolean> {
+    return (await this.head(bucket, key)) !== undefined;
+  }
+
   async delete(bucket: string, key: string): Promise<void> {
     const file = this.pathOf(bucket, key);
     const metaFile = this.metaPathOf(bucket, key);
