@@ -21,6 +21,12 @@ export type ErrorCode =
   | 'TOO_MANY_FACES'
   /** A stage gave up on a message after its retries; the dead letters keep it for a re-drive. */
   | 'PROCESSING_FAILED'
+  /** The local store's files are damaged: refused, never replaced; the message names the file and the ways out. */
+  | 'STORE_DAMAGED'
+  /** The local store cannot be read or written (permissions, a read-only or full disk); the message says which. */
+  | 'STORE_UNAVAILABLE'
+  /** Another facepipe holds the data directory and this command cannot work through it. */
+  | 'STORE_BUSY'
   | 'INTERNAL';
 
 export class FacepipeError extends Error {

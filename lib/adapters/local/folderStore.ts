@@ -4,6 +4,7 @@ import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { FacepipeError } from '../../errors';
 import type { ObjectCreatedEvent, ObjectStore, StoredObject } from '../../pipeline/ports';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './dataDirectory';
 
 /**
  * The object store on local folders: bucket `b`'s object `k` is the file `<dataDir>/buckets/b/<k, encoded>`, so a user
@@ -385,9 +386,9 @@ async function writeMetadata(file: string, object: StoredObject, stats: Stats): 
 async function writeTempFile(folder: string, data: Buffer | string): Promise<{ file: string; stats: Stats }> {
   const file = path.join(folder, `.${randomBytes(8).toString('hex')}${TEMP_SUFFIX}`);
   for (let attempt = 1; ; attempt++) {
-    await fs.mkdir(folder, { recursive: true });
+    await fs.mkdir(folder, { recursive: true, mode: PRIVATE_DIR_MODE });
     try {
-      await fs.writeFile(file, data, { flag: 'wx' });
+      await fs.writeFile(file, data, { flag: 'wx', mode: PRIVATE_FILE_MODE });
       return { file, stats: await fs.stat(file) };
     } catch (error) {
       // A concurrent delete may remove the folder, then empty, between mkdir and write.

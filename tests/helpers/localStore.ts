@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * The TCP ports a process listens on (Linux): its socket inodes matched against the kernel's TCP tables in the
+ * LISTEN state. Empty when no TCP server is open; undefined where /proc is not there.
+ */
+export function listeningTcpPorts(pid: number = process.pid): number[] | undefined {
+  const fdDir = `/proc/${pid}/fd`;
+  if (!fs.existsSync(fdDir)) return undefined;
+  const inodes = new Set<string>();
+  for (const fd of fs.readdirSync(fdDir)) {
+    const link = (() => {
+      try {
+        return fs.readlinkSync(path.join(fdDir, fd));
+      } catch {
+        return '';
+      }
+    })();
+    const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+    if (inode) inodes.add(inode);
+  }
+  const ports: number[] = [];
+  for (const table of ['tcp', 'tcp6']) {
+    const file = `/proc/${pid}/net/${table}`;
+    if (!fs.existsSync(file)) continue;
+    for (const line of fs.readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10) continue;
+      const [, local, , state] = fields;
+      if (state === '0A' && inodes.has(fields[9] as string))
+        ports.push(Number.parseInt(local?.split(':')[1] ?? '0', 16));
+    }
+  }
+  return ports;
+}
+
+/** Every entry under `root` (itself included) whose mode is not 0700 (folders) or 0600 (files, sockets). */
+export function notPrivate(root: string): string[] {
+  const found: string[] = [];
+  const visit = (file: string) => {
+    const stat = fs.lstatSync(file);
+    const mode = stat.mode & 0o777;
+    if (mode !== (stat.isDirectory() ? 0o700 : 0o600))
+      found.push(`${path.relative(root, file) || '.'} ${mode.toString(8)}`);
+    if (stat.isDirectory()) for (const entry of fs.readdirSync(file)) visit(path.join(file, entry));
+  };
+  visit(root);
+  return found;
+}
+
+/** Every file under `root` (absolute paths). */
+export function allFiles(root: string): string[] {
+  return (fs.readdirSync(root, { recursive: true }) as string[])
+    .map((entry) => path.join(root, entry))
+    .filter((file) => fs.lstatSync(file).isFile());
+}
+
+/** The files under `root` that hold `needle` anywhere in their bytes, with how many times. */
+export function filesHolding(root: string, needle: Buffer): { file: string; count: number }[] {
+  const found: { file: string; count: number }[] = [];
+  for (const file of allFiles(root)) {
+    const bytes = fs.readFileSync(file);
+    let count = 0;
+    for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + 1)) count++;
+    if (count > 0) found.push({ file: path.relative(root, file), count });
+  }
+  return found;
+}
