@@ -43,16 +43,20 @@ export class DataDirectory {
 
   /**
    * Creates (or checks and tightens) the data directory and its `owner/` folder. `notice` hears what was changed
-   * for the user's sake (permissions tightened).
+   * for the user's sake (permissions tightened). `tempDir`: where the socket's fallback folder goes.
    */
-  static async prepare(dataDir: string, notice: (message: string) => void = () => {}): Promise<DataDirectory> {
+  static async prepare(
+    dataDir: string,
+    notice: (message: string) => void = () => {},
+    tempDir = os.tmpdir(),
+  ): Promise<DataDirectory> {
     const root = path.resolve(dataDir);
     const restoreUmask = privateUmask();
     try {
       await makePrivateDirectory(root, notice);
       await makePrivateDirectory(path.join(root, 'owner'), notice);
       const real = await fs.realpath(root).catch(() => root);
-      return new DataDirectory(root, await socketPathFor(real), restoreUmask);
+      return new DataDirectory(root, await socketPathFor(real, tempDir), restoreUmask);
     } catch (error) {
       restoreUmask();
       throw error;
@@ -77,10 +81,10 @@ export class DataDirectory {
  * be, a socket named by a hash of the data directory in a per-user folder under the system's temporary folder
  * (created 0700 and refused unless it is the user's own and private).
  */
-async function socketPathFor(root: string): Promise<string> {
+async function socketPathFor(root: string, tempDir: string): Promise<string> {
   const inside = path.join(root, 'owner', 'socket');
   if (Buffer.byteLength(inside) <= MAX_SOCKET_PATH_BYTES) return inside;
-  const folder = path.join(os.tmpdir(), `facepipe-${process.getuid?.() ?? 'user'}`);
+  const folder = path.join(tempDir, `facepipe-${process.getuid?.() ?? 'user'}`);
   await fs.mkdir(folder, { mode: PRIVATE_DIR_MODE }).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'EEXIST') throw asStoreError(error, folder, 'create the folder', folder);
   });

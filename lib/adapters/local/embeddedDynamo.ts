@@ -197,19 +197,22 @@ export class EmbeddedTable {
   }
 
   /**
-   * Makes what was deleted unrecoverable from the table's files: LevelDB keeps deleted and overwritten values in
-   * its log and older table files until a compaction rewrites them, and its MANIFEST keeps the first and last key of
-   * every table file it ever listed. So: compact the whole key range (the memtable goes to a table, the log is
-   * replaced by an empty one, every level is merged down and old versions are dropped), then close and reopen
-   * LevelDB, which writes a new MANIFEST listing only the live files and deletes every obsolete file; and remove
-   * LevelDB's previous info log, which names the keys a compaction stopped at. Requests wait meanwhile; the data
-   * directory's lock stays held throughout. Returns how long it took.
+   * Makes what was deleted unrecoverable from the table's files. LevelDB keeps deleted and overwritten values in its
+   * log and older table files until a compaction rewrites them; a compaction keeps them still while any snapshot
+   * could see them (every open iterator holds one, and dynalite leaves some open); and the MANIFEST keeps the first
+   * and last key of every table file it ever listed. So, with requests held back: close and reopen LevelDB (every
+   * iterator and snapshot goes), compact the whole key range (the memtable goes to a table, the log is replaced by
+   * an empty one, every level is merged down and old versions and deletion markers are dropped), close and reopen
+   * again (a new MANIFEST listing only the live files; every obsolete file deleted), and remove LevelDB's previous
+   * info log, which may name keys a compaction stopped at. The data directory's lock stays held throughout.
    */
   async compact(): Promise<{ ms: number }> {
     return this.gate.exclusively(async () => {
       const started = performance.now();
       const { db } = this.store;
       try {
+        await db.close._original();
+        await db.open({ createIfMissing: false });
         await db.compactRange(Buffer.alloc(0), Buffer.alloc(64, 0xff), { keyEncoding: 'buffer' });
         await db.close._original();
         await db.open({ createIfMissing: false });
