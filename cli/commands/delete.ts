@@ -1,6 +1,6 @@
-import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { type ErasureReport, eraseImage } from '../../lib/pipeline/erasure';
+import { openJoined } from '../openPipeline';
 
 export function printErasure(report: ErasureReport, json?: boolean): void {
   if (json) {
@@ -18,7 +18,7 @@ export async function deleteImageCommand(
   flags: { json?: boolean; dataDir: string },
   config: FacepipeConfig,
 ): Promise<number> {
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  const pipeline = await openJoined('delete', flags.dataDir, config);
   try {
     printErasure(await eraseImage(pipeline, key), flags.json);
     return 0;

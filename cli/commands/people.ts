@@ -1,10 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { FacepipeError } from '../../lib/errors';
 import { removePerson } from '../../lib/pipeline/erasure';
 import { enrolPerson } from '../../lib/pipeline/people';
+import { openJoined } from '../openPipeline';
 import { printErasure } from './delete';
 
 function parseDetails(flags: { details?: string; detailsFile?: string }): Promise<unknown> | unknown {
@@ -45,7 +45,7 @@ export async function addPersonCommand(
     });
     loaded.push({ name: path.basename(photo), bytes });
   }
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false });
+  const pipeline = await openJoined('people add', flags.dataDir, config, { models: true });
   try {
     const person = await enrolPerson(pipeline.context, { personId, name: flags.name, details, photos: loaded });
     process.stdout.write(
@@ -58,7 +58,7 @@ export async function addPersonCommand(
 }
 
 export async function listPeopleCommand(flags: { json?: boolean; dataDir: string }, config: FacepipeConfig) {
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  const pipeline = await openJoined('people list', flags.dataDir, config);
   try {
     const people = await pipeline.results.listPeople();
     for (const p of people) {
@@ -82,7 +82,7 @@ export async function showPersonCommand(
   flags: { json?: boolean; dataDir: string },
   config: FacepipeConfig,
 ) {
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  const pipeline = await openJoined('people show', flags.dataDir, config);
   try {
     const person = await pipeline.results.getPerson(personId);
     if (!person) throw new FacepipeError('NOT_FOUND', `No person with id "${personId}".`);
@@ -118,7 +118,7 @@ export async function removePersonCommand(
   flags: { erase?: boolean; json?: boolean; dataDir: string },
   config: FacepipeConfig,
 ) {
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  const pipeline = await openJoined('people remove', flags.dataDir, config);
   try {
     const report = await removePerson(pipeline, personId, { erase: flags.erase });
     printErasure(report, flags.json);

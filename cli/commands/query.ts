@@ -1,4 +1,3 @@
-import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { FacepipeError } from '../../lib/errors';
 import { OPTIONS, parseOption } from '../../lib/options';
@@ -13,6 +12,7 @@ import {
 } from '../../lib/pipeline/queries';
 import type { FaceRecord } from '../../lib/pipeline/records';
 import { faceView, imageView } from '../../lib/pipeline/views';
+import { openJoined } from '../openPipeline';
 
 export interface QueryFlags {
   image?: string;
@@ -62,7 +62,7 @@ export async function queryCommand(flags: QueryFlags, config: FacepipeConfig): P
     until: isoTime(flags.until, '--until'),
     limit,
   };
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  const pipeline = await openJoined('query', flags.dataDir, config);
   try {
     if (flags.image) {
       const { image, faces } = await imageByKey(pipeline, flags.image, limit);

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { LocalPipeline, type PipelineEvent } from '../../lib/adapters/local/localPipeline';
+import type { PipelineEvent } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { imageIdOf } from '../../lib/pipeline/ids';
 import { expandInputs } from '../inputs';
+import { openRunning } from '../openPipeline';
 import { Progress } from '../progress';
 
 export interface RunFlags {
@@ -56,7 +57,7 @@ export async function runCommand(inputs: string[], flags: RunFlags, config: Face
     return 2;
   }
 
-  const pipeline = await LocalPipeline.open({
+  const pipeline = await openRunning('run', {
     dataDir: flags.dataDir,
     config,
     force: flags.force,

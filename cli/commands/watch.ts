@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { describeError } from '../../lib/errors';
 import { imageIdOf } from '../../lib/pipeline/ids';
 import { expandInputs } from '../inputs';
+import { openRunning } from '../openPipeline';
 import { ingestKeyOf } from './run';
 
 /** How long a dropped file must keep the same size before it is taken (it may still be copying). */
@@ -22,7 +22,7 @@ export async function watchCommand(
   flags: { dataDir: string; workers?: number },
   config: FacepipeConfig,
 ): Promise<number> {
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, workers: flags.workers });
+  const pipeline = await openRunning('watch', { dataDir: flags.dataDir, config, workers: flags.workers });
   const ingestDir = pipeline.store.bucketRoot(pipeline.buckets.ingest);
   const watched = path.resolve(folder ?? ingestDir);
   const direct = watched === path.resolve(ingestDir);
