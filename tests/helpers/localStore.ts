@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { tableEntries } from '../../lib/adapters/local/levelFormat';
 
 /**
  * The TCP ports a process listens on (Linux): its socket inodes matched against the kernel's TCP tables in the
@@ -56,13 +57,24 @@ export function allFiles(root: string): string[] {
     .filter((file) => fs.lstatSync(file).isFile());
 }
 
-/** The files under `root` that hold `needle` anywhere in their bytes, with how many times. */
+/**
+ * The files under `root` that hold `needle`, with how many times: anywhere in their bytes, and, for LevelDB's table
+ * files (whose blocks are compressed and whose keys share prefixes), in any of their entries' rebuilt keys and
+ * decompressed values.
+ */
 export function filesHolding(root: string, needle: Buffer): { file: string; count: number }[] {
   const found: { file: string; count: number }[] = [];
-  for (const file of allFiles(root)) {
-    const bytes = fs.readFileSync(file);
+  const occurrences = (bytes: Buffer) => {
     let count = 0;
     for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + 1)) count++;
+    return count;
+  };
+  for (const file of allFiles(root)) {
+    const bytes = fs.readFileSync(file);
+    let count = occurrences(bytes);
+    if (/\.(ldb|sst)$/.test(file)) {
+      for (const entry of tableEntries(bytes)) count += occurrences(entry.key) + occurrences(entry.value);
+    }
     if (count > 0) found.push({ file: path.relative(root, file), count });
   }
   return found;

@@ -1,10 +1,11 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { CreateTableCommandInput, GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { FacepipeError } from '../../errors';
 import { type DynamoAnswer, localDocumentClient } from './localRequestHandler';
+import { levelModule } from './ownerLock';
 import { DAMAGE_WAYS_OUT, explainStoreError, storeDamaged } from './storeErrors';
+import { buildingFolder, discardBuilding, markBuilt, swapInBuilt } from './tableFolder';
 
 /** What dynalite's store is made of, as far as facepipe reaches into it. */
 interface DynaliteStore {
@@ -14,8 +15,18 @@ interface LevelDb {
   readonly status: string;
   open(options: { createIfMissing: boolean }): Promise<void>;
   close: (() => Promise<void>) & { _original: () => Promise<void> };
-  compactRange(start: Buffer, end: Buffer, options: { keyEncoding: 'buffer' }): Promise<void>;
   iterator(options: { gte: string; lt: string; valueEncoding: 'utf8' }): AsyncIterable<[string, string]>;
+  iterator(options: { keyEncoding: 'buffer'; valueEncoding: 'buffer' }): AsyncIterable<[Buffer, Buffer]>;
+}
+/** A LevelDB written entry by entry, in batches (the rebuild's copy). */
+interface LevelCopy {
+  open(options: { createIfMissing: boolean }): Promise<void>;
+  close(): Promise<void>;
+  batch(): {
+    readonly length: number;
+    put(key: Buffer, value: Buffer, options: { keyEncoding: 'buffer'; valueEncoding: 'buffer' }): void;
+    write(): Promise<void>;
+  };
 }
 type DynaliteCallback = (error: (Error & { statusCode?: number; body?: unknown }) | null, data?: unknown) => void;
 interface ActionValidation {
@@ -198,31 +209,49 @@ export class EmbeddedTable {
 
   /**
    * Makes what was deleted unrecoverable from the table's files. LevelDB keeps deleted and overwritten values in its
-   * log and older table files until a compaction rewrites them; a compaction keeps them still while any snapshot
-   * could see them (every open iterator holds one, and dynalite leaves some open); and the MANIFEST keeps the first
-   * and last key of every table file it ever listed. So, with requests held back: close and reopen LevelDB (every
-   * iterator and snapshot goes), compact the whole key range (the memtable goes to a table, the log is replaced by
-   * an empty one, every level is merged down and old versions and deletion markers are dropped), close and reopen
-   * again (a new MANIFEST listing only the live files; every obsolete file deleted), and remove LevelDB's previous
-   * info log, which may name keys a compaction stopped at. The data directory's lock stays held throughout.
+   * log and older table files until a compaction rewrites them, keeps them through a compaction while a snapshot
+   * could see them (every open iterator holds one), and its MANIFEST keeps keys of the past: each level's compaction
+   * pointer (the last key a compaction at that level reached, an erased one as likely as any) and the first and last
+   * key of files. Compacting cannot clear those pointers, so the table is rebuilt: with requests held back, every
+   * live entry is copied, as stored, into a new LevelDB folder, which then takes the table's place (`tableFolder.ts`,
+   * safe against a crash), and the old folder, with everything erased in it, is deleted. The data directory's lock
+   * stays held throughout. Returns how long it took and how many entries were copied.
    */
-  async compact(): Promise<{ ms: number }> {
+  async rebuild(): Promise<{ ms: number; entries: number }> {
     return this.gate.exclusively(async () => {
       const started = performance.now();
+      const { tableDir } = this.options;
       const { db } = this.store;
+      let entries = 0;
       try {
+        await discardBuilding(tableDir);
+        const copy = new (levelModule().Level)(buildingFolder(tableDir)) as unknown as LevelCopy;
+        await copy.open({ createIfMissing: true });
+        try {
+          let batch = copy.batch();
+          for await (const [key, value] of db.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' })) {
+            batch.put(key, value, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+            entries++;
+            if (batch.length >= 1000) {
+              await batch.write();
+              batch = copy.batch();
+            }
+          }
+          await batch.write();
+        } finally {
+          await copy.close();
+        }
+        await markBuilt(tableDir);
         await db.close._original();
+        await swapInBuilt(tableDir);
         await db.open({ createIfMissing: false });
-        await db.compactRange(Buffer.alloc(0), Buffer.alloc(64, 0xff), { keyEncoding: 'buffer' });
-        await db.close._original();
-        await db.open({ createIfMissing: false });
-        await fs.rm(path.join(this.options.tableDir, 'LOG.old'), { force: true });
       } catch (error) {
+        await discardBuilding(tableDir).catch(() => undefined);
         const failure = this.storageFailure(error);
         if (db.status !== 'open') this.broken = failure;
         throw failure;
       }
-      return { ms: performance.now() - started };
+      return { ms: performance.now() - started, entries };
     });
   }
 

@@ -303,6 +303,33 @@ export function verifyTable(data: Uint8Array): { blocks: number } {
   return { blocks: blocks.length };
 }
 
+/**
+ * Every entry of a table's data blocks, decompressed, with each key rebuilt from its shared prefix: what a reader
+ * of the file could recover (an erasure check looks for erased data here too, since compression hides it from a
+ * plain byte search).
+ */
+export function tableEntries(data: Uint8Array): { key: Buffer; value: Buffer }[] {
+  verifyTable(data);
+  const cursor = new Cursor(data, data.length - FOOTER, data.length - 8);
+  handleAt(cursor);
+  const index = handleAt(cursor);
+  const entries: { key: Buffer; value: Buffer }[] = [];
+  for (const handle of blockHandles(readBlock(data, index, 'index'))) {
+    const block = readBlock(data, handle, 'data');
+    const restarts = new DataView(block.buffer, block.byteOffset + block.length - 4, 4).getUint32(0, true);
+    const entriesCursor = new Cursor(block, 0, block.length - 4 - 4 * restarts);
+    let key = Buffer.alloc(0);
+    while (!entriesCursor.done) {
+      const shared = entriesCursor.varint();
+      const unshared = entriesCursor.varint();
+      const valueLength = entriesCursor.varint();
+      key = Buffer.concat([key.subarray(0, shared), entriesCursor.bytes(unshared)]);
+      entries.push({ key, value: Buffer.from(entriesCursor.bytes(valueLength)) });
+    }
+  }
+  return entries;
+}
+
 function handleAt(cursor: Cursor): BlockHandle {
   return { offset: cursor.varint(), size: cursor.varint() };
 }

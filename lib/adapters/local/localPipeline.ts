@@ -180,8 +180,8 @@ export class LocalPipeline {
   /**
    * The erasure hook (`StorageContext.purgeErased`): after an erasure, nothing it erased may be recoverable from the
    * data directory's files. The dead-letter file is rewritten without the dead letters of erased objects (and
-   * without removed ones), and the table is compacted so deleted values leave LevelDB's files. Runs in the process
-   * that holds the data directory.
+   * without removed ones), and the table is rebuilt from its live entries so deleted values leave LevelDB's files
+   * (`EmbeddedTable.rebuild`). Runs in the process that holds the data directory.
    */
   readonly purgeErased = async (report: ErasureReport): Promise<void> => {
     if (this.access.mode === 'shared') {
@@ -189,7 +189,7 @@ export class LocalPipeline {
       return;
     }
     await this.deadLetters.purge(erasedBy(report, this.buckets));
-    await this.access.table.compact();
+    await this.access.table.rebuild();
   };
 
   /** `facepipe store check`: the table's files, every entry read back, the indexes; changes nothing. */

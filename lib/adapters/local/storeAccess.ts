@@ -6,8 +6,8 @@ import { EmbeddedTable } from './embeddedDynamo';
 import { localDocumentClient } from './localRequestHandler';
 import { type OwnerLock, tryOwnerLock } from './ownerLock';
 import { describeOwner, type OwnerInfo, ShareClient, ShareServer } from './storeSharing';
-import { finishInterruptedRestore } from './tableBackup';
 import { checkTableFiles } from './tableFiles';
+import { finishInterruptedSwap } from './tableFolder';
 
 /** How long a command waits for a process that holds the lock to start answering on its socket. */
 const OWNER_ANSWER_TIMEOUT_MS = 60_000;
@@ -51,8 +51,8 @@ export interface StoreAccessOptions {
 
 /**
  * Takes the data directory's lock, or returns undefined when another process holds it. Holding it, the process
- * listens on the data directory's socket at once (answering once it is ready) and finishes a restore a killed
- * process left half done.
+ * listens on the data directory's socket at once (answering once it is ready) and finishes a table swap (restore,
+ * purge) a killed process left half done.
  */
 export async function holdDataDirectory(
   directory: DataDirectory,
@@ -63,7 +63,7 @@ export async function holdDataDirectory(
   try {
     const server = await ShareServer.listen(directory, command);
     try {
-      await finishInterruptedRestore(directory);
+      await finishInterruptedSwap(directory.tableDir);
     } catch (error) {
       await server.close();
       throw error;

@@ -8,6 +8,7 @@ import { type DataDirectory, PRIVATE_FILE_MODE } from './dataDirectory';
 import { EmbeddedTable } from './embeddedDynamo';
 import { asStoreError } from './storeErrors';
 import { checkTableFiles } from './tableFiles';
+import { buildingFolder, discardBuilding, markBuilt, swapInBuilt } from './tableFolder';
 
 /**
  * A backup of the results table: JSON lines, a header, one line per item in DynamoDB's JSON (as stored), and a last
@@ -81,10 +82,9 @@ export async function writeBackup(
 
 /**
  * Replaces the table with a backup's items. The caller holds the data directory. The backup is read into a new
- * LevelDB folder next to the table (`table.restoring`, renamed `table.restored` once complete), which then takes the
- * table's place; a restore a killed process left half done is finished (or discarded) by the next process that
- * takes the lock (`finishInterruptedRestore`). Refuses to replace a store that holds items, or a damaged one,
- * unless `force`.
+ * LevelDB folder next to the table, which then takes the table's place (`tableFolder.ts`: a restore a killed
+ * process left half done is finished or discarded by the next process that takes the lock). Refuses to replace a
+ * store that holds items, or a damaged one, unless `force`.
  */
 export async function restoreBackup(
   directory: DataDirectory,
@@ -98,10 +98,9 @@ export async function restoreBackup(
   });
   const replaced = await itemsNow(directory, options.tableDefinition, Boolean(options.force));
 
-  const restoring = `${directory.tableDir}.restoring`;
-  await fs.rm(restoring, { recursive: true, force: true });
+  await discardBuilding(directory.tableDir);
   let table: EmbeddedTable | undefined = await EmbeddedTable.open({
-    tableDir: restoring,
+    tableDir: buildingFolder(directory.tableDir),
     dataDir: directory.root,
     tableDefinition: options.tableDefinition,
     fresh: true,
@@ -111,13 +110,13 @@ export async function restoreBackup(
     items = await loadBackup(source, table);
     await table.close();
     table = undefined;
-    await fs.rename(restoring, `${directory.tableDir}.restored`);
+    await markBuilt(directory.tableDir);
   } catch (error) {
     await table?.close();
-    await fs.rm(restoring, { recursive: true, force: true });
+    await discardBuilding(directory.tableDir);
     throw error;
   }
-  await swapInRestored(directory);
+  await swapInBuilt(directory.tableDir);
   return { file: source, items, replaced, ms: Math.round(performance.now() - started) };
 }
 
@@ -224,33 +223,6 @@ async function loadBackup(file: string, table: EmbeddedTable): Promise<number> {
   return items;
 }
 
-/** Puts `table.restored` in the table's place (the old folder moved aside, then removed). */
-async function swapInRestored(directory: DataDirectory): Promise<void> {
-  const { tableDir } = directory;
-  const replaced = `${tableDir}.replaced`;
-  if (await exists(tableDir)) await fs.rename(tableDir, replaced);
-  await fs.rename(`${tableDir}.restored`, tableDir);
-  await fs.rm(replaced, { recursive: true, force: true });
-}
-
-/**
- * Finishes what a restore killed midway left: a complete restored folder takes the table's place; a partial one is
- * removed; so is a replaced table. Called by every process that takes the data directory's lock, before anything
- * opens the table.
- */
-export async function finishInterruptedRestore(directory: DataDirectory): Promise<void> {
-  const { tableDir } = directory;
-  await fs.rm(`${tableDir}.restoring`, { recursive: true, force: true });
-  if (await exists(`${tableDir}.restored`)) {
-    await swapInRestored(directory);
-    return;
-  }
-  const replaced = `${tableDir}.replaced`;
-  if (!(await exists(replaced))) return;
-  if (await exists(tableDir)) await fs.rm(replaced, { recursive: true, force: true });
-  else await fs.rename(replaced, tableDir);
-}
-
 /** Backups are refused inside the data directory: erasure does not reach them, so erased data would stay there. */
 function assertOutside(target: string, directory: DataDirectory): void {
   const relative = path.relative(directory.root, target);
@@ -262,9 +234,3 @@ function assertOutside(target: string, directory: DataDirectory): void {
     );
   }
 }
-
-const exists = (file: string) =>
-  fs.access(file).then(
-    () => true,
-    () => false,
-  );
