@@ -1,6 +1,8 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tableEntries } from '../../lib/adapters/local/levelFormat';
+import { modelMirror, repoRoot, testCache } from './testConfig';
 
 /**
  * The TCP ports a process listens on (Linux): its socket inodes matched against the kernel's TCP tables in the
@@ -78,4 +80,54 @@ export function filesHolding(root: string, needle: Buffer): { file: string; coun
     if (count > 0) found.push({ file: path.relative(root, file), count });
   }
   return found;
+}
+
+/** The built CLI (`npm run build` first), with the test models and no model download. */
+export const builtCli = path.join(repoRoot, 'bin', 'facepipe.js');
+export const cliEnv = { ...process.env, FACEPIPE_MODEL_MIRROR: modelMirror, FACEPIPE_MODEL_CACHE: testCache };
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI to its end. */
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [builtCli, ...args], { env: options.env ?? cliEnv });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += String(chunk);
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += String(chunk);
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A long-running CLI command (`watch`), with what it printed so far. */
+export function startCli(args: string[]): { child: ChildProcess; output: () => CliResult } {
+  const child = spawn(process.execPath, [builtCli, ...args], { env: cliEnv });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk) => {
+    stdout += String(chunk);
+  });
+  child.stderr?.on('data', (chunk) => {
+    stderr += String(chunk);
+  });
+  return { child, output: () => ({ code: child.exitCode, stdout, stderr }) };
+}
+
+/** Resolves once `check` holds, polling; rejects after `timeoutMs` (a bound for a stuck test, not a timing). */
+export async function waitFor(check: () => boolean, what: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

@@ -65,10 +65,19 @@ export class FolderObjectStore implements ObjectStore {
     return () => listeners.delete(listener);
   }
 
-  /** Announces an object that arrived without `put` (a file a user dropped into the bucket's folder). */
+  /**
+   * Announces an object that arrived without `put` (a file a user dropped into the bucket's folder). The file is
+   * made 0600 like everything in the data directory (a copy keeps its source's permissions, often 0644 or 0444).
+   */
   async notifyObjectCreated(bucket: string, key: string): Promise<StoredObject | undefined> {
     const object = await this.head(bucket, key);
-    if (object) await this.notify(object);
+    if (object) {
+      const file = this.pathOf(bucket, key);
+      const stat = await fs.stat(file).catch(() => undefined);
+      if (stat && (stat.mode & 0o777) !== PRIVATE_FILE_MODE)
+        await fs.chmod(file, PRIVATE_FILE_MODE).catch(() => undefined);
+      await this.notify(object);
+    }
     return object;
   }
 
