@@ -123,17 +123,18 @@ async function makePrivateDirectory(folder: string, notice: (message: string) =>
         'and uses only a folder of your own: choose another --data-dir.',
     );
   }
-  if ((stat.mode & 0o777) === PRIVATE_DIR_MODE) return;
+  // Group and other permissions go; the owner's are left as they are (a folder made read-only stays so, and says so
+  // when written to).
   const loose = (stat.mode & 0o077) !== 0;
+  if (!loose) return;
   try {
-    await fs.chmod(folder, PRIVATE_DIR_MODE);
-    const inside = loose ? await tightenTree(folder) : 0;
-    if (loose) {
-      notice(
-        `The data directory ${folder} was open to other users (mode ${(stat.mode & 0o777).toString(8)}); it is now ` +
-          `700 (yours alone)${inside > 0 ? `, and ${inside} file(s) and folder(s) in it were made private too` : ''}.`,
-      );
-    }
+    await fs.chmod(folder, stat.mode & 0o700);
+    const inside = await tightenTree(folder);
+    notice(
+      `The data directory ${folder} was open to other users (mode ${(stat.mode & 0o777).toString(8)}); it is now ` +
+        `${(stat.mode & 0o700).toString(8)} (yours alone)` +
+        `${inside > 0 ? `, and ${inside} file(s) and folder(s) in it were made private too` : ''}.`,
+    );
   } catch (error) {
     throw asStoreError(error, folder, 'make private', folder);
   }
@@ -147,7 +148,7 @@ async function tightenTree(folder: string): Promise<number> {
     const file = path.join(folder, entry);
     const stat = await fs.lstat(file).catch(() => undefined);
     if (!stat || stat.isSymbolicLink() || (stat.mode & 0o077) === 0) continue;
-    await fs.chmod(file, stat.isDirectory() ? PRIVATE_DIR_MODE : stat.mode & 0o700);
+    await fs.chmod(file, stat.mode & 0o700);
     changed++;
   }
   return changed;
