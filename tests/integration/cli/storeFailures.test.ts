@@ -13,14 +13,12 @@ jest.setTimeout(300_000);
  * is not allowed, these cases are skipped, loudly.
  */
 const namespaces = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'true']).status === 0;
-function itWithMounts(name: string, test: () => Promise<void>): void {
-  if (namespaces) {
-    it(name, test);
-    return;
-  }
-  console.warn(`\n*** SKIPPED "${name}": unshare cannot make a user and mount namespace here. ***\n`);
-  it.skip(name, test);
+function withMounts(): jest.It {
+  if (namespaces) return it;
+  console.warn('\n*** SKIPPED: unshare cannot make a user and mount namespace here: no full or read-only disk. ***\n');
+  return it.skip;
 }
+const itWithMounts = withMounts();
 
 /** Runs a shell script in a new user and mount namespace; each `facepipe ...` line's output is tagged by step. */
 function inNamespace(script: string, args: string[]): Promise<CliResult> {
