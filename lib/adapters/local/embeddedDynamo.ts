@@ -334,7 +334,9 @@ export class EmbeddedTable {
       throw new FacepipeError('INTERNAL', `Cannot create the results table: ${created.body}`);
     }
     // With createTableMs 0, dynalite marks the table ACTIVE on a zero-delay timer: wait for it.
-    for (;;) {
+    for (let turn = 0; ; turn++) {
+      if (turn === 10_000)
+        throw new FacepipeError('INTERNAL', `The results table ${definition.TableName} never became ACTIVE.`);
       const described = await this.dispatch(
         'DynamoDB_20120810.DescribeTable',
         JSON.stringify({ TableName: definition.TableName }),
