@@ -148,7 +148,7 @@ export function buildProgram(): Command {
     .description('the local results table: check it, back it up, restore or repair it');
   store
     .command('check')
-    .description('read every file and every entry of the results table, count the items; changes nothing')
+    .description('read every file and every entry of the results table, count the items; writes no record')
     .option('--json', 'print the report as JSON')
     .action(async (flags) => exit(await checkStoreCommand({ ...flags, dataDir: dataDir() }, config())));
   store

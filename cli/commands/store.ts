@@ -39,7 +39,7 @@ function printCheck(check: StoreCheck, through: string | undefined): void {
 
 /**
  * `facepipe store check`: reads every table and log file (checksums) and every entry of the results table, counts
- * the items and compares each index with them; changes nothing. Works beside a running facepipe (through it).
+ * the items and compares each index with them; writes no record. Works beside a running facepipe (through it).
  * Exit code 1 when something is wrong; a store too damaged to open is reported the same way.
  */
 export async function checkStoreCommand(flags: StoreFlags, config: FacepipeConfig): Promise<number> {

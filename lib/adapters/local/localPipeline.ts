@@ -192,7 +192,7 @@ export class LocalPipeline {
     await this.access.table.rebuild();
   };
 
-  /** `facepipe store check`: the table's files, every entry read back, the indexes; changes nothing. */
+  /** `facepipe store check`: the table's files, every entry read back, the indexes; writes no record. */
   async checkStore(): Promise<StoreCheck> {
     if (this.access.mode === 'shared') return (await this.access.connection.call('checkStore')) as StoreCheck;
     return checkStore(this.directory, this.access.table, async () => (await this.deadLetters.list()).length);

@@ -23,7 +23,7 @@ export interface StoreCheck {
 /**
  * Checks the open store: every table and log file (as at open, tolerating a write in progress at the end of the
  * newest log), then every entry read back through LevelDB and counted, and each index's entries against the items
- * that carry its keys. Changes nothing.
+ * that carry its keys. Writes no record.
  */
 export async function checkStore(
   directory: DataDirectory,

@@ -34,7 +34,7 @@ const jsonLines = (text: string) =>
     .map((line) => JSON.parse(line));
 
 describe('facepipe commands beside a running watch', () => {
-  it('query, people add/list/remove, delete, store check and backup work through it; run is refused; nothing is open to others or left after erasure', async () => {
+  it('query, people add/list/show/remove, delete, dead-letters list, store check and backup work through it; run and store restore are refused; nothing is open to others or left after erasure', async () => {
     // Prepare
     const dataDir = tempDataDir('running');
     const ingest = path.join(dataDir, 'buckets', 'ingest');
@@ -66,7 +66,10 @@ describe('facepipe commands beside a running watch', () => {
         (result) => result.code === 0 && result.stdout.trim() !== '',
         'the face recognised as zq-kit',
       );
+      const show = await runCli(cli('people', 'show', 'zq-kit', '--json'));
+      const deadLetters = await runCli(cli('dead-letters', 'list', '--json'));
       const run = await runCli(cli('run', knn('test', 'obama1.jpg')));
+      const restore = await runCli(cli('store', 'restore', backup, '--force'));
       const check = await runCli(cli('store', 'check', '--json'));
       const backedUp = await runCli(cli('store', 'backup', backup));
       const whileRunning = notPrivate(dataDir);
@@ -91,6 +94,10 @@ describe('facepipe commands beside a running watch', () => {
           identity: expect.objectContaining({ personId: 'zq-kit', name: 'Zebediah Quuxworth' }),
         }),
       ]);
+      expect(JSON.parse(show.stdout)).toMatchObject({ personId: 'zq-kit', faces: [{ image: 'zq-solo.jpg' }] });
+      expect(deadLetters).toMatchObject({ code: 0, stdout: '' });
+      expect(restore.code).toBe(2);
+      expect(restore.stderr).toContain(`STORE_BUSY: Another facepipe is running on the data directory ${dataDir}`);
       expect(run.code).toBe(2);
       expect(run.stderr).toContain(
         `facepipe: STORE_BUSY: Another facepipe is running on the data directory ${dataDir} (facepipe watch, pid ${watch.child.pid})`,
