@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { DynamoResultsStore } from '../../../../lib/adapters/dynamodb/resultsStore';
 import { tableDefinition } from '../../../../lib/adapters/dynamodb/schema';
-import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../../../lib/adapters/local/embeddedDynamo';
 import { FolderObjectStore } from '../../../../lib/adapters/local/folderStore';
+import { type LocalTable, openLocalTable } from '../../../../lib/adapters/local/storeAccess';
 import { defaults } from '../../../../lib/config';
 import { type ApiContext, type AuditEntry, handleApiRequest } from '../../../../lib/http';
 import type { RecognitionBackend } from '../../../../lib/pipeline/backends';
@@ -41,12 +41,12 @@ function stagesOver(storage: StorageContext): () => Promise<StageContext> {
 
 describe('the API core under random requests', () => {
   const dataDir = tempDataDir('api-fuzz');
-  let dynamo: EmbeddedDynamo;
+  let dynamo: LocalTable;
   let context: ApiContext;
   const logged: string[] = [];
 
   beforeAll(async () => {
-    dynamo = await startEmbeddedDynamo({ dataDir, tableDefinition: tableDefinition(TABLE) });
+    dynamo = await openLocalTable(dataDir, tableDefinition(TABLE));
     const storage: StorageContext = {
       store: new FolderObjectStore(dataDir),
       results: new DynamoResultsStore(dynamo.client, TABLE),
@@ -61,7 +61,7 @@ describe('the API core under random requests', () => {
   });
 
   afterAll(async () => {
-    await dynamo?.stop();
+    await dynamo?.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
