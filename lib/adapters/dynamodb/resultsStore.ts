@@ -27,6 +27,12 @@ import {
 
 type Item = Record<string, unknown>;
 
+/**
+ * What the results store needs of a DynamoDB document client: `send`, with the document commands. On AWS the SDK's
+ * `DynamoDBDocumentClient`; locally a client that hands the same requests to the embedded table as function calls.
+ */
+export type DocumentClient = Pick<DynamoDBDocumentClient, 'send'>;
+
 function toBinary(vector: Float32Array): Uint8Array {
   return new Uint8Array(vector.buffer.slice(vector.byteOffset, vector.byteOffset + vector.byteLength));
 }
@@ -72,7 +78,7 @@ export class DynamoResultsStore implements ResultsStore {
    * after they were first written; 0 keeps them until erased. People never expire.
    */
   constructor(
-    private readonly client: DynamoDBDocumentClient,
+    private readonly client: DocumentClient,
     readonly tableName: string,
     private readonly options: { retentionDays?: number } = {},
   ) {}

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { CreateTableCommandInput, GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { FacepipeError } from '../../errors';
-import { type DynamoAnswer, localDocumentClient } from './localRequestHandler';
+import type { DocumentClient } from '../dynamodb/resultsStore';
+import { type DynamoAnswer, localDocumentClient } from './localDocumentClient';
 import { levelModule } from './ownerLock';
 import { DAMAGE_WAYS_OUT, explainStoreError, storeDamaged } from './storeErrors';
 import { buildingFolder, discardBuilding, markBuilt, swapInBuilt } from './tableFolder';
@@ -120,7 +120,7 @@ export interface StoreEntries {
  * `createIfMissing` only for a fresh folder, so a damaged store is never replaced by an empty one.
  */
 export class EmbeddedTable {
-  readonly client: DynamoDBDocumentClient;
+  readonly client: DocumentClient;
   private readonly destroyClient: () => void;
   private readonly gate = new Gate();
   /** Why the store is unusable, once it is (a failed reopen). */

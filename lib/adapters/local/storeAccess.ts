@@ -1,9 +1,9 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { FacepipeError } from '../../errors';
+import type { DocumentClient } from '../dynamodb/resultsStore';
 import { DataDirectory } from './dataDirectory';
 import { EmbeddedTable } from './embeddedDynamo';
-import { localDocumentClient } from './localRequestHandler';
+import { localDocumentClient } from './localDocumentClient';
 import { type OwnerLock, tryOwnerLock } from './ownerLock';
 import { describeOwner, type OwnerInfo, ShareClient, ShareServer } from './storeSharing';
 import { checkTableFiles } from './tableFiles';
@@ -27,7 +27,7 @@ export interface OwnedStore {
   readonly mode: 'owner';
   readonly held: HeldDataDirectory;
   readonly table: EmbeddedTable;
-  readonly client: DynamoDBDocumentClient;
+  readonly client: DocumentClient;
   close(waiting?: (sessions: number) => void): Promise<void>;
 }
 
@@ -35,7 +35,7 @@ export interface SharedStore {
   readonly mode: 'shared';
   readonly owner: OwnerInfo;
   readonly connection: ShareClient;
-  readonly client: DynamoDBDocumentClient;
+  readonly client: DocumentClient;
   close(): Promise<void>;
 }
 
@@ -172,7 +172,7 @@ export function storeBusy(
 }
 
 export interface LocalTable {
-  client: DynamoDBDocumentClient;
+  client: DocumentClient;
   close(): Promise<void>;
 }
 
