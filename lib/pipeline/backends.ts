@@ -1,5 +1,5 @@
 import { FacepipeError } from '../errors';
-import type { FaceAnalyser, FaceCrop } from '../vision/analyser';
+import type { FaceCrop, FaceVision } from '../vision/analyser';
 import type { GenderResult } from '../vision/types';
 import { type EnrolledPerson, embeddingSimilarities, type SimilarityMatrix } from './recognition';
 import type { FaceRecord, IndexedFace, PersonRecord, RekognitionMatch } from './records';
@@ -91,7 +91,7 @@ export function assertNoIndexedFaces(person: PersonRecord): void {
 export class OnnxEmotionBackend implements EmotionBackend {
   readonly name = 'onnx';
 
-  constructor(private readonly analyser: FaceAnalyser) {}
+  constructor(private readonly analyser: FaceVision) {}
 
   async read(crop: FaceCrop): Promise<EmotionReading> {
     const [appearance] = await this.analyser.readAppearance([crop]);
@@ -111,7 +111,7 @@ export class OnnxRecognitionBackend implements RecognitionBackend {
   readonly name = 'onnx';
   readonly noMatch = -1;
 
-  constructor(private readonly analyser: FaceAnalyser) {}
+  constructor(private readonly analyser: FaceVision) {}
 
   get threshold(): number {
     return this.analyser.config.matchThreshold;
@@ -155,14 +155,11 @@ export class OnnxRecognitionBackend implements RecognitionBackend {
 }
 
 /** The emotion backend a context uses. */
-export function emotionBackendOf(context: { analyser: FaceAnalyser; backends?: StageBackends }): EmotionBackend {
+export function emotionBackendOf(context: { analyser: FaceVision; backends?: StageBackends }): EmotionBackend {
   return context.backends?.emotion ?? new OnnxEmotionBackend(context.analyser);
 }
 
 /** The recognition backend a context uses. */
-export function recognitionBackendOf(context: {
-  analyser: FaceAnalyser;
-  backends?: StageBackends;
-}): RecognitionBackend {
+export function recognitionBackendOf(context: { analyser: FaceVision; backends?: StageBackends }): RecognitionBackend {
   return context.backends?.recognition ?? new OnnxRecognitionBackend(context.analyser);
 }

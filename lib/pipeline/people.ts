@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { FacepipeError } from '../errors';
+import type { FaceCutouts } from '../vision/analyser';
 import { type DecodeLimits, readImageHeader } from '../vision/image/decode';
 import { type EnrolmentFace, recognitionBackendOf } from './backends';
 import { validateDetails } from './details';
@@ -76,20 +77,20 @@ export async function enrolPerson(context: StageContext, enrolment: Enrolment): 
   await checkEnrolmentPhotos(enrolment.photos, context.analyser.config.decode);
   const faces: EnrolmentFace[] = [];
   for (const photo of enrolment.photos) {
-    let located: Awaited<ReturnType<typeof context.analyser.locateFaces>>;
+    let cutouts: FaceCutouts;
     try {
-      located = await context.analyser.locateFaces(photo.bytes);
+      cutouts = await context.analyser.cutOutFaces(photo.bytes);
     } catch (error) {
       throw enrolmentPhotoError(photo, error);
     }
-    if (located.faces.length !== 1) {
+    if (cutouts.found !== 1) {
       throw new FacepipeError(
         'ENROLMENT_PHOTO',
-        `Enrolment photo ${photo.name} shows ${located.faces.length} faces; it must show exactly one.`,
+        `Enrolment photo ${photo.name} shows ${cutouts.found} faces; it must show exactly one.`,
       );
     }
-    const [crop] = await context.analyser.cropFaces(located.source, located.faces);
-    if (crop) faces.push({ photo: photo.name, crop, bytes: await context.analyser.encodeCrop(crop) });
+    const [cut] = cutouts.faces;
+    if (cut) faces.push({ photo: photo.name, crop: cut.crop, bytes: cut.cropBytes });
   }
   const backend = recognitionBackendOf(context);
   const added = await backend.enrol(personId, faces);

@@ -20,6 +20,7 @@ import {
 } from './image/decode';
 import { cutFaceCrop, encodeImage, encodeThumbnail } from './image/encode';
 import { faceInRegion } from './image/faceGeometry';
+import { openStoredCrop } from './image/storedCrop';
 import type { Box, DetectedFace, EmotionResult, FiveLandmarks, GenderResult, RgbImage } from './types';
 
 export interface FaceAnalysis extends DetectedFace {
@@ -62,6 +63,36 @@ export interface FaceCrop {
   pixels: RgbImage;
   region: Box;
   face: DetectedFace;
+}
+
+/** One face cut out for storage: where it is in the image, its crop, the crop encoded, and its thumbnail. */
+export interface CutFace {
+  /** Box, score and landmarks in original-image pixels. */
+  face: DetectedFace;
+  crop: FaceCrop;
+  /** The crop encoded as the pipeline stores crops (`config.crop`). */
+  cropBytes: Buffer;
+  /** A small picture of the face (`config.thumbnail.faceSize`), when asked for. */
+  thumbnail?: Buffer;
+}
+
+/** An image's faces cut out for storage: the detect stage's (and enrolment's) vision work in one call. */
+export interface FaceCutouts {
+  header: ImageHeader;
+  /** How many faces were found; `faces` holds the first `keep` of them (best first). */
+  found: number;
+  faces: CutFace[];
+  /** A thumbnail of the whole image, when asked for. */
+  thumbnail?: Buffer;
+}
+
+export interface CutOutOptions {
+  /** Per-call detection settings. */
+  detection?: Partial<DetectionOptions>;
+  /** Cut out at most this many faces, the best ones (default: all found). */
+  keep?: number;
+  /** Also encode a thumbnail of the image and of each face kept. */
+  thumbnails?: boolean;
 }
 
 export interface LocatedFaces {
@@ -186,11 +217,35 @@ export class FaceAnalyser {
     return crops;
   }
 
+  /**
+   * Decodes, detects and cuts out every face for storage: the first `keep` faces' crops, encoded, and (with
+   * `thumbnails`) a thumbnail of the image and of each face. The encodings of one image run at once (libvips works on
+   * libuv's threads).
+   */
+  async cutOutFaces(bytes: Buffer, options: CutOutOptions = {}): Promise<FaceCutouts> {
+    const { header, view, source, faces } = await this.locateFaces(bytes, { detection: options.detection });
+    const kept = faces.slice(0, options.keep ?? faces.length);
+    const crops = await this.cropFaces(source, kept);
+    const [thumbnail, ...cut] = await Promise.all([
+      options.thumbnails ? this.thumbnail(view) : undefined,
+      ...crops.map(async (crop, i): Promise<CutFace> => {
+        const [cropBytes, faceThumbnail] = await Promise.all([
+          this.encodeCrop(crop),
+          options.thumbnails ? this.faceThumbnail(crop) : undefined,
+        ]);
+        const cutFace: CutFace = { face: kept[i] as DetectedFace, crop, cropBytes };
+        if (faceThumbnail) cutFace.thumbnail = faceThumbnail;
+        return cutFace;
+      }),
+    ]);
+    const cutouts: FaceCutouts = { header, found: faces.length, faces: cut as CutFace[] };
+    if (thumbnail) cutouts.thumbnail = thumbnail as Buffer;
+    return cutouts;
+  }
+
   /** A stored crop again as a `FaceCrop`, given where it sits in the original image and the face there. */
-  async openCrop(bytes: Buffer, region: Box, face: DetectedFace): Promise<FaceCrop> {
-    const header = await readImageHeader(bytes, this.config.decode);
-    const pixels = await decodeRgb(bytes, header, this.config.decode, header.width, header.height);
-    return { pixels, region, face: faceInRegion(face, region, pixels.width, pixels.height) };
+  openCrop(bytes: Buffer, region: Box, face: DetectedFace): Promise<FaceCrop> {
+    return openStoredCrop(bytes, region, face, this.config.decode);
   }
 
   /** Identity embeddings (L2-normalised), all faces in one batch when the model allows. */
@@ -354,6 +409,13 @@ export class FaceAnalyser {
     return decodeRgb(bytes, header, this.config.decode, w, h);
   }
 }
+
+/**
+ * The vision core as the pipeline sees it: every public member of `FaceAnalyser`, which a `FaceAnalyser` in this
+ * thread provides, or a pool of worker threads that each run one (the local pipeline's `VisionPool`). What the
+ * methods take and give is plain data (pixels, bytes, numbers), so it can cross to another thread.
+ */
+export type FaceVision = { [K in keyof FaceAnalyser]: FaceAnalyser[K] };
 
 /** The detector's view: `work` itself when it fits `maxSide`, else resized from it in memory. */
 function viewOf(work: ScaledRgbImage, header: ImageHeader, maxSide: number): Promise<ScaledRgbImage> | ScaledRgbImage {

@@ -1,4 +1,4 @@
-import type { FaceAnalyser } from '../../vision/analyser';
+import type { FaceVision } from '../../vision/analyser';
 import type { StageBackends } from '../backends';
 import type { ErasureReport } from '../erasure';
 import type { ObjectStore, ResultsStore } from '../ports';
@@ -13,7 +13,7 @@ export interface BucketNames {
 export interface StageContext {
   store: ObjectStore;
   results: ResultsStore;
-  analyser: FaceAnalyser;
+  analyser: FaceVision;
   buckets: BucketNames;
   /** Emotion and recognition backends other than the ONNX models of `analyser` (the default for what is absent). */
   backends?: StageBackends;

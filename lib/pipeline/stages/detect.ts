@@ -1,5 +1,5 @@
 import { describeError, type FacepipeError, fileTooLarge, isInputError, isInputErrorCode } from '../../errors';
-import type { FaceCrop, LocatedFaces } from '../../vision/analyser';
+import type { FaceCutouts } from '../../vision/analyser';
 import type { ErasureReport } from '../erasure';
 import { cropKeyOf, faceIdOf, faceThumbnailKeyOf, imageIdOf, imageObjectsPrefix, imageThumbnailKeyOf } from '../ids';
 import { IO_PARALLELISM, inParallel } from '../inParallel';
@@ -94,21 +94,25 @@ async function detectCurrentVersion(
     { unlessErasedSince: uploadedAt(version) },
   );
   if (!started) return { status: 'skipped', imageId, reason: 'erased' };
-  let located: LocatedFaces;
+  let cutouts: FaceCutouts;
   try {
-    // Every face is located, so that those beyond the limit can be counted; the best ones are kept below.
-    located = await analyser.locateFaces(object.body, { detection: { maxFaces: Number.MAX_SAFE_INTEGER } });
+    // Every face is located, so that those beyond the limit can be counted; the best ones are kept.
+    cutouts = await analyser.cutOutFaces(object.body, {
+      detection: { maxFaces: Number.MAX_SAFE_INTEGER },
+      keep: analyser.config.detection.maxFaces,
+      thumbnails: true,
+    });
   } catch (error) {
     if (!isInputError(error)) throw error;
     return recordFailure(context, event, version, error);
   }
-  const faces = await storeFaces(context, event, version, located, reanalyse);
+  const faces = await storeFaces(context, event, version, cutouts, reanalyse);
   if (faces === 'not current') {
     if (await undoIfErased(context, imageId)) return { status: 'skipped', imageId, reason: 'erased' };
     return 'changed';
   }
   if (await changedSince(context, event, version)) return 'changed';
-  return { status: 'done', imageId, faces: faces.length, facesOmitted: located.faces.length - faces.length };
+  return { status: 'done', imageId, faces: faces.length, facesOmitted: cutouts.found - faces.length };
 }
 
 /**
@@ -151,32 +155,28 @@ async function storeFaces(
   context: StageContext,
   event: ObjectCreatedEvent,
   version: StoredObject,
-  located: LocatedFaces,
+  cutouts: FaceCutouts,
   reanalyse: boolean,
 ): Promise<FaceRecord[] | 'not current'> {
   const { store, results, analyser, buckets } = context;
   const imageId = imageIdOf(event.bucket, event.key);
   const { etag } = version;
-  const { header, view, source } = located;
-  const { maxFaces } = analyser.config.detection;
-  const kept = located.faces.slice(0, maxFaces);
+  const { header } = cutouts;
   const detectedAt = nowIso(context);
   const ext = extension(analyser.config.crop.format);
   const thumbExt = extension(analyser.config.thumbnail.format);
   const thumbType = contentType(analyser.config.thumbnail.format);
   const thumbnailKey = imageThumbnailKeyOf(imageId, etag, thumbExt);
-  await store.put(buckets.thumbnails, thumbnailKey, await analyser.thumbnail(view), thumbType);
+  await store.put(buckets.thumbnails, thumbnailKey, cutouts.thumbnail as Buffer, thumbType);
 
   const faces: FaceRecord[] = [];
   const crops: { key: string; data: Buffer }[] = [];
   const faceThumbnails: { key: string; data: Buffer }[] = [];
-  const faceCrops = await analyser.cropFaces(source, kept);
-  for (const [index, face] of kept.entries()) {
-    const crop = faceCrops[index] as FaceCrop;
+  for (const [index, { face, crop, cropBytes, thumbnail }] of cutouts.faces.entries()) {
     const faceThumbKey = faceThumbnailKeyOf(imageId, etag, index, thumbExt);
-    faceThumbnails.push({ key: faceThumbKey, data: await analyser.faceThumbnail(crop) });
+    faceThumbnails.push({ key: faceThumbKey, data: thumbnail as Buffer });
     const key = cropKeyOf(imageId, etag, index, ext);
-    crops.push({ key, data: await analyser.encodeCrop(crop) });
+    crops.push({ key, data: cropBytes });
     faces.push({
       faceId: faceIdOf(imageId, index),
       imageId,
@@ -194,7 +194,7 @@ async function storeFaces(
   // Face records and the face count first, crops second: a crop's creation event must find its face record, and
   // the recognise stage must know how many faces the photo has.
   await results.putFaces(faces, { keepAnalysed: !reanalyse });
-  const omitted = located.faces.length - kept.length;
+  const omitted = cutouts.found - faces.length;
   const fields: Partial<ImageRecord> = {
     width: header.width,
     height: header.height,
@@ -207,7 +207,7 @@ async function storeFaces(
     fields.warning = {
       code: 'TOO_MANY_FACES',
       message:
-        `${located.faces.length} faces found; the ${kept.length} with the highest scores were kept and ` +
+        `${cutouts.found} faces found; the ${faces.length} with the highest scores were kept and ` +
         `${omitted} left out (detection.maxFaces, --max-faces).`,
     };
   }
