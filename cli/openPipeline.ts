@@ -2,6 +2,7 @@ import path from 'node:path';
 import { LocalPipeline, type LocalPipelineOptions } from '../lib/adapters/local/localPipeline';
 import type { OwnerInfo } from '../lib/adapters/local/storeSharing';
 import type { FacepipeConfig } from '../lib/config';
+import { QUEUE_DEFAULTS } from '../lib/options';
 
 /** What the local store wants the user to know (permissions tightened, waiting for other commands). */
 export const notice = (message: string) => process.stderr.write(`facepipe: ${message}\n`);
@@ -47,5 +48,7 @@ export function openRunning(
       'this again. Meanwhile query, people, delete and store check work beside it.'
     );
   };
-  return LocalPipeline.open({ ...options, command, busyAdvice, notice });
+  // The models run in worker threads, one per --workers, so both cores work while this thread does the I/O.
+  const visionWorkers = options.visionWorkers ?? options.workers ?? QUEUE_DEFAULTS.concurrency;
+  return LocalPipeline.open({ ...options, visionWorkers, command, busyAdvice, notice });
 }

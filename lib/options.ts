@@ -218,9 +218,9 @@ export const OPTIONS = {
     flag: '--workers',
     arg: '<n>',
     commands: ['run', 'watch', 'dead-letters redrive'],
-    // 2: both cores busy while one handler waits on I/O.
+    // 2: one vision worker per core (npm run bench:pipeline).
     default: 2,
-    description: 'messages each stage handles at once',
+    description: 'vision worker threads (each loads the models once), and messages each stage handles at once',
     lands: { local: 'the concurrency of each local queue' },
   },
   limit: {

@@ -2,14 +2,15 @@ import type { FacepipeConfig } from '../../config';
 import { FacepipeError } from '../../errors';
 import { type ErasureReport, eraseImage } from '../../pipeline/erasure';
 import { imageIdOf, parseCropKey } from '../../pipeline/ids';
-import type { ObjectCreatedEvent, ObjectStore } from '../../pipeline/ports';
+import type { ObjectCreatedEvent, ObjectStore, ResultsStore } from '../../pipeline/ports';
 import { GalleryCache } from '../../pipeline/recognition';
 import { emotionSettled, identitySettled } from '../../pipeline/records';
 import type { BucketNames, StageContext } from '../../pipeline/stages/context';
 import { type DetectOutcome, detectStage, recordGaveUp } from '../../pipeline/stages/detect';
 import { emotionStage } from '../../pipeline/stages/emotion';
 import { recogniseStage } from '../../pipeline/stages/recognise';
-import { FaceAnalyser } from '../../vision/analyser';
+import { FaceAnalyser, type FaceVision } from '../../vision/analyser';
+import { VisionPool, type VisionPoolStats } from '../../vision/workers/visionPool';
 import { DynamoResultsStore } from '../dynamodb/resultsStore';
 import { tableDefinition } from '../dynamodb/schema';
 import { DataDirectory } from './dataDirectory';
@@ -40,6 +41,15 @@ export interface LocalPipelineOptions {
   consume?: boolean;
   /** Load the models (false for commands that never analyse). */
   models?: boolean;
+  /**
+   * Vision worker threads, each loading the models once: decoding, detection and the models run there while this
+   * thread does the stores, the table and the queues (`VisionPool`). 0 (the default here; the CLI gives `--workers`):
+   * they run in this thread, as they also do when run from the TypeScript source (the tests), which has no worker
+   * script to start (see `visionWorkerScript`).
+   */
+  visionWorkers?: number;
+  /** The vision worker's script, where it is not beside the pool's module (tests that run from the TypeScript source). */
+  visionWorkerScript?: string;
   /** Retry settings of the stage queues (defaults: `QUEUE_DEFAULTS` in lib/options.ts). */
   delivery?: Partial<DeliverySettings>;
   /**
@@ -47,6 +57,8 @@ export interface LocalPipelineOptions {
    * from the folder store underneath.
    */
   wrapStore?: (store: ObjectStore) => ObjectStore;
+  /** Wraps the results store the stages see (to instrument: the bench times each call). */
+  wrapResults?: (results: ResultsStore) => ResultsStore;
   /**
    * When another facepipe holds the data directory, work through it (its table, its erasure purges) instead of
    * refusing with STORE_BUSY. Only without consumers: the stage queues run in the process that holds it.
@@ -98,7 +110,7 @@ export class LocalPipeline {
   readonly keys: LocalKeys;
   private readonly listeners: ((event: PipelineEvent) => void)[] = [];
   private readonly queues: InProcessQueue<ObjectCreatedEvent>[] = [];
-  private analyser: FaceAnalyser | undefined;
+  private analyser: FaceVision | undefined;
   private closed = false;
 
   private constructor(
@@ -108,6 +120,7 @@ export class LocalPipeline {
     readonly results: DynamoResultsStore,
     readonly deadLetters: FileDeadLetterStore<ObjectCreatedEvent>,
     private readonly stageStore: ObjectStore,
+    private readonly stageResults: ResultsStore,
     private readonly notice: (message: string) => void,
   ) {
     this.dataDir = directory.root;
@@ -132,16 +145,19 @@ export class LocalPipeline {
       directory.release();
       throw error;
     }
+    let pipeline: LocalPipeline | undefined;
     try {
       // The store never reads an object over the size limit, not even to hash a file a user dropped in.
       const store = new FolderObjectStore(directory.root, { maxBodyBytes: options.config.decode.maxBytes });
-      const pipeline = new LocalPipeline(
+      const results = new DynamoResultsStore(access.client, LOCAL_TABLE);
+      pipeline = new LocalPipeline(
         directory,
         access,
         store,
-        new DynamoResultsStore(access.client, LOCAL_TABLE),
+        results,
         new FileDeadLetterStore<ObjectCreatedEvent>(directory.root),
         options.wrapStore?.(store) ?? store,
+        options.wrapResults?.(results) ?? results,
         notice,
       );
       if (access.mode === 'owner') {
@@ -150,14 +166,27 @@ export class LocalPipeline {
         // Other commands are served from now on, not only once the models are loaded.
         access.held.server.serve(pipeline.shareOperations());
       }
-      if (options.models !== false) pipeline.analyser = await FaceAnalyser.create(options.config);
+      if (options.models !== false) {
+        const workers = options.visionWorkers ?? 0;
+        const script = options.visionWorkerScript;
+        pipeline.analyser =
+          workers > 0 && VisionPool.available(script)
+            ? await VisionPool.start(options.config, { workers, script })
+            : await FaceAnalyser.create(options.config);
+      }
       if (options.consume !== false) pipeline.wire(options);
       return pipeline;
     } catch (error) {
+      if (pipeline?.analyser instanceof VisionPool) await pipeline.analyser.close();
       await access.close();
       directory.release();
       throw error;
     }
+  }
+
+  /** What the vision workers did, when the pipeline has them (`visionWorkers`). */
+  visionStats(): VisionPoolStats | undefined {
+    return this.analyser instanceof VisionPool ? this.analyser.stats() : undefined;
   }
 
   /** `owner`: this process holds the data directory; `shared`: it works through the process that does. */
@@ -175,7 +204,7 @@ export class LocalPipeline {
     if (!this.analyser) throw new FacepipeError('INTERNAL', 'This pipeline was opened without models.');
     return {
       store: this.stageStore,
-      results: this.results,
+      results: this.stageResults,
       analyser: this.analyser,
       buckets: this.buckets,
       purgeErased: this.purgeErased,
@@ -329,6 +358,7 @@ export class LocalPipeline {
     if (this.closed) return;
     this.closed = true;
     await Promise.all(this.queues.map((q) => q.stop()));
+    if (this.analyser instanceof VisionPool) await this.analyser.close();
     try {
       if (this.access.mode === 'owner') {
         await this.access.close((sessions) =>
@@ -384,7 +414,7 @@ export class LocalPipeline {
     this.store.onObjectCreated(this.buckets.ingest, (event) => ingest.send(event));
     this.store.onObjectCreated(this.buckets.crops, (event) => crops.publish(event));
 
-    const gallery = new GalleryCache(this.results);
+    const gallery = new GalleryCache(context.results);
     ingest.start(async (event) => {
       const outcome = await detectStage(context, event, { force: options.force });
       this.emit({ type: 'image', key: event.key, outcome });

@@ -1,0 +1,261 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { FacepipeConfig } from '../../config';
+import { FacepipeError } from '../../errors';
+import type { FaceVision } from '../analyser';
+import { openStoredCrop } from '../image/storedCrop';
+import {
+  type JobRequest,
+  reviveBuffers,
+  reviveError,
+  type SerialisedError,
+  TIMINGS_ARGUMENT,
+  type VisionMethod,
+  type WorkerMessage,
+} from './messages';
+
+export interface VisionPoolOptions {
+  /** Worker threads at most, each with its own models (one load per worker). */
+  workers: number;
+  /**
+   * Workers started at once (default 1); the others start when a job finds every started worker busy, so a command
+   * that analyses one photo loads the models once, and a long run has them all within a second.
+   */
+  initialWorkers?: number;
+  /** The worker's script (default: visionWorker.js beside this file, as built into dist/). */
+  script?: string;
+}
+
+/** What the pool's workers did, by method: for benchmarks and logs. */
+export interface VisionPoolStats {
+  /** Workers at most (they start as they are needed). */
+  workers: number;
+  /** Jobs run and the milliseconds the workers spent on them, by method. */
+  jobs: Record<string, { count: number; busyMs: number }>;
+  /** Workers that stopped unexpectedly and were replaced. */
+  replaced: number;
+  /** The OS thread ids of the workers (Linux), to read their CPU time from /proc. */
+  threads: number[];
+}
+
+interface Job extends JobRequest {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  /** The caller's timings object, filled with the worker's. */
+  timings?: Record<string, number>;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  job?: Job;
+}
+
+const DEFAULT_SCRIPT = path.join(__dirname, 'visionWorker.js');
+
+/** Face jobs first: they finish the images already detected (and free their crops) before new ones start. */
+const FIRST: ReadonlySet<VisionMethod> = new Set(['readAppearance', 'embedFaces']);
+
+/**
+ * The vision core on worker threads: `workers` threads each load the models once and run `FaceAnalyser` jobs one at
+ * a time, so decoding, detection and the ONNX models (whose runs block the thread they are called on) keep other
+ * cores busy while this thread does the stores, the table and the queues. It is a `FaceVision`, so the stages use it
+ * as they use a `FaceAnalyser`; what crosses is copied (structured clone), and errors come back with their code.
+ *
+ * `openCrop` stays in this thread: a stored crop is decoded by libvips off the event loop, and once for both the
+ * emotion and the recognise stage (`storedCrop.ts`).
+ *
+ * A worker that stops (a crash in native code) fails its job, which the queue retries, and is replaced.
+ */
+export class VisionPool implements FaceVision {
+  private readonly slots: Slot[] = [];
+  private readonly waiting: { faces: Job[]; images: Job[] } = { faces: [], images: [] };
+  private readonly stats_: VisionPoolStats;
+  private nextId = 1;
+  private closed = false;
+  /** Why workers cannot start, once one failed to (missing models): every job then fails with it. */
+  private startFailure: Error | undefined;
+
+  private constructor(
+    readonly config: FacepipeConfig,
+    private readonly script: string,
+    workers: number,
+  ) {
+    this.stats_ = { workers, jobs: {}, replaced: 0, threads: [] };
+  }
+
+  /**
+   * Whether workers can start: their script is there. It is JavaScript, built into dist/ beside this module; code run
+   * from the TypeScript source (the tests) has none unless given one.
+   */
+  static available(script: string = DEFAULT_SCRIPT): boolean {
+    return fs.existsSync(script);
+  }
+
+  /** Starts the workers and waits until each has loaded its models. */
+  static async start(config: FacepipeConfig, options: VisionPoolOptions): Promise<VisionPool> {
+    if (!Number.isInteger(options.workers) || options.workers < 1) {
+      throw new FacepipeError('INVALID_OPTION', `A vision pool needs at least one worker, got ${options.workers}.`);
+    }
+    const script = options.script ?? DEFAULT_SCRIPT;
+    if (!VisionPool.available(script)) {
+      throw new FacepipeError('INTERNAL', `The vision worker script ${script} is missing (npm run build makes it).`);
+    }
+    const pool = new VisionPool(config, script, options.workers);
+    const initial = Math.min(options.workers, Math.max(1, options.initialWorkers ?? 1));
+    const started = Array.from({ length: initial }, () => pool.startWorker());
+    const outcomes = await Promise.allSettled(started);
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) {
+      await pool.close();
+      throw failed.reason;
+    }
+    return pool;
+  }
+
+  detect: FaceVision['detect'] = (...args) => this.call('detect', args);
+  locateFaces: FaceVision['locateFaces'] = (...args) => this.call('locateFaces', args);
+  cropFaces: FaceVision['cropFaces'] = (...args) => this.call('cropFaces', args);
+  cutOutFaces: FaceVision['cutOutFaces'] = (...args) => this.call('cutOutFaces', args);
+  embedFaces: FaceVision['embedFaces'] = (...args) => this.call('embedFaces', args);
+  readAppearance: FaceVision['readAppearance'] = (...args) => this.call('readAppearance', args);
+  encodeCrop: FaceVision['encodeCrop'] = (...args) => this.call('encodeCrop', args);
+  faceThumbnail: FaceVision['faceThumbnail'] = (...args) => this.call('faceThumbnail', args);
+  thumbnail: FaceVision['thumbnail'] = (...args) => this.call('thumbnail', args);
+  analyze: FaceVision['analyze'] = (...args) => this.call('analyze', args);
+
+  openCrop: FaceVision['openCrop'] = (bytes, region, face) => openStoredCrop(bytes, region, face, this.config.decode);
+
+  stats(): VisionPoolStats {
+    return structuredClone(this.stats_);
+  }
+
+  /** Fails what is still waiting and stops the workers. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const stopped = new FacepipeError('INTERNAL', 'The vision pool was closed.');
+    for (const job of [...this.waiting.faces.splice(0), ...this.waiting.images.splice(0)]) job.reject(stopped);
+    await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+  }
+
+  private call<T>(method: VisionMethod, args: unknown[]): Promise<T> {
+    if (this.closed) return Promise.reject(new FacepipeError('INTERNAL', 'The vision pool was closed.'));
+    if (this.startFailure) return Promise.reject(this.startFailure);
+    return new Promise<T>((resolve, reject) => {
+      const at = TIMINGS_ARGUMENT[method];
+      const timings = at === undefined ? undefined : (args[at] as Record<string, number> | undefined);
+      // The worker fills its own timings; the caller's object is not sent (it is added to when the job is done).
+      const sent = at === undefined || args.length <= at ? args : args.slice(0, at);
+      const job: Job = {
+        id: this.nextId++,
+        method,
+        args: sent,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        timings,
+      };
+      (FIRST.has(method) ? this.waiting.faces : this.waiting.images).push(job);
+      this.dispatch();
+      this.growIfBusy();
+    });
+  }
+
+  /** Starts another worker (up to `workers`) when jobs wait and no worker is idle or starting. */
+  private growIfBusy(): void {
+    const waiting = this.waiting.faces.length + this.waiting.images.length;
+    if (waiting === 0 || this.slots.length >= this.stats_.workers) return;
+    if (this.slots.some((slot) => !slot.ready || !slot.job)) return;
+    this.startWorker().catch((error: unknown) => this.failWaiting(error as Error));
+  }
+
+  /** Gives waiting jobs to idle workers. */
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (!slot.ready || slot.job) continue;
+      const job = this.waiting.faces.shift() ?? this.waiting.images.shift();
+      if (!job) return;
+      slot.job = job;
+      try {
+        slot.worker.postMessage({ id: job.id, method: job.method, args: job.args } satisfies JobRequest);
+      } catch (error) {
+        // Arguments that cannot be cloned (a function, a class instance with private state): the caller's mistake.
+        slot.job = undefined;
+        job.reject(error as Error);
+      }
+    }
+  }
+
+  private startWorker(): Promise<void> {
+    const worker = new Worker(this.script, { workerData: { config: this.config } });
+    const slot: Slot = { worker, ready: false };
+    this.slots.push(slot);
+    return new Promise<void>((resolve, reject) => {
+      worker.on('message', (message: WorkerMessage) => {
+        switch (message.type) {
+          case 'ready':
+            slot.ready = true;
+            if (message.thread !== undefined) this.stats_.threads.push(message.thread);
+            resolve();
+            this.dispatch();
+            return;
+          case 'failed': {
+            const failure = reviveError(message.error);
+            reject(failure);
+            // With no worker running, nothing can run: every job fails with the reason (missing models, say).
+            if (!this.slots.some((other) => other.ready)) {
+              this.startFailure = failure;
+              this.failWaiting(failure);
+            }
+            return;
+          }
+          default:
+            this.settle(slot, message);
+        }
+      });
+      worker.on('error', (error) => {
+        if (!slot.ready) reject(error);
+      });
+      worker.on('exit', (exitCode) => {
+        this.slots.splice(this.slots.indexOf(slot), 1);
+        if (this.closed) return;
+        const stopped = new FacepipeError(
+          'INTERNAL',
+          `A vision worker stopped (exit code ${exitCode})${slot.job ? ` during ${slot.job.method}` : ''}.`,
+        );
+        slot.job?.reject(stopped);
+        if (!slot.ready) {
+          reject(stopped);
+          return;
+        }
+        this.stats_.replaced += 1;
+        this.startWorker().catch((error: unknown) => this.failWaiting(error as Error));
+      });
+    });
+  }
+
+  private settle(slot: Slot, message: Extract<WorkerMessage, { id: number }>): void {
+    const job = slot.job;
+    slot.job = undefined;
+    if (!job || job.id !== message.id) throw new Error(`vision worker answered job ${message.id}, not the one it had`);
+    const totals = this.stats_.jobs[job.method] ?? { count: 0, busyMs: 0 };
+    totals.count += 1;
+    totals.busyMs += message.busyMs;
+    this.stats_.jobs[job.method] = totals;
+    if (message.type === 'error') job.reject(reviveError(message.error as SerialisedError));
+    else {
+      if (job.timings && message.timings) {
+        for (const [stage, ms] of Object.entries(message.timings as Record<string, number>)) {
+          job.timings[stage] = (job.timings[stage] ?? 0) + ms;
+        }
+      }
+      job.resolve(reviveBuffers(message.result));
+    }
+    this.dispatch();
+  }
+
+  private failWaiting(error: Error): void {
+    for (const job of [...this.waiting.faces.splice(0), ...this.waiting.images.splice(0)]) job.reject(error);
+  }
+}

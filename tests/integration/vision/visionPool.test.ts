@@ -1,0 +1,71 @@
+import fs from 'node:fs';
+import type { Worker } from 'node:worker_threads';
+import { FacepipeError } from '../../../lib/errors';
+import { VisionPool } from '../../../lib/vision/workers/visionPool';
+import { sharedAnalyser } from '../../helpers/analyser';
+import { dataFile, testConfig } from '../../helpers/testConfig';
+import { builtVisionWorker } from '../../helpers/visionWorkers';
+
+const photo = (name: string) =>
+  fs.readFileSync(dataFile('verification', 'face_recognition_knn_examples', 'test', name));
+
+describe('the vision pool (models in worker threads)', () => {
+  let pool: VisionPool;
+
+  beforeAll(async () => {
+    pool = await VisionPool.start(testConfig(), { workers: 1, script: builtVisionWorker() });
+  });
+
+  afterAll(async () => {
+    await pool.close();
+  });
+
+  it('gives what a FaceAnalyser in this thread gives: faces, crops, thumbnails, emotion, embeddings', async () => {
+    // Prepare
+    const analyser = await sharedAnalyser();
+    const bytes = photo('kit_with_rose.jpg');
+    const options = { keep: 1, thumbnails: true };
+
+    // Act
+    const [pooled, local] = await Promise.all([pool.cutOutFaces(bytes, options), analyser.cutOutFaces(bytes, options)]);
+    const crops = pooled.faces.map((f) => f.crop);
+    const [appearance, embeddings] = await Promise.all([pool.readAppearance(crops), pool.embedFaces(crops)]);
+
+    // Assess
+    expect(pooled.found).toBe(2);
+    expect(pooled.faces).toHaveLength(1);
+    expect(pooled).toEqual(local);
+    expect(Buffer.isBuffer(pooled.faces[0]?.cropBytes)).toBe(true);
+    expect(Buffer.isBuffer(pooled.faces[0]?.crop.pixels.data)).toBe(true);
+    expect(appearance).toEqual(await analyser.readAppearance(crops));
+    expect(embeddings).toEqual(await analyser.embedFaces(crops));
+    expect(pool.stats().jobs).toMatchObject({ cutOutFaces: { count: 1 }, readAppearance: { count: 1 } });
+  });
+
+  it("gives an input error with its code, as the analyser's own", async () => {
+    // Act
+    const error = await pool.cutOutFaces(Buffer.from('not an image at all')).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(FacepipeError);
+    expect(error).toMatchObject({ code: 'UNSUPPORTED_FORMAT' });
+  });
+
+  it('fails the job of a worker that stops, and carries on with a new worker', async () => {
+    // Prepare: the worker is stopped under its job, as a crash in native code would.
+    const bytes = photo('obama1.jpg');
+    const workers = (pool as unknown as { slots: { worker: Worker }[] }).slots.map((slot) => slot.worker);
+    const pending = pool.cutOutFaces(bytes);
+    await workers[0]?.terminate();
+
+    // Act
+    const stopped = await pending.catch((e: unknown) => e);
+    const after = await pool.cutOutFaces(bytes);
+
+    // Assess
+    expect(stopped).toMatchObject({ code: 'INTERNAL' });
+    expect(String((stopped as Error).message)).toMatch(/vision worker stopped/);
+    expect(after.found).toBe(1);
+    expect(pool.stats().replaced).toBe(1);
+  });
+});
