@@ -157,10 +157,16 @@ export class FolderObjectStore implements ObjectStore {
     await removeEmptyFolders(path.dirname(metaFile), this.metaRoot(bucket));
   }
 
-  /** Objects whose key starts with `prefix`, sorted by the UTF-8 bytes of their keys as S3 sorts them. */
+  /**
+   * Objects whose key starts with `prefix`, sorted by the UTF-8 bytes of their keys as S3 sorts them. The walk
+   * starts in the folder of the prefix's complete segments (`a/b/` of `a/b/c`), not at the bucket's root.
+   */
   async list(bucket: string, prefix = ''): Promise<StoredObject[]> {
     const found: StoredObject[] = [];
-    await this.walk(bucket, this.bucketRoot(bucket), [], prefix, found);
+    const complete = prefix.split('/').slice(0, -1);
+    const folder = path.join(this.bucketRoot(bucket), ...complete.map(encodeSegment));
+    const segments = complete.map((segment) => decodeSegment(encodeSegment(segment)));
+    await this.walk(bucket, folder, segments, prefix, found);
     return found.sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
   }
 
@@ -420,7 +426,7 @@ async function writeMetadata(file: string, object: StoredObject, stats: Stats): 
     size: stats.size,
     mtimeMs: stats.mtimeMs,
   };
-  const temp = await writeTempFile(path.dirname(file), JSON.stringify(metadata));
+  const temp = await writeTempFile(path.dirname(file), JSON.stringify(metadata), false);
   try {
     await fs.rename(temp.file, file);
   } catch (error) {
@@ -429,18 +435,27 @@ async function writeMetadata(file: string, object: StoredObject, stats: Stats): 
   }
 }
 
-/** A new temporary file in `folder` (created when missing), with its stats; a rename keeps both. */
-async function writeTempFile(folder: string, data: Buffer | string): Promise<{ file: string; stats: Stats }> {
+/**
+ * A new temporary file in `folder` (created when missing), with its stats when asked; a rename keeps both. The write
+ * is tried first and the folder made only when it is missing: most puts go to a folder that exists.
+ */
+async function writeTempFile(folder: string, data: Buffer | string): Promise<{ file: string; stats: Stats }>;
+async function writeTempFile(folder: string, data: Buffer | string, withStats: false): Promise<{ file: string }>;
+async function writeTempFile(
+  folder: string,
+  data: Buffer | string,
+  withStats = true,
+): Promise<{ file: string; stats?: Stats }> {
   const file = path.join(folder, `.${randomBytes(8).toString('hex')}${TEMP_SUFFIX}`);
   for (let attempt = 1; ; attempt++) {
-    await fs.mkdir(folder, { recursive: true, mode: PRIVATE_DIR_MODE });
     try {
       await fs.writeFile(file, data, { flag: 'wx', mode: PRIVATE_FILE_MODE });
-      return { file, stats: await fs.stat(file) };
+      return withStats ? { file, stats: await fs.stat(file) } : { file };
     } catch (error) {
-      // A concurrent delete may remove the folder, then empty, between mkdir and write.
+      // The folder is missing, or a concurrent delete removed it, then empty, between the mkdir and the write.
       if (errorCode(error) !== 'ENOENT' || attempt === 3) throw error;
     }
+    await fs.mkdir(folder, { recursive: true, mode: PRIVATE_DIR_MODE });
   }
 }
 
