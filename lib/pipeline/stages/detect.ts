@@ -55,15 +55,20 @@ async function detectCurrentVersion(
 ): Promise<DetectOutcome | 'changed'> {
   const { store, results, analyser } = context;
   const imageId = imageIdOf(event.bucket, event.key);
-  let head: StoredObject | undefined;
-  try {
-    head = await store.head(event.bucket, event.key);
-  } catch (error) {
-    if (!isInputError(error)) throw error;
-    return recordFailure(context, event, { etag: '', size: 0 }, error);
+  // The object and the image's record are read at once (two round trips in the time of one).
+  const [headed, existing] = await Promise.all([
+    store.head(event.bucket, event.key).then(
+      (object) => ({ object }),
+      (error: unknown) => ({ error }),
+    ),
+    results.getImage(imageId),
+  ]);
+  if ('error' in headed) {
+    if (!isInputError(headed.error)) throw headed.error;
+    return recordFailure(context, event, { etag: '', size: 0 }, headed.error);
   }
+  const head = headed.object;
   if (!head) return { status: 'skipped', imageId, reason: 'gone' };
-  const existing = await results.getImage(imageId);
   if (!force && existing?.etag === head.etag && isSettled(existing)) {
     return { status: 'skipped', imageId, reason: 'unchanged' };
   }
@@ -167,7 +172,6 @@ async function storeFaces(
   const thumbExt = extension(analyser.config.thumbnail.format);
   const thumbType = contentType(analyser.config.thumbnail.format);
   const thumbnailKey = imageThumbnailKeyOf(imageId, etag, thumbExt);
-  await store.put(buckets.thumbnails, thumbnailKey, cutouts.thumbnail as Buffer, thumbType);
 
   const faces: FaceRecord[] = [];
   const crops: { key: string; data: Buffer }[] = [];
@@ -190,9 +194,10 @@ async function storeFaces(
       detectedAt,
     });
   }
-  await inParallel(faceThumbnails, IO_PARALLELISM, (t) => store.put(buckets.thumbnails, t.key, t.data, thumbType));
-  // Face records and the face count first, crops second: a crop's creation event must find its face record, and
-  // the recognise stage must know how many faces the photo has.
+  // Thumbnails before the records that name them; the face records and the face count before the crops: a crop's
+  // creation event must find its face record, and the recognise stage must know how many faces the photo has.
+  const thumbnails = [{ key: thumbnailKey, data: cutouts.thumbnail as Buffer }, ...faceThumbnails];
+  await inParallel(thumbnails, IO_PARALLELISM, (t) => store.put(buckets.thumbnails, t.key, t.data, thumbType));
   await results.putFaces(faces, { keepAnalysed: !reanalyse });
   const omitted = cutouts.found - faces.length;
   const fields: Partial<ImageRecord> = {

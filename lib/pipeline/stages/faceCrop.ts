@@ -12,13 +12,6 @@ export interface StoredCrop {
 
 export type CropLookup = ({ status: 'found'; record: FaceRecord } & StoredCrop) | { status: 'stale'; reason: string };
 
-/** A stored crop of a face record, opened for the analysers. Undefined when the crop object is gone. */
-export async function openStoredCrop(context: StageContext, record: FaceRecord): Promise<StoredCrop | undefined> {
-  const object = await context.store.get(context.buckets.crops, record.crop.key);
-  if (!object) return undefined;
-  return { crop: await context.analyser.openCrop(object.body, record.crop.region, record), bytes: object.body };
-}
-
 /**
  * The face record and decoded crop behind a crop-created event. 'stale' when the event names a crop that is no
  * longer current (its image was overwritten or erased since): such events are settled without effect.
@@ -26,11 +19,19 @@ export async function openStoredCrop(context: StageContext, record: FaceRecord):
 export async function loadCrop(context: StageContext, event: ObjectCreatedEvent): Promise<CropLookup> {
   const ref = parseCropKey(event.key);
   if (!ref) return { status: 'stale', reason: `not a face crop key: ${event.key}` };
-  const record = await context.results.getFace(ref.imageId, ref.index);
+  // The record and the crop it should name are read at once; the crop counts only if the record names it.
+  const [record, object] = await Promise.all([
+    context.results.getFace(ref.imageId, ref.index),
+    context.store.get(context.buckets.crops, event.key).then(
+      (found) => ({ found }),
+      (error: unknown) => ({ error }),
+    ),
+  ]);
   if (!record || record.crop.key !== event.key) {
     return { status: 'stale', reason: 'the face has a newer crop or was erased' };
   }
-  const stored = await openStoredCrop(context, record);
-  if (!stored) return { status: 'stale', reason: 'the crop was deleted' };
-  return { status: 'found', record, ...stored };
+  if ('error' in object) throw object.error;
+  if (!object.found) return { status: 'stale', reason: 'the crop was deleted' };
+  const bytes = object.found.body;
+  return { status: 'found', record, crop: await context.analyser.openCrop(bytes, record.crop.region, record), bytes };
 }

@@ -43,13 +43,14 @@ export async function recogniseStage(
     return { status: 'waiting', faceId: face.faceId, missing: count.faceCount - count.described };
   }
   const version = cropVersionOf(face.crop.key);
-  const siblings = (await context.results.facesOfImage(face.imageId)).filter(
-    (f) => cropVersionOf(f.crop.key) === version,
-  );
+  const [faces, { people, version: galleryVersion }] = await Promise.all([
+    context.results.facesOfImage(face.imageId),
+    gallery.snapshot(),
+  ]);
+  const siblings = faces.filter((f) => cropVersionOf(f.crop.key) === version);
   if (siblings.some((s) => !backend.described(s))) {
     throw new Error(`a counted face has no stored description from the ${backend.name} recognition backend`);
   }
-  const { people, version: galleryVersion } = await gallery.snapshot();
   const identities = assignBySimilarity(
     backend.similarities(siblings, people),
     people,
