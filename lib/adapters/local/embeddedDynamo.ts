@@ -119,7 +119,7 @@ export interface EmbeddedTableOptions {
 
 /** What `entryCounts` found in the store, by the key spaces dynalite keeps. */
 export interface StoreEntries {
-  /** Items of the table by kind: `images`, `faces`, `people`, `other` (the gallery version). */
+  /** Items of the table by kind: `images`, `faces`, `people`, `erasureMarks`, `other` (the gallery version). */
   items: Record<string, number>;
   /** Entries of each index, and how many items carry that index's keys (they should be equal). */
   indexes: { name: string; entries: number; items: number }[];
@@ -344,7 +344,7 @@ export class EmbeddedTable {
             continue;
           }
           if (key.startsWith(itemPrefix)) {
-            const kind = itemKind(parsed.SK?.S);
+            const kind = itemKind(parsed.SK?.S, parsed.type?.S);
             result.items[kind] = (result.items[kind] ?? 0) + 1;
             for (const index of indexes) if (index.keys.every((name) => parsed[name] !== undefined)) index.items++;
           } else {
@@ -415,8 +415,9 @@ interface DescribedTable {
 const isActive = (table: DescribedTable) =>
   table.TableStatus === 'ACTIVE' && (table.GlobalSecondaryIndexes ?? []).every((i) => i.IndexStatus === 'ACTIVE');
 
-/** The kind of an item, from its sort key (the layout is `schema.ts`'s). */
-function itemKind(sortKey: string | undefined): string {
+/** The kind of an item, from its sort key and type (the layout is `schema.ts`'s). */
+function itemKind(sortKey: string | undefined, type: string | undefined): string {
+  if (type === 'erased-image' || type === 'person-removal') return 'erasureMarks';
   if (sortKey === '#IMAGE') return 'images';
   if (sortKey?.startsWith('FACE#')) return 'faces';
   if (sortKey === '#PERSON') return 'people';

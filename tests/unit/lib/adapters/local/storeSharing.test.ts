@@ -80,7 +80,7 @@ describe('sharing the data directory between processes', () => {
     expect(seen).toMatchObject({ key: 'zebediah.jpg' });
     expect(report.items).toEqual([`image ${imageIdOf('ingest', 'zebediah.jpg')}`]);
     expect(check).toMatchObject({ problems: [], items: { images: 1 }, deadLetters: 1 });
-    expect(backedUp.items).toBe(1);
+    expect(backedUp.items).toBe(2); // the image kept and the erased one's erasure mark (its time only)
     expect(fs.readFileSync(backup, 'utf8')).toContain('second.jpg');
     expect(fs.statSync(backup).mode & 0o777).toBe(0o600);
     expect(whileClosing).toMatchObject({ key: 'second.jpg' }); // the holder serves until the joined one is done
