@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import os from 'node:os';
+import { performance } from 'node:perf_hooks';
 
 /** The machine a report's numbers were measured on: they depend on it, and on what else it was running. */
 export interface MachineDescription {
@@ -58,4 +60,62 @@ export function peakRssMb(): number {
 export function cpuSecondsSince(since: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(since);
   return (used.user + used.system) / 1e6;
+}
+
+/** A reading of the whole machine's CPU counters (/proc/stat), to tell how busy it was while a bench ran. */
+export interface MachineCpuReading {
+  at: number;
+  busyTicks: number;
+  totalTicks: number;
+}
+
+export function readMachineCpu(): MachineCpuReading {
+  const at = performance.now();
+  try {
+    const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = ticks.reduce((a, b) => a + b, 0);
+    // idle and iowait are the 4th and 5th counters.
+    return { at, busyTicks: total - (ticks[3] ?? 0) - (ticks[4] ?? 0), totalTicks: total };
+  } catch {
+    return { at, busyTicks: 0, totalTicks: 0 };
+  }
+}
+
+/** How busy the machine was between two readings, and the load average through the interval. */
+export interface MachineLoad {
+  seconds: number;
+  /** Cores busy on average, all processes (this bench included). */
+  busyCores: number;
+  /** Cores busy on average with other work than this bench's processes (`ownCpuSeconds`). */
+  othersBusyCores: number;
+  loadAverage: { min: number; max: number };
+}
+
+/**
+ * Samples the load average every few seconds until `stop`, which also says how many cores were busy meanwhile and
+ * how many of them with others' work: a shared machine's numbers mean little without it.
+ */
+export function watchMachineLoad(): { stop(ownCpuSeconds: number): MachineLoad } {
+  const start = readMachineCpu();
+  const samples = [loadAverage()];
+  const timer = setInterval(() => samples.push(loadAverage()), 5_000);
+  timer.unref();
+  return {
+    stop(ownCpuSeconds) {
+      clearInterval(timer);
+      samples.push(loadAverage());
+      const end = readMachineCpu();
+      const seconds = (end.at - start.at) / 1000;
+      const cores = os.cpus().length;
+      const total = end.totalTicks - start.totalTicks;
+      const busyCores = total > 0 ? (cores * (end.busyTicks - start.busyTicks)) / total : 0;
+      return {
+        seconds,
+        busyCores,
+        othersBusyCores: Math.max(0, busyCores - ownCpuSeconds / Math.max(seconds, 1e-9)),
+        loadAverage: { min: Math.min(...samples), max: Math.max(...samples) },
+      };
+    },
+  };
 }

@@ -15,6 +15,8 @@ export interface AwsCall {
   /** The SDK command, e.g. `PutObjectCommand`, `QueryCommand` (the low-level one, also for the document client). */
   command: string;
   input: Record<string, unknown>;
+  /** The answer, once it came (what the cost model reads item sizes from); undefined for a call that failed. */
+  output?: Record<string, unknown>;
 }
 
 interface Gate {
@@ -69,7 +71,9 @@ export class AwsCallLog {
               (error: unknown) => gate.settle({ error }),
             );
           }
-          return next(args);
+          const result = (await next(args)) as { output?: Record<string, unknown> };
+          call.output = result.output;
+          return result;
         },
         { step: 'initialize', name: 'facepipeAwsCallLog', override: true },
       );

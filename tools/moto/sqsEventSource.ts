@@ -27,6 +27,11 @@ export interface Invocation {
   failed: number;
   threw: boolean;
   durationMs: number;
+  /**
+   * CPU milliseconds of this process during the invocation (all its threads): the invocation's own only while no
+   * other function runs in the process (bench:lambda drains one function at a time).
+   */
+  cpuMs: number;
 }
 
 /** The Lambda context an invocation of `functionName` gets. */
@@ -116,6 +121,7 @@ export class SqsEventSource {
       awsRegion: 'us-east-1',
     }));
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     let failedIds: Set<string>;
     let threw = false;
     try {
@@ -132,6 +138,7 @@ export class SqsEventSource {
       failedIds = new Set(records.map((r) => r.messageId));
     }
     const durationMs = performance.now() - started;
+    const cpu = process.cpuUsage(cpuBefore);
     const succeeded = records.filter((r) => !failedIds.has(r.messageId));
     if (succeeded.length > 0) {
       await this.sqs.send(
@@ -147,6 +154,7 @@ export class SqsEventSource {
       failed: failedIds.size,
       threw,
       durationMs,
+      cpuMs: (cpu.user + cpu.system) / 1000,
     });
     return records.length;
   }
