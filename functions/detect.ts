@@ -24,7 +24,9 @@ export const handler = s3EventQueueHandler(async (event, delivery) => {
         ? { faces: outcome.faces }
         : outcome.status === 'failed'
           ? { error: outcome.error }
-          : { reason: outcome.reason };
+          : outcome.status === 'video'
+            ? {}
+            : { reason: outcome.reason };
     logger.info('image', { key: event.key, imageId: outcome.imageId, status: outcome.status, ...details });
   } catch (error) {
     if (delivery.receiveCount >= settings.maxReceiveCount) {

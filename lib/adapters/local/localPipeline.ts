@@ -3,27 +3,36 @@ import type { FacepipeConfig } from '../../config';
 import { FacepipeError } from '../../errors';
 import { eraseImage } from '../../pipeline/erasure';
 import { imageIdOf } from '../../pipeline/ids';
-import type { ObjectCreatedEvent, ObjectStore } from '../../pipeline/ports';
+import type { ObjectCreatedEvent, ObjectStore, VideoMessage } from '../../pipeline/ports';
 import { GalleryCache } from '../../pipeline/recognition';
 import { emotionSettled, identitySettled } from '../../pipeline/records';
 import type { BucketNames, StageContext } from '../../pipeline/stages/context';
 import { type DetectOutcome, detectStage, recordGaveUp } from '../../pipeline/stages/detect';
 import { emotionStage } from '../../pipeline/stages/emotion';
 import { recogniseStage } from '../../pipeline/stages/recognise';
+import { type VideoOutcome, videoStage } from '../../pipeline/stages/video';
 import { FaceAnalyser } from '../../vision/analyser';
 import { DynamoResultsStore } from '../dynamodb/resultsStore';
 import { tableDefinition } from '../dynamodb/schema';
-import { FileDeadLetterStore, type StoredDeadLetter } from './deadLetterFile';
+import { type DeadLetterStore, FileDeadLetterStore, type StoredDeadLetter } from './deadLetterFile';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from './embeddedDynamo';
 import { FolderObjectStore } from './folderStore';
 import { InProcessQueue, InProcessTopic, type QueueOptions } from './inProcessQueue';
 import { LocalKeys } from './localKeys';
 
-export const LOCAL_BUCKETS: BucketNames = { ingest: 'ingest', crops: 'crops', thumbnails: 'thumbnails' };
+export const LOCAL_BUCKETS: BucketNames = {
+  ingest: 'ingest',
+  crops: 'crops',
+  thumbnails: 'thumbnails',
+  frames: 'frames',
+};
 export const LOCAL_TABLE = 'facepipe-results';
 
 export type PipelineEvent =
+  /** An upload of the ingest bucket is settled: an image, or a video once its tracks are assembled. */
   | { type: 'image'; key: string; outcome: DetectOutcome }
+  /** A step of a video's processing (planned, a segment sampled, done, failed). */
+  | { type: 'video'; outcome: VideoOutcome }
   | { type: 'dead-letter'; queue: string; reason: string; message: ObjectCreatedEvent };
 
 export interface LocalPipelineOptions {
@@ -51,7 +60,7 @@ export type DeliverySettings = Required<
 >;
 
 /** The queues a dead letter can come from, and be re-driven into. */
-export const STAGE_QUEUES = ['ingest', 'emotion', 'recognise'] as const;
+export const STAGE_QUEUES = ['ingest', 'emotion', 'recognise', 'video'] as const;
 export type StageQueue = (typeof STAGE_QUEUES)[number];
 
 /** What a re-drive did: dead letters sent back to their queue, removed once handled, and those that failed again. */
@@ -66,6 +75,11 @@ export interface RedriveReport {
   unknownQueue: number;
 }
 
+/** The largest file the local pipeline reads: an image's limit, or a video's when larger. */
+export function maxUploadBytes(config: FacepipeConfig): number {
+  return Math.max(config.decode.maxBytes, config.video.maxBytes);
+}
+
 /**
  * The pipeline on one machine, with the adapters of the local default: a folder per bucket, in-process queues and
  * topic, the results table in embedded dynalite, dead letters in a JSON-lines file, all under the data directory.
@@ -76,7 +90,9 @@ export class LocalPipeline {
   /** The ingest keys of local files (`localKeys.ts`). */
   readonly keys: LocalKeys;
   private readonly listeners: ((event: PipelineEvent) => void)[] = [];
-  private readonly queues: InProcessQueue<ObjectCreatedEvent>[] = [];
+  private readonly queues: InProcessQueue<ObjectCreatedEvent | VideoMessage>[] = [];
+  /** Work on videos (when the stages consume). */
+  videoQueue: InProcessQueue<VideoMessage> | undefined;
   private closed = false;
 
   private constructor(
@@ -97,7 +113,7 @@ export class LocalPipeline {
     try {
       const analyser = options.models === false ? undefined : await FaceAnalyser.create(options.config);
       // The store never reads an object over the size limit, not even to hash a file a user dropped in.
-      const store = new FolderObjectStore(dataDir, { maxBodyBytes: options.config.decode.maxBytes });
+      const store = new FolderObjectStore(dataDir, { maxBodyBytes: maxUploadBytes(options.config) });
       const pipeline = new LocalPipeline(
         dataDir,
         store,
@@ -120,7 +136,13 @@ export class LocalPipeline {
   /** The stage context (stores plus the vision core); only when the models were loaded. */
   get context(): StageContext {
     if (!this.analyser) throw new FacepipeError('INTERNAL', 'This pipeline was opened without models.');
-    return { store: this.stageStore, results: this.results, analyser: this.analyser, buckets: this.buckets };
+    return {
+      store: this.stageStore,
+      results: this.results,
+      analyser: this.analyser,
+      buckets: this.buckets,
+      ...(this.videoQueue ? { videoQueue: this.videoQueue } : {}),
+    };
   }
 
   on(listener: (event: PipelineEvent) => void): void {
@@ -212,7 +234,7 @@ export class LocalPipeline {
     const before = new Set((await this.deadLetters.list()).map((d) => d.id));
     const letters = await this.deadLetters.list(queue);
     const report: RedriveReport = {
-      sent: { ingest: 0, emotion: 0, recognise: 0 },
+      sent: { ingest: 0, emotion: 0, recognise: 0, video: 0 },
       removed: 0,
       deadLetteredAgain: 0,
       unknownQueue: 0,
@@ -247,31 +269,56 @@ export class LocalPipeline {
   }
 
   private wire(options: LocalPipelineOptions): void {
-    const context = this.context;
-    const queue = (name: StageQueue) => {
+    const queue = <T extends ObjectCreatedEvent | VideoMessage>(name: StageQueue) => {
       // The queue's own defaults (QUEUE_DEFAULTS) fill in what is not given.
-      const q = new InProcessQueue<ObjectCreatedEvent>(name, {
+      const q = new InProcessQueue<T>(name, {
         ...options.delivery,
         concurrency: options.workers,
-        deadLetters: this.deadLetters,
-        onDeadLetter: (dl) => this.onDeadLetter(dl),
+        // One dead-letter file for every queue; each letter names its queue.
+        deadLetters: this.deadLetters as unknown as DeadLetterStore<T>,
+        onDeadLetter: (dl) => this.onDeadLetter(dl as unknown as StoredDeadLetter<ObjectCreatedEvent>),
       });
-      this.queues.push(q);
+      this.queues.push(q as unknown as InProcessQueue<ObjectCreatedEvent | VideoMessage>);
       return q;
     };
-    const ingest = queue('ingest');
-    const emotion = queue('emotion');
-    const recognise = queue('recognise');
+    const ingest = queue<ObjectCreatedEvent>('ingest');
+    const emotion = queue<ObjectCreatedEvent>('emotion');
+    const recognise = queue<ObjectCreatedEvent>('recognise');
+    const video = queue<VideoMessage>('video');
+    this.videoQueue = video;
+    const context = this.context;
     const crops = new InProcessTopic<ObjectCreatedEvent>('crop-created');
     crops.subscribe(emotion);
     crops.subscribe(recognise);
     this.store.onObjectCreated(this.buckets.ingest, (event) => ingest.send(event));
+    // Sampled video frames go through the detect stage like uploads (on AWS: the frames bucket notifies the ingest queue).
+    this.store.onObjectCreated(LOCAL_BUCKETS.frames as string, (event) => ingest.send(event));
     this.store.onObjectCreated(this.buckets.crops, (event) => crops.publish(event));
 
     const gallery = new GalleryCache(this.results);
     ingest.start(async (event) => {
       const outcome = await detectStage(context, event, { force: options.force });
-      this.emit({ type: 'image', key: event.key, outcome });
+      // A video's outcome comes once its tracks are assembled; a frame is no upload of its own.
+      if (event.bucket === this.buckets.ingest && outcome.status !== 'video') {
+        this.emit({ type: 'image', key: event.key, outcome });
+      }
+    });
+    video.start(async (message) => {
+      const outcome = await videoStage(context, message);
+      this.emit({ type: 'video', outcome });
+      if (outcome.status === 'done') {
+        this.emit({
+          type: 'image',
+          key: outcome.key,
+          outcome: { status: 'done', imageId: outcome.videoId, faces: outcome.faces, facesOmitted: 0 },
+        });
+      } else if (outcome.status === 'failed') {
+        this.emit({
+          type: 'image',
+          key: outcome.key,
+          outcome: { status: 'failed', imageId: outcome.videoId, error: outcome.error },
+        });
+      }
     });
     emotion.start(async (event) => {
       await emotionStage(context, event);
@@ -281,10 +328,20 @@ export class LocalPipeline {
     });
   }
 
+  /** The upload a video message is about (a video's failure is recorded on its upload's record). */
+  private async videoUpload(message: VideoMessage): Promise<ObjectCreatedEvent | undefined> {
+    if (message.kind !== 'tracks') return { bucket: message.bucket, key: message.key };
+    const video = await this.results.getImage(message.videoId);
+    return video && { bucket: video.bucket, key: video.key };
+  }
+
   /** A message the stages gave up on: for an upload, the image is recorded as failed so the user sees it. */
   private async onDeadLetter(deadLetter: StoredDeadLetter<ObjectCreatedEvent>): Promise<void> {
-    const { message, queue, reason } = deadLetter;
-    if (queue === 'ingest') {
+    const { queue, reason } = deadLetter;
+    const message =
+      queue === 'video' ? await this.videoUpload(deadLetter.message as unknown as VideoMessage) : deadLetter.message;
+    if (!message) return;
+    if (queue === 'ingest' || queue === 'video') {
       const failed = await recordGaveUp(this.context, message, {
         reason,
         code: deadLetter.code,

@@ -7,6 +7,7 @@ import { assignBySimilarity, type GalleryCache } from '../recognition';
 import type { FaceRecord, Identity } from '../records';
 import type { StageContext } from './context';
 import { loadCrop } from './faceCrop';
+import { settleFrame } from './video';
 
 export type RecogniseOutcome =
   | { status: 'done'; faceId: string; identities: number }
@@ -60,6 +61,8 @@ export async function recogniseStage(
     context.results.setIdentity(sibling, sibling.crop.key, identities[i] as Identity),
   );
   await takeBackFromRemovedPeople(context, siblings, identities);
+  // A video frame: it may be settled now (its video's tracks wait for every frame).
+  if (face.frame) await settleFrame(context, face.imageId);
   return { status: 'done', faceId: face.faceId, identities: siblings.length };
 }
 
