@@ -32,6 +32,14 @@ export interface TrackingOptions {
   cuts: readonly number[];
 }
 
+/**
+ * Likeness alone (another place in the frame, across a cut, after a gap) links two faces only this far above the
+ * match threshold, and only faces at least LIKENESS_MIN_SIDE pixels high: embeddings of tiny, blurred or turned faces
+ * resemble each other whoever they are.
+ */
+export const LIKENESS_MARGIN = 0.1;
+export const LIKENESS_MIN_SIDE = 40;
+
 /** Boxes overlapping at least this much (IoU) in consecutive samples of one shot are the same face… */
 export const LINK_IOU = 0.3;
 /** …unless their faces are clearly unalike: below this similarity two overlapping faces are two people. */
@@ -72,7 +80,8 @@ function likenessOf(track: OpenTrack<TrackableFace>): Float32Array | undefined {
 /**
  * Links faces into tracks, frame by frame in time order. A face continues the open track it matches best: the same
  * place in consecutive samples of one shot (IoU ≥ LINK_IOU, and not clearly unalike), or the same likeness (the
- * track's mean embedding at or above the match threshold) anywhere, also across a shot cut. One face per track per
+ * track's mean embedding LIKENESS_MARGIN above the match threshold, both faces large enough) anywhere, also across a
+ * shot cut. One face per track per
  * frame. A track not continued for `gapSeconds` is closed; a face no open track takes starts a new one.
  */
 export function linkTracks<F extends TrackableFace>(faces: readonly F[], options: TrackingOptions): Track<F>[] {
@@ -98,7 +107,10 @@ export function linkTracks<F extends TrackableFace>(faces: readonly F[], options
           likeness && face.embedding ? cosineSimilarity(likeness, normalised(face.embedding)) : undefined;
         const overlap = cutBetween(track.last.at, at) ? 0 : iou(track.last.box, face.box);
         const samePlace = overlap >= LINK_IOU && (similarity === undefined || similarity >= LINK_MIN_SIMILARITY);
-        const sameLikeness = similarity !== undefined && similarity >= options.matchThreshold;
+        const sameLikeness =
+          similarity !== undefined &&
+          similarity >= options.matchThreshold + LIKENESS_MARGIN &&
+          Math.min(face.box.width, face.box.height, track.last.box.width, track.last.box.height) >= LIKENESS_MIN_SIDE;
         if (samePlace || sameLikeness) pairs.push({ track, face, score: (similarity ?? 0) + overlap });
       }
     }

@@ -70,10 +70,10 @@ export async function acceptVideo(
   const imageId = imageIdOf(event.bucket, event.key);
   const underWay = existing?.video && existing.etag === version.etag && existing.status === 'processing';
   if (reanalyse || !underWay) {
-    if (existing?.video && existing.etag !== version.etag) {
-      // A changed upload: the old version's frames, tracks and summary go.
-      const keep = version.etag.slice(0, 12);
-      await eraseVideoFrames(context, imageId, (v) => v !== keep, { objects: [], items: [] });
+    if (existing?.video) {
+      // Starting again (a changed upload, or --force): what an earlier pass left (frames with everything derived
+      // from them, tracks, summary) goes first, so it never mixes with the new pass.
+      await eraseVideoFrames(context, imageId, () => true, { objects: [], items: [] });
       await context.results.deleteVideoResults(imageId);
     }
     const written = await context.results.putImage(

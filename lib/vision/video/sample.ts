@@ -40,8 +40,8 @@ const CUT_SCENE_SCORE = 0.2;
 const FRAME_QUALITY = 3;
 
 /**
- * Samples one time segment of a video file with ffmpeg: `rate` frames per second (the fps filter: the frame shown at
- * each slot of the grid, so variable frame rates give an even sample), upright (ffmpeg applies the rotation), as
+ * Samples one time segment of a video file with ffmpeg: `rate` frames per second (the first frame shown in each slot
+ * of the grid, so variable frame rates give an even sample), upright (ffmpeg applies the rotation), as
  * JPEG files; and, in the same decode, the shot cuts (ffmpeg's scene score between consecutive source frames on a
  * miniature). A video that breaks midway gives the frames before the break and says where it broke.
  */
@@ -64,10 +64,15 @@ export async function sampleSegment(file: string, request: SegmentRequest): Prom
         '-i',
         file,
         '-filter_complex',
-        `[0:v:0]split=2[s][c];[s]fps=${rate},showinfo[f];` +
+        // The first frame shown in each slot of the grid (k/rate .. (k+1)/rate, on the file's clock): an even sample
+        // of a variable frame rate, no frame twice, a slot without a frame (a gap, a cut-off end) left empty.
+        `[0:v:0]split=2[s][c];[s]select='isnan(prev_selected_t)+gt(floor((t+${start})*${rate}),` +
+          `floor((prev_selected_t+${start})*${rate}))',showinfo[f];` +
           `[c]scale=64:36,select='gt(scene,${CUT_SCENE_SCORE})',showinfo[x]`,
         '-map',
         '[f]',
+        '-vsync',
+        '0',
         '-q:v',
         String(FRAME_QUALITY),
         '-f',
@@ -92,10 +97,10 @@ export async function sampleSegment(file: string, request: SegmentRequest): Prom
     const frames: SampledFrame[] = [];
     for (const [n, time] of frameTimes.entries()) {
       const at = start + time;
-      const index = Math.round(at * rate);
+      const index = Math.floor(at * rate + 1e-6);
       if (index < firstSlot || index >= endSlot || frames.some((f) => f.index === index)) continue;
       const jpeg = await fs.readFile(path.join(dir, `${String(n + 1).padStart(6, '0')}.jpg`)).catch(() => undefined);
-      if (jpeg) frames.push({ index, at: round3(index / rate), jpeg });
+      if (jpeg) frames.push({ index, at: round3(at), jpeg });
     }
     const errors = run.stderr
       .split('\n')
