@@ -106,6 +106,7 @@ export function buildProgram(): Command {
     .command('query')
     .description('faces and images in the results table')
     .option('--image <key>', 'the faces of one image: its key in the ingest bucket, or the file it was run from')
+    .option('--video <key>', "a video's tracks, who was seen when and its emotions over time (key or file)")
     .option('--person <id>', 'faces recognised as this person, newest first')
     .option('--emotion <label>', 'faces with this emotion, newest first')
     .option('--unknown', 'faces of nobody enrolled')
