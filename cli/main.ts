@@ -31,8 +31,8 @@ export function buildProgram(): Command {
 
   program
     .command('analyze')
-    .description('analyze images and folders: one result per file; a bad file never stops the rest')
-    .argument('<paths...>', 'image files or folders (searched recursively)')
+    .description('analyze images, videos and folders: one result per file; a bad file never stops the rest')
+    .argument('<paths...>', 'image or video files, or folders (searched recursively)')
     .option('--json', 'one JSON object per line and per input')
     .option('--embeddings', 'include the 128-d identity embedding of each face (with --json)')
     .option('--assume-face', 'treat each whole image as one face crop (skip the detector)')
@@ -53,8 +53,11 @@ export function buildProgram(): Command {
 
   program
     .command('run')
-    .description('process images through the whole local pipeline: faces, crops, emotions, identities, thumbnails')
-    .argument('<paths...>', 'image files or folders (searched recursively)')
+    .description(
+      'process images and videos through the whole local pipeline: faces, crops, emotions, identities, thumbnails; ' +
+        'face tracks for videos',
+    )
+    .argument('<paths...>', 'image or video files, or folders (searched recursively)')
     .option('--force', 'process again images already done')
     .addOption(cliOption(OPTIONS.workers))
     .option('--json', 'print the summary as JSON')

@@ -20,6 +20,7 @@ import {
 } from './image/decode';
 import { cutFaceCrop, encodeImage, encodeThumbnail } from './image/encode';
 import { faceInRegion } from './image/faceGeometry';
+import { type FaceQuality, faceQuality } from './image/faceQuality';
 import type { Box, DetectedFace, EmotionResult, FiveLandmarks, GenderResult, RgbImage } from './types';
 
 export interface FaceAnalysis extends DetectedFace {
@@ -29,6 +30,8 @@ export interface FaceAnalysis extends DetectedFace {
   gender?: GenderResult;
   /** Encoded face crop (box plus margin), when asked for. */
   crop?: Buffer;
+  /** How good the face's picture is (sharp, frontal, large), read from its crop like the pipeline's. */
+  quality: FaceQuality;
 }
 
 /** Milliseconds spent per stage for one image. */
@@ -256,6 +259,7 @@ export class FaceAnalyser {
         ...face,
         ...(appearances[i] as Appearance),
         embedding: embeddings[i] as Float32Array,
+        quality: faceQuality(crops[i] as FaceCrop),
       };
       if (options.crops) analysis.crop = await this.encodeCrop(crops[i] as FaceCrop);
       faces.push(analysis);
