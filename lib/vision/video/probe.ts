@@ -43,14 +43,18 @@ function seconds(h: string, m: string, s: string): number {
  * `Input #0, <demuxer>, from …`, `Duration: HH:MM:SS.ss`, `Stream #0:0…: Video: <codec> …, WxH …, R fps`, and the
  * rotation as `rotate : 90` (ffmpeg before 5) or `displaymatrix: rotation of -90.00 degrees`.
  */
-export function parseStreamDump(stderr: string): VideoInfo | 'no video' | undefined {
+export function parseStreamDump(stderr: string): VideoInfo | 'no video' | 'empty' | undefined {
   const input = /^Input #0, (.+?), from /m.exec(stderr);
   if (!input) return undefined;
   const duration = /Duration: (\d+):(\d+):(\d+(?:\.\d+)?)/.exec(stderr);
   const lines = stderr.split('\n');
   const videoAt = lines.findIndex((line) => /Stream #0:\d+.*?: Video: /.test(line));
   const audio = lines.some((line) => /Stream #0:\d+.*?: Audio: /.test(line));
-  if (videoAt < 0) return 'no video';
+  if (videoAt < 0) {
+    // A container with no stream at all and no time: a video that was never given a frame.
+    const streams = lines.some((line) => /Stream #0:\d+/.test(line));
+    return !streams && duration && Number(duration[3]) === 0 && Number(duration[2]) === 0 ? 'empty' : 'no video';
+  }
   const line = lines[videoAt] as string;
   const codec = /: Video: ([^\s,]+)/.exec(line)?.[1] ?? 'unknown';
   const size = /,\s(\d+)x(\d+)/.exec(line);
@@ -92,6 +96,7 @@ export async function probeVideo(file: string, options: { timeoutMs?: number } =
   const run = await runFfmpeg(['-i', file], { timeoutMs: options.timeoutMs ?? 30_000 });
   if (run.timedOut) throw new FacepipeError('VIDEO_TIMEOUT', 'Reading the video header took longer than 30 s.');
   const info = parseStreamDump(run.stderr);
+  if (info === 'empty') throw new FacepipeError('EMPTY_VIDEO', 'The video has no frame (it lasts 0 s).');
   if (info === 'no video') {
     throw new FacepipeError('NO_VIDEO_STREAM', 'The file is a media container without a video stream (audio only?).');
   }
