@@ -15,7 +15,8 @@ void stageContext().catch(() => undefined);
 export const handler = s3EventQueueHandler(async (event, delivery) => {
   const context = await stageContext();
   try {
-    if (event.bucket !== context.buckets.ingest) {
+    // Uploads, and the frames sampled from videos (their bucket notifies the same queue).
+    if (event.bucket !== context.buckets.ingest && event.bucket !== context.buckets.frames) {
       throw new Error(`an event for bucket "${event.bucket}"; this function serves "${context.buckets.ingest}"`);
     }
     const outcome = await detectStage(context, event);

@@ -518,6 +518,22 @@ export const OPTIONS = {
     description: 'the bucket thumbnails are written to',
     lands: { setting: 'buckets.thumbnails' },
   },
+  framesBucket: {
+    kind: 'string',
+    env: 'FACEPIPE_FRAMES_BUCKET',
+    default: undefined,
+    defaultText: 'none: videos are refused',
+    description: 'the bucket frames sampled from videos are written to (its events feed the ingest queue)',
+    lands: { setting: 'buckets.frames' },
+  },
+  videoQueue: {
+    kind: 'string',
+    env: 'FACEPIPE_VIDEO_QUEUE',
+    default: undefined,
+    defaultText: 'none: videos are refused',
+    description: 'the name of the queue video work goes through (planning, segments, track assembly)',
+    lands: { setting: 'videoQueue' },
+  },
   table: {
     kind: 'string',
     env: 'FACEPIPE_TABLE',

@@ -3,7 +3,7 @@ import { assertNoIndexedFaces } from './backends';
 import { imageIdOf, imageObjectsPrefix } from './ids';
 import type { FaceRecord, ImageRecord } from './records';
 import { nowIso, type StorageContext } from './stages/context';
-import { eraseVideoFrames } from './stages/video';
+import { eraseVideoFrames } from './videoFrames';
 
 /**
  * Erasure: what is erased is gone from every bucket and the results, also when other work is in flight.

@@ -10,7 +10,7 @@ export interface AwsPipelineOptions {
   maxReceiveCount: number;
   /** Long enough for a batch to finish (Lambda's rule: 6× the function timeout), short enough to retry in a test. */
   visibilityTimeoutSeconds: number;
-  batchSize: { detect: number; emotion: number; recognise: number };
+  batchSize: { detect: number; emotion: number; recognise: number; video?: number };
   maximumConcurrency: number;
 }
 
@@ -64,6 +64,7 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
   const detect = (await import('../../functions/detect.js')).handler as SqsHandler;
   const emotion = (await import('../../functions/emotion.js')).handler as SqsHandler;
   const recognise = (await import('../../functions/recognise.js')).handler as SqsHandler;
+  const video = (await import('../../functions/video.js')).handler as SqsHandler;
   const { stageContext } = await import('../../functions/commons/context.js');
   const source = (functionName: string, queue: Stack['queues']['ingest'], handler: SqsHandler, batchSize: number) =>
     new SqsEventSource(sqs, {
@@ -78,6 +79,7 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
     source('detect', stack.queues.ingest, detect, options.batchSize.detect),
     source('emotion', stack.queues.emotion, emotion, options.batchSize.emotion),
     source('recognise', stack.queues.recognise, recognise, options.batchSize.recognise),
+    source('video', stack.queues.video, video, options.batchSize.video ?? 1),
   ];
   return {
     moto,

@@ -15,8 +15,8 @@ import {
 import { IO_PARALLELISM, inParallel } from '../inParallel';
 import type { ObjectCreatedEvent, StoredObject } from '../ports';
 import type { FaceRecord, FrameRef, ImageRecord } from '../records';
+import { acceptVideo, settleFrame } from '../videoFrames';
 import { nowIso, type StageContext, type StorageContext } from './context';
-import { acceptVideo, settleFrame } from './video';
 
 export type DetectOutcome =
   | { status: 'done'; imageId: string; faces: number; facesOmitted: number }

@@ -1,8 +1,8 @@
 import { emotionBackendOf } from '../backends';
 import type { ObjectCreatedEvent } from '../ports';
+import { settleFrame } from '../videoFrames';
 import type { StageContext } from './context';
 import { loadCrop } from './faceCrop';
-import { settleFrame } from './video';
 
 export type EmotionOutcome =
   | { status: 'done'; faceId: string; label: string }

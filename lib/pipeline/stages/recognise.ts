@@ -5,9 +5,9 @@ import { IO_PARALLELISM, inParallel } from '../inParallel';
 import type { ObjectCreatedEvent } from '../ports';
 import { assignBySimilarity, type GalleryCache } from '../recognition';
 import type { FaceRecord, Identity } from '../records';
+import { settleFrame } from '../videoFrames';
 import type { StageContext } from './context';
 import { loadCrop } from './faceCrop';
-import { settleFrame } from './video';
 
 export type RecogniseOutcome =
   | { status: 'done'; faceId: string; identities: number }

@@ -1,5 +1,4 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { FacepipeError } from '../../errors';
 
 /**
@@ -32,8 +31,9 @@ function versionOf(binary: string): string | undefined {
 
 function npmBinary(): string | undefined {
   try {
-    // The package throws at require time on a platform it has no binary for.
-    const installer = createRequire(__filename)('@ffmpeg-installer/ffmpeg') as { path: string };
+    // A plain require, so a bundler keeps it as the package it is (serverless.yml marks it external: only the video
+    // function's zip carries it). The package throws at require time on a platform it has no binary for.
+    const installer = require('@ffmpeg-installer/ffmpeg') as { path: string };
     return installer.path;
   } catch {
     return undefined;
