@@ -5,10 +5,8 @@ import { imageIdOf } from '../lib/pipeline/ids';
 import type { VideoMessage } from '../lib/pipeline/ports';
 import { recordGaveUp } from '../lib/pipeline/stages/detect';
 import { videoStage } from '../lib/pipeline/stages/video';
-import { settings, stageContext } from './commons/context';
+import { facepipeConfig, settings, storageContext } from './commons/context';
 import { logger } from './commons/logger';
-
-void stageContext().catch(() => undefined);
 
 const KINDS = new Set(['plan', 'segment', 'tracks']);
 
@@ -29,7 +27,8 @@ function parseVideoMessage(body: string): VideoMessage {
  */
 async function processRecord(record: SQSRecord): Promise<void> {
   const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 1);
-  const context = await stageContext();
+  // No models here: the video stage decodes with ffmpeg and links stored faces.
+  const context = { ...(await storageContext()), config: facepipeConfig() };
   let message: VideoMessage | undefined;
   try {
     message = parseVideoMessage(record.body);

@@ -65,7 +65,7 @@ export async function storageContext(): Promise<StorageContext> {
 let config: FacepipeConfig | undefined;
 
 /** The facepipe configuration of this deployment (its FACEPIPE_* variables), read on first use. */
-function facepipeConfig(): FacepipeConfig {
+export function facepipeConfig(): FacepipeConfig {
   config ??= loadConfig();
   return config;
 }

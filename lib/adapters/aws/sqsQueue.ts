@@ -27,6 +27,8 @@ export class SqsMessageQueue<T> implements MessageQueue<T> {
   }
 
   async send(message: T): Promise<void> {
-    await this.client.send(new SendMessageCommand({ QueueUrl: await this.queueUrl(), MessageBody: JSON.stringify(message) }));
+    await this.client.send(
+      new SendMessageCommand({ QueueUrl: await this.queueUrl(), MessageBody: JSON.stringify(message) }),
+    );
   }
 }

@@ -304,7 +304,7 @@ export class LocalPipeline {
       }
     });
     video.start(async (message) => {
-      const outcome = await videoStage(context, message);
+      const outcome = await videoStage({ ...context, config: context.analyser.config }, message);
       this.emit({ type: 'video', outcome });
       if (outcome.status === 'done') {
         this.emit({

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { FacepipeConfig } from '../../config';
 import { describeError, type FacepipeError, isInputError, FacepipeError as PipelineError } from '../../errors';
 import { checkVideoLimits } from '../../vision/video/limits';
 import { probeVideo } from '../../vision/video/probe';
@@ -26,7 +27,13 @@ import {
   voteIdentities,
 } from '../tracking';
 import { eraseVideoFrames, videoQueueOf } from '../videoFrames';
-import { nowIso, type StageContext, type StorageContext } from './context';
+import { nowIso, type StorageContext } from './context';
+
+/**
+ * What the video stage needs: the stores and queues, and the video settings. No models: it decodes with ffmpeg and
+ * links stored faces; the frames' faces are analysed by the other stages.
+ */
+export type VideoContext = StorageContext & { config: Pick<FacepipeConfig, 'video' | 'matchThreshold'> };
 
 /**
  * Videos through the same stages as photos (docs/video.md): the detect stage hands a video upload here; it is
@@ -44,7 +51,7 @@ export type VideoOutcome =
   | { status: 'stale'; videoId: string; reason: string };
 
 /** The video queue's handler: plan, sample a segment, or assemble the tracks. Idempotent. */
-export async function videoStage(context: StageContext, message: VideoMessage): Promise<VideoOutcome> {
+export async function videoStage(context: VideoContext, message: VideoMessage): Promise<VideoOutcome> {
   switch (message.kind) {
     case 'plan':
       return planVideo(context, message);
@@ -57,7 +64,7 @@ export async function videoStage(context: StageContext, message: VideoMessage): 
 
 /** The video's bytes in a temporary file (ffmpeg reads files; the name says nothing, so it probes the content). */
 async function withVideoFile<T>(
-  context: StageContext,
+  context: VideoContext,
   bucket: string,
   key: string,
   etag: string,
@@ -76,7 +83,7 @@ async function withVideoFile<T>(
 }
 
 async function planVideo(
-  context: StageContext,
+  context: VideoContext,
   message: Extract<VideoMessage, { kind: 'plan' }>,
 ): Promise<VideoOutcome> {
   const { queue } = videoQueueOf(context);
@@ -86,7 +93,7 @@ async function planVideo(
     return { status: 'stale', videoId, reason: 'the video was erased or replaced' };
   }
   if (record.status !== 'processing') return { status: 'stale', videoId, reason: `the video is ${record.status}` };
-  const limits = context.analyser.config.video;
+  const limits = context.config.video;
   let details: VideoDetails;
   try {
     const info = await withVideoFile(context, message.bucket, message.key, message.etag, (file) =>
@@ -145,7 +152,7 @@ async function failVideo(context: StorageContext, record: ImageRecord, error: Fa
 }
 
 async function sampleVideoSegment(
-  context: StageContext,
+  context: VideoContext,
   message: Extract<VideoMessage, { kind: 'segment' }>,
 ): Promise<VideoOutcome> {
   const { frames: framesBucket, queue } = videoQueueOf(context);
@@ -154,7 +161,7 @@ async function sampleVideoSegment(
   if (!record?.video || record.etag !== etag || record.status !== 'processing') {
     return { status: 'stale', videoId, reason: 'the video was erased, replaced or has failed' };
   }
-  const limits = context.analyser.config.video;
+  const limits = context.config.video;
   const sampled = await withVideoFile(context, message.bucket, message.key, etag, async (file) => {
     try {
       return await sampleSegment(file, {
@@ -223,7 +230,7 @@ function trackable(face: FaceRecord): TrackableFace {
 }
 
 /** Links the faces of every settled frame into tracks and writes them, the summary, and the video's record: done. */
-async function assembleTracks(context: StageContext, videoId: string, version: string): Promise<VideoOutcome> {
+async function assembleTracks(context: VideoContext, videoId: string, version: string): Promise<VideoOutcome> {
   const record = await context.results.getImage(videoId);
   if (!record?.video || !record.etag.startsWith(version)) {
     return { status: 'stale', videoId, reason: 'the video was erased or replaced' };
@@ -240,12 +247,12 @@ async function assembleTracks(context: StageContext, videoId: string, version: s
     }
   });
   faces.sort((a, b) => a.frame - b.frame || a.box.x - b.box.x);
-  const limits = context.analyser.config.video;
+  const limits = context.config.video;
   const cuts = progress.sampled.flatMap((report) => report.cuts);
   const brokenAt = progress.sampled.find((report) => report.brokenAt)?.brokenAt;
   const linked = linkTracks(faces, {
     gapSeconds: limits.trackGapSeconds,
-    matchThreshold: context.analyser.config.matchThreshold,
+    matchThreshold: context.config.matchThreshold,
     cuts,
   });
   const identities = voteIdentities(linked);
