@@ -34,11 +34,13 @@ export interface TrackingOptions {
 
 /**
  * Likeness alone (another place in the frame, across a cut, after a gap) links two faces only this far above the
- * match threshold, and only faces at least LIKENESS_MIN_SIDE pixels high: embeddings of tiny, blurred or turned faces
- * resemble each other whoever they are.
+ * match threshold, and only good pictures of faces: at least LIKENESS_MIN_SIDE pixels high and of quality at least
+ * LIKENESS_MIN_QUALITY, compared with the mean of the track's good pictures. Embeddings of tiny, blurred or turned
+ * faces resemble each other whoever they are (seen on the Hamilton clip: a profile and a blurred face behind it).
  */
 export const LIKENESS_MARGIN = 0.1;
 export const LIKENESS_MIN_SIDE = 40;
+export const LIKENESS_MIN_QUALITY = 0.1;
 
 /** Boxes overlapping at least this much (IoU) in consecutive samples of one shot are the same face… */
 export const LINK_IOU = 0.3;
@@ -71,17 +73,37 @@ interface OpenTrack<F extends TrackableFace> {
   last: F;
   /** Sum of the faces' embeddings (its direction is the track's mean likeness). */
   likeness?: Float32Array;
+  /** The same over its good pictures only (what a likeness link compares with). */
+  goodLikeness?: Float32Array;
 }
 
-function likenessOf(track: OpenTrack<TrackableFace>): Float32Array | undefined {
-  return track.likeness && normalised(track.likeness);
+const isGoodPicture = (face: TrackableFace) =>
+  face.embedding !== undefined &&
+  face.quality >= LIKENESS_MIN_QUALITY &&
+  Math.min(face.box.width, face.box.height) >= LIKENESS_MIN_SIDE;
+
+function add(sum: Float32Array | undefined, vector: Float32Array): Float32Array {
+  if (!sum) return Float32Array.from(vector);
+  return sum.map((v, i) => v + (vector[i] as number));
+}
+
+function joined<F extends TrackableFace>(track: OpenTrack<F> | undefined, face: F): OpenTrack<F> {
+  const next = track ?? { faces: [], last: face };
+  next.faces.push(face);
+  next.last = face;
+  if (face.embedding) {
+    const unit = normalised(face.embedding);
+    next.likeness = add(next.likeness, unit);
+    if (isGoodPicture(face)) next.goodLikeness = add(next.goodLikeness, unit);
+  }
+  return next;
 }
 
 /**
  * Links faces into tracks, frame by frame in time order. A face continues the open track it matches best: the same
  * place in consecutive samples of one shot (IoU ≥ LINK_IOU, and not clearly unalike), or the same likeness (the
- * track's mean embedding LIKENESS_MARGIN above the match threshold, both faces large enough) anywhere, also across a
- * shot cut. One face per track per
+ * mean embedding of the track's good pictures LIKENESS_MARGIN above the match threshold, the face a good picture
+ * too) anywhere, also across a shot cut. One face per track per
  * frame. A track not continued for `gapSeconds` is closed; a face no open track takes starts a new one.
  */
 export function linkTracks<F extends TrackableFace>(faces: readonly F[], options: TrackingOptions): Track<F>[] {
@@ -101,16 +123,16 @@ export function linkTracks<F extends TrackableFace>(faces: readonly F[], options
     }
     const pairs: { track: OpenTrack<F>; face: F; score: number }[] = [];
     for (const track of open) {
-      const likeness = likenessOf(track);
       for (const face of here) {
-        const similarity =
-          likeness && face.embedding ? cosineSimilarity(likeness, normalised(face.embedding)) : undefined;
+        const unit = face.embedding && normalised(face.embedding);
+        const similarity = track.likeness && unit ? cosineSimilarity(normalised(track.likeness), unit) : undefined;
+        const goodSimilarity =
+          track.goodLikeness && unit && isGoodPicture(face)
+            ? cosineSimilarity(normalised(track.goodLikeness), unit)
+            : undefined;
         const overlap = cutBetween(track.last.at, at) ? 0 : iou(track.last.box, face.box);
         const samePlace = overlap >= LINK_IOU && (similarity === undefined || similarity >= LINK_MIN_SIMILARITY);
-        const sameLikeness =
-          similarity !== undefined &&
-          similarity >= options.matchThreshold + LIKENESS_MARGIN &&
-          Math.min(face.box.width, face.box.height, track.last.box.width, track.last.box.height) >= LIKENESS_MIN_SIDE;
+        const sameLikeness = goodSimilarity !== undefined && goodSimilarity >= options.matchThreshold + LIKENESS_MARGIN;
         if (samePlace || sameLikeness) pairs.push({ track, face, score: (similarity ?? 0) + overlap });
       }
     }
@@ -121,23 +143,13 @@ export function linkTracks<F extends TrackableFace>(faces: readonly F[], options
       if (takenTracks.has(track) || takenFaces.has(face)) continue;
       takenTracks.add(track);
       takenFaces.add(face);
-      track.faces.push(face);
-      track.last = face;
-      if (face.embedding) track.likeness = add(track.likeness, normalised(face.embedding));
+      joined(track, face);
     }
-    for (const face of here) {
-      if (takenFaces.has(face)) continue;
-      open.push({ faces: [face], last: face, likeness: face.embedding && normalised(face.embedding) });
-    }
+    for (const face of here) if (!takenFaces.has(face)) open.push(joined(undefined, face));
   }
   return [...closed, ...open]
     .map((track) => ({ faces: track.faces }))
     .sort((a, b) => (a.faces[0] as F).at - (b.faces[0] as F).at || (a.faces[0] as F).box.x - (b.faces[0] as F).box.x);
-}
-
-function add(sum: Float32Array | undefined, vector: Float32Array): Float32Array {
-  if (!sum) return Float32Array.from(vector);
-  return sum.map((v, i) => v + (vector[i] as number));
 }
 
 export interface TrackIdentity {

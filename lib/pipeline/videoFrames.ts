@@ -1,7 +1,7 @@
 import { FacepipeError } from '../errors';
 import type { VideoContainer } from '../vision/video/container';
 import { eraseStoredImage } from './erasure';
-import { imageIdOf, parseFrameKey, videoFramesPrefix } from './ids';
+import { imageIdOf, parseCropKey, parseFrameKey, videoFramesPrefix } from './ids';
 import { IO_PARALLELISM, inParallel } from './inParallel';
 import type { ObjectCreatedEvent, StoredObject } from './ports';
 import { emotionSettled, type ImageRecord, identitySettled, videoComplete } from './records';
@@ -102,4 +102,22 @@ export async function eraseVideoFrames(
   await inParallel(objects, IO_PARALLELISM, (object) =>
     eraseStoredImage(context, imageIdOf(frames, object.key), frames, object.key, report),
   );
+}
+
+/**
+ * The emotion or recognise stage gave up on a face (its message goes to the dead letters): if it is a video frame's
+ * face, its frame is counted settled anyway, so its video is assembled without waiting for a re-drive (the face
+ * keeps no emotion or identity; it takes part in its track without a vote).
+ */
+export async function settleFrameGivenUp(context: StorageContext, cropKey: string): Promise<void> {
+  const ref = parseCropKey(cropKey);
+  const face = ref && (await context.results.getFace(ref.imageId, ref.index));
+  if (!face?.frame) return;
+  const image = await context.results.getImage(face.imageId);
+  const version = image && parseFrameKey(image.key)?.version;
+  if (!version) return;
+  const progress = await context.results.countSettledFrame(face.frame.videoId, version, face.frame.index);
+  if (progress && videoComplete(progress)) {
+    await videoQueueOf(context).queue.send({ kind: 'tracks', videoId: face.frame.videoId, version });
+  }
 }

@@ -11,6 +11,7 @@ import { type DetectOutcome, detectStage, recordGaveUp } from '../../pipeline/st
 import { emotionStage } from '../../pipeline/stages/emotion';
 import { recogniseStage } from '../../pipeline/stages/recognise';
 import { type VideoOutcome, videoStage } from '../../pipeline/stages/video';
+import { settleFrameGivenUp } from '../../pipeline/videoFrames';
 import { FaceAnalyser } from '../../vision/analyser';
 import { DynamoResultsStore } from '../dynamodb/resultsStore';
 import { tableDefinition } from '../dynamodb/schema';
@@ -341,6 +342,8 @@ export class LocalPipeline {
     const message =
       queue === 'video' ? await this.videoUpload(deadLetter.message as unknown as VideoMessage) : deadLetter.message;
     if (!message) return;
+    // A video frame's face given up on: its frame counts as settled, so the video does not wait for a re-drive.
+    if (queue === 'emotion' || queue === 'recognise') await settleFrameGivenUp(this.context, message.key);
     if (queue === 'ingest' || queue === 'video') {
       const failed = await recordGaveUp(this.context, message, {
         reason,

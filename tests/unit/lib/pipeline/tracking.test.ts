@@ -81,10 +81,15 @@ describe('linkTracks', () => {
     expect(linkTracks(input, options)).toHaveLength(2);
   });
 
-  test('small faces are not linked by likeness alone (their embeddings resemble anyone’s)', () => {
+  test('small, blurred or turned faces are not linked by likeness alone (their embeddings resemble anyone’s)', () => {
     const small = { box: { x: 0, y: 0, width: 20, height: 24 } };
     const input = [face(0, 0, 5, small), face(1.5, 0, 5, { box: { x: 500, y: 0, width: 20, height: 24 } })];
     expect(linkTracks(input, { ...options, cuts: [1] })).toHaveLength(2);
+    const poor = [face(0, 0, 6, { quality: 0.01 }), face(1.5, 400, 6, { quality: 0.01 })];
+    expect(linkTracks(poor, { ...options, cuts: [1] })).toHaveLength(2);
+    // The same two good pictures do link.
+    const good = [face(0, 0, 6, { quality: 0.4 }), face(1.5, 400, 6, { quality: 0.4 })];
+    expect(linkTracks(good, { ...options, cuts: [1] })).toHaveLength(1);
   });
 });
 
