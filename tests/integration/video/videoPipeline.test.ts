@@ -1,10 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { queryCommand } from '../../../cli/commands/query';
 import { LocalPipeline } from '../../../lib/adapters/local/localPipeline';
+import { handleApiRequest } from '../../../lib/http';
 import { eraseImage } from '../../../lib/pipeline/erasure';
 import { imageIdOf } from '../../../lib/pipeline/ids';
 import { enrolPerson } from '../../../lib/pipeline/people';
 import { videoByKey, videoViews } from '../../../lib/pipeline/queries';
+import { capture } from '../../helpers/capture';
+import { apiRequestFactory } from '../../helpers/factories';
 import { bucketFiles, openPipeline, tableItems, tempDataDir } from '../../helpers/localPipeline';
 import { testConfig } from '../../helpers/testConfig';
 import { ffmpegMake, knnPhoto, stillsVideo, testPattern, videoDir } from '../../helpers/videos';
@@ -33,7 +37,7 @@ describe('a video through the local pipeline', () => {
   test('tracks with who, when and how they felt; a delete erases every frame, crop, thumbnail, track and record', async () => {
     // Prepare: Obama, a black gap, Obama again, then (a cut) Biden where Obama was.
     const dataDir = tempDataDir('video');
-    const pipeline = await openPipeline(dataDir);
+    let pipeline = await openPipeline(dataDir);
     try {
       await enrol(pipeline);
       const video = stillsVideo(dir, 'people.mp4', [
@@ -99,6 +103,32 @@ describe('a video through the local pipeline', () => {
       ]);
       expect(summary?.emotions).toHaveLength(5);
       expect(summary?.emotions.reduce((n, w) => n + w.faces, 0)).toBe(9);
+
+      // The HTTP API has the video and its tracks, with the names read from the people now.
+      const api = async (routeKey: string, options: Parameters<typeof apiRequestFactory>[1]) => {
+        const response = await handleApiRequest(
+          { storage: pipeline, stages: async () => pipeline.context },
+          apiRequestFactory(routeKey, options),
+        );
+        return { status: response.statusCode, body: JSON.parse(response.body) };
+      };
+      const byKey = await api('GET /videos', { query: { key: 'clips/people.mp4' } });
+      expect(byKey.status).toBe(200);
+      expect(byKey.body.video).toMatchObject({ status: 'done', video: { framesSampled: 10, tracks: 2 } });
+      expect(byKey.body.tracks.map((t: { identity: { name: string } }) => t.identity.name)).toEqual([
+        'Barack Obama',
+        'Joe Biden',
+      ]);
+      const byId = await api('GET /videos/{videoId}', { path: { videoId: found.video.imageId } });
+      expect(byId.body).toEqual(byKey.body);
+      expect((await api('GET /videos', { query: { key: 'clips/none.mp4' } })).status).toBe(404);
+
+      // So does `facepipe query --video`.
+      await pipeline.close();
+      const printed = await capture(() => queryCommand({ video: 'clips/people.mp4', dataDir }, testConfig()));
+      expect(printed.stdout).toContain('2 track(s)');
+      expect(printed.stdout).toMatch(/seen: Barack Obama \(obama\): 0\.0-3\.0 s/);
+      pipeline = await LocalPipeline.open({ dataDir, config: testConfig(), consume: false, models: false });
 
       // Act: delete the video.
       const report = await eraseImage(pipeline, 'clips/people.mp4');
