@@ -35,27 +35,39 @@ const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
 
-/** Amazon Rekognition for what the deployment moved to it; the rest runs on the ONNX models. */
-const backends: StageBackends =
+const rekognition =
   settings.emotionBackend === 'rekognition' || settings.recognitionBackend === 'rekognition'
-    ? rekognitionBackends({
-        client: new RekognitionClient({}),
-        collectionId: settings.rekognitionCollection,
-        matchThreshold: settings.rekognitionMatchThreshold,
-        emotion: settings.emotionBackend === 'rekognition',
-        recognition: settings.recognitionBackend === 'rekognition',
-      })
-    : {};
+    ? new RekognitionClient({})
+    : undefined;
+
+/** Amazon Rekognition for what the deployment moved to it; the rest runs on the ONNX models. */
+const backends: StageBackends = rekognition
+  ? rekognitionBackends({
+      client: rekognition,
+      collectionId: settings.rekognitionCollection,
+      matchThreshold: settings.rekognitionMatchThreshold,
+      emotion: settings.emotionBackend === 'rekognition',
+      recognition: settings.recognitionBackend === 'rekognition',
+    })
+  : {};
+
+/** Video work (planning, segments, track assembly) is queued by detect, emotion, recognise and video alike. */
+const sqs = settings.videoQueue ? new SQSClient({}) : undefined;
+
+/** The SDK clients by service, for instrumentation: the loopback tests record which calls each function makes. */
+export const awsClients = {
+  S3: s3,
+  DynamoDB: documents,
+  ...(rekognition ? { Rekognition: rekognition } : {}),
+  ...(sqs ? { SQS: sqs } : {}),
+};
 
 const storage: StorageContext = {
   store: new S3ObjectStore(s3),
   results: new DynamoResultsStore(documents, settings.table, { retentionDays: settings.retentionDays }),
   buckets: settings.buckets,
   backends,
-  // Video work (planning, segments, track assembly) is queued by detect, emotion and recognise alike.
-  ...(settings.videoQueue
-    ? { videoQueue: new SqsMessageQueue<VideoMessage>(new SQSClient({}), settings.videoQueue) }
-    : {}),
+  ...(sqs && settings.videoQueue ? { videoQueue: new SqsMessageQueue<VideoMessage>(sqs, settings.videoQueue) } : {}),
 };
 
 export async function storageContext(): Promise<StorageContext> {

@@ -33,6 +33,11 @@ export interface ObjectStore {
   /** Undefined when the object does not exist. */
   get(bucket: string, key: string): Promise<{ object: StoredObject; body: Buffer } | undefined>;
   head(bucket: string, key: string): Promise<StoredObject | undefined>;
+  /**
+   * Whether an object is there, without reading it or its metadata: on S3 a listing, so code that only finds and
+   * deletes objects (erasure) needs no right to read them.
+   */
+  exists(bucket: string, key: string): Promise<boolean>;
   /** Deleting a missing object is not an error (S3 semantics). */
   delete(bucket: string, key: string): Promise<void>;
   /** Keys under a prefix, sorted. */

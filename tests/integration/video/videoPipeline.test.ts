@@ -6,10 +6,12 @@ import { handleApiRequest } from '../../../lib/http';
 import { eraseImage } from '../../../lib/pipeline/erasure';
 import { imageIdOf } from '../../../lib/pipeline/ids';
 import { enrolPerson } from '../../../lib/pipeline/people';
+import type { ObjectCreatedEvent } from '../../../lib/pipeline/ports';
 import { videoByKey, videoViews } from '../../../lib/pipeline/queries';
 import { capture } from '../../helpers/capture';
 import { apiRequestFactory } from '../../helpers/factories';
 import { bucketFiles, openPipeline, tableItems, tempDataDir } from '../../helpers/localPipeline';
+import { filesHolding } from '../../helpers/localStore';
 import { testConfig } from '../../helpers/testConfig';
 import { ffmpegMake, knnPhoto, stillsVideo, testPattern, videoDir } from '../../helpers/videos';
 
@@ -130,6 +132,29 @@ describe('a video through the local pipeline', () => {
       expect(printed.stdout).toMatch(/seen: Barack Obama \(obama\): 0\.0-3\.0 s/);
       pipeline = await LocalPipeline.open({ dataDir, config: testConfig(), consume: false, models: false });
 
+      // Dead letters of the video (its assembly, a frame's detection, a frame face's crop) and one of another upload.
+      const videoId = found.video.imageId;
+      const frameKey = (await pipeline.store.list('frames', `${videoId}/`))[0]?.key ?? '';
+      const cropKey = (await pipeline.results.facesOfImage(imageIdOf('frames', frameKey)))[0]?.crop.key ?? '';
+      expect([frameKey, cropKey]).not.toContain('');
+      const letter = (id: string, queue: string, message: unknown) =>
+        pipeline.deadLetters.add({
+          id,
+          queue,
+          message: message as ObjectCreatedEvent,
+          reason: 'x',
+          receiveCount: 3,
+          failedAt: '',
+        });
+      await letter('video', 'video', { kind: 'tracks', videoId, version: 'abc' });
+      await letter('frame', 'ingest', { bucket: 'frames', key: frameKey, etag: 'e', size: 1 });
+      await letter('crop', 'emotion', { bucket: 'crops', key: cropKey, etag: 'e', size: 1 });
+      await letter('kept', 'ingest', { bucket: 'ingest', key: 'kept.jpg', etag: 'e', size: 1 });
+      // The table's LevelDB keys hold partition and sort keys in hex (dynalite's encoding).
+      const hex = (text: string) => Buffer.from(Buffer.from(text).toString('hex'));
+      const needles = [Buffer.from(frameKey), Buffer.from(cropKey), hex('TRACK#'), hex('#SUMMARY')];
+      expect(needles.filter((needle) => filesHolding(dataDir, needle).length === 0)).toEqual([]);
+
       // Act: delete the video.
       const report = await eraseImage(pipeline, 'clips/people.mp4');
 
@@ -140,6 +165,10 @@ describe('a video through the local pipeline', () => {
       for (const item of left) expect(Object.keys(item).sort()).toEqual(['PK', 'SK', 'erasedAt', 'type']);
       expect(left).toHaveLength(11);
       expect(bucketFiles(dataDir)).toEqual([]);
+      // The purge after the erasure: no file of the data directory holds a frame's or crop's key, a track or the
+      // summary; the video's dead letters are gone, the other one kept.
+      expect(needles.filter((needle) => filesHolding(dataDir, needle).length > 0).map(String)).toEqual([]);
+      expect((await pipeline.deadLetters.list()).map((deadLetter) => deadLetter.id)).toEqual(['kept']);
     } finally {
       await pipeline.close();
     }

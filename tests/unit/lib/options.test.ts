@@ -262,6 +262,10 @@ describe('serverless.yml', () => {
     'analyseMaxConcurrency',
     'videoMaxConcurrency',
     'architecture',
+    'accessLogRetentionDays',
+    'apiThrottleRate',
+    'apiThrottleBurst',
+    'pointInTimeRecoveryDays',
   ];
 
   test('its params default to the defaults of the options they set', () => {
