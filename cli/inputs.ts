@@ -3,6 +3,8 @@ import path from 'node:path';
 
 /** File endings picked up when a folder is named; files named explicitly are always read (format by content). */
 const IMAGE_ENDINGS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif']);
+/** Video endings picked up when a folder is named (the same: a video is told by its content, whatever its name). */
+const VIDEO_ENDINGS = new Set(['.mp4', '.m4v', '.mov', '.webm', '.mkv', '.avi', '.mpg', '.mpeg', '.ts']);
 
 export interface InputFile {
   path: string;
@@ -24,7 +26,8 @@ export function isHiddenOrPartial(name: string): boolean {
 
 /** A file name picked up when a folder is read or watched: an image ending, neither hidden nor partial. */
 export function isImageFileName(name: string): boolean {
-  return !isHiddenOrPartial(name) && IMAGE_ENDINGS.has(path.extname(name).toLowerCase());
+  const ending = path.extname(name).toLowerCase();
+  return !isHiddenOrPartial(name) && (IMAGE_ENDINGS.has(ending) || VIDEO_ENDINGS.has(ending));
 }
 
 async function walk(dir: string, out: string[]): Promise<void> {

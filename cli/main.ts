@@ -32,8 +32,8 @@ export function buildProgram(): Command {
 
   program
     .command('analyze')
-    .description('analyze images and folders: one result per file; a bad file never stops the rest')
-    .argument('<paths...>', 'image files or folders (searched recursively)')
+    .description('analyze images, videos and folders: one result per file; a bad file never stops the rest')
+    .argument('<paths...>', 'image or video files, or folders (searched recursively)')
     .option('--json', 'one JSON object per line and per input')
     .option('--embeddings', 'include the 128-d identity embedding of each face (with --json)')
     .option('--assume-face', 'treat each whole image as one face crop (skip the detector)')
@@ -54,8 +54,11 @@ export function buildProgram(): Command {
 
   program
     .command('run')
-    .description('process images through the whole local pipeline: faces, crops, emotions, identities, thumbnails')
-    .argument('<paths...>', 'image files or folders (searched recursively)')
+    .description(
+      'process images and videos through the whole local pipeline: faces, crops, emotions, identities, thumbnails; ' +
+        'face tracks for videos',
+    )
+    .argument('<paths...>', 'image or video files, or folders (searched recursively)')
     .option('--force', 'process again images already done')
     .addOption(cliOption(OPTIONS.workers))
     .option('--json', 'print the summary as JSON')
@@ -107,6 +110,7 @@ export function buildProgram(): Command {
     .command('query')
     .description('faces and images in the results table')
     .option('--image <key>', 'the faces of one image: its key in the ingest bucket, or the file it was run from')
+    .option('--video <key>', "a video's tracks, who was seen when and its emotions over time (key or file)")
     .option('--person <id>', 'faces recognised as this person, newest first')
     .option('--emotion <label>', 'faces with this emotion, newest first')
     .option('--unknown', 'faces of nobody enrolled')

@@ -15,7 +15,8 @@ void stageContext().catch(() => undefined);
 export const handler = s3EventQueueHandler(async (event, delivery) => {
   const context = await stageContext();
   try {
-    if (event.bucket !== context.buckets.ingest) {
+    // Uploads, and the frames sampled from videos (their bucket notifies the same queue).
+    if (event.bucket !== context.buckets.ingest && event.bucket !== context.buckets.frames) {
       throw new Error(`an event for bucket "${event.bucket}"; this function serves "${context.buckets.ingest}"`);
     }
     const outcome = await detectStage(context, event);
@@ -24,7 +25,9 @@ export const handler = s3EventQueueHandler(async (event, delivery) => {
         ? { faces: outcome.faces }
         : outcome.status === 'failed'
           ? { error: outcome.error }
-          : { reason: outcome.reason };
+          : outcome.status === 'video'
+            ? {}
+            : { reason: outcome.reason };
     logger.info('image', { key: event.key, imageId: outcome.imageId, status: outcome.status, ...details });
   } catch (error) {
     if (delivery.receiveCount >= settings.maxReceiveCount) {

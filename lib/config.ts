@@ -81,6 +81,29 @@ export interface FacepipeConfig {
   crop: OutputImageOptions & { margin: number };
   /** Thumbnail of the whole image (`size`) and of each face (`faceSize`). */
   thumbnail: OutputImageOptions & { faceSize: number };
+  /**
+   * Videos (`lib/vision/video/`, docs/video.md): how they are sampled, their limits (checked from the header before
+   * a frame is decoded), and how faces are linked into tracks.
+   */
+  video: {
+    /** Frames sampled per second of video. */
+    sampleRate: number;
+    /** Sampled frames per video at most: a longer sample is refused (TOO_MANY_FRAMES). */
+    maxFrames: number;
+    maxDurationSeconds: number;
+    /** Pixels of one frame at most (VIDEO_RESOLUTION_TOO_HIGH). */
+    maxPixels: number;
+    /** Bytes of a video file at most (FILE_TOO_LARGE); images keep `decode.maxBytes`. */
+    maxBytes: number;
+    /** Seconds of video one worker samples (one message; Lambda's 15 minutes bound a segment, not a video). */
+    segmentSeconds: number;
+    /** A segment still decoding after this many seconds is stopped (VIDEO_TIMEOUT). */
+    timeoutSeconds: number;
+    /** A track survives this many seconds without its face (an occlusion, a missed detection). */
+    trackGapSeconds: number;
+    /** The emotion summary counts emotions per window of this many seconds. */
+    summaryWindowSeconds: number;
+  };
   /** Run the age/gender analyser. */
   ageGender: boolean;
   /** Cosine similarity at or above which two faces are the same person (calibrated by `npm run eval`). */
@@ -141,6 +164,17 @@ export const defaults: FacepipeConfig = {
     format: o.imageFormat.default,
     quality: o.thumbnailQuality.default,
   },
+  video: {
+    sampleRate: o.videoSampleRate.default,
+    maxFrames: o.videoMaxFrames.default,
+    maxDurationSeconds: o.videoMaxDurationSeconds.default,
+    maxPixels: o.videoMaxPixels.default,
+    maxBytes: o.videoMaxBytes.default,
+    segmentSeconds: o.videoSegmentSeconds.default,
+    timeoutSeconds: o.videoTimeoutSeconds.default,
+    trackGapSeconds: o.trackGapSeconds.default,
+    summaryWindowSeconds: o.summaryWindowSeconds.default,
+  },
   ageGender: o.ageGender.default,
   matchThreshold: o.matchThreshold.default,
 };
@@ -198,6 +232,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     detection: { ...base.detection, ...fromEnv.detection, ...overrides.detection },
     crop: { ...base.crop, ...fromEnv.crop, ...overrides.crop },
     thumbnail: { ...base.thumbnail, ...fromEnv.thumbnail, ...overrides.thumbnail },
+    video: { ...base.video, ...fromEnv.video, ...overrides.video },
     ageGender: overrides.ageGender ?? fromEnv.ageGender ?? base.ageGender,
     matchThreshold: overrides.matchThreshold ?? fromEnv.matchThreshold ?? base.matchThreshold,
   });

@@ -23,6 +23,24 @@ export type ErrorCode =
   | 'TOO_MANY_FACES'
   /** A stage gave up on a message after its retries; the dead letters keep it for a re-drive. */
   | 'PROCESSING_FAILED'
+  /** A video (MP4/MOV, WebM/MKV, AVI, MPEG) longer than `video.maxDurationSeconds`. */
+  | 'VIDEO_TOO_LONG'
+  /** A video whose frames have more pixels than `video.maxPixels`. */
+  | 'VIDEO_RESOLUTION_TOO_HIGH'
+  /** A video that would give more sampled frames than `video.maxFrames`, or has more frames to decode than allowed. */
+  | 'TOO_MANY_FRAMES'
+  /** A container with no video stream (audio only). */
+  | 'NO_VIDEO_STREAM'
+  /** A video container that cannot be read, or whose video decodes to no frame at all. */
+  | 'CORRUPT_VIDEO'
+  /** A video with a video stream but no frame in it (0 s). */
+  | 'EMPTY_VIDEO'
+  /** A video still decoding after `video.timeoutSeconds` per segment. */
+  | 'VIDEO_TIMEOUT'
+  /** A warning on a done video: it decoded only up to a point (truncated or damaged); the frames before it count. */
+  | 'VIDEO_TRUNCATED'
+  /** No ffmpeg binary could be found or started (a deployment problem, not the input's). */
+  | 'FFMPEG_MISSING'
   /** A write lost a race it cannot simply re-apply (a record kept changing): try again. */
   | 'CONFLICT'
   /** The local store's files are damaged: refused, never replaced; the message names the file and the ways out. */
@@ -94,6 +112,13 @@ const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
   'DECODE_TIMEOUT',
   'IMAGE_TOO_SMALL',
   'INVALID_KEY',
+  'VIDEO_TOO_LONG',
+  'VIDEO_RESOLUTION_TOO_HIGH',
+  'TOO_MANY_FRAMES',
+  'NO_VIDEO_STREAM',
+  'CORRUPT_VIDEO',
+  'EMPTY_VIDEO',
+  'VIDEO_TIMEOUT',
 ]);
 
 export function isInputError(error: unknown): error is FacepipeError {

@@ -69,7 +69,7 @@ export async function redriveDeadLettersCommand(
     config,
     workers: flags.workers,
   });
-  const images = { done: 0, failed: 0, skipped: 0 };
+  const images = { done: 0, failed: 0, skipped: 0, video: 0 };
   const failures: string[] = [];
   pipeline.on((event: PipelineEvent) => {
     if (event.type !== 'image') return;

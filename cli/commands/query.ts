@@ -11,9 +11,11 @@ import {
   imageByKey,
   isoTime,
   timeWindow,
+  videoByKey,
+  videoViews,
 } from '../../lib/pipeline/queries';
 import type { ImageRecord } from '../../lib/pipeline/records';
-import { type FaceView, imageView } from '../../lib/pipeline/views';
+import { type FaceView, imageView, type TrackView } from '../../lib/pipeline/views';
 import { jsonLine, printable } from '../../lib/printable';
 import { onImageNamedBy } from '../imageArgument';
 import { openJoined } from '../openPipeline';
@@ -21,6 +23,7 @@ import { formatTable } from '../table';
 
 export interface QueryFlags {
   image?: string;
+  video?: string;
   person?: string;
   emotion?: string;
   unknown?: boolean;
@@ -71,6 +74,31 @@ export function failedTable(images: readonly ImageRecord[]): string {
   return `${formatTable(columns, rows)}${images.length} failed image(s)\n`;
 }
 
+const seconds = (value: number) => `${value.toFixed(1)} s`;
+
+/** A video's tracks as a readable table: when, how many frames, who (with the share of agreeing frames), emotions. */
+export function tracksTable(tracks: readonly TrackView[]): string {
+  const columns = [
+    { header: 'track', align: 'right' as const },
+    { header: 'from' },
+    { header: 'to' },
+    { header: 'frames', align: 'right' as const },
+    { header: 'person', max: 40 },
+    { header: 'best face' },
+    { header: 'emotions', max: 60 },
+  ];
+  const rows = tracks.map((t) => [
+    String(t.index),
+    seconds(t.firstSeen),
+    seconds(t.lastSeen),
+    String(t.faces),
+    t.identity.personId ? `${t.identity.personId} ${Math.round(t.identity.share * 100)}%` : 'unknown',
+    `${seconds(t.bestFace.at)} q${t.bestFace.quality.toFixed(2)}`,
+    t.emotions.map((run) => `${run.label}×${run.faces}`).join(' '),
+  ]);
+  return `${formatTable(columns, rows)}${tracks.length} track(s)\n`;
+}
+
 function printFaces(faces: readonly FaceView[], json?: boolean) {
   if (json) for (const face of faces) process.stdout.write(jsonLine(face));
   else process.stdout.write(facesTable(faces));
@@ -78,9 +106,14 @@ function printFaces(faces: readonly FaceView[], json?: boolean) {
 
 /** `facepipe query`: one of --image, --person, --emotion, --unknown, --failed, with an optional time window. */
 export async function queryCommand(flags: QueryFlags, config: FacepipeConfig): Promise<number> {
-  const chosen = [flags.image, flags.person, flags.emotion, flags.unknown, flags.failed].filter((v) => v).length;
+  const chosen = [flags.image, flags.video, flags.person, flags.emotion, flags.unknown, flags.failed].filter(
+    (v) => v,
+  ).length;
   if (chosen !== 1) {
-    throw new FacepipeError('INVALID_OPTION', 'Give exactly one of --image, --person, --emotion, --unknown, --failed.');
+    throw new FacepipeError(
+      'INVALID_OPTION',
+      'Give exactly one of --image, --video, --person, --emotion, --unknown, --failed.',
+    );
   }
   const limit = flags.limit === undefined ? undefined : parseOption(OPTIONS.limit, flags.limit, OPTIONS.limit.flag);
   const emotion = flags.emotion ? emotionLabel(flags.emotion, '--emotion') : undefined;
@@ -103,6 +136,37 @@ export async function queryCommand(flags: QueryFlags, config: FacepipeConfig): P
         );
       }
       printFaces(await faceViews(pipeline, faces), flags.json);
+    } else if (flags.video) {
+      const found = await onImageNamedBy(pipeline, flags.video, (key) => videoByKey(pipeline, key));
+      const { tracks, summary } = await videoViews(pipeline, found);
+      const view = imageView(found.video);
+      if (flags.json) {
+        process.stdout.write(jsonLine(view));
+        for (const track of tracks) process.stdout.write(jsonLine(track));
+        if (summary) process.stdout.write(jsonLine({ summary }));
+      } else {
+        const v = view.video;
+        const error = view.error ? ` (${view.error.code}: ${view.error.message})` : '';
+        const warning = view.warning ? ` (${view.warning.code}: ${view.warning.message})` : '';
+        process.stdout.write(
+          `${printable(`${view.image}: ${view.status}${error}${warning}`)}, ` +
+            `${v?.durationSeconds ?? '?'} s, ${v?.fps ?? '?'} fps, ${v?.framesSampled ?? 0} frames sampled ` +
+            `at ${v?.sampleRate} /s, ${v?.shotCuts.length ?? 0} shot cut(s)\n`,
+        );
+        process.stdout.write(tracksTable(tracks));
+        for (const seen of summary?.people ?? []) {
+          const when = seen.intervals.map((i) => `${i.from.toFixed(1)}-${i.to.toFixed(1)} s`).join(', ');
+          process.stdout.write(`${printable(`seen: ${seen.name} (${seen.personId}): ${when}, ${seen.seconds} s`)}\n`);
+        }
+        for (const window of summary?.emotions ?? []) {
+          if (window.faces === 0) continue;
+          const counts = Object.entries(window.emotions)
+            .sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0))
+            .map(([label, n]) => `${label} ${n}`)
+            .join(', ');
+          process.stdout.write(`${seconds(window.at)}: ${window.faces} face(s): ${counts}\n`);
+        }
+      }
     } else if (flags.failed) {
       const images = await failedImages(pipeline, range);
       if (flags.json) for (const image of images) process.stdout.write(jsonLine(imageView(image)));

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import { deletedAt, forgetDeletion } from '../../lib/adapters/local/deletions';
 import { readFileWithin } from '../../lib/adapters/local/fileWithin';
 import { legacyKeyOf } from '../../lib/adapters/local/localKeys';
-import type { LocalPipeline, PipelineEvent } from '../../lib/adapters/local/localPipeline';
+import { type LocalPipeline, maxUploadBytes, type PipelineEvent } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { imageIdOf } from '../../lib/pipeline/ids';
 import { jsonLine, printable } from '../../lib/printable';
@@ -136,7 +136,7 @@ export async function runCommand(inputs: string[], flags: RunFlags, config: Face
     progress = new Progress('images', named.length);
 
     for (const { file, key, inBucket } of named) {
-      const read = await readFileWithin(file.path, config.decode.maxBytes);
+      const read = await readFileWithin(file.path, maxUploadBytes(config));
       if ('refused' in read) {
         // Over the size limit: recorded as failed under its key from its size alone, never read nor copied.
         await pipeline.refuseUpload(key, read.size, read.refused);
@@ -173,10 +173,17 @@ export async function runCommand(inputs: string[], flags: RunFlags, config: Face
 
     const people = new Set<string>();
     for (const key of keys) {
-      const faces = await pipeline.results.facesOfImage(imageIdOf(pipeline.buckets.ingest, key));
+      const imageId = imageIdOf(pipeline.buckets.ingest, key);
+      const faces = await pipeline.results.facesOfImage(imageId);
       summary.faces += faces.length;
       for (const face of faces) {
         if (face.identity?.personId) people.add(face.identity.personId);
+        else summary.unknownFaces++;
+      }
+      // A video's faces are its tracks: one per person seen, however many frames show them.
+      for (const track of await pipeline.results.tracksOfVideo(imageId)) {
+        summary.faces++;
+        if (track.identity.personId) people.add(track.identity.personId);
         else summary.unknownFaces++;
       }
     }

@@ -4,6 +4,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { deletedAt, forgetDeletion } from '../../lib/adapters/local/deletions';
 import { readFileWithin } from '../../lib/adapters/local/fileWithin';
+import { maxUploadBytes } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { describeError } from '../../lib/errors';
 import { imageIdOf } from '../../lib/pipeline/ids';
@@ -39,7 +40,7 @@ export async function watchCommand(
             ? `${event.key}: FAILED ${outcome.error.code}: ${outcome.error.message}`
             : undefined;
       if (line) process.stdout.write(`${new Date().toISOString()} ${printable(line)}\n`);
-    } else {
+    } else if (event.type === 'dead-letter') {
       process.stdout.write(`${new Date().toISOString()} dead letter (${event.queue}): ${printable(event.reason)}\n`);
     }
   });
@@ -64,7 +65,7 @@ export async function watchCommand(
         await pipeline.announce(found.key);
         return;
       }
-      const read = await readFileWithin(file, config.decode.maxBytes);
+      const read = await readFileWithin(file, maxUploadBytes(config));
       if ('refused' in read) {
         // Over the size limit: recorded as failed under its key from its size alone, never read nor copied.
         await pipeline.refuseUpload(found.key, read.size, read.refused);

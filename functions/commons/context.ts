@@ -1,13 +1,16 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RekognitionClient } from '@aws-sdk/client-rekognition';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3ObjectStore } from '../../lib/adapters/aws/s3Store';
 import { settingsFromEnv } from '../../lib/adapters/aws/settings';
+import { SqsMessageQueue } from '../../lib/adapters/aws/sqsQueue';
 import { DynamoResultsStore } from '../../lib/adapters/dynamodb/resultsStore';
 import { rekognitionBackends } from '../../lib/adapters/rekognition';
 import { type FacepipeConfig, loadConfig } from '../../lib/config';
 import type { StageBackends } from '../../lib/pipeline/backends';
+import type { VideoMessage } from '../../lib/pipeline/ports';
 import { GalleryCache } from '../../lib/pipeline/recognition';
 import type { StageContext, StorageContext } from '../../lib/pipeline/stages/context';
 import { FaceAnalyser } from '../../lib/vision/analyser';
@@ -48,14 +51,23 @@ const backends: StageBackends = rekognition
     })
   : {};
 
+/** Video work (planning, segments, track assembly) is queued by detect, emotion, recognise and video alike. */
+const sqs = settings.videoQueue ? new SQSClient({}) : undefined;
+
 /** The SDK clients by service, for instrumentation: the loopback tests record which calls each function makes. */
-export const awsClients = { S3: s3, DynamoDB: documents, ...(rekognition ? { Rekognition: rekognition } : {}) };
+export const awsClients = {
+  S3: s3,
+  DynamoDB: documents,
+  ...(rekognition ? { Rekognition: rekognition } : {}),
+  ...(sqs ? { SQS: sqs } : {}),
+};
 
 const storage: StorageContext = {
   store: new S3ObjectStore(s3),
   results: new DynamoResultsStore(documents, settings.table, { retentionDays: settings.retentionDays }),
   buckets: settings.buckets,
   backends,
+  ...(sqs && settings.videoQueue ? { videoQueue: new SqsMessageQueue<VideoMessage>(sqs, settings.videoQueue) } : {}),
 };
 
 export async function storageContext(): Promise<StorageContext> {
@@ -65,7 +77,7 @@ export async function storageContext(): Promise<StorageContext> {
 let config: FacepipeConfig | undefined;
 
 /** The facepipe configuration of this deployment (its FACEPIPE_* variables), read on first use. */
-function facepipeConfig(): FacepipeConfig {
+export function facepipeConfig(): FacepipeConfig {
   config ??= loadConfig();
   return config;
 }

@@ -3,12 +3,15 @@ import { getFaces } from './faces';
 import { deleteImage, deleteImageByKey, getImage, getImages } from './images';
 import { deletePerson, getPerson, listPeople, postPerson } from './people';
 import type { ApiRequest, RouteHandler } from './types';
+import { getVideo, getVideos } from './videos';
 
 /** Every route of the API, by resource and method (serverless.yml declares the same routes). */
 export const ROUTES: Readonly<Record<string, Readonly<Record<string, RouteHandler>>>> = {
   '/images': { GET: getImages, DELETE: deleteImageByKey },
   '/images/{imageId}': { GET: getImage, DELETE: deleteImage },
   '/faces': { GET: getFaces },
+  '/videos': { GET: getVideos },
+  '/videos/{videoId}': { GET: getVideo },
   '/people': { GET: listPeople, POST: postPerson },
   '/people/{personId}': { GET: getPerson, DELETE: deletePerson },
 };

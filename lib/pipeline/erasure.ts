@@ -3,6 +3,7 @@ import { assertNoIndexedFaces } from './backends';
 import { imageIdOf, imageObjectsPrefix } from './ids';
 import type { FaceRecord, ImageRecord } from './records';
 import { nowIso, type StorageContext } from './stages/context';
+import { eraseVideoFrames } from './videoFrames';
 
 /**
  * Erasure: what is erased is gone from every bucket and the results, also when other work is in flight.
@@ -43,8 +44,27 @@ export async function eraseImage(context: StorageContext, key: string): Promise<
   if (!image && !upload) throw new FacepipeError('NOT_FOUND', `No image with key "${key}".`);
   const report = emptyReport();
   await eraseWholeImage(context, imageId, key, image, report);
+  if (image?.video) {
+    // After the video's mark: a stage still sampling or assembling it finds the mark and undoes what it wrote.
+    await eraseVideoFrames(context, imageId, () => true, report);
+    report.items.push(...(await results.deleteVideoResults(imageId)));
+  }
   await context.purgeErased?.(report);
   return report;
+}
+
+/**
+ * Erases one stored image of any bucket (an upload, or a frame sampled from a video) with everything derived from it;
+ * see `eraseImage`.
+ */
+export async function eraseStoredImage(
+  context: StorageContext,
+  imageId: string,
+  bucket: string,
+  key: string,
+  report: ErasureReport,
+): Promise<void> {
+  await eraseWholeImage(context, imageId, key, await context.results.getImage(imageId), report, bucket);
 }
 
 async function eraseWholeImage(
@@ -53,11 +73,12 @@ async function eraseWholeImage(
   key: string,
   image: ImageRecord | undefined,
   report: ErasureReport,
+  bucket = image?.bucket ?? context.buckets.ingest,
 ): Promise<void> {
   const { store, results, buckets } = context;
   await results.markImageErased(imageId, nowIso(context));
-  if (image) report.items.push(`image ${imageId}`);
-  await deleteObject(context, buckets.ingest, key, report);
+  if (image) report.items.push(`${image.frame ? 'frame' : image.video ? 'video' : 'image'} ${imageId}`);
+  await deleteObject(context, bucket, key, report);
   const faces = await results.facesOfImage(imageId);
   await results.deleteFaces(faces);
   for (const face of faces) report.items.push(`face ${face.faceId}`);
@@ -103,7 +124,7 @@ export async function erasePersonFaces(
     }
     await results.deleteFaces(theirs);
     if (!image) continue;
-    await deleteObject(context, buckets.ingest, image.key, report);
+    await deleteObject(context, image.bucket, image.key, report);
     if (image.thumbnailKey) await deleteObject(context, buckets.thumbnails, image.thumbnailKey, report);
     await results.updateImage(
       imageId,

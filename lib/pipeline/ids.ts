@@ -43,3 +43,37 @@ export function parseCropKey(key: string): { imageId: string; version: string; i
 export function cropVersionOf(key: string): string {
   return parseCropKey(key)?.version ?? '';
 }
+
+/**
+ * The key of a sampled frame in the frames bucket: under the video's id and version, its slot on the sampling grid
+ * and its time in milliseconds, so the detect stage knows the frame from its key alone. Its image id is
+ * `imageIdOf(framesBucket, key)` like any image's: one per video version and frame.
+ */
+export function frameKeyOf(videoId: string, etag: string, index: number, at: number): string {
+  return `${videoId}/${etag.slice(0, 12)}/frame-${String(index).padStart(6, '0')}-${Math.round(at * 1000)}ms.jpg`;
+}
+
+const FRAME_KEY = /^([0-9a-f]{24})\/([0-9a-f]{1,12})\/frame-(\d+)-(\d+)ms\.jpg$/;
+
+/** The video, version, slot and time of a frame key; undefined for any other key. */
+export function parseFrameKey(
+  key: string,
+): { videoId: string; version: string; index: number; at: number } | undefined {
+  const match = FRAME_KEY.exec(key);
+  if (!match) return undefined;
+  return {
+    videoId: match[1] as string,
+    version: match[2] as string,
+    index: Number(match[3]),
+    at: Number(match[4]) / 1000,
+  };
+}
+
+/** The prefix every frame of a video (of every version) is stored under in the frames bucket. */
+export function videoFramesPrefix(videoId: string): string {
+  return `${videoId}/`;
+}
+
+export function trackIdOf(videoId: string, index: number): string {
+  return `${videoId}-t${index}`;
+}

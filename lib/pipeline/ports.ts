@@ -4,7 +4,16 @@
  */
 
 import type { Emotion } from '../vision/types';
-import type { FaceRecord, Identity, ImageRecord, PersonRecord, RekognitionMatch } from './records';
+import type {
+  FaceRecord,
+  Identity,
+  ImageRecord,
+  PersonRecord,
+  RekognitionMatch,
+  TrackRecord,
+  VideoProgress,
+  VideoSummary,
+} from './records';
 
 /** What an object store says about one object. */
 export interface StoredObject {
@@ -41,6 +50,34 @@ export interface ObjectCreatedEvent {
   key: string;
   etag?: string;
   size?: number;
+}
+
+/**
+ * Work on a video, through the video queue: plan its sampling (read its header, check its limits, split it into
+ * time segments), sample one segment into frames, or assemble its tracks once every frame is settled (docs/video.md).
+ */
+export type VideoMessage =
+  | { kind: 'plan'; bucket: string; key: string; etag: string }
+  | {
+      kind: 'segment';
+      videoId: string;
+      bucket: string;
+      key: string;
+      etag: string;
+      segment: number;
+      /** Seconds from the start of the file. */
+      start: number;
+      duration: number;
+    }
+  /** `version`: the start of the video's etag, as its frame keys carry it. */
+  | { kind: 'tracks'; videoId: string; version: string };
+
+/** What sampling one segment of a video gave: its frames, the shot cuts in it, where it broke if it did. */
+export interface SegmentReport {
+  segment: number;
+  frames: number;
+  cuts: number[];
+  brokenAt?: { at: number; reason: string };
 }
 
 /** Queue a stage consumes: at-least-once, so every handler must be idempotent. */
@@ -186,4 +223,25 @@ export interface ResultsStore {
   personRemoval(personId: string): Promise<PersonRemoval | undefined>;
   /** A counter that moves on every change to the people: recognisers reload their cached gallery when it moves. */
   galleryVersion(): Promise<number>;
+
+  // Videos (the video's own record is its image record, with `video` set)
+  /**
+   * Records what sampling a segment of the video version `etag` gave (a set: a duplicate delivery
+   * counts once) and returns the video's progress; undefined when the video has moved on to another version.
+   */
+  countSampledSegment(videoId: string, etag: string, report: SegmentReport): Promise<VideoProgress | undefined>;
+  /**
+   * Records that frame `index` of the video version whose etag starts with `version` is settled (every face has its
+   * emotion and identity, or it has none), a set like the described faces of a photo; undefined when moved on.
+   */
+  countSettledFrame(videoId: string, version: string, index: number): Promise<VideoProgress | undefined>;
+  /** The video's progress, if it is still the version whose etag starts with `version`. */
+  videoProgress(videoId: string, version: string): Promise<VideoProgress | undefined>;
+  /** Replaces the tracks and the summary of a video (a new assembly of the same version gives the same ones). */
+  putVideoResults(videoId: string, tracks: readonly TrackRecord[], summary: VideoSummary): Promise<void>;
+  /** In index order (first appearance). */
+  tracksOfVideo(videoId: string): Promise<TrackRecord[]>;
+  videoSummary(videoId: string): Promise<VideoSummary | undefined>;
+  /** Deletes a video's tracks and summary; returns what it deleted, for an erasure report. */
+  deleteVideoResults(videoId: string): Promise<string[]>;
 }

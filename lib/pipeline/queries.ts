@@ -4,9 +4,9 @@ import { EMOTIONS, type Emotion, REKOGNITION_NAME } from '../vision/types';
 import type { ListingKey } from './cursor';
 import { imageIdOf } from './ids';
 import type { TimeRange } from './ports';
-import type { FaceRecord, ImageRecord, PersonRecord } from './records';
+import type { FaceRecord, ImageRecord, PersonRecord, TrackRecord, VideoSummary } from './records';
 import type { StorageContext } from './stages/context';
-import { type FaceView, faceView, type PeopleById } from './views';
+import { type FaceView, faceView, type PeopleById, trackView, videoSummaryView } from './views';
 
 /**
  * The read side of the results, shared by `facepipe query` and the HTTP API so both answer the same question the
@@ -133,4 +133,49 @@ export async function peopleOf(context: StorageContext, faces: readonly FaceReco
 export async function faceViews(context: StorageContext, faces: readonly FaceRecord[]): Promise<FaceView[]> {
   const people = await peopleOf(context, faces);
   return faces.map((face) => faceView(face, people));
+}
+
+export interface VideoWithTracks {
+  video: ImageRecord;
+  tracks: TrackRecord[];
+  summary: VideoSummary | undefined;
+}
+
+/** A video of the ingest bucket by its key, with its tracks and summary. */
+export async function videoByKey(context: StorageContext, key: string): Promise<VideoWithTracks> {
+  return videoById(context, imageIdOf(context.buckets.ingest, key), key);
+}
+
+/** A video by its id (the image id of its upload), with its tracks and summary; NOT_FOUND for anything else. */
+export async function videoById(context: StorageContext, videoId: string, named = videoId): Promise<VideoWithTracks> {
+  const video = await context.results.getImage(videoId);
+  if (!video?.video) throw new FacepipeError('NOT_FOUND', `No video "${named}".`);
+  const [tracks, summary] = await Promise.all([
+    context.results.tracksOfVideo(videoId),
+    context.results.videoSummary(videoId),
+  ]);
+  return { video, tracks, summary };
+}
+
+/** The people tracks and a summary name, read now. */
+async function peopleNamed(context: StorageContext, ids: readonly string[]): Promise<PeopleById> {
+  const people = new Map<string, PersonRecord>();
+  for (const id of new Set(ids)) {
+    const person = await context.results.getPerson(id);
+    if (person) people.set(id, person);
+  }
+  return people;
+}
+
+/** The public views of a video's tracks and summary, with the names and details of the people as they are now. */
+export async function videoViews(context: StorageContext, { tracks, summary }: VideoWithTracks) {
+  const ids = [
+    ...tracks.flatMap((t) => (t.identity.personId ? [t.identity.personId] : [])),
+    ...(summary?.people.map((p) => p.personId) ?? []),
+  ];
+  const people = await peopleNamed(context, ids);
+  return {
+    tracks: tracks.map((track) => trackView(track, people)),
+    summary: summary ? videoSummaryView(summary, people) : null,
+  };
 }

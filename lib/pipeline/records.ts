@@ -26,7 +26,131 @@ export interface ImageRecord {
   thumbnailKey?: string;
   createdAt: string;
   processedAt?: string;
+  /** Set on the record of a video upload: what it is and how it was sampled (its tracks are records of their own). */
+  video?: VideoDetails;
+  /** Set on the record of a frame sampled from a video (an image of the frames bucket). */
+  frame?: FrameRef;
 }
+
+/** Where a sampled frame comes from: its video's id, its slot on the sampling grid, and its time. */
+export interface FrameRef {
+  videoId: string;
+  /** round(at × sampleRate): frame n of the video's sample. */
+  index: number;
+  /** Seconds from the start of the video file. */
+  at: number;
+}
+
+/** What a video's record says about it (its image record, `video` field). */
+export interface VideoDetails {
+  /** The container by content: mp4, mov, webm, matroska, avi, mpeg-ps, mpeg-ts, mpeg-video. */
+  container: string;
+  codec?: string;
+  /** As shown (after rotation). */
+  width?: number;
+  height?: number;
+  rotation?: number;
+  durationSeconds?: number;
+  /** Frames per second the stream declares. */
+  fps?: number;
+  /** Frames sampled per second. */
+  sampleRate: number;
+  /** Time segments the sampling was split into (one queue message each). */
+  segments?: number;
+  /** Frames sampled (when every segment has been). */
+  framesSampled?: number;
+  /** Times of the shot cuts found while sampling (seconds). */
+  cuts?: number[];
+  tracks?: number;
+  /** Tracks named as an enrolled person. */
+  knownTracks?: number;
+  /** Where the video stopped decoding, when it broke midway (the frames before count; `warning` says it too). */
+  brokenAt?: { at: number; reason: string };
+}
+
+/** How good a face's picture is (lib/vision/image/faceQuality.ts): its score and the three factors. */
+export interface FaceQualityRecord {
+  score: number;
+  sharpness: number;
+  frontal: number;
+  size: number;
+}
+
+/** One face of a track: which face record, in which frame. */
+export interface TrackFaceRef {
+  faceId: string;
+  index: number;
+  at: number;
+}
+
+/**
+ * A face followed across a video's frames. Who it is comes from a vote over its faces' identities; the name and
+ * details are read from the person, as for faces.
+ */
+export interface TrackRecord {
+  videoId: string;
+  /** 0, 1, … in order of first appearance. */
+  index: number;
+  trackId: string;
+  /** The video version (etag) the track was assembled from. */
+  etag: string;
+  firstSeen: number;
+  lastSeen: number;
+  /** The track's faces, in time order. */
+  faces: TrackFaceRef[];
+  /** The face with the highest quality score. */
+  bestFace: TrackFaceRef & { cropKey: string; thumbnailKey: string; quality: number };
+  /** The person most of its faces were recognised as (null: unknown), the faces that agree and their share. */
+  identity: { personId: string | null; votes: number; share: number; similarity: number };
+  /** Its emotion over time: runs of consecutive faces with the same label. */
+  emotions: EmotionRun[];
+}
+
+export interface EmotionRun {
+  from: number;
+  to: number;
+  label: Emotion;
+  faces: number;
+}
+
+/** How the room felt: per window of time, how many visible faces showed each emotion. */
+export interface EmotionWindow {
+  at: number;
+  faces: number;
+  emotions: Partial<Record<Emotion, number>>;
+}
+
+/** Who was seen when. */
+export interface PersonSeen {
+  personId: string;
+  tracks: number;
+  /** Seconds on screen (sum of the intervals). */
+  seconds: number;
+  intervals: { from: number; to: number }[];
+}
+
+/** A video's summary over time, written with its tracks. */
+export interface VideoSummary {
+  videoId: string;
+  etag: string;
+  windowSeconds: number;
+  windows: EmotionWindow[];
+  people: PersonSeen[];
+  unknownTracks: number;
+}
+
+/** How far a video's sampling and analysis have come (every frame settled: its tracks can be assembled). */
+export interface VideoProgress {
+  segments: number;
+  /** The reports of the segments sampled so far, in segment order. */
+  sampled: { segment: number; frames: number; cuts: number[]; brokenAt?: { at: number; reason: string } }[];
+  framesSampled: number;
+  framesSettled: number;
+}
+
+/** Whether every segment is sampled and every sampled frame settled: the tracks can be assembled. */
+export const videoComplete = (progress: VideoProgress): boolean =>
+  progress.sampled.length >= progress.segments && progress.framesSettled >= progress.framesSampled;
 
 /** Where a face crop sits: its key in the crops bucket and the region of the original image it shows. */
 export interface CropRef {
@@ -79,6 +203,10 @@ export interface FaceRecord {
   noEmotion?: { reason: string };
   identity?: Identity;
   embedding?: Float32Array;
+  /** How good the face's picture is (sharp, frontal, large): chooses a track's best face. */
+  quality?: FaceQualityRecord;
+  /** Set on the faces of a frame sampled from a video. */
+  frame?: FrameRef;
   /** What recognition backend `rekognition` stores where the ONNX one stores the embedding. */
   rekognitionMatches?: RekognitionMatch[];
 }

@@ -1,7 +1,7 @@
 import type { FaceAnalysis } from '../vision/analyser';
 import type { Box, Emotion, GenderResult, Point } from '../vision/types';
 import type { ErasureReport } from './erasure';
-import type { FaceRecord, Identity, ImageRecord, PersonRecord } from './records';
+import type { FaceRecord, Identity, ImageRecord, PersonRecord, TrackRecord, VideoSummary } from './records';
 
 /**
  * The public JSON shapes of the results, for every way out (`analyze --json`, `query --json`, the HTTP API): they
@@ -118,6 +118,8 @@ export function faceView(face: FaceRecord, people: PeopleById) {
     crop: face.crop.key,
     thumbnail: face.thumbnailKey,
     detectedAt: face.detectedAt,
+    // A face of a video frame: which video, which frame, when.
+    ...(face.frame ? { frame: { videoId: face.frame.videoId, index: face.frame.index, at: face.frame.at } } : {}),
   };
 }
 
@@ -139,10 +141,74 @@ export function imageView(image: ImageRecord) {
     width: image.width ?? null,
     height: image.height ?? null,
     processedAt: image.processedAt ?? null,
+    ...(image.video ? { video: videoDetailsView(image) } : {}),
   };
 }
 
 export type ImageView = ReturnType<typeof imageView>;
+
+/** What a video is and how it was sampled (part of its image view). */
+function videoDetailsView(image: ImageRecord) {
+  const video = image.video as NonNullable<ImageRecord['video']>;
+  return {
+    container: video.container,
+    codec: video.codec ?? null,
+    durationSeconds: video.durationSeconds ?? null,
+    fps: video.fps ?? null,
+    rotation: video.rotation ?? 0,
+    sampleRate: video.sampleRate,
+    framesSampled: video.framesSampled ?? null,
+    shotCuts: video.cuts ?? [],
+    tracks: video.tracks ?? null,
+    knownTracks: video.knownTracks ?? null,
+    brokenAt: video.brokenAt ?? null,
+  };
+}
+
+/** A person named by id as the public sees them: their current name and details, or null when they are gone. */
+function personRef(personId: string | null, people: PeopleById) {
+  const person = personId === null ? undefined : people.get(personId);
+  return person ? { personId: person.personId, name: person.name, details: person.details } : null;
+}
+
+/** The public shape of a face track: when, who (voted; names read now), its best face and its emotions over time. */
+export function trackView(track: TrackRecord, people: PeopleById) {
+  const person = personRef(track.identity.personId, people);
+  return {
+    trackId: track.trackId,
+    index: track.index,
+    firstSeen: track.firstSeen,
+    lastSeen: track.lastSeen,
+    faces: track.faces.length,
+    identity: person
+      ? { ...person, votes: track.identity.votes, share: track.identity.share, similarity: track.identity.similarity }
+      : { personId: null, votes: 0, share: 0, similarity: track.identity.similarity },
+    bestFace: {
+      faceId: track.bestFace.faceId,
+      at: track.bestFace.at,
+      crop: track.bestFace.cropKey,
+      thumbnail: track.bestFace.thumbnailKey,
+      quality: track.bestFace.quality,
+    },
+    emotions: track.emotions,
+    faceIds: track.faces.map((f) => f.faceId),
+  };
+}
+
+export type TrackView = ReturnType<typeof trackView>;
+
+/** The public shape of a video's summary: who was seen when, and how the faces felt per window. */
+export function videoSummaryView(summary: VideoSummary, people: PeopleById) {
+  return {
+    windowSeconds: summary.windowSeconds,
+    people: summary.people.flatMap((seen) => {
+      const person = personRef(seen.personId, people);
+      return person ? [{ ...person, ...seen }] : [];
+    }),
+    unknownTracks: summary.unknownTracks,
+    emotions: summary.windows,
+  };
+}
 
 /** The public shape of an enrolled person: who they are and how many photos enrolled them. */
 export function personView(person: PersonRecord) {

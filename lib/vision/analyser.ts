@@ -21,6 +21,7 @@ import {
 } from './image/decode';
 import { cutFaceCrop, encodeImage, encodeThumbnail } from './image/encode';
 import { faceInRegion } from './image/faceGeometry';
+import { type FaceQuality, faceQuality } from './image/faceQuality';
 import { openStoredCrop } from './image/storedCrop';
 import type { Box, DetectedFace, EmotionResult, FiveLandmarks, GenderResult, RgbImage } from './types';
 
@@ -31,6 +32,8 @@ export interface FaceAnalysis extends DetectedFace {
   gender?: GenderResult;
   /** Encoded face crop (box plus margin), when asked for. */
   crop?: Buffer;
+  /** How good the face's picture is (sharp, frontal, large), read from its crop like the pipeline's. */
+  quality: FaceQuality;
 }
 
 /** Milliseconds spent per stage for one image. */
@@ -317,6 +320,7 @@ export class FaceAnalyser {
         ...face,
         ...(appearances[i] as Appearance),
         embedding: embeddings[i] as Float32Array,
+        quality: faceQuality(crops[i] as FaceCrop),
       };
       if (options.crops) analysis.crop = await this.encodeCrop(crops[i] as FaceCrop);
       faces.push(analysis);

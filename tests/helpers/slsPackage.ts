@@ -16,7 +16,7 @@ import { modelMirror, repoRoot, testCache } from './testConfig';
 export const TEST_STAGE = 'test';
 /** Bucket names end in the account id; a fixed one lets the tests package without credentials. */
 export const TEST_BUCKET_SUFFIX = '123456789012';
-export const FUNCTIONS = ['detect', 'emotion', 'recognise', 'api'] as const;
+export const FUNCTIONS = ['detect', 'emotion', 'recognise', 'video', 'api'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is untyped; the tests assert its shape.
@@ -281,6 +281,8 @@ export interface ZipEntry {
   name: string;
   compressedSize: number;
   size: number;
+  /** Unix file mode (the high half of the external attributes; 0 when the zip was made elsewhere). */
+  mode: number;
 }
 
 /** The entries of a zip, from its central directory (what Lambda counts for its 250 MB unzipped limit). */
@@ -299,6 +301,7 @@ export function zipEntries(file: string): ZipEntry[] {
     entries.push({
       compressedSize: zip.readUInt32LE(offset + 20),
       size: zip.readUInt32LE(offset + 24),
+      mode: zip.readUInt32LE(offset + 38) >>> 16,
       name: zip.toString('utf8', offset + 46, offset + 46 + nameLength),
     });
     offset += 46 + nameLength + extraLength + commentLength;

@@ -13,7 +13,7 @@ export interface AwsPipelineOptions {
   maxReceiveCount: number;
   /** Long enough for a batch to finish (Lambda's rule: 6× the function timeout), short enough to retry in a test. */
   visibilityTimeoutSeconds: number;
-  batchSize: { detect: number; emotion: number; recognise: number };
+  batchSize: { detect: number; emotion: number; recognise: number; video?: number };
   maximumConcurrency: number;
 }
 
@@ -72,6 +72,7 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
   const detect = (await import('../../functions/detect.js')).handler as SqsHandler;
   const emotion = (await import('../../functions/emotion.js')).handler as SqsHandler;
   const recognise = (await import('../../functions/recognise.js')).handler as SqsHandler;
+  const video = (await import('../../functions/video.js')).handler as SqsHandler;
   const api = (await import('../../functions/api.js')).handler;
   const { stageContext, awsClients } = await import('../../functions/commons/context.js');
   const calls = new AwsCallLog();
@@ -90,6 +91,7 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
     source('detect', stack.queues.ingest, detect, options.batchSize.detect),
     source('emotion', stack.queues.emotion, emotion, options.batchSize.emotion),
     source('recognise', stack.queues.recognise, recognise, options.batchSize.recognise),
+    source('video', stack.queues.video, video, options.batchSize.video ?? 1),
   ];
   return {
     moto,

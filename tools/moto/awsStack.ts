@@ -9,8 +9,10 @@ export interface StackNames {
   ingestBucket: string;
   cropsBucket: string;
   thumbnailsBucket: string;
+  framesBucket: string;
   table: string;
   ingestQueue: string;
+  videoQueue: string;
   emotionQueue: string;
   recogniseQueue: string;
   cropsTopic: string;
@@ -21,8 +23,10 @@ export function stackNames(prefix: string): StackNames {
     ingestBucket: `${prefix}-ingest`,
     cropsBucket: `${prefix}-crops`,
     thumbnailsBucket: `${prefix}-thumbnails`,
+    framesBucket: `${prefix}-frames`,
     table: `${prefix}-results`,
     ingestQueue: `${prefix}-ingest`,
+    videoQueue: `${prefix}-video`,
     emotionQueue: `${prefix}-emotion`,
     recogniseQueue: `${prefix}-recognise`,
     cropsTopic: `${prefix}-crop-created`,
@@ -38,7 +42,7 @@ export interface QueuePair {
 
 export interface Stack {
   names: StackNames;
-  queues: { ingest: QueuePair; emotion: QueuePair; recognise: QueuePair };
+  queues: { ingest: QueuePair; emotion: QueuePair; recognise: QueuePair; video: QueuePair };
   topicArn: string;
   /** The environment the functions get from serverless.yml, for these resources. */
   functionEnv: Record<string, string>;
@@ -52,14 +56,15 @@ export interface StackOptions {
 /**
  * Creates the pipeline's resources in an AWS API (moto on loopback) and wires them as serverless.yml does, since
  * moto's CloudFormation does not: ingest bucket → S3 notification → ingest queue; crops bucket → S3 notification →
- * SNS topic → emotion and recognise queues (raw delivery); each queue with a dead-letter queue and maxReceiveCount.
+ * SNS topic → emotion and recognise queues (raw delivery); frames bucket → the ingest queue too; the video queue;
+ * each queue with a dead-letter queue and maxReceiveCount.
  */
 export async function createStack(names: StackNames, options: StackOptions): Promise<Stack> {
   const s3 = new S3Client({ forcePathStyle: true });
   const sqs = new SQSClient({});
   const sns = new SNSClient({});
   const dynamo = new DynamoDBClient({});
-  for (const bucket of [names.ingestBucket, names.cropsBucket, names.thumbnailsBucket]) {
+  for (const bucket of [names.ingestBucket, names.cropsBucket, names.thumbnailsBucket, names.framesBucket]) {
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   }
   await dynamo.send(new CreateTableCommand(tableDefinition(names.table)));
@@ -90,6 +95,7 @@ export async function createStack(names: StackNames, options: StackOptions): Pro
     ingest: await queuePair(names.ingestQueue),
     emotion: await queuePair(names.emotionQueue),
     recognise: await queuePair(names.recogniseQueue),
+    video: await queuePair(names.videoQueue),
   };
   const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: names.cropsTopic }));
   const topicArn = TopicArn as string;
@@ -103,14 +109,17 @@ export async function createStack(names: StackNames, options: StackOptions): Pro
       }),
     );
   }
-  await s3.send(
-    new PutBucketNotificationConfigurationCommand({
-      Bucket: names.ingestBucket,
-      NotificationConfiguration: {
-        QueueConfigurations: [{ QueueArn: queues.ingest.arn, Events: ['s3:ObjectCreated:*'] }],
-      },
-    }),
-  );
+  // Uploads and the frames sampled from videos both feed the ingest queue (the detect stage).
+  for (const bucket of [names.ingestBucket, names.framesBucket]) {
+    await s3.send(
+      new PutBucketNotificationConfigurationCommand({
+        Bucket: bucket,
+        NotificationConfiguration: {
+          QueueConfigurations: [{ QueueArn: queues.ingest.arn, Events: ['s3:ObjectCreated:*'] }],
+        },
+      }),
+    );
+  }
   await s3.send(
     new PutBucketNotificationConfigurationCommand({
       Bucket: names.cropsBucket,
@@ -125,6 +134,8 @@ export async function createStack(names: StackNames, options: StackOptions): Pro
       FACEPIPE_INGEST_BUCKET: names.ingestBucket,
       FACEPIPE_CROPS_BUCKET: names.cropsBucket,
       FACEPIPE_THUMBNAILS_BUCKET: names.thumbnailsBucket,
+      FACEPIPE_FRAMES_BUCKET: names.framesBucket,
+      FACEPIPE_VIDEO_QUEUE: names.videoQueue,
       FACEPIPE_TABLE: names.table,
       FACEPIPE_MAX_RECEIVE_COUNT: String(options.maxReceiveCount),
     },

@@ -11,6 +11,8 @@ import type { BucketNames } from '../../pipeline/stages/context';
 export interface DeploymentSettings {
   buckets: BucketNames;
   table: string;
+  /** The queue video work goes through (by name); videos are refused without it and the frames bucket. */
+  videoQueue?: string;
   /** Who reads emotion (and age/gender) of a face crop: the local ONNX models or Amazon Rekognition DetectFaces. */
   emotionBackend: BackendName;
   /** Who recognises a face: the ONNX embedder and the table's gallery, or a Rekognition collection. */
@@ -30,6 +32,8 @@ export const SETTINGS_ENV = {
   ingestBucket: OPTIONS.ingestBucket.env,
   cropsBucket: OPTIONS.cropsBucket.env,
   thumbnailsBucket: OPTIONS.thumbnailsBucket.env,
+  framesBucket: OPTIONS.framesBucket.env,
+  videoQueue: OPTIONS.videoQueue.env,
   table: OPTIONS.table.env,
   emotionBackend: OPTIONS.emotionBackend.env,
   recognitionBackend: OPTIONS.recognitionBackend.env,
@@ -59,13 +63,17 @@ function required(env: NodeJS.ProcessEnv, definition: Setting & { kind: 'string'
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): DeploymentSettings {
   const recognitionBackend = setting(env, OPTIONS.recognitionBackend);
+  const frames = optionFromEnv(OPTIONS.framesBucket, env);
+  const videoQueue = optionFromEnv(OPTIONS.videoQueue, env);
   return {
     buckets: {
       ingest: required(env, OPTIONS.ingestBucket),
       crops: required(env, OPTIONS.cropsBucket),
       thumbnails: required(env, OPTIONS.thumbnailsBucket),
+      ...(frames ? { frames } : {}),
     },
     table: required(env, OPTIONS.table),
+    ...(videoQueue ? { videoQueue } : {}),
     emotionBackend: setting(env, OPTIONS.emotionBackend),
     recognitionBackend,
     rekognitionCollection:

@@ -11,8 +11,17 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { cropVersionOf } from '../../pipeline/ids';
 import { IO_PARALLELISM, inParallel } from '../../pipeline/inParallel';
-import type { PersonRemoval, ResultsStore, TimeRange } from '../../pipeline/ports';
-import type { FaceRecord, Identity, ImageRecord, PersonRecord, RekognitionMatch } from '../../pipeline/records';
+import type { PersonRemoval, ResultsStore, SegmentReport, TimeRange } from '../../pipeline/ports';
+import type {
+  FaceRecord,
+  Identity,
+  ImageRecord,
+  PersonRecord,
+  RekognitionMatch,
+  TrackRecord,
+  VideoProgress,
+  VideoSummary,
+} from '../../pipeline/records';
 import type { Emotion } from '../../vision/types';
 import {
   faceTimeKey,
@@ -42,7 +51,20 @@ function fromBinary(bytes: Uint8Array): Float32Array {
 }
 
 const strip = <T>(item: Item): T => {
-  const { PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, type, describedFaces, expiresAt, ...rest } = item;
+  const {
+    PK,
+    SK,
+    GSI1PK,
+    GSI1SK,
+    GSI2PK,
+    GSI2SK,
+    type,
+    describedFaces,
+    segmentsSampled,
+    framesSettled,
+    expiresAt,
+    ...rest
+  } = item;
   return rest as T;
 };
 
@@ -60,6 +82,22 @@ function faceFromItem(item: Item): FaceRecord {
 function personFromItem(item: Item): PersonRecord {
   const person = strip<Omit<PersonRecord, 'embeddings'> & { embeddings: Uint8Array[] }>(item);
   return { ...person, embeddings: (person.embeddings ?? []).map(fromBinary) };
+}
+
+/** A video's progress from its image item's counters (sets: duplicates count once). */
+function videoProgress(item: Item | undefined): VideoProgress {
+  const bySegment = new Map<number, SegmentReport>();
+  for (const entry of (item?.segmentsSampled as Set<string> | undefined) ?? []) {
+    const report = JSON.parse(entry) as SegmentReport;
+    if ((bySegment.get(report.segment)?.frames ?? -1) < report.frames) bySegment.set(report.segment, report);
+  }
+  const sampled = [...bySegment.values()].sort((a, b) => a.segment - b.segment);
+  return {
+    segments: ((item?.video as { segments?: number } | undefined)?.segments ?? Number.POSITIVE_INFINITY) as number,
+    sampled,
+    framesSampled: sampled.reduce((sum, report) => sum + report.frames, 0),
+    framesSettled: ((item?.framesSettled as Set<string> | undefined) ?? new Set()).size,
+  };
 }
 
 function isConditionFailure(error: unknown): boolean {
@@ -489,6 +527,103 @@ export class DynamoResultsStore implements ResultsStore {
         ExpressionAttributeValues: { ':one': 1 },
       }),
     );
+  }
+
+  // Videos
+
+  async countSampledSegment(videoId: string, etag: string, report: SegmentReport): Promise<VideoProgress | undefined> {
+    const entry = JSON.stringify({
+      segment: report.segment,
+      frames: report.frames,
+      cuts: report.cuts,
+      ...(report.brokenAt ? { brokenAt: report.brokenAt } : {}),
+    });
+    return this.addToVideo(videoId, 'segmentsSampled', entry, '#etag = :version', etag);
+  }
+
+  async countSettledFrame(videoId: string, version: string, index: number): Promise<VideoProgress | undefined> {
+    return this.addToVideo(videoId, 'framesSettled', String(index), 'begins_with(#etag, :version)', version);
+  }
+
+  async videoProgress(videoId: string, version: string): Promise<VideoProgress | undefined> {
+    const item = await this.getImageItem(videoId);
+    if (!item || item.erasedAt !== undefined || !String(item.etag).startsWith(version)) return undefined;
+    return videoProgress(item);
+  }
+
+  private async addToVideo(
+    videoId: string,
+    attribute: string,
+    entry: string,
+    condition: string,
+    version: string,
+  ): Promise<VideoProgress | undefined> {
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: KEY.image(videoId),
+          UpdateExpression: 'ADD #set :entry',
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { '#set': attribute, '#etag': 'etag' },
+          ExpressionAttributeValues: { ':entry': new Set([entry]), ':version': version },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return videoProgress(Attributes);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async putVideoResults(videoId: string, tracks: readonly TrackRecord[], summary: VideoSummary): Promise<void> {
+    const stale = (await this.videoItems(videoId, 'TRACK#')).filter((item) => {
+      const index = Number(String(item.SK).slice('TRACK#'.length));
+      return index >= tracks.length;
+    });
+    await this.batchWrite(stale.map((item) => ({ DeleteRequest: { Key: { PK: item.PK, SK: item.SK } } })));
+    const writtenAt = new Date().toISOString();
+    await this.batchWrite([
+      ...tracks.map((track) => ({
+        PutRequest: {
+          Item: { ...KEY.track(videoId, track.index), type: 'track', ...track, ...this.expiry(writtenAt) },
+        },
+      })),
+      {
+        PutRequest: {
+          Item: { ...KEY.videoSummary(videoId), type: 'video-summary', ...summary, ...this.expiry(writtenAt) },
+        },
+      },
+    ]);
+  }
+
+  async tracksOfVideo(videoId: string): Promise<TrackRecord[]> {
+    return (await this.videoItems(videoId, 'TRACK#')).map((item) => strip<TrackRecord>(item));
+  }
+
+  async videoSummary(videoId: string): Promise<VideoSummary | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: KEY.videoSummary(videoId), ConsistentRead: true }),
+    );
+    return Item ? strip<VideoSummary>(Item) : undefined;
+  }
+
+  async deleteVideoResults(videoId: string): Promise<string[]> {
+    const items = [...(await this.videoItems(videoId, 'TRACK#')), ...(await this.videoItems(videoId, '#SUMMARY'))];
+    await this.batchWrite(items.map((item) => ({ DeleteRequest: { Key: { PK: item.PK, SK: item.SK } } })));
+    return items.map((item) =>
+      item.SK === '#SUMMARY' ? `video summary ${videoId}` : `track ${(item as { trackId?: string }).trackId}`,
+    );
+  }
+
+  private videoItems(videoId: string, prefix: string): Promise<Item[]> {
+    return this.queryAll({
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': KEY.image(videoId).PK, ':prefix': prefix },
+      ConsistentRead: true,
+    });
   }
 
   // Helpers

@@ -10,9 +10,14 @@ import { type FaceRecord, facePosition, failedImagePosition, type ImageRecord } 
  * |---------|---------------------|-------------|------------------------------------|---------------------------------|
  * | image   | IMAGE#<imageId>     | #IMAGE      | FAILED / <processedAt> (if failed) | —                               |
  * | face    | IMAGE#<imageId>     | FACE#<0007> | PERSON#<personId or unknown> / <detectedAt>#<faceId> | EMOTION#<label> / <detectedAt>#<faceId> |
+ * | track   | IMAGE#<videoId>     | TRACK#<0007>| —                                  | —                               |
+ * | summary | IMAGE#<videoId>     | #SUMMARY    | —                                  | —                               |
  * | person  | PERSON#<personId>   | #PERSON     | —                                  | PEOPLE / <personId>             |
  * | gallery | GALLERY             | #VERSION    | —                                  | —                               |
  * | removal | REMOVED#<sha256(id)>| #PERSON     | —                                  | —                               |
+ *
+ * A video's record is its image item (with `video` set, and the counters `segmentsSampled` and `framesSettled`);
+ * each sampled frame is an image of its own (its key in the frames bucket), with its faces under it.
  *
  * An erased image's item keeps only `erasedAt` (no key, no content); a removed person's record is deleted and a
  * removal mark (when, whether their faces were erased) stays under a hash of their id for `REMOVAL_MARK_DAYS`.
@@ -32,6 +37,13 @@ export const KEY = {
     SK: '#PERSON',
   }),
   gallery: () => ({ PK: 'GALLERY', SK: '#VERSION' }),
+  /** A face track of a video, under the video's image item. */
+  track: (videoId: string, index: number) => ({
+    PK: `IMAGE#${videoId}`,
+    SK: `TRACK#${String(index).padStart(4, '0')}`,
+  }),
+  /** A video's summary over time (emotions per window, people seen), under the video's image item. */
+  videoSummary: (videoId: string) => ({ PK: `IMAGE#${videoId}`, SK: '#SUMMARY' }),
   /** That an image was erased on request, and when (nothing else: no key, no content). */
 } as const;
 

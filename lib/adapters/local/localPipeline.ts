@@ -1,20 +1,22 @@
 import type { FacepipeConfig } from '../../config';
 import { FacepipeError } from '../../errors';
 import { type ErasureReport, eraseImage } from '../../pipeline/erasure';
-import { imageIdOf, parseCropKey } from '../../pipeline/ids';
-import type { ObjectCreatedEvent, ObjectStore, ResultsStore } from '../../pipeline/ports';
+import { imageIdOf, parseCropKey, parseFrameKey } from '../../pipeline/ids';
+import type { ObjectCreatedEvent, ObjectStore, ResultsStore, VideoMessage } from '../../pipeline/ports';
 import { GalleryCache } from '../../pipeline/recognition';
 import { emotionSettled, identitySettled } from '../../pipeline/records';
 import type { BucketNames, StageContext } from '../../pipeline/stages/context';
 import { type DetectOutcome, detectStage, recordGaveUp } from '../../pipeline/stages/detect';
 import { emotionStage } from '../../pipeline/stages/emotion';
 import { recogniseStage } from '../../pipeline/stages/recognise';
+import { type VideoOutcome, videoStage } from '../../pipeline/stages/video';
+import { settleFrameGivenUp } from '../../pipeline/videoFrames';
 import { FaceAnalyser, type FaceVision } from '../../vision/analyser';
 import { VisionPool, type VisionPoolStats } from '../../vision/workers/visionPool';
 import { DynamoResultsStore } from '../dynamodb/resultsStore';
 import { tableDefinition } from '../dynamodb/schema';
 import { DataDirectory } from './dataDirectory';
-import { FileDeadLetterStore, type StoredDeadLetter } from './deadLetterFile';
+import { type DeadLetterStore, FileDeadLetterStore, type StoredDeadLetter } from './deadLetterFile';
 import { FolderObjectStore } from './folderStore';
 import { InProcessQueue, InProcessTopic, type QueueOptions } from './inProcessQueue';
 import { LocalKeys } from './localKeys';
@@ -23,11 +25,19 @@ import { checkStore, type StoreCheck } from './storeCheck';
 import type { OwnerInfo, ShareOperations } from './storeSharing';
 import { type BackupSummary, writeBackup } from './tableBackup';
 
-export const LOCAL_BUCKETS: BucketNames = { ingest: 'ingest', crops: 'crops', thumbnails: 'thumbnails' };
+export const LOCAL_BUCKETS: BucketNames = {
+  ingest: 'ingest',
+  crops: 'crops',
+  thumbnails: 'thumbnails',
+  frames: 'frames',
+};
 export const LOCAL_TABLE = 'facepipe-results';
 
 export type PipelineEvent =
+  /** An upload of the ingest bucket is settled: an image, or a video once its tracks are assembled. */
   | { type: 'image'; key: string; outcome: DetectOutcome }
+  /** A step of a video's processing (planned, a segment sampled, done, failed). */
+  | { type: 'video'; outcome: VideoOutcome }
   | { type: 'dead-letter'; queue: string; reason: string; message: ObjectCreatedEvent };
 
 export interface LocalPipelineOptions {
@@ -77,7 +87,7 @@ export type DeliverySettings = Required<
 >;
 
 /** The queues a dead letter can come from, and be re-driven into. */
-export const STAGE_QUEUES = ['ingest', 'emotion', 'recognise'] as const;
+export const STAGE_QUEUES = ['ingest', 'emotion', 'recognise', 'video'] as const;
 export type StageQueue = (typeof STAGE_QUEUES)[number];
 
 /** What a re-drive did: dead letters sent back to their queue, removed once handled, and those that failed again. */
@@ -90,6 +100,11 @@ export interface RedriveReport {
   deadLetteredAgain: number;
   /** Dead letters of a queue this pipeline does not have, left as they are. */
   unknownQueue: number;
+}
+
+/** The largest file the local pipeline reads: an image's limit, or a video's when larger. */
+export function maxUploadBytes(config: FacepipeConfig): number {
+  return Math.max(config.decode.maxBytes, config.video.maxBytes);
 }
 
 /**
@@ -109,7 +124,9 @@ export class LocalPipeline {
   /** The ingest keys of local files (`localKeys.ts`). */
   readonly keys: LocalKeys;
   private readonly listeners: ((event: PipelineEvent) => void)[] = [];
-  private readonly queues: InProcessQueue<ObjectCreatedEvent>[] = [];
+  private readonly queues: InProcessQueue<ObjectCreatedEvent | VideoMessage>[] = [];
+  /** Work on videos (when the stages consume). */
+  videoQueue: InProcessQueue<VideoMessage> | undefined;
   private analyser: FaceVision | undefined;
   private closed = false;
 
@@ -148,7 +165,7 @@ export class LocalPipeline {
     let pipeline: LocalPipeline | undefined;
     try {
       // The store never reads an object over the size limit, not even to hash a file a user dropped in.
-      const store = new FolderObjectStore(directory.root, { maxBodyBytes: options.config.decode.maxBytes });
+      const store = new FolderObjectStore(directory.root, { maxBodyBytes: maxUploadBytes(options.config) });
       const results = new DynamoResultsStore(access.client, LOCAL_TABLE);
       pipeline = new LocalPipeline(
         directory,
@@ -208,6 +225,7 @@ export class LocalPipeline {
       analyser: this.analyser,
       buckets: this.buckets,
       purgeErased: this.purgeErased,
+      ...(this.videoQueue ? { videoQueue: this.videoQueue } : {}),
     };
   }
 
@@ -328,7 +346,7 @@ export class LocalPipeline {
     const before = new Set((await this.deadLetters.list()).map((d) => d.id));
     const letters = await this.deadLetters.list(queue);
     const report: RedriveReport = {
-      sent: { ingest: 0, emotion: 0, recognise: 0 },
+      sent: { ingest: 0, emotion: 0, recognise: 0, video: 0 },
       removed: 0,
       deadLetteredAgain: 0,
       unknownQueue: 0,
@@ -393,31 +411,56 @@ export class LocalPipeline {
   }
 
   private wire(options: LocalPipelineOptions): void {
-    const context = this.context;
-    const queue = (name: StageQueue) => {
+    const queue = <T extends ObjectCreatedEvent | VideoMessage>(name: StageQueue) => {
       // The queue's own defaults (QUEUE_DEFAULTS) fill in what is not given.
-      const q = new InProcessQueue<ObjectCreatedEvent>(name, {
+      const q = new InProcessQueue<T>(name, {
         ...options.delivery,
         concurrency: options.workers,
-        deadLetters: this.deadLetters,
-        onDeadLetter: (dl) => this.onDeadLetter(dl),
+        // One dead-letter file for every queue; each letter names its queue.
+        deadLetters: this.deadLetters as unknown as DeadLetterStore<T>,
+        onDeadLetter: (dl) => this.onDeadLetter(dl as unknown as StoredDeadLetter<ObjectCreatedEvent>),
       });
-      this.queues.push(q);
+      this.queues.push(q as unknown as InProcessQueue<ObjectCreatedEvent | VideoMessage>);
       return q;
     };
-    const ingest = queue('ingest');
-    const emotion = queue('emotion');
-    const recognise = queue('recognise');
+    const ingest = queue<ObjectCreatedEvent>('ingest');
+    const emotion = queue<ObjectCreatedEvent>('emotion');
+    const recognise = queue<ObjectCreatedEvent>('recognise');
+    const video = queue<VideoMessage>('video');
+    this.videoQueue = video;
+    const context = this.context;
     const crops = new InProcessTopic<ObjectCreatedEvent>('crop-created');
     crops.subscribe(emotion);
     crops.subscribe(recognise);
     this.store.onObjectCreated(this.buckets.ingest, (event) => ingest.send(event));
+    // Sampled video frames go through the detect stage like uploads (on AWS: the frames bucket notifies the ingest queue).
+    this.store.onObjectCreated(LOCAL_BUCKETS.frames as string, (event) => ingest.send(event));
     this.store.onObjectCreated(this.buckets.crops, (event) => crops.publish(event));
 
     const gallery = new GalleryCache(context.results);
     ingest.start(async (event) => {
       const outcome = await detectStage(context, event, { force: options.force });
-      this.emit({ type: 'image', key: event.key, outcome });
+      // A video's outcome comes once its tracks are assembled; a frame is no upload of its own.
+      if (event.bucket === this.buckets.ingest && outcome.status !== 'video') {
+        this.emit({ type: 'image', key: event.key, outcome });
+      }
+    });
+    video.start(async (message) => {
+      const outcome = await videoStage({ ...context, config: context.analyser.config }, message);
+      this.emit({ type: 'video', outcome });
+      if (outcome.status === 'done') {
+        this.emit({
+          type: 'image',
+          key: outcome.key,
+          outcome: { status: 'done', imageId: outcome.videoId, faces: outcome.faces, facesOmitted: 0 },
+        });
+      } else if (outcome.status === 'failed') {
+        this.emit({
+          type: 'image',
+          key: outcome.key,
+          outcome: { status: 'failed', imageId: outcome.videoId, error: outcome.error },
+        });
+      }
     });
     emotion.start(async (event) => {
       await emotionStage(context, event);
@@ -427,10 +470,22 @@ export class LocalPipeline {
     });
   }
 
+  /** The upload a video message is about (a video's failure is recorded on its upload's record). */
+  private async videoUpload(message: VideoMessage): Promise<ObjectCreatedEvent | undefined> {
+    if (message.kind !== 'tracks') return { bucket: message.bucket, key: message.key };
+    const video = await this.results.getImage(message.videoId);
+    return video && { bucket: video.bucket, key: video.key };
+  }
+
   /** A message the stages gave up on: for an upload, the image is recorded as failed so the user sees it. */
   private async onDeadLetter(deadLetter: StoredDeadLetter<ObjectCreatedEvent>): Promise<void> {
-    const { message, queue, reason } = deadLetter;
-    if (queue === 'ingest') {
+    const { queue, reason } = deadLetter;
+    const message =
+      queue === 'video' ? await this.videoUpload(deadLetter.message as unknown as VideoMessage) : deadLetter.message;
+    if (!message) return;
+    // A video frame's face given up on: its frame counts as settled, so the video does not wait for a re-drive.
+    if (queue === 'emotion' || queue === 'recognise') await settleFrameGivenUp(this.context, message.key);
+    if (queue === 'ingest' || queue === 'video') {
       const failed = await recordGaveUp(this.context, message, {
         reason,
         code: deadLetter.code,
@@ -457,13 +512,20 @@ function erasedBy(report: ErasureReport, buckets: typeof LOCAL_BUCKETS) {
   const uploads = report.objects.filter((object) => object.bucket === buckets.ingest).map((object) => object.key);
   const images = new Set(uploads.map((key) => imageIdOf(buckets.ingest, key)));
   for (const item of report.items) {
-    const image = /^image ([0-9a-f]{24})$/.exec(item)?.[1];
+    // An image, a video or a frame sampled from one (`erasure.ts` names each so).
+    const image = /^(?:image|video|frame) ([0-9a-f]{24})$/.exec(item)?.[1];
     if (image) images.add(image);
   }
-  return (deadLetter: StoredDeadLetter<ObjectCreatedEvent>) => {
-    const { bucket, key } = deadLetter.message;
+  return (deadLetter: StoredDeadLetter<ObjectCreatedEvent | VideoMessage>) => {
+    const { message } = deadLetter;
+    // A video's messages: its planning and segments name its upload, its assembly its id.
+    if ('kind' in message && message.kind === 'tracks') return images.has(message.videoId);
+    const { bucket, key } = message;
     if (objects.has(`${bucket}\n${key}`)) return true;
     if (bucket === buckets.ingest && images.has(imageIdOf(bucket, key))) return true;
+    // A frame of an erased video, also one whose object was never written or is gone already.
+    const frame = bucket === buckets.frames ? parseFrameKey(key) : undefined;
+    if (frame && (images.has(frame.videoId) || images.has(imageIdOf(bucket, key)))) return true;
     const crop = parseCropKey(key);
     if (crop && images.has(crop.imageId)) return true;
     return uploads.some((upload) => deadLetter.reason.includes(upload));

@@ -1,12 +1,14 @@
 import type { FaceVision } from '../../vision/analyser';
 import type { StageBackends } from '../backends';
 import type { ErasureReport } from '../erasure';
-import type { ObjectStore, ResultsStore } from '../ports';
+import type { MessageQueue, ObjectStore, ResultsStore, VideoMessage } from '../ports';
 
 export interface BucketNames {
   ingest: string;
   crops: string;
   thumbnails: string;
+  /** Where frames sampled from videos go (their events feed the detect stage like uploads); no videos without it. */
+  frames?: string;
 }
 
 /** What every stage needs: the adapters behind the ports, and the vision core. */
@@ -23,6 +25,8 @@ export interface StageContext {
    * DynamoDB and S3 need nothing here (their backups are documented in docs/deploy-aws.md).
    */
   purgeErased?: (report: ErasureReport) => Promise<void>;
+  /** Work on videos: planning, sampling segments, assembling tracks (no videos without it). */
+  videoQueue?: MessageQueue<VideoMessage>;
   now?: () => Date;
 }
 
@@ -32,4 +36,7 @@ export const nowIso = (context: Pick<StageContext, 'now'>) => (context.now?.() ?
  * The stores alone, for work that needs no models (queries, erasure), with the backends: erasing a person also
  * removes what a backend keeps of them outside the table (their faces in a Rekognition collection).
  */
-export type StorageContext = Pick<StageContext, 'store' | 'results' | 'buckets' | 'backends' | 'purgeErased' | 'now'>;
+export type StorageContext = Pick<
+  StageContext,
+  'store' | 'results' | 'buckets' | 'backends' | 'purgeErased' | 'now' | 'videoQueue'
+>;

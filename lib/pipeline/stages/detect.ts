@@ -1,16 +1,29 @@
-import { describeError, type FacepipeError, fileTooLarge, isInputError, isInputErrorCode } from '../../errors';
+import { describeError, FacepipeError, fileTooLarge, isInputError, isInputErrorCode } from '../../errors';
 import type { FaceCutouts } from '../../vision/analyser';
+import { faceQuality } from '../../vision/image/faceQuality';
+import { containerName, videoContainerOf } from '../../vision/video/container';
 import type { ErasureReport } from '../erasure';
-import { cropKeyOf, faceIdOf, faceThumbnailKeyOf, imageIdOf, imageObjectsPrefix, imageThumbnailKeyOf } from '../ids';
+import {
+  cropKeyOf,
+  faceIdOf,
+  faceThumbnailKeyOf,
+  imageIdOf,
+  imageObjectsPrefix,
+  imageThumbnailKeyOf,
+  parseFrameKey,
+} from '../ids';
 import { IO_PARALLELISM, inParallel } from '../inParallel';
 import type { ObjectCreatedEvent, StoredObject } from '../ports';
-import type { FaceRecord, ImageRecord } from '../records';
+import type { FaceRecord, FrameRef, ImageRecord } from '../records';
+import { acceptVideo, settleFrame } from '../videoFrames';
 import { nowIso, type StageContext, type StorageContext } from './context';
 
 export type DetectOutcome =
   | { status: 'done'; imageId: string; faces: number; facesOmitted: number }
   | { status: 'failed'; imageId: string; error: { code: string; message: string } }
-  | { status: 'skipped'; imageId: string; reason: 'unchanged' | 'gone' | 'erased' };
+  | { status: 'skipped'; imageId: string; reason: 'unchanged' | 'gone' | 'erased' }
+  /** A video: its sampling is queued; its record is done once its tracks are assembled. */
+  | { status: 'video'; imageId: string };
 
 /** Passes over an object that keeps changing while it is processed before the queue is asked to retry later. */
 const MAX_PASSES = 3;
@@ -72,8 +85,9 @@ async function detectCurrentVersion(
   if (!force && existing?.etag === head.etag && isSettled(existing)) {
     return { status: 'skipped', imageId, reason: 'unchanged' };
   }
-  // The size decides before a byte is read: an upload of gigabytes must never be loaded into memory.
-  const { maxBytes } = analyser.config.decode;
+  // The size decides before a byte is read: an upload of gigabytes must never be loaded into memory. Videos may be
+  // larger than images; which one it is, its first bytes tell below.
+  const maxBytes = maxUploadBytes(context);
   if (head.size > maxBytes) return recordFailure(context, event, head, fileTooLarge(head.size, maxBytes, 'object'));
   let object: { object: StoredObject; body: Buffer } | undefined;
   try {
@@ -85,6 +99,26 @@ async function detectCurrentVersion(
   }
   if (!object) return { status: 'skipped', imageId, reason: 'gone' };
   const version = object.object;
+  const container = event.bucket === context.buckets.frames ? undefined : videoContainerOf(object.body);
+  if (container) {
+    if (!context.videoQueue || !context.buckets.frames) {
+      const unsupported = new FacepipeError(
+        'UNSUPPORTED_FORMAT',
+        `The file is a video (${containerName(container)}); this deployment has no video queue to sample it.`,
+      );
+      return recordFailure(context, event, version, unsupported);
+    }
+    const limit = analyser.config.video.maxBytes;
+    if (version.size > limit)
+      return recordFailure(context, event, version, fileTooLarge(version.size, limit, 'object'));
+    const accepted = await acceptVideo(context, event, version, container, existing, reanalyse);
+    return accepted === 'erased' ? { status: 'skipped', imageId, reason: 'erased' } : { status: 'video', imageId };
+  }
+  const imageLimit = analyser.config.decode.maxBytes;
+  if (version.size > imageLimit) {
+    return recordFailure(context, event, version, fileTooLarge(version.size, imageLimit, 'object'));
+  }
+  const frame = frameOf(context, event);
 
   const started = await results.putImage(
     {
@@ -95,6 +129,7 @@ async function detectCurrentVersion(
       size: version.size,
       status: 'processing',
       createdAt: existing?.createdAt ?? nowIso(context),
+      ...(frame ? { frame } : {}),
     },
     { unlessErasedSince: uploadedAt(version) },
   );
@@ -111,13 +146,28 @@ async function detectCurrentVersion(
     if (!isInputError(error)) throw error;
     return recordFailure(context, event, version, error);
   }
-  const faces = await storeFaces(context, event, version, cutouts, reanalyse);
+  const faces = await storeFaces(context, event, version, cutouts, reanalyse, frame);
   if (faces === 'not current') {
     if (await undoIfErased(context, imageId)) return { status: 'skipped', imageId, reason: 'erased' };
     return 'changed';
   }
   if (await changedSince(context, event, version)) return 'changed';
+  // A frame without faces is settled now; one with faces, when its last face has its emotion and identity.
+  if (frame && faces.length === 0) await settleFrame(context, imageId);
   return { status: 'done', imageId, faces: faces.length, facesOmitted: cutouts.found - faces.length };
+}
+
+/** The largest upload read at all: images have their limit, videos theirs (when this pipeline takes videos). */
+function maxUploadBytes(context: StageContext): number {
+  const { decode, video } = context.analyser.config;
+  return context.videoQueue && context.buckets.frames ? Math.max(decode.maxBytes, video.maxBytes) : decode.maxBytes;
+}
+
+/** The video frame an event names (an object of the frames bucket), from its key. */
+function frameOf(context: StorageContext, event: ObjectCreatedEvent): FrameRef | undefined {
+  if (event.bucket !== context.buckets.frames) return undefined;
+  const parsed = parseFrameKey(event.key);
+  return parsed && { videoId: parsed.videoId, index: parsed.index, at: parsed.at };
 }
 
 /**
@@ -162,6 +212,7 @@ async function storeFaces(
   version: StoredObject,
   cutouts: FaceCutouts,
   reanalyse: boolean,
+  frame: FrameRef | undefined,
 ): Promise<FaceRecord[] | 'not current'> {
   const { store, results, analyser, buckets } = context;
   const imageId = imageIdOf(event.bucket, event.key);
@@ -192,6 +243,8 @@ async function storeFaces(
       crop: { key, region: crop.region, width: crop.pixels.width, height: crop.pixels.height },
       thumbnailKey: faceThumbKey,
       detectedAt,
+      quality: faceQuality(crop),
+      ...(frame ? { frame } : {}),
     });
   }
   // Thumbnails before the records that name them; the face records and the face count before the crops: a crop's
@@ -246,9 +299,12 @@ async function recordFailure(
     createdAt: existing?.createdAt ?? nowIso(context),
     processedAt: nowIso(context),
   };
+  const frame = frameOf(context, event);
+  if (frame) failed.frame = frame;
   const written = await context.results.putImage(failed, { unlessErasedSince: version.lastModified ?? '' });
   if (!written) return { status: 'skipped', imageId, reason: 'erased' };
   await removeOtherVersions(context, imageId, [], []);
+  if (frame) await settleFrame(context, imageId);
   if (version.etag !== '' && (await changedSince(context, event, version))) return 'changed';
   return { status: 'failed', imageId, error: describeError(error) };
 }
@@ -319,9 +375,12 @@ export async function recordGaveUp(
     createdAt: existing?.createdAt ?? now,
     processedAt: now,
   };
+  const frame = frameOf(context, event);
+  if (frame) failed.frame = frame;
   // An erased image stays erased: no failure record brings its key back.
   if (!(await results.putImage(failed, { unlessErasedSince: current?.lastModified ?? '' }))) return undefined;
   // Best effort: the store may be what keeps failing; the record above is what the operator needs.
   await removeOtherVersions(context, imageId, [], []).catch(() => undefined);
+  if (failed.frame) await settleFrame(context, imageId).catch(() => undefined);
   return failed;
 }

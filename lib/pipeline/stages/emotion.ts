@@ -1,5 +1,6 @@
 import { emotionBackendOf } from '../backends';
 import type { ObjectCreatedEvent } from '../ports';
+import { settleFrame } from '../videoFrames';
 import type { StageContext } from './context';
 import { loadCrop } from './faceCrop';
 
@@ -22,6 +23,7 @@ export async function emotionStage(context: StageContext, event: ObjectCreatedEv
     if (!(await context.results.setNoEmotion(found.record, event.key, reading.reason))) {
       return { status: 'stale', reason: 'the face changed while its emotion was read' };
     }
+    if (found.record.frame) await settleFrame(context, found.record.imageId);
     return { status: 'unread', faceId, reason: reading.reason };
   }
   const written = await context.results.setAppearance(found.record, event.key, {
@@ -30,5 +32,7 @@ export async function emotionStage(context: StageContext, event: ObjectCreatedEv
     gender: reading.gender,
   });
   if (!written) return { status: 'stale', reason: 'the face changed while its emotion was read' };
+  // A face of a video frame: the frame may be settled now (its video's tracks wait for every frame).
+  if (found.record.frame) await settleFrame(context, found.record.imageId);
   return { status: 'done', faceId, label: reading.emotion.label };
 }

@@ -5,6 +5,7 @@ import { IO_PARALLELISM, inParallel } from '../inParallel';
 import type { ObjectCreatedEvent } from '../ports';
 import { assignBySimilarity, type GalleryCache } from '../recognition';
 import type { FaceRecord, Identity } from '../records';
+import { settleFrame } from '../videoFrames';
 import type { StageContext } from './context';
 import { loadCrop } from './faceCrop';
 
@@ -61,6 +62,8 @@ export async function recogniseStage(
     context.results.setIdentity(sibling, sibling.crop.key, identities[i] as Identity),
   );
   await takeBackFromRemovedPeople(context, siblings, identities, galleryVersion);
+  // A video frame: it may be settled now (its video's tracks wait for every frame).
+  if (face.frame) await settleFrame(context, face.imageId);
   return { status: 'done', faceId: face.faceId, identities: siblings.length };
 }
 

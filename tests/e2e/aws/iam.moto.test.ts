@@ -1,11 +1,12 @@
 import fs from 'node:fs';
-import { imageIdOf, imageObjectsPrefix } from '../../../lib/pipeline/ids';
+import { imageIdOf, imageObjectsPrefix, videoFramesPrefix } from '../../../lib/pipeline/ids';
 import type { AwsCall } from '../../../tools/moto/awsCalls';
 import { type AwsPipeline, startAwsPipeline } from '../../../tools/moto/awsPipeline';
 import { describeWithMoto } from '../../helpers/describeWithMoto';
 import { type ApiRequestOptions, httpApiEventFactory } from '../../helpers/factories';
 import { type CfnTemplate, FUNCTIONS, type Json, oslsTimeout, packageService } from '../../helpers/slsPackage';
 import { dataFile } from '../../helpers/testConfig';
+import { stillsVideo, videoDir } from '../../helpers/videos';
 
 /**
  * Each function's IAM role is what its code calls. The real handlers run on loopback (moto) through every path that
@@ -42,6 +43,7 @@ const NOT_CALLED_BY_THE_CODE: readonly { fn: Fn; permission: Permission; why: st
       ['detect', 'IngestQueue'],
       ['emotion', 'EmotionQueue'],
       ['recognise', 'RecogniseQueue'],
+      ['video', 'VideoQueue'],
     ] as const
   ).flatMap(([fn, queue]) =>
     ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'].map(
@@ -52,10 +54,20 @@ const NOT_CALLED_BY_THE_CODE: readonly { fn: Fn; permission: Permission; why: st
       }),
     ),
   ),
+  ...(['emotion', 'recognise', 'video'] as const).map((fn) => ({
+    fn,
+    permission: 'sqs:GetQueueUrl VideoQueue' as Permission,
+    why: "each function's container asks for the video queue's URL before its first send (lib/adapters/aws/sqsQueue.ts); on loopback the functions share one container, so only the first sender, detect, is seen asking",
+  })),
   {
     fn: 'detect',
     permission: 's3:ListBucket IngestBucket',
     why: 'S3 answers HeadObject on a missing key with 404 only to a caller that may list the bucket (403 otherwise): detect settles an upload deleted before it ran instead of retrying it into the dead letters (lib/pipeline/stages/detect.ts, head → gone)',
+  },
+  {
+    fn: 'video',
+    permission: 's3:ListBucket IngestBucket',
+    why: 'the same 404 for a video upload deleted or replaced before its plan or a segment ran: the video stage settles the stale message (lib/pipeline/stages/video.ts, gone)',
   },
   {
     fn: 'emotion',
@@ -63,6 +75,12 @@ const NOT_CALLED_BY_THE_CODE: readonly { fn: Fn; permission: Permission; why: st
     why: 'the same 404 for a crop a newer version or an erasure removed: emotion settles the stale event (lib/pipeline/stages/faceCrop.ts, loadCrop)',
   },
 ];
+
+/** SQS calls the code makes (the video queue is sent to by name: its URL is asked for once per container). */
+const SQS_ACTIONS: Record<string, { action: string; queue: (input: Record<string, unknown>) => unknown }> = {
+  GetQueueUrlCommand: { action: 'sqs:GetQueueUrl', queue: (input) => input.QueueName },
+  SendMessageCommand: { action: 'sqs:SendMessage', queue: (input) => String(input.QueueUrl).split('/').pop() },
+};
 
 const S3_ACTIONS: Record<string, { action: string; on: 'object' | 'bucket' }> = {
   HeadObjectCommand: { action: 's3:GetObject', on: 'object' },
@@ -250,6 +268,87 @@ describeMoto('IAM: each role is what its function calls (moto)', () => {
     expect(JSON.parse(line ?? '{}')).toMatchObject({ status: 'skipped', reason: 'erased' });
   });
 
+  test('videos: sampled, each frame settled last by emotion or by recognise, assembled, queried, replaced and erased; a video erased while it is sampled leaves nothing', async () => {
+    // Prepare: two-second videos of Rose (2 frames/s: 4 frames), enrolled; a changed upload replaces the first.
+    const dir = videoDir('iam');
+    const rose = (f: string) => knn('train', 'rose_leslie', f);
+    expect((await enrol('rose', photoBody('img1.jpg', 'train', 'rose_leslie', 'img1.jpg'))).status).toBe(201);
+    const first = stillsVideo(dir, 'first.mp4', [[rose('img2.jpg'), 2]]);
+    const second = stillsVideo(dir, 'second.mp4', [
+      [rose('img2.jpg'), 1],
+      ['', 1],
+    ]);
+    const erased = stillsVideo(dir, 'erased.mp4', [[rose('img2.jpg'), 2]]);
+    const frames = aws.stack.names.framesBucket;
+    const key = 'video/rose.mp4';
+    const framesOf = async (k: string) =>
+      (await aws.keysIn(frames)).filter((f) => f.startsWith(videoFramesPrefix(imageId(k))));
+    /** Sampling (video) and detection of every frame first; then the stage named settles each frame with faces last. */
+    const settledLastBy = async (stage: 'emotion' | 'recognise') => {
+      await aws.drain(undefined, ['detect', 'video']);
+      await aws.drain(undefined, [stage === 'emotion' ? 'recognise' : 'emotion']);
+      await aws.drain(undefined, [stage]);
+      await aws.drain();
+    };
+
+    try {
+      // Act and assess: the first version, settled last by emotion; the second, by recognise (the video replaced).
+      await aws.put(key, fs.readFileSync(first));
+      await settledLastBy('emotion');
+      expect((await api('GET /videos', { query: { key } })).body.video.video).toMatchObject({ framesSampled: 4 });
+      await aws.put(key, fs.readFileSync(second));
+      await settledLastBy('recognise');
+      const byKey = await api('GET /videos', { query: { key } });
+      expect(byKey.body.video).toMatchObject({ status: 'done', video: { framesSampled: 4, tracks: 1 } });
+      expect(byKey.body.tracks.map((t: { identity: { personId: string } }) => t.identity.personId)).toEqual(['rose']);
+      expect((await framesOf(key)).length).toBe(4);
+      const byId = await api('GET /videos/{videoId}', { path: { videoId: imageId(key) } });
+      expect(byId).toEqual(byKey);
+
+      // A video erased while its frames are written: the erasure runs before the first frame is stored, and the
+      // frames written after it are detected (faces, crops, thumbnails) before the segment counts itself, finds the
+      // mark and erases them.
+      const crops = await aws.keysIn(aws.context.buckets.crops);
+      const race = aws.calls.beforeCall(
+        'video',
+        (call) => call.command === 'PutObjectCommand' && call.input.Bucket === frames,
+        async () => expect((await api('DELETE /images', { query: { key: 'video/erased.mp4' } })).status).toBe(200),
+      );
+      let detectedMeanwhile = 0;
+      const counted = aws.calls.beforeCall(
+        'video',
+        (call) =>
+          call.command === 'UpdateItemCommand' &&
+          (call.input.ExpressionAttributeNames as Record<string, string> | undefined)?.['#set'] === 'segmentsSampled',
+        async () => {
+          await aws.drain(undefined, ['detect']);
+          const written = await aws.keysIn(aws.context.buckets.crops);
+          detectedMeanwhile = written.filter((k) => !crops.includes(k)).length;
+        },
+      );
+      await aws.put('video/erased.mp4', fs.readFileSync(erased));
+      await aws.drain();
+      expect([race.fired(), counted.fired()]).toEqual([true, true]);
+      await race.done;
+      await counted.done;
+      // Frame 0 at least (held until the erasure was done); the others are written alongside, before or after its
+      // listing of the frames.
+      expect(detectedMeanwhile).toBeGreaterThanOrEqual(1);
+      expect(await aws.context.results.getImage(imageId('video/erased.mp4'))).toBeUndefined();
+      expect(await aws.context.results.tracksOfVideo(imageId('video/erased.mp4'))).toEqual([]);
+      expect(await framesOf('video/erased.mp4')).toEqual([]);
+      expect(await aws.keysIn(aws.context.buckets.crops)).toEqual(crops);
+
+      // The finished video erased through the API: its frames, their faces, crops and thumbnails, its tracks.
+      expect((await api('DELETE /images', { query: { key } })).status).toBe(200);
+      expect(await framesOf(key)).toEqual([]);
+      expect(await aws.context.results.tracksOfVideo(imageId(key))).toEqual([]);
+      expect((await api('GET /videos', { query: { key } })).status).toBe(404);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('every call a function made is allowed to it, and everything its role allows was called or is listed', () => {
     calls.push(...aws.calls.calls);
     const { names } = aws.stack;
@@ -257,7 +356,9 @@ describeMoto('IAM: each role is what its function calls (moto)', () => {
       [names.ingestBucket]: 'IngestBucket',
       [names.cropsBucket]: 'CropsBucket',
       [names.thumbnailsBucket]: 'ThumbnailsBucket',
+      [names.framesBucket]: 'FramesBucket',
       [names.table]: 'ResultsTable',
+      [names.videoQueue]: 'VideoQueue',
     };
     const logicalId = (name: unknown) => logicalIds[String(name)] ?? `unknown:${String(name)}`;
 
@@ -279,6 +380,11 @@ describeMoto('IAM: each role is what its function calls (moto)', () => {
         if (action === 'dynamodb:TransactWriteItems') throw new Error('map TransactWriteItems to its items');
         const table = logicalId(call.input.TableName);
         return [`${action} ${call.input.IndexName ? `${table}/index/*` : table}`];
+      }
+      if (call.service === 'SQS') {
+        const sqs = SQS_ACTIONS[call.command];
+        if (!sqs) throw new Error(`no IAM action known for SQS ${call.command}: add it to SQS_ACTIONS`);
+        return [`${sqs.action} ${logicalId(sqs.queue(call.input))}`];
       }
       throw new Error(`no IAM mapping for ${call.service} ${call.command}`);
     };

@@ -30,21 +30,29 @@ const LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024;
 /** Timeouts of the tests and hooks that run osls: the wait for the osls lock, then the run. */
 const PACKAGING = oslsTimeout('package');
 const PRINTING = oslsTimeout('print');
-const FUNCTION_OF_QUEUE = { IngestQueue: 'detect', EmotionQueue: 'emotion', RecogniseQueue: 'recognise' } as const;
+const FUNCTION_OF_QUEUE = {
+  IngestQueue: 'detect',
+  EmotionQueue: 'emotion',
+  RecogniseQueue: 'recognise',
+  VideoQueue: 'video',
+} as const;
 type SourceQueue = keyof typeof FUNCTION_OF_QUEUE;
 const SOURCE_QUEUES = Object.keys(FUNCTION_OF_QUEUE) as SourceQueue[];
 const DLQ_OF: Record<SourceQueue, string> = {
   IngestQueue: 'IngestDeadLetterQueue',
   EmotionQueue: 'EmotionDeadLetterQueue',
   RecogniseQueue: 'RecogniseDeadLetterQueue',
+  VideoQueue: 'VideoDeadLetterQueue',
 };
-const DATA_BUCKETS = ['IngestBucket', 'CropsBucket', 'ThumbnailsBucket'];
+const DATA_BUCKETS = ['IngestBucket', 'CropsBucket', 'ThumbnailsBucket', 'FramesBucket'];
 const API_ROUTES = [
   'GET /images',
   'GET /images/{imageId}',
   'DELETE /images/{imageId}',
   'DELETE /images',
   'GET /faces',
+  'GET /videos',
+  'GET /videos/{videoId}',
   'GET /people',
   'POST /people',
   'GET /people/{personId}',
@@ -175,6 +183,20 @@ describe('serverless.yml packaged for stage test', () => {
       'Fn::Sub': `arn:\${AWS::Partition}:s3:::${ingest.BucketName}`,
     });
     expect(statement?.Condition?.StringEquals?.['aws:SourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
+  });
+
+  test('frames bucket → the ingest queue too (frames go through detect like uploads), allowed for that bucket', () => {
+    const frames = props('FramesBucket');
+    expect(frames.NotificationConfiguration.QueueConfigurations).toEqual([
+      { Event: 's3:ObjectCreated:*', Queue: getAtt('IngestQueue', 'Arn') },
+    ]);
+    expect(asList(resources.FramesBucket?.DependsOn)).toContain('IngestQueuePolicy');
+    const statements = (props('IngestQueuePolicy').PolicyDocument as PolicyDocument).Statement;
+    expect(statements.map((s) => s.Condition?.ArnLike?.['aws:SourceArn'])).toContainEqual({
+      'Fn::Sub': `arn:\${AWS::Partition}:s3:::${frames.BucketName}`,
+    });
+    expect(env('video').FACEPIPE_FRAMES_BUCKET).toBe(frames.BucketName);
+    expect(env('detect').FACEPIPE_VIDEO_QUEUE).toBe(props('VideoQueue').QueueName);
   });
 
   test('crops bucket → topic → emotion and recognise queues, raw delivery, each allowed by a policy', () => {
@@ -379,10 +401,19 @@ describe('serverless.yml packaged for stage test', () => {
       detect: 'IngestQueue',
       emotion: 'EmotionQueue',
       recognise: 'RecogniseQueue',
+      video: 'VideoQueue',
     };
     for (const fn of FUNCTIONS) {
       const statements = roleStatements(roleOf(fn));
-      const sqs = statements.filter((s) => asList(s.Action).some((a) => a.startsWith('sqs:')));
+      const all = statements.filter((s) => asList(s.Action).some((a) => a.startsWith('sqs:')));
+      // Sending video work (a plan, a settled frame's track assembly) is the one other queue right a stage has.
+      const sends = all.filter((s) => !asList(s.Action).includes('sqs:ReceiveMessage'));
+      for (const send of sends) {
+        expect(asList(send.Action).sort()).toEqual(['sqs:GetQueueUrl', 'sqs:SendMessage']);
+        expect(send.Resource).toEqual(getAtt('VideoQueue', 'Arn'));
+      }
+      expect(sends).toHaveLength(fn === 'api' ? 0 : 1);
+      const sqs = all.filter((s) => asList(s.Action).includes('sqs:ReceiveMessage'));
       const queue = ownQueue[fn];
       if (queue) {
         expect(sqs).toHaveLength(1);
@@ -410,7 +441,8 @@ describe('serverless.yml packaged for stage test', () => {
             .filter((a) => a.startsWith(prefix)),
         ),
       ].sort();
-    expect(actionsOn('emotion', 'dynamodb:')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    // Query: a video frame's faces, to tell whether the frame is settled.
+    expect(actionsOn('emotion', 'dynamodb:')).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     expect(actionsOn('emotion', 's3:')).toEqual(['s3:GetObject', 's3:ListBucket']);
     // Recognise erases the face of a person erased while it ran (and its photo's upload and thumbnail).
     expect(actionsOn('recognise', 's3:')).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:ListBucket']);
@@ -418,6 +450,11 @@ describe('serverless.yml packaged for stage test', () => {
     expect(actionsOn('detect', 'dynamodb:')).not.toContain('dynamodb:DeleteItem');
     // The API finds what it erases by listing: it reads no object and writes none.
     expect(actionsOn('api', 's3:')).toEqual(['s3:DeleteObject', 's3:ListBucket']);
+    expect(actionsOn('video', 's3:')).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    // The video function writes frames only (and reads uploads).
+    const videoWrites = roleStatements(roleOf('video')).filter((s) => asList(s.Action).includes('s3:PutObject'));
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string
+    expect(videoWrites.map((s) => s.Resource)).toEqual([{ 'Fn::Sub': '${FramesBucket.Arn}/*' }]);
     // Detect queries no index: the table ARN only.
     const detectTable = roleStatements(roleOf('detect')).find((s) => asList(s.Action).includes('dynamodb:PutItem'));
     expect(detectTable?.Resource).toEqual(getAtt('ResultsTable', 'Arn'));
@@ -443,6 +480,7 @@ describe('serverless.yml packaged for stage test', () => {
         'IngestBucketName',
         'CropsBucketName',
         'ThumbnailsBucketName',
+        'FramesBucketName',
         'ResultsTableName',
         'HttpApiUrl',
         'IngestQueueUrl',
@@ -451,12 +489,14 @@ describe('serverless.yml packaged for stage test', () => {
         'IngestDeadLetterQueueUrl',
         'EmotionDeadLetterQueueUrl',
         'RecogniseDeadLetterQueueUrl',
+        'VideoQueueUrl',
+        'VideoDeadLetterQueueUrl',
         'AlarmTopicArn',
       ]),
     );
   });
 
-  test('every zip: under 250 MB unzipped, the models inside, only the linux-x64 native binaries', () => {
+  test('every zip: under 250 MB unzipped, the models inside, ffmpeg in the video function only, linux-x64 only', () => {
     const models = functionModelIds({}).map((id) => modelEntry(id));
     expect(models.length).toBe(5);
     for (const fn of FUNCTIONS) {
@@ -468,7 +508,12 @@ describe('serverless.yml packaged for stage test', () => {
       expect(unzipped).toBeLessThan(LAMBDA_UNZIPPED_LIMIT);
       const sizes = new Map(entries.map((e) => [e.name, e.size]));
       expect(sizes.has(`functions/${fn}.js`)).toBe(true);
+      // The video function never loads them (it decodes with ffmpeg and links stored faces), but serverless-esbuild
+      // packs the service's patterns into every zip: 9 MB it carries unused.
       for (const model of models) expect(sizes.get(`lambda-models/${model.file}`)).toBe(model.bytes);
+      const ffmpeg = entries.find((e) => e.name === 'node_modules/@ffmpeg-installer/linux-x64/ffmpeg');
+      expect(ffmpeg !== undefined).toBe(fn === 'video');
+      if (ffmpeg) expect(ffmpeg.mode & 0o111).not.toBe(0); // executable
       expect(sizes.has('node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node')).toBe(true);
       expect([...sizes.keys()].some((n) => n.startsWith('node_modules/@img/sharp-linux-x64/'))).toBe(true);
       expect([...sizes.keys()].some((n) => n.startsWith('node_modules/@img/sharp-libvips-linux-x64/'))).toBe(true);
@@ -497,6 +542,14 @@ describe('serverless.yml packaged for stage test', () => {
       expect(elf.readUInt16LE(18)).toBe(183);
       const models = functionModelIds({}).map((id) => `lambda-models/${modelEntry(id).file}`);
       expect(names).toEqual(expect.arrayContaining(models));
+      // The video function's ffmpeg is the linux-arm64 build.
+      const video = zipEntries(arm.zips.video).map((e) => e.name);
+      expect(video).toContain('node_modules/@ffmpeg-installer/linux-arm64/ffmpeg');
+      expect(video.some((n) => n.includes('@ffmpeg-installer/linux-x64'))).toBe(false);
+      const ffmpeg = spawnSync('unzip', ['-p', arm.zips.video, 'node_modules/@ffmpeg-installer/linux-arm64/ffmpeg'], {
+        maxBuffer: 128 * 1024 * 1024,
+      }).stdout;
+      expect(ffmpeg.readUInt16LE(18)).toBe(183);
     },
     PACKAGING,
   );

@@ -260,6 +260,7 @@ describe('serverless.yml', () => {
     'detectMaxConcurrency',
     'analyseBatchSize',
     'analyseMaxConcurrency',
+    'videoMaxConcurrency',
     'architecture',
     'accessLogRetentionDays',
     'apiThrottleRate',

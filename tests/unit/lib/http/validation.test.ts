@@ -69,7 +69,7 @@ const messageOf = (run: () => unknown): string => {
 };
 
 const ROUTES_MESSAGE =
-  'No such resource; the API serves /images, /images/{imageId}, /faces, /people, /people/{personId}.';
+  'No such resource; the API serves /images, /images/{imageId}, /faces, /videos, /videos/{videoId}, /people, /people/{personId}.';
 const LIMIT_MESSAGE = 'limit must be a whole number from 1 to 1000.';
 const DATE_MESSAGE = (name: string) =>
   `${name} must be an ISO 8601 date (2026-01-31) or date and time with a zone (2026-01-31T12:00:00Z).`;

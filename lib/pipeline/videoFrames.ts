@@ -1,0 +1,123 @@
+import { FacepipeError } from '../errors';
+import type { VideoContainer } from '../vision/video/container';
+import { eraseStoredImage } from './erasure';
+import { imageIdOf, parseCropKey, parseFrameKey, videoFramesPrefix } from './ids';
+import { IO_PARALLELISM, inParallel } from './inParallel';
+import type { ObjectCreatedEvent, StoredObject } from './ports';
+import { emotionSettled, type ImageRecord, identitySettled, videoComplete } from './records';
+import { nowIso, type StageContext, type StorageContext } from './stages/context';
+
+/**
+ * The video work every stage shares, without ffmpeg (only the video stage, `stages/video.ts`, decodes): accepting a
+ * video upload, counting a frame settled once its faces are, and erasing a video's frames. docs/video.md.
+ */
+
+/** The video queue and the frames bucket; INTERNAL when this pipeline has none. */
+export function videoQueueOf(context: StorageContext) {
+  const queue = context.videoQueue;
+  const frames = context.buckets.frames;
+  if (!queue || !frames) throw new FacepipeError('INTERNAL', 'This pipeline has no video queue or frames bucket.');
+  return { queue, frames };
+}
+
+/**
+ * A video landed in the ingest bucket (the detect stage found one by its content): its record starts as processing,
+ * with what is known so far, and the planning is queued. A duplicate delivery of a version already under way only
+ * queues the planning again (the plan and the segments are idempotent; the counters are kept).
+ */
+export async function acceptVideo(
+  context: StageContext,
+  event: ObjectCreatedEvent,
+  version: StoredObject,
+  container: VideoContainer,
+  existing: ImageRecord | undefined,
+  reanalyse: boolean,
+): Promise<'accepted' | 'erased'> {
+  const { queue } = videoQueueOf(context);
+  const imageId = imageIdOf(event.bucket, event.key);
+  const underWay = existing?.video && existing.etag === version.etag && existing.status === 'processing';
+  if (reanalyse || !underWay) {
+    if (existing?.video) {
+      // Starting again (a changed upload, or --force): what an earlier pass left (frames with everything derived
+      // from them, tracks, summary) goes first, so it never mixes with the new pass.
+      await eraseVideoFrames(context, imageId, () => true, { objects: [], items: [] });
+      await context.results.deleteVideoResults(imageId);
+    }
+    const written = await context.results.putImage(
+      {
+        imageId,
+        bucket: event.bucket,
+        key: event.key,
+        etag: version.etag,
+        size: version.size,
+        status: 'processing',
+        format: container,
+        video: { container, sampleRate: context.analyser.config.video.sampleRate },
+        createdAt: existing?.createdAt ?? nowIso(context),
+      },
+      { unlessErasedSince: version.lastModified ?? '' },
+    );
+    if (!written) return 'erased';
+  }
+  await queue.send({ kind: 'plan', bucket: event.bucket, key: event.key, etag: version.etag });
+  return 'accepted';
+}
+
+/**
+ * A frame's image record or face changed: if the frame is settled now (done with every face's emotion and identity
+ * decided, done without faces, or failed), it is counted on its video's record; the count that completes the video
+ * queues the assembly of its tracks. Called by the stages after their writes, so the last writer always sees the
+ * frame settled (a duplicate count is harmless: a set).
+ */
+export async function settleFrame(context: StorageContext, frameImageId: string): Promise<void> {
+  const image = await context.results.getImage(frameImageId);
+  if (!image?.frame || image.status === 'processing') return;
+  if (image.status === 'done') {
+    const faces = await context.results.facesOfImage(frameImageId);
+    if (faces.some((face) => !(emotionSettled(face) && identitySettled(face)))) return;
+  }
+  const version = parseFrameKey(image.key)?.version;
+  if (!version) return;
+  const progress = await context.results.countSettledFrame(image.frame.videoId, version, image.frame.index);
+  if (progress && videoComplete(progress)) {
+    await videoQueueOf(context).queue.send({ kind: 'tracks', videoId: image.frame.videoId, version });
+  }
+}
+
+/**
+ * Erases the frames of a video whose version `which` selects (by the version prefix in their keys), each with
+ * everything derived from it: its object, its faces' records, crops and thumbnails, and its record.
+ */
+export async function eraseVideoFrames(
+  context: StorageContext,
+  videoId: string,
+  which: (version: string) => boolean,
+  report: { objects: { bucket: string; key: string }[]; items: string[] },
+): Promise<void> {
+  const frames = context.buckets.frames;
+  if (!frames) return;
+  const objects = (await context.store.list(frames, videoFramesPrefix(videoId))).filter((object) =>
+    which(parseFrameKey(object.key)?.version ?? ''),
+  );
+  await inParallel(objects, IO_PARALLELISM, (object) =>
+    eraseStoredImage(context, imageIdOf(frames, object.key), frames, object.key, report),
+  );
+}
+
+/**
+ * The emotion or recognise stage gave up on a face (its message goes to the dead letters): if it is a video frame's
+ * face, its frame is counted settled anyway, so its video is assembled without waiting for a re-drive (the face
+ * keeps no emotion or identity; it takes part in its track without a vote).
+ */
+export async function settleFrameGivenUp(context: StorageContext, cropKey: string): Promise<void> {
+  const ref = parseCropKey(cropKey);
+  const face = ref && (await context.results.getFace(ref.imageId, ref.index));
+  if (!face?.frame) return;
+  const image = await context.results.getImage(face.imageId);
+  const version = image && parseFrameKey(image.key)?.version;
+  if (!version) return;
+  const progress = await context.results.countSettledFrame(face.frame.videoId, version, face.frame.index);
+  if (progress && videoComplete(progress)) {
+    await videoQueueOf(context).queue.send({ kind: 'tracks', videoId: face.frame.videoId, version });
+  }
+}

@@ -1,0 +1,189 @@
+import {
+  bestFaceOf,
+  emotionRuns,
+  emotionWindows,
+  linkTracks,
+  peopleSeen,
+  type TrackableFace,
+  voteIdentities,
+} from '../../../../lib/pipeline/tracking';
+
+/** A unit embedding pointing along axis `person` (different people are orthogonal: similarity 0). */
+function likeness(person: number, noise = 0): Float32Array {
+  const v = new Float32Array(16);
+  v[person] = 1;
+  v[(person + 1) % 16] = noise;
+  return v;
+}
+
+let faces = 0;
+function face(at: number, x: number, person: number, extra: Partial<TrackableFace> = {}): TrackableFace {
+  return {
+    faceId: `f${faces++}`,
+    frame: Math.round(at * 2),
+    at,
+    box: { x, y: 50, width: 80, height: 100 },
+    embedding: likeness(person, 0.1),
+    quality: 0.5,
+    emotion: 'neutral',
+    ...extra,
+  };
+}
+
+const options = { gapSeconds: 2, matchThreshold: 0.27, cuts: [] as number[] };
+const idsOf = (tracks: { faces: TrackableFace[] }[]) => tracks.map((t) => t.faces.map((f) => f.at));
+
+describe('linkTracks', () => {
+  test('two people side by side stay two tracks, each followed frame by frame', () => {
+    // Prepare
+    const input = [0, 0.5, 1, 1.5].flatMap((at) => [face(at, 10 + at * 4, 0), face(at, 300 - at * 4, 1)]);
+
+    // Act
+    const tracks = linkTracks(input, options);
+
+    // Assess
+    expect(tracks).toHaveLength(2);
+    for (const track of tracks) expect(track.faces.map((f) => f.at)).toEqual([0, 0.5, 1, 1.5]);
+    expect(new Set(tracks[0]?.faces.map((f) => f.embedding?.[0]))).toEqual(new Set([1]));
+  });
+
+  test('a track survives a gap shorter than gapSeconds; a longer one starts a new track of an unlike face', () => {
+    const short = linkTracks([face(0, 10, 0), face(0.5, 12, 0), face(2, 14, 0)], options);
+    expect(idsOf(short)).toEqual([[0, 0.5, 2]]);
+    const long = linkTracks(
+      [face(0, 10, 0, { embedding: undefined }), face(5, 12, 0, { embedding: undefined })],
+      options,
+    );
+    expect(long).toHaveLength(2);
+  });
+
+  test('a shot cut never joins two different people at the same place', () => {
+    // Prepare: person 0, a cut at 1.2 s, then person 1 exactly where person 0 was.
+    const input = [face(0, 100, 0), face(0.5, 100, 0), face(1, 100, 0), face(1.5, 100, 1), face(2, 100, 1)];
+
+    // Act
+    const tracks = linkTracks(input, { ...options, cuts: [1.2] });
+
+    // Assess
+    expect(idsOf(tracks)).toEqual([
+      [0, 0.5, 1],
+      [1.5, 2],
+    ]);
+  });
+
+  test('across a cut, the same likeness continues the track (also elsewhere in the frame)', () => {
+    const input = [face(0, 100, 3), face(0.5, 100, 3), face(1.5, 400, 3), face(2, 400, 3)];
+    expect(idsOf(linkTracks(input, { ...options, cuts: [1.2] }))).toEqual([[0, 0.5, 1.5, 2]]);
+  });
+
+  test('within a shot, overlapping boxes of clearly unalike faces are two people', () => {
+    const input = [face(0, 100, 0), face(0.5, 105, 5)];
+    expect(linkTracks(input, options)).toHaveLength(2);
+  });
+
+  test('small, blurred or turned faces are not linked by likeness alone (their embeddings resemble anyone’s)', () => {
+    const small = { box: { x: 0, y: 0, width: 20, height: 24 } };
+    const input = [face(0, 0, 5, small), face(1.5, 0, 5, { box: { x: 500, y: 0, width: 20, height: 24 } })];
+    expect(linkTracks(input, { ...options, cuts: [1] })).toHaveLength(2);
+    const poor = [face(0, 0, 6, { quality: 0.01 }), face(1.5, 400, 6, { quality: 0.01 })];
+    expect(linkTracks(poor, { ...options, cuts: [1] })).toHaveLength(2);
+    // The same two good pictures do link.
+    const good = [face(0, 0, 6, { quality: 0.4 }), face(1.5, 400, 6, { quality: 0.4 })];
+    expect(linkTracks(good, { ...options, cuts: [1] })).toHaveLength(1);
+  });
+});
+
+describe('voteIdentities', () => {
+  test('the person most faces were recognised as, with the share of agreeing faces', () => {
+    const track = {
+      faces: [
+        face(0, 0, 0, { personId: 'obama', similarity: 0.5 }),
+        face(0.5, 0, 0, { personId: 'obama', similarity: 0.6 }),
+        face(1, 0, 0, { personId: null, similarity: 0.1 }),
+        face(1.5, 0, 0, { personId: 'biden', similarity: 0.3 }),
+      ],
+    };
+    expect(voteIdentities([track])).toEqual([{ personId: 'obama', votes: 2, share: 0.5, similarity: 0.6 }]);
+  });
+
+  test('a tie, or too small a share, stays unknown', () => {
+    const tie = { faces: [face(0, 0, 0, { personId: 'a' }), face(0.5, 0, 0, { personId: 'b' })] };
+    const few = {
+      faces: [face(0, 0, 0, { personId: 'a' }), ...[1, 2, 3, 4].map((t) => face(t, 0, 0, { personId: null }))],
+    };
+    expect(voteIdentities([tie, few]).map((i) => i.personId)).toEqual([null, null]);
+  });
+
+  test('two tracks seen at the same time are never the same person: the one with more votes keeps them', () => {
+    const strong = { faces: [0, 0.5, 1].map((at) => face(at, 0, 0, { personId: 'obama' })) };
+    const weak = { faces: [face(1, 300, 1, { personId: 'obama' }), face(1.5, 300, 1, { personId: null })] };
+    const later = { faces: [face(5, 0, 0, { personId: 'obama' })] };
+    expect(voteIdentities([weak, strong, later]).map((i) => i.personId)).toEqual([null, 'obama', 'obama']);
+  });
+});
+
+describe('best face, emotions, summary', () => {
+  test('the best face is the one with the highest quality', () => {
+    const track = {
+      faces: [face(0, 0, 0, { quality: 0.2 }), face(0.5, 0, 0, { quality: 0.9 }), face(1, 0, 0, { quality: 0.4 })],
+    };
+    expect(bestFaceOf(track).at).toBe(0.5);
+  });
+
+  test('emotion runs merge consecutive faces with one label', () => {
+    const track = {
+      faces: [
+        face(0, 0, 0, { emotion: 'happy' }),
+        face(0.5, 0, 0, { emotion: 'happy' }),
+        face(1, 0, 0, { emotion: 'sad' }),
+        face(1.5, 0, 0, { emotion: undefined }),
+        face(2, 0, 0, { emotion: 'sad' }),
+      ],
+    };
+    expect(emotionRuns(track)).toEqual([
+      { from: 0, to: 0.5, label: 'happy', faces: 2 },
+      { from: 1, to: 2, label: 'sad', faces: 2 },
+    ]);
+  });
+
+  test('emotion windows count the faces of each emotion per window, empty windows included', () => {
+    const all = [
+      face(0.2, 0, 0, { emotion: 'happy' }),
+      face(0.7, 0, 1, { emotion: 'sad' }),
+      face(2.5, 0, 0, { emotion: 'happy' }),
+    ];
+    expect(emotionWindows(all, 3, 1)).toEqual({
+      windowSeconds: 1,
+      windows: [
+        { at: 0, faces: 2, emotions: { happy: 1, sad: 1 } },
+        { at: 1, faces: 0, emotions: {} },
+        { at: 2, faces: 1, emotions: { happy: 1 } },
+      ],
+    });
+    // A long video gets wider windows: at most 1800.
+    expect(emotionWindows([], 7200, 1).windows).toHaveLength(1800);
+  });
+
+  test('people seen: spans merged across short gaps, seconds on screen', () => {
+    const a = { faces: [face(0, 0, 0), face(1, 0, 0)] };
+    const b = { faces: [face(2, 0, 0), face(3, 0, 0)] };
+    const c = { faces: [face(10, 0, 0)] };
+    const identity = { personId: 'obama', votes: 1, share: 1, similarity: 0.5 };
+    expect(
+      peopleSeen(
+        [a, b, c].map((track) => ({ track, identity })),
+        { gapSeconds: 2, rate: 2 },
+      ),
+    ).toEqual([
+      {
+        personId: 'obama',
+        tracks: 3,
+        seconds: 4,
+        intervals: [
+          { from: 0, to: 3 },
+          { from: 10, to: 10 },
+        ],
+      },
+    ]);
+  });
+});
