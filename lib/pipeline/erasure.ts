@@ -75,10 +75,16 @@ async function eraseWholeImage(
   report: ErasureReport,
   bucket = image?.bucket ?? context.buckets.ingest,
 ): Promise<void> {
-  const { store, results, buckets } = context;
+  const { results, buckets } = context;
   await results.markImageErased(imageId, nowIso(context));
   if (image) report.items.push(`${image.frame ? 'frame' : image.video ? 'video' : 'image'} ${imageId}`);
   await deleteObject(context, bucket, key, report);
+  await eraseFacesAndObjects(context, imageId, report);
+}
+
+/** Every face record of an image, and every crop and thumbnail of every version of it. */
+async function eraseFacesAndObjects(context: StorageContext, imageId: string, report: ErasureReport): Promise<void> {
+  const { store, results, buckets } = context;
   const faces = await results.facesOfImage(imageId);
   await results.deleteFaces(faces);
   for (const face of faces) report.items.push(`face ${face.faceId}`);
@@ -87,6 +93,19 @@ async function eraseWholeImage(
       await deleteObject(context, bucket, object.key, report);
     }
   }
+}
+
+/**
+ * What an erasure cut short (a killed process) may have left of an erased image: face records, crops and
+ * thumbnails (not its upload, which is about to be processed again). Run before the image's erasure mark is
+ * forgotten: the detect stage takes an image without record or mark to have nothing in the buckets. Usually finds
+ * nothing.
+ */
+export async function eraseLeftovers(context: StorageContext, imageId: string): Promise<ErasureReport> {
+  const report = emptyReport();
+  await eraseFacesAndObjects(context, imageId, report);
+  if (report.items.length + report.objects.length > 0) await context.purgeErased?.(report);
+  return report;
 }
 
 /** Deletes an object if it is there (found without reading it: erasure needs no right to read what it deletes). */

@@ -138,6 +138,9 @@ export interface TimeRange {
  * them. Writes that later stages race with are conditional on the face's crop (its image version), so a late event
  * for an overwritten image never touches the new version. DynamoDB implements it on AWS and, embedded, locally.
  */
+/** What `ResultsStore.putImage` did. */
+export type ImageWrite = 'new' | 'replaced' | 'refused';
+
 export interface ResultsStore {
   // Images
   /** The image's record; undefined when there is none (never stored, or erased). */
@@ -145,10 +148,11 @@ export interface ResultsStore {
   /** When the image was erased, if it was: an erasure leaves only this mark (no key, nothing of the content). */
   imageErasedAt(imageId: string): Promise<string | undefined>;
   /**
-   * Writes an image record. With `unlessErasedSince` (the time of the object being processed), it is refused (false)
-   * when the image was erased at or after that time: work in flight never brings an erased image back.
+   * Writes an image record: 'replaced' when the table held something under the image's id (a record or an erasure
+   * mark), 'new' when it held nothing. With `unlessErasedSince` (the time of the object being processed), it is
+   * 'refused' when the image was erased at or after that time: work in flight never brings an erased image back.
    */
-  putImage(image: ImageRecord, options?: { unlessErasedSince?: string }): Promise<boolean>;
+  putImage(image: ImageRecord, options?: { unlessErasedSince?: string }): Promise<ImageWrite>;
   /**
    * Sets fields of the record of version `etag` in place (concurrent stages add to the same record); false, writing
    * nothing, when the image was erased or has moved on to another version.

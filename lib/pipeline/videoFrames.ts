@@ -57,7 +57,7 @@ export async function acceptVideo(
       },
       { unlessErasedSince: version.lastModified ?? '' },
     );
-    if (!written) return 'erased';
+    if (written === 'refused') return 'erased';
   }
   await queue.send({ kind: 'plan', bucket: event.bucket, key: event.key, etag: version.etag });
   return 'accepted';

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { cropVersionOf } from '../../pipeline/ids';
 import { IO_PARALLELISM, inParallel } from '../../pipeline/inParallel';
-import type { PersonRemoval, ResultsStore, SegmentReport, TimeRange } from '../../pipeline/ports';
+import type { ImageWrite, PersonRemoval, ResultsStore, SegmentReport, TimeRange } from '../../pipeline/ports';
 import type {
   FaceRecord,
   Identity,
@@ -146,7 +146,7 @@ export class DynamoResultsStore implements ResultsStore {
     return (await this.getImageItem(imageId))?.erasedAt as string | undefined;
   }
 
-  async putImage(image: ImageRecord, options: { unlessErasedSince?: string } = {}): Promise<boolean> {
+  async putImage(image: ImageRecord, options: { unlessErasedSince?: string } = {}): Promise<ImageWrite> {
     const item: Item = { ...KEY.image(image.imageId), type: 'image', ...image, ...this.expiry(image.createdAt) };
     if (image.status === 'failed') {
       item.GSI1PK = 'FAILED';
@@ -154,10 +154,12 @@ export class DynamoResultsStore implements ResultsStore {
     }
     const since = options.unlessErasedSince;
     try {
-      await this.client.send(
+      // The item replaced comes back at no extra cost (a put bills the larger of the two items anyway).
+      const { Attributes } = await this.client.send(
         new PutCommand({
           TableName: this.tableName,
           Item: item,
+          ReturnValues: 'ALL_OLD',
           ...(since === undefined
             ? {}
             : {
@@ -167,9 +169,9 @@ export class DynamoResultsStore implements ResultsStore {
               }),
         }),
       );
-      return true;
+      return Attributes ? 'replaced' : 'new';
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      if (isConditionFailure(error)) return 'refused';
       throw error;
     }
   }

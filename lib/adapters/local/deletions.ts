@@ -1,3 +1,4 @@
+import { eraseLeftovers } from '../../pipeline/erasure';
 import { imageIdOf } from '../../pipeline/ids';
 import type { LocalPipeline } from './localPipeline';
 
@@ -11,7 +12,13 @@ export function deletedAt(pipeline: LocalPipeline, key: string): Promise<string 
   return pipeline.results.imageErasedAt(imageIdOf(pipeline.buckets.ingest, key));
 }
 
-/** The image is processed again on request (`run --force`, a new file dropped in): it is no longer an erased one. */
+/**
+ * The image is processed again on request (`run --force`, a new file dropped in): it is no longer an erased one.
+ * Whatever a cut-short erasure left of it goes first (only an erased image has anything to forget).
+ */
 export async function forgetDeletion(pipeline: LocalPipeline, key: string): Promise<void> {
-  await pipeline.results.clearImageErased(imageIdOf(pipeline.buckets.ingest, key));
+  const imageId = imageIdOf(pipeline.buckets.ingest, key);
+  if ((await pipeline.results.imageErasedAt(imageId)) === undefined) return;
+  await eraseLeftovers(pipeline, imageId);
+  await pipeline.results.clearImageErased(imageId);
 }

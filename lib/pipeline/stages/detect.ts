@@ -48,7 +48,7 @@ export async function detectStage(
 ): Promise<DetectOutcome> {
   let force = options.force ?? false;
   for (let pass = 1; ; pass++) {
-    const result = await detectCurrentVersion(context, event, force, options.force ?? false);
+    const result = await detectCurrentVersion(context, event, { force, reanalyse: options.force ?? false, pass });
     if (result !== 'changed') return result;
     // Our writes may have landed after those of the newer version's own delivery: process the object as it is now,
     // even though its record may already say done.
@@ -62,10 +62,15 @@ export async function detectStage(
 async function detectCurrentVersion(
   context: StageContext,
   event: ObjectCreatedEvent,
-  force: boolean,
-  /** The user asked to analyse again (other settings may give other faces): face records are replaced outright. */
-  reanalyse: boolean,
+  options: {
+    force: boolean;
+    /** The user asked to analyse again (other settings may give other faces): face records are replaced outright. */
+    reanalyse: boolean;
+    /** 1 for the first pass of this delivery; later passes follow a version that changed under it. */
+    pass: number;
+  },
 ): Promise<DetectOutcome | 'changed'> {
+  const { force, reanalyse } = options;
   const { store, results, analyser } = context;
   const imageId = imageIdOf(event.bucket, event.key);
   // The object and the image's record are read at once (two round trips in the time of one).
@@ -133,7 +138,7 @@ async function detectCurrentVersion(
     },
     { unlessErasedSince: uploadedAt(version) },
   );
-  if (!started) return { status: 'skipped', imageId, reason: 'erased' };
+  if (started === 'refused') return { status: 'skipped', imageId, reason: 'erased' };
   let cutouts: FaceCutouts;
   try {
     // Every face is located, so that those beyond the limit can be counted; the best ones are kept.
@@ -146,7 +151,13 @@ async function detectCurrentVersion(
     if (!isInputError(error)) throw error;
     return recordFailure(context, event, version, error);
   }
-  const faces = await storeFaces(context, event, version, cutouts, reanalyse, frame);
+  // Objects under the image's prefix come only from deliveries that wrote the image's record first. When our record
+  // replaced nothing, on the first pass, no delivery wrote before us; one that writes after us finds our record and
+  // removes what is not its version, or fails its own writes (our etag) and removes them on its next pass, as we do.
+  // What a record that expired (retention) leaves expires with it. Then the prefix needs no listing (two S3 LISTs,
+  // the dearest requests, for every new photo).
+  const sweepObjects = started === 'replaced' || options.pass > 1;
+  const faces = await storeFaces(context, event, version, cutouts, { reanalyse, sweepObjects }, frame);
   if (faces === 'not current') {
     if (await undoIfErased(context, imageId)) return { status: 'skipped', imageId, reason: 'erased' };
     return 'changed';
@@ -211,7 +222,7 @@ async function storeFaces(
   event: ObjectCreatedEvent,
   version: StoredObject,
   cutouts: FaceCutouts,
-  reanalyse: boolean,
+  options: { reanalyse: boolean; sweepObjects: boolean },
   frame: FrameRef | undefined,
 ): Promise<FaceRecord[] | 'not current'> {
   const { store, results, analyser, buckets } = context;
@@ -251,7 +262,7 @@ async function storeFaces(
   // creation event must find its face record, and the recognise stage must know how many faces the photo has.
   const thumbnails = [{ key: thumbnailKey, data: cutouts.thumbnail as Buffer }, ...faceThumbnails];
   await inParallel(thumbnails, IO_PARALLELISM, (t) => store.put(buckets.thumbnails, t.key, t.data, thumbType));
-  await results.putFaces(faces, { keepAnalysed: !reanalyse });
+  await results.putFaces(faces, { keepAnalysed: !options.reanalyse });
   const omitted = cutouts.found - faces.length;
   const fields: Partial<ImageRecord> = {
     width: header.width,
@@ -270,7 +281,9 @@ async function storeFaces(
     };
   }
   if (!(await results.updateImage(imageId, etag, fields))) return 'not current';
-  await removeOtherVersions(context, imageId, faces, [thumbnailKey, ...faces.map((f) => f.thumbnailKey)]);
+  await removeOtherVersions(context, imageId, faces, [thumbnailKey, ...faces.map((f) => f.thumbnailKey)], {
+    objects: options.sweepObjects,
+  });
   const cropType = contentType(analyser.config.crop.format);
   await inParallel(crops, IO_PARALLELISM, (crop) => store.put(buckets.crops, crop.key, crop.data, cropType));
   if (!(await results.updateImage(imageId, etag, { status: 'done', processedAt: nowIso(context) }))) {
@@ -302,7 +315,7 @@ async function recordFailure(
   const frame = frameOf(context, event);
   if (frame) failed.frame = frame;
   const written = await context.results.putImage(failed, { unlessErasedSince: version.lastModified ?? '' });
-  if (!written) return { status: 'skipped', imageId, reason: 'erased' };
+  if (written === 'refused') return { status: 'skipped', imageId, reason: 'erased' };
   await removeOtherVersions(context, imageId, [], []);
   if (frame) await settleFrame(context, imageId);
   if (version.etag !== '' && (await changedSince(context, event, version))) return 'changed';
@@ -320,19 +333,22 @@ async function changedSince(
 }
 
 /**
- * Deletes what other versions of the image left: face records beyond the current faces, and every crop and
- * thumbnail under the image's prefix that the current version does not use. Listing by prefix, rather than trusting
- * the face records, also finds the objects of a version whose records a concurrent delivery overwrote.
+ * Deletes what other versions of the image left: face records beyond the current faces, and (unless `objects` is
+ * false) every crop and thumbnail under the image's prefix that the current version does not use. Listing by prefix,
+ * rather than trusting the face records, also finds the objects of a version whose records a concurrent delivery
+ * overwrote.
  */
 async function removeOtherVersions(
   context: StorageContext,
   imageId: string,
   faces: readonly FaceRecord[],
   thumbnailKeys: readonly string[],
+  options: { objects: boolean } = { objects: true },
 ): Promise<void> {
   const { store, results, buckets } = context;
   const stale = (await results.facesOfImage(imageId)).filter((f) => f.index >= faces.length);
   await results.deleteFaces(stale);
+  if (!options.objects) return;
   const keep = new Set([...faces.map((f) => f.crop.key), ...thumbnailKeys]);
   for (const bucket of [buckets.crops, buckets.thumbnails]) {
     for (const object of await store.list(bucket, imageObjectsPrefix(imageId))) {
@@ -378,7 +394,9 @@ export async function recordGaveUp(
   const frame = frameOf(context, event);
   if (frame) failed.frame = frame;
   // An erased image stays erased: no failure record brings its key back.
-  if (!(await results.putImage(failed, { unlessErasedSince: current?.lastModified ?? '' }))) return undefined;
+  if ((await results.putImage(failed, { unlessErasedSince: current?.lastModified ?? '' })) === 'refused') {
+    return undefined;
+  }
   // Best effort: the store may be what keeps failing; the record above is what the operator needs.
   await removeOtherVersions(context, imageId, [], []).catch(() => undefined);
   if (failed.frame) await settleFrame(context, imageId).catch(() => undefined);

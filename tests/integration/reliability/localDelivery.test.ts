@@ -213,6 +213,34 @@ describe('an object overwritten while it is processed', () => {
   });
 });
 
+describe('versions of a photo', () => {
+  it('a new photo is stored without listing the buckets; its next version lists them and keeps nothing of the old', async () => {
+    // Prepare: v1 has 3 faces, v2 has 2, so anything left of v1 shows.
+    const dataDir = tempDir('versions');
+    const { pipeline, faults } = await openFaultyPipeline(dataDir, { workers: 2 });
+    try {
+      await enrolKnnPeople(pipeline);
+      const v1 = photo('obama_and_biden.jpg');
+      const v2 = photo('kit_with_rose.jpg');
+      const listings = () => faults.count('list', 'crops') + faults.count('list', 'thumbnails');
+
+      // Act
+      await pipeline.upload('photo.jpg', v1);
+      await pipeline.drained();
+      const listedForNew = listings();
+      await pipeline.upload('photo.jpg', v2);
+      await pipeline.drained();
+
+      // Assess: nothing under a new image's prefix to look for; the new version's delivery looked (both buckets).
+      expect(listedForNew).toBe(0);
+      expect(listings()).toBe(2);
+      await expectExactlyOnce(pipeline, dataDir, { 'photo.jpg': v2 });
+    } finally {
+      await pipeline.close();
+    }
+  });
+});
+
 describe('failures of the store', () => {
   it('a transient failure (a write or a read failing once) is retried and succeeds', async () => {
     // Prepare
