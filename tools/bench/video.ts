@@ -463,7 +463,9 @@ async function main() {
       ),
       '',
       `- ${lambda.videoSeconds.toFixed(1)} s of video (${minutes.toFixed(2)} min): **${perMinute(billed).toFixed(1)} s of Lambda duration per minute of video**, all functions (${perMinute(gbSeconds).toFixed(1)} GB-s); wall clock ${lambda.wall.toFixed(1)} s, the functions' own CPU ${lambda.functionCpu.toFixed(1)} s (the rest is waiting for moto).`,
-      `- AWS requests per minute of video (the functions' own and the SQS event sources' polling, which Lambda's pollers also make and SQS bills): ${Object.entries(r)
+      `- AWS requests per minute of video (the functions' own and the SQS event sources' polling, which Lambda's pollers also make and SQS bills): ${Object.entries(
+        r,
+      )
         .map(([k, v]) => `${k} ${perMinute(v).toFixed(0)}`)
         .join(', ')}.`,
       `- **Cost per minute of video** (us-east-1 list prices: Lambda $${PRICES.lambdaGbSecond}/GB-s and $0.20 per million requests, S3 $0.005/1000 PUT and $0.0004/1000 GET, SQS $0.40 per million, DynamoDB on demand $0.625 per million writes (counted as 2 units each) and $0.125 per million reads): Lambda $${perMinute(cost.lambda).toFixed(5)}, S3 $${perMinute(cost.s3).toFixed(5)}, SQS $${perMinute(cost.sqs).toFixed(6)}, DynamoDB $${perMinute(cost.dynamo).toFixed(5)}: **$${perMinute(cost.lambda + cost.s3 + cost.sqs + cost.dynamo).toFixed(4)} per video minute** (storage and logs not included).`,
