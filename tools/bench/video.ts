@@ -72,7 +72,24 @@ interface ClipRun {
   faces: number;
   seconds: number;
   tracks: TrackRecord[];
+  /** Per track, the people its faces were recognised as, frame by frame (a track of one person has at most one). */
+  recognisedAs: string[][];
   cuts: number[];
+}
+
+/** The distinct people each track's faces were recognised as (each face's own identity, before the track's vote). */
+async function peopleAmongFaces(pipeline: LocalPipeline, tracks: readonly TrackRecord[]): Promise<string[][]> {
+  return Promise.all(
+    tracks.map(async (track) => {
+      const people = new Set<string>();
+      for (const ref of track.faces) {
+        const cut = ref.faceId.lastIndexOf('-');
+        const face = await pipeline.results.getFace(ref.faceId.slice(0, cut), Number(ref.faceId.slice(cut + 1)));
+        if (face?.identity?.personId) people.add(face.identity.personId);
+      }
+      return [...people].sort();
+    }),
+  );
 }
 
 /** Every clip through the local pipeline, one data directory per clip, the people enrolled in each. */
@@ -97,6 +114,7 @@ async function runLocal(folder: string, clips: string[], workers: number, sheets
         faces: video?.faceCount ?? 0,
         seconds,
         tracks,
+        recognisedAs: await peopleAmongFaces(pipeline, tracks),
         cuts: video?.video?.cuts ?? [],
       });
       if (sheets) await contactSheet(pipeline, clip, tracks, sheets);
@@ -284,6 +302,9 @@ async function main() {
       faces: run.faces,
       tracks: run.tracks.length,
       peopleVisible: visible ?? null,
+      segmentation: visible === undefined ? null : run.tracks.length - visible,
+      knownTracks: named.length,
+      mixedTracks: run.recognisedAs.filter((people) => people.length > 1).length,
       named: named.map((t) => `${t.index}:${t.identity.personId} (${Math.round(t.identity.share * 100)}%)`),
       pipelineFps: run.frames / run.seconds,
       modelsFps: models ? models.frames / models.modelSeconds : null,
@@ -307,7 +328,17 @@ async function main() {
     '## Tracks per clip',
     '',
     markdownTable(
-      ['clip', 'seconds', 'frames', 'faces', 'tracks', 'people visible', 'named tracks (share of agreeing frames)'],
+      [
+        'clip',
+        'seconds',
+        'frames',
+        'faces',
+        'tracks',
+        'people visible',
+        'tracks − people (+ over-, − under-segmented)',
+        'named tracks (share of agreeing frames)',
+        'tracks whose faces were recognised as two people',
+      ],
       rows.map((r) => [
         r.clip,
         r.duration.toFixed(1),
@@ -315,7 +346,9 @@ async function main() {
         r.faces,
         r.tracks,
         r.peopleVisible ?? '?',
+        r.segmentation === null ? '?' : r.segmentation > 0 ? `+${r.segmentation}` : String(r.segmentation),
         r.named.join(', ') || '—',
+        r.mixedTracks,
       ]),
     ),
     '',
@@ -325,14 +358,26 @@ async function main() {
       `Shot cuts at ${run.cuts.map((c) => `${c} s`).join(', ') || 'none'}.`,
       '',
       markdownTable(
-        ['track', 'from', 'to', 'frames', 'person', 'share', 'best face at', 'quality', 'emotions'],
-        run.tracks.map((t) => [
+        [
+          'track',
+          'from',
+          'to',
+          'frames',
+          'person',
+          'share',
+          'faces recognised as',
+          'best face at',
+          'quality',
+          'emotions',
+        ],
+        run.tracks.map((t, i) => [
           t.index,
           t.firstSeen.toFixed(2),
           t.lastSeen.toFixed(2),
           t.faces.length,
           t.identity.personId ?? 'unknown',
           t.identity.personId ? t.identity.share.toFixed(2) : '',
+          run.recognisedAs[i]?.join(', ') || '—',
           t.bestFace.at.toFixed(2),
           t.bestFace.quality.toFixed(2),
           t.emotions.map((e) => `${e.label}×${e.faces}`).join(' '),
@@ -366,6 +411,7 @@ async function main() {
     `All clips: ${totals.frames} frames, **${(totals.frames / totals.seconds).toFixed(2)} frames/s end to end** (${workers} workers per stage) against **${(totals.frames / totals.modelSeconds).toFixed(2)} frames/s for the models alone** on the same frames (FaceAnalyser.analyze with crops and thumbnail, one at a time); ffmpeg's sampling took ${totals.sampleSeconds.toFixed(1)} s, **${((100 * totals.sampleSeconds) / totals.seconds).toFixed(1)}%** of the end-to-end time. Peak RSS ${Math.round(peakRssMb())} MB.`,
     '',
   ];
+  let perVideoMinute: Record<string, number> | undefined;
   if (lambda) {
     const minutes = lambda.videoSeconds / 60;
     const billed = lambda.byFunction.reduce((s, f) => s + f.seconds, 0);
@@ -391,6 +437,17 @@ async function main() {
       dynamo: dynamoWrites * 2 * PRICES.dynamoWrite + dynamoReads * PRICES.dynamoRead,
     };
     const perMinute = (value: number) => value / minutes;
+    perVideoMinute = {
+      lambdaSeconds: perMinute(billed),
+      gbSeconds: perMinute(gbSeconds),
+      invocations: perMinute(invocations),
+      s3Writes: perMinute(s3Puts),
+      s3Reads: perMinute(s3Gets),
+      sqsRequests: perMinute(sqs),
+      dynamoWrites: perMinute(dynamoWrites),
+      dynamoReads: perMinute(dynamoReads),
+      usd: perMinute(cost.lambda + cost.s3 + cost.sqs + cost.dynamo),
+    };
     lines.push(
       '## On AWS (the Lambda handlers on moto, one warm container per function, one invocation at a time)',
       '',
@@ -406,15 +463,18 @@ async function main() {
       ),
       '',
       `- ${lambda.videoSeconds.toFixed(1)} s of video (${minutes.toFixed(2)} min): **${perMinute(billed).toFixed(1)} s of Lambda duration per minute of video**, all functions (${perMinute(gbSeconds).toFixed(1)} GB-s); wall clock ${lambda.wall.toFixed(1)} s, the functions' own CPU ${lambda.functionCpu.toFixed(1)} s (the rest is waiting for moto).`,
-      `- Requests the functions sent, per minute of video: ${Object.entries(r)
+      `- AWS requests per minute of video (the functions' own and the SQS event sources' polling, which Lambda's pollers also make and SQS bills): ${Object.entries(
+        r,
+      )
         .map(([k, v]) => `${k} ${perMinute(v).toFixed(0)}`)
         .join(', ')}.`,
       `- **Cost per minute of video** (us-east-1 list prices: Lambda $${PRICES.lambdaGbSecond}/GB-s and $0.20 per million requests, S3 $0.005/1000 PUT and $0.0004/1000 GET, SQS $0.40 per million, DynamoDB on demand $0.625 per million writes (counted as 2 units each) and $0.125 per million reads): Lambda $${perMinute(cost.lambda).toFixed(5)}, S3 $${perMinute(cost.s3).toFixed(5)}, SQS $${perMinute(cost.sqs).toFixed(6)}, DynamoDB $${perMinute(cost.dynamo).toFixed(5)}: **$${perMinute(cost.lambda + cost.s3 + cost.sqs + cost.dynamo).toFixed(4)} per video minute** (storage and logs not included).`,
+      `- How it is computed (to plug into a general cost model): per minute of video, Σ over functions of billed seconds × memory GB × $/GB-s, plus invocations, S3 writes and reads, SQS requests, DynamoDB writes (× 2 units) and reads, each × its unit price; the per-minute quantities are in video-bench.json (\`perVideoMinute\`). Billed seconds are the handlers' wall time on this machine with moto answering on loopback (no network latency, no cold starts).`,
       '',
     );
   }
   const md = lines.join('\n');
-  writeReport(out, 'video-bench', { markdown: md, json: { machine, load, rows, totals, lambda } });
+  writeReport(out, 'video-bench', { markdown: md, json: { machine, load, rows, totals, lambda, perVideoMinute } });
   process.stdout.write(md);
 }
 
