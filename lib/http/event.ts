@@ -11,6 +11,9 @@ export type HttpApiEvent = Omit<APIGatewayProxyEventV2WithIAMAuthorizer, 'reques
 /** An HTTP API (payload format 2.0) event as the core's request. */
 export function apiRequestOf(event: HttpApiEvent): ApiRequest {
   const iam = event.requestContext.authorizer?.iam;
+  const headers = event.headers ?? {};
+  const stage = event.requestContext.stage;
+  const domain = event.requestContext.domainName;
   return {
     method: event.requestContext.http.method,
     routeKey: event.routeKey,
@@ -20,6 +23,10 @@ export function apiRequestOf(event: HttpApiEvent): ApiRequest {
     body: event.body,
     isBase64Encoded: event.isBase64Encoded,
     principal: iam?.userArn ? { accountId: iam.accountId, userArn: iam.userArn } : undefined,
+    // HTTP APIs lower-case header names in payload format 2.0.
+    authorization: headers.authorization,
+    contentType: headers['content-type'],
+    baseUrl: domain ? `https://${domain}${stage && stage !== '$default' ? `/${stage}` : ''}` : undefined,
     requestId: event.requestContext.requestId,
   };
 }

@@ -1,3 +1,4 @@
+import { accessOf, bearerToken, callerOf } from './access';
 import { ApiError, errorOutcome } from './errors';
 import { DEFAULT_LIMITS } from './limits';
 import { json } from './responses';
@@ -13,14 +14,23 @@ export function errorResponse(error: unknown, requestId: string, logger?: ApiLog
 }
 
 /**
- * The HTTP API: refuses a request without an IAM principal (API Gateway checks SigV4 first; this is the second
- * lock), routes it, validates every parameter and answers JSON. Never throws.
+ * The HTTP API: refuses a request that carries no credential at all, routes it, then lets through only the callers
+ * the route is for (`access.ts`: an IAM principal for the admin routes, which API Gateway checks first with SigV4; a
+ * valid device token for the device routes, which the authoriser checks first: this is the second lock, and it reads
+ * the device's record, so a revoked token fails at once), validates every parameter and answers JSON. Never throws.
  */
 export async function handleApiRequest(context: ApiContext, request: ApiRequest): Promise<ApiResponse> {
   try {
-    if (!request.principal) throw new ApiError(401, 'UNAUTHENTICATED', 'Sign the request with AWS SigV4 (IAM).');
-    const { handler, parameters } = resolveRoute(request);
-    return await handler(context, { request, parameters, limits: { ...DEFAULT_LIMITS, ...context.limits } });
+    if (!request.principal && !bearerToken(request.authorization)) {
+      throw new ApiError(
+        401,
+        'UNAUTHENTICATED',
+        'Sign the request with AWS SigV4 (IAM), or send a device token as "Authorization: Bearer <token>".',
+      );
+    }
+    const { handler, parameters, resource } = resolveRoute(request);
+    const caller = await callerOf(context, request, accessOf(request.method, resource));
+    return await handler(context, { request, parameters, limits: { ...DEFAULT_LIMITS, ...context.limits }, caller });
   } catch (error) {
     return errorResponse(error, request.requestId, context.logger);
   }

@@ -1,5 +1,15 @@
+export { accessOf, bearerToken, DEVICE_ROUTE_ACCESS, type RouteAccess } from './access';
 export { apiRequestOf, apiResultOf, errorCodeOf, type HttpApiEvent } from './event';
 export { errorResponse, handleApiRequest } from './handleRequest';
 export { type ApiLimits, DEFAULT_LIMITS } from './limits';
 export { ROUTES } from './router';
-export type { ApiContext, ApiLogger, ApiPrincipal, ApiRequest, ApiResponse } from './types';
+export type {
+  ApiContext,
+  ApiLogger,
+  ApiPrincipal,
+  ApiRequest,
+  ApiResponse,
+  Caller,
+  PresignedUpload,
+  UploadSigner,
+} from './types';

@@ -1,3 +1,6 @@
+import type { DeviceRecord } from '../pipeline/devices';
+import type { DeviceRegistry } from '../pipeline/ports';
+import type { GalleryCache } from '../pipeline/recognition';
 import type { StageContext, StorageContext } from '../pipeline/stages/context';
 import type { DecodeLimits } from '../vision/image/decode';
 import type { ApiLimits } from './limits';
@@ -21,6 +24,12 @@ export interface ApiRequest {
   body?: string;
   isBase64Encoded: boolean;
   principal?: ApiPrincipal;
+  /** The Authorization header as sent: a device's `Bearer <token>` is checked by the core (never logged). */
+  authorization?: string;
+  /** The Content-Type header (the image body of POST /analyze: binary or multipart). */
+  contentType?: string;
+  /** Where the API is reached (`https://abc.execute-api.eu-west-1.amazonaws.com`), for the links in answers. */
+  baseUrl?: string;
   requestId: string;
 }
 
@@ -33,6 +42,28 @@ export interface ApiResponse {
 /** Where the real cause of a 500 goes (the Powertools Logger fits); bodies only ever carry a generic message. */
 export interface ApiLogger {
   error(message: string, attributes: Record<string, unknown>): void;
+  /** Refusals worth seeing in the log (a bad device token: why, never the token). */
+  warn?(message: string, attributes: Record<string, unknown>): void;
+}
+
+/** A presigned upload: the form a device POSTs (multipart, the file last) to put exactly one object. */
+export interface PresignedUpload {
+  url: string;
+  fields: Record<string, string>;
+}
+
+/**
+ * Signs uploads a device makes without credentials: an S3 presigned POST on AWS (its policy holds the key, the
+ * content type and `content-length-range`), a signed form to the local server locally. The key is the server's.
+ */
+export interface UploadSigner {
+  presign(target: {
+    bucket: string;
+    key: string;
+    contentType: string;
+    maxBytes: number;
+    expiresInSeconds: number;
+  }): Promise<PresignedUpload>;
 }
 
 export interface ApiContext {
@@ -45,13 +76,27 @@ export interface ApiContext {
   logger?: ApiLogger;
   /** Overrides of `DEFAULT_LIMITS`. */
   limits?: Partial<ApiLimits>;
+  /** The devices (their tokens are checked here); without it, every device route refuses. */
+  devices?: DeviceRegistry;
+  /** Presigns device uploads (POST /uploads). */
+  uploads?: UploadSigner;
+  /** The enrolled people, cached (POST /analyze); default: one cache over `storage.results` per context. */
+  gallery?: () => GalleryCache;
+  /** The clock (tests); default: the system's. */
+  now?: () => Date;
+  /** Waits between two looks at an upload's results while a device long-polls (default 500 ms). */
+  sleep?: (ms: number) => Promise<void>;
 }
+
+/** Who is calling: an administrator (IAM on AWS, the admin token locally), or a device with a valid token. */
+export type Caller = { kind: 'admin'; principal: ApiPrincipal } | { kind: 'device'; device: DeviceRecord };
 
 /** A resolved route's handler: the request, its path parameters by name and the effective limits. */
 export interface RouteInput {
   request: ApiRequest;
   parameters: Readonly<Record<string, string>>;
   limits: ApiLimits;
+  caller: Caller;
 }
 
 export type RouteHandler = (context: ApiContext, input: RouteInput) => Promise<ApiResponse>;

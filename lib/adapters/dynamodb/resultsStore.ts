@@ -36,7 +36,7 @@ function fromBinary(bytes: Uint8Array): Float32Array {
 }
 
 const strip = <T>(item: Item): T => {
-  const { PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, type, describedFaces, expiresAt, ...rest } = item;
+  const { PK, SK, GSI1PK, GSI1SK, GSI2PK, GSI2SK, type, describedFaces, sightedEtag, expiresAt, ...rest } = item;
   return rest as T;
 };
 
@@ -217,6 +217,42 @@ export class DynamoResultsStore implements ResultsStore {
       if (isConditionFailure(error)) return undefined;
       throw error;
     }
+  }
+
+  async claimSighting(imageId: string, etag: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: KEY.image(imageId),
+          UpdateExpression: 'SET #sighted = :etag',
+          ConditionExpression: '#etag = :etag AND (attribute_not_exists(#sighted) OR #sighted <> :etag)',
+          ExpressionAttributeNames: { '#sighted': 'sightedEtag', '#etag': 'etag' },
+          ExpressionAttributeValues: { ':etag': etag },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async releaseSighting(imageId: string, etag: string): Promise<void> {
+    await this.client
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: KEY.image(imageId),
+          UpdateExpression: 'REMOVE #sighted',
+          ConditionExpression: '#sighted = :etag',
+          ExpressionAttributeNames: { '#sighted': 'sightedEtag' },
+          ExpressionAttributeValues: { ':etag': etag },
+        }),
+      )
+      .catch((error) => {
+        if (!isConditionFailure(error)) throw error;
+      });
   }
 
   async failedImages(range: TimeRange = {}): Promise<ImageRecord[]> {

@@ -13,14 +13,22 @@ import { type FaceRecord, facePosition, failedImagePosition, type ImageRecord } 
  * | person  | PERSON#<personId>   | #PERSON     | —                                  | PEOPLE / <personId>             |
  * | gallery | GALLERY             | #VERSION    | —                                  | —                               |
  * | removal | REMOVED#<sha256(id)>| #PERSON     | —                                  | —                               |
+ * | device  | DEVICE#<name>       | #DEVICE     | —                                  | DEVICES / <name>                |
+ * | upload  | UPLOAD#<imageId>    | #UPLOAD     | —                                  | —                               |
+ *
+ * A device item holds its name, the SHA-256 of its token's secret (never the token), its folder, permissions, times
+ * and its revocation; it is never expired. An upload ticket says which device an image id was handed to and under
+ * which key (POST /uploads, POST /analyze?store=true), so a device reads only its own results; it expires with the
+ * images (`expiresAt`). An image item carries `sightedEtag` once its sighting is published (once per version).
  *
  * An erased image's item keeps only `erasedAt` (no key, no content); a removed person's record is deleted and a
  * removal mark (when, whether their faces were erased) stays under a hash of their id for `REMOVAL_MARK_DAYS`.
  *
  * Access patterns: faces of an image (Query PK, SK begins_with FACE#), an image (Get), faces of a person over time
  * (GSI1), unknown faces (GSI1, PERSON#unknown), failed images (GSI1, FAILED), faces by emotion over time (GSI2),
- * people (GSI2, PEOPLE). Index keys are written only once a fact is known (sparse indexes): a face enters the person
- * index when it has been recognised and the emotion index when its emotion has been read.
+ * people (GSI2, PEOPLE), devices (GSI2, DEVICES), a device (Get), an upload ticket (Get). Index keys are written
+ * only once a fact is known (sparse indexes): a face enters the person index when it has been recognised and the
+ * emotion index when its emotion has been read.
  */
 export const KEY = {
   image: (imageId: string) => ({ PK: `IMAGE#${imageId}`, SK: '#IMAGE' }),
@@ -32,8 +40,13 @@ export const KEY = {
     SK: '#PERSON',
   }),
   gallery: () => ({ PK: 'GALLERY', SK: '#VERSION' }),
+  device: (name: string) => ({ PK: `DEVICE#${name}`, SK: '#DEVICE' }),
+  uploadTicket: (imageId: string) => ({ PK: `UPLOAD#${imageId}`, SK: '#UPLOAD' }),
   /** That an image was erased on request, and when (nothing else: no key, no content). */
 } as const;
+
+/** The GSI2 partition listing the devices (sorted by name). */
+export const DEVICES_PARTITION = 'DEVICES';
 
 /**
  * The two sparse indexes, named for what they hold: GSI1 lists faces by identity (a person, or unknown) and the failed

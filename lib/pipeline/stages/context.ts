@@ -1,7 +1,7 @@
 import type { FaceAnalyser } from '../../vision/analyser';
 import type { StageBackends } from '../backends';
 import type { ErasureReport } from '../erasure';
-import type { ObjectStore, ResultsStore } from '../ports';
+import type { ObjectStore, ResultsStore, SightingsTopic } from '../ports';
 
 export interface BucketNames {
   ingest: string;
@@ -23,6 +23,8 @@ export interface StageContext {
    * DynamoDB and S3 need nothing here (their backups are documented in docs/deploy-aws.md).
    */
   purgeErased?: (report: ErasureReport) => Promise<void>;
+  /** Where a photo is announced once fully analysed (`sightings.ts`); none: nothing is announced. */
+  sightings?: SightingsTopic;
   now?: () => Date;
 }
 

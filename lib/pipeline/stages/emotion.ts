@@ -1,5 +1,6 @@
 import { emotionBackendOf } from '../backends';
 import type { ObjectCreatedEvent } from '../ports';
+import { announceIfComplete } from '../sightings';
 import type { StageContext } from './context';
 import { loadCrop } from './faceCrop';
 
@@ -22,6 +23,7 @@ export async function emotionStage(context: StageContext, event: ObjectCreatedEv
     if (!(await context.results.setNoEmotion(found.record, event.key, reading.reason))) {
       return { status: 'stale', reason: 'the face changed while its emotion was read' };
     }
+    await announceIfComplete(context, found.record);
     return { status: 'unread', faceId, reason: reading.reason };
   }
   const written = await context.results.setAppearance(found.record, event.key, {
@@ -30,5 +32,7 @@ export async function emotionStage(context: StageContext, event: ObjectCreatedEv
     gender: reading.gender,
   });
   if (!written) return { status: 'stale', reason: 'the face changed while its emotion was read' };
+  // The last face's emotion of a photo whose identities are decided already: announced here.
+  await announceIfComplete(context, found.record);
   return { status: 'done', faceId, label: reading.emotion.label };
 }

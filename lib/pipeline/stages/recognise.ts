@@ -5,6 +5,7 @@ import { IO_PARALLELISM, inParallel } from '../inParallel';
 import type { ObjectCreatedEvent } from '../ports';
 import { assignBySimilarity, type GalleryCache } from '../recognition';
 import type { FaceRecord, Identity } from '../records';
+import { announceIfComplete } from '../sightings';
 import type { StageContext } from './context';
 import { loadCrop } from './faceCrop';
 
@@ -60,6 +61,8 @@ export async function recogniseStage(
     context.results.setIdentity(sibling, sibling.crop.key, identities[i] as Identity),
   );
   await takeBackFromRemovedPeople(context, siblings, identities);
+  // The photo's decision is made: announced now if every emotion is read too (else the emotion stage announces it).
+  await announceIfComplete(context, face);
   return { status: 'done', faceId: face.faceId, identities: siblings.length };
 }
 

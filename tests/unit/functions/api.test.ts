@@ -79,7 +79,12 @@ describe('functions/api handler', () => {
       statusCode: 401,
       headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
       isBase64Encoded: false,
-      body: JSON.stringify({ error: { code: 'UNAUTHENTICATED', message: 'Sign the request with AWS SigV4 (IAM).' } }),
+      body: JSON.stringify({
+        error: {
+          code: 'UNAUTHENTICATED',
+          message: 'Sign the request with AWS SigV4 (IAM), or send a device token as "Authorization: Bearer <token>".',
+        },
+      }),
     });
     expect(logger.info).toHaveBeenCalledWith(
       'request',
