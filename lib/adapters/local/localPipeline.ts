@@ -6,11 +6,13 @@ import { imageIdOf } from '../../pipeline/ids';
 import type { ObjectCreatedEvent, ObjectStore } from '../../pipeline/ports';
 import { GalleryCache } from '../../pipeline/recognition';
 import { emotionSettled, identitySettled } from '../../pipeline/records';
+import type { Sighting } from '../../pipeline/sightings';
 import type { BucketNames, StageContext } from '../../pipeline/stages/context';
 import { type DetectOutcome, detectStage, recordGaveUp } from '../../pipeline/stages/detect';
 import { emotionStage } from '../../pipeline/stages/emotion';
 import { recogniseStage } from '../../pipeline/stages/recognise';
 import { FaceAnalyser } from '../../vision/analyser';
+import { DynamoDeviceRegistry } from '../dynamodb/deviceRegistry';
 import { DynamoResultsStore } from '../dynamodb/resultsStore';
 import { tableDefinition } from '../dynamodb/schema';
 import { FileDeadLetterStore, type StoredDeadLetter } from './deadLetterFile';
@@ -24,7 +26,9 @@ export const LOCAL_TABLE = 'facepipe-results';
 
 export type PipelineEvent =
   | { type: 'image'; key: string; outcome: DetectOutcome }
-  | { type: 'dead-letter'; queue: string; reason: string; message: ObjectCreatedEvent };
+  | { type: 'dead-letter'; queue: string; reason: string; message: ObjectCreatedEvent }
+  /** A photo fully analysed (its faces' identities and emotions), as the SNS sightings topic carries it on AWS. */
+  | { type: 'sighting'; sighting: Sighting };
 
 export interface LocalPipelineOptions {
   dataDir: string;
@@ -75,6 +79,10 @@ export class LocalPipeline {
   readonly buckets = LOCAL_BUCKETS;
   /** The ingest keys of local files (`localKeys.ts`). */
   readonly keys: LocalKeys;
+  /** The devices allowed to upload and read their own results (`facepipe devices`, `facepipe serve`). */
+  readonly devices: DynamoDeviceRegistry;
+  /** The gallery the recognise stage and `POST /analyze` share (reloaded when people change). */
+  readonly gallery: GalleryCache;
   private readonly listeners: ((event: PipelineEvent) => void)[] = [];
   private readonly queues: InProcessQueue<ObjectCreatedEvent>[] = [];
   private closed = false;
@@ -89,6 +97,8 @@ export class LocalPipeline {
     private readonly stageStore: ObjectStore,
   ) {
     this.keys = new LocalKeys(store, this.buckets.ingest);
+    this.devices = new DynamoDeviceRegistry(dynamo.client, LOCAL_TABLE);
+    this.gallery = new GalleryCache(results);
   }
 
   static async open(options: LocalPipelineOptions): Promise<LocalPipeline> {
@@ -120,11 +130,22 @@ export class LocalPipeline {
   /** The stage context (stores plus the vision core); only when the models were loaded. */
   get context(): StageContext {
     if (!this.analyser) throw new FacepipeError('INTERNAL', 'This pipeline was opened without models.');
-    return { store: this.stageStore, results: this.results, analyser: this.analyser, buckets: this.buckets };
+    return {
+      store: this.stageStore,
+      results: this.results,
+      analyser: this.analyser,
+      buckets: this.buckets,
+      sightings: { publish: async (sighting) => this.emit({ type: 'sighting', sighting }) },
+    };
   }
 
-  on(listener: (event: PipelineEvent) => void): void {
+  /** Listens to what the pipeline does; returns the function that stops listening. */
+  on(listener: (event: PipelineEvent) => void): () => void {
     this.listeners.push(listener);
+    return () => {
+      const at = this.listeners.indexOf(listener);
+      if (at >= 0) this.listeners.splice(at, 1);
+    };
   }
 
   /**
@@ -268,7 +289,7 @@ export class LocalPipeline {
     this.store.onObjectCreated(this.buckets.ingest, (event) => ingest.send(event));
     this.store.onObjectCreated(this.buckets.crops, (event) => crops.publish(event));
 
-    const gallery = new GalleryCache(this.results);
+    const gallery = this.gallery;
     ingest.start(async (event) => {
       const outcome = await detectStage(context, event, { force: options.force });
       this.emit({ type: 'image', key: event.key, outcome });
