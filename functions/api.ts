@@ -8,11 +8,11 @@ import {
   type HttpApiEvent,
   handleApiRequest,
 } from '../lib/http';
-import { decodeLimits, stageContext, storageContext } from './commons/context';
+import { decodeLimits, devices, galleryCache, stageContext, storageContext, uploadSigner } from './commons/context';
 import { logger } from './commons/logger';
 
 /**
- * The HTTP API (API Gateway v2, IAM auth): the event becomes the core's request, the core answers, and one log line
+ * The HTTP API (API Gateway v2; IAM auth on the admin routes, the device authoriser on the device routes): the event becomes the core's request, the core answers, and one log line
  * per request says what happened (route, status, duration, request id; never a body, key or person). The models load
  * only when an enrolment first needs them.
  */
@@ -23,7 +23,15 @@ export async function handler(event: HttpApiEvent, context: Context): Promise<AP
   let response: ApiResponse;
   try {
     response = await handleApiRequest(
-      { storage: await storageContext(), stages: stageContext, decodeLimits, logger },
+      {
+        storage: await storageContext(),
+        stages: stageContext,
+        decodeLimits,
+        logger,
+        devices,
+        uploads: uploadSigner,
+        gallery: galleryCache,
+      },
       apiRequestOf(event),
     );
   } catch (error) {

@@ -511,6 +511,14 @@ export const OPTIONS = {
     description: 'days image and face items live (DynamoDB TTL; the buckets expire their objects alike); 0 keeps them',
     lands: { setting: 'retentionDays' },
   },
+  sightingsTopic: {
+    kind: 'string',
+    env: 'FACEPIPE_SIGHTINGS_TOPIC',
+    default: '',
+    defaultText: 'none (nothing is announced)',
+    description: 'the SNS topic (name or ARN) each fully analysed photo is announced on',
+    lands: { setting: 'sightingsTopic' },
+  },
   maxReceiveCount: {
     kind: 'integer',
     min: 1,

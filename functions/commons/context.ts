@@ -1,13 +1,18 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RekognitionClient } from '@aws-sdk/client-rekognition';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { S3UploadSigner } from '../../lib/adapters/aws/presignedPost';
 import { S3ObjectStore } from '../../lib/adapters/aws/s3Store';
 import { settingsFromEnv } from '../../lib/adapters/aws/settings';
+import { SnsSightingsTopic } from '../../lib/adapters/aws/snsSightings';
 import { DynamoResultsStore } from '../../lib/adapters/dynamodb/resultsStore';
 import { rekognitionBackends } from '../../lib/adapters/rekognition';
 import { type FacepipeConfig, loadConfig } from '../../lib/config';
 import type { StageBackends } from '../../lib/pipeline/backends';
+import type { SightingsTopic } from '../../lib/pipeline/ports';
 import { GalleryCache } from '../../lib/pipeline/recognition';
 import type { StageContext, StorageContext } from '../../lib/pipeline/stages/context';
 import { FaceAnalyser } from '../../lib/vision/analyser';
@@ -44,6 +49,17 @@ const backends: StageBackends =
       })
     : {};
 
+/** The devices and their upload tickets (the device routes; the authoriser has its own, `devices.ts`). */
+export { devices } from './devices';
+
+/** Presigned POSTs for device uploads, signed with this function's role. */
+export const uploadSigner = new S3UploadSigner(s3);
+
+/** Where fully analysed photos are announced (the recognise and emotion stages), if the deployment has a topic. */
+const sightings: SightingsTopic | undefined = settings.sightingsTopic
+  ? new SnsSightingsTopic(new SNSClient({}), new STSClient({}), settings.sightingsTopic, () => s3.config.region())
+  : undefined;
+
 const storage: StorageContext = {
   store: new S3ObjectStore(s3),
   results: new DynamoResultsStore(documents, settings.table, { retentionDays: settings.retentionDays }),
@@ -74,7 +90,7 @@ let analyzing: Promise<StageContext> | undefined;
 export function stageContext(): Promise<StageContext> {
   analyzing ??= Promise.resolve()
     .then(() => FaceAnalyser.create(facepipeConfig()))
-    .then((analyser) => ({ ...storage, analyser }));
+    .then((analyser) => ({ ...storage, analyser, ...(sightings ? { sightings } : {}) }));
   // A failed load is not cached: the next invocation tries again and reports its own error.
   analyzing.catch(() => {
     analyzing = undefined;
