@@ -1,4 +1,4 @@
-import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
+import type { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { FacepipeError } from '../../lib/errors';
 import {
@@ -10,6 +10,7 @@ import {
   rotateDeviceToken,
 } from '../../lib/pipeline/devices';
 import { jsonLine } from '../../lib/printable';
+import { openJoined } from '../openPipeline';
 import { formatTable } from '../table';
 
 /**
@@ -18,8 +19,14 @@ import { formatTable } from '../table';
  * is printed once, when it is made; only its hash is kept.
  */
 
-async function withDevices<T>(dataDir: string, config: FacepipeConfig, work: (pipeline: LocalPipeline) => Promise<T>) {
-  const pipeline = await LocalPipeline.open({ dataDir, config, consume: false, models: false });
+/** Beside a running `facepipe serve` (or watch), through it: the device is there for it at once. */
+async function withDevices<T>(
+  command: string,
+  dataDir: string,
+  config: FacepipeConfig,
+  work: (pipeline: LocalPipeline) => Promise<T>,
+) {
+  const pipeline = await openJoined(command, dataDir, config);
   try {
     return await work(pipeline);
   } finally {
@@ -55,7 +62,7 @@ export async function addDeviceCommand(
 ): Promise<number> {
   const can = flags.can === undefined ? undefined : parsePermissions(flags.can);
   const days = expiresInDays(flags.expiresIn);
-  const { device, token } = await withDevices(flags.dataDir, config, (pipeline) =>
+  const { device, token } = await withDevices('devices add', flags.dataDir, config, (pipeline) =>
     addDevice(pipeline.devices, { name, prefix: flags.prefix, can, expiresInDays: days }),
   );
   printToken(deviceView(device), token, flags.json, 'added device');
@@ -66,7 +73,9 @@ export async function listDevicesCommand(
   flags: { json?: boolean; dataDir: string },
   config: FacepipeConfig,
 ): Promise<number> {
-  const devices = await withDevices(flags.dataDir, config, (pipeline) => pipeline.devices.listDevices());
+  const devices = await withDevices('devices list', flags.dataDir, config, (pipeline) =>
+    pipeline.devices.listDevices(),
+  );
   const views = devices.map(deviceView);
   if (flags.json) {
     for (const view of views) process.stdout.write(jsonLine(view));
@@ -90,7 +99,9 @@ export async function revokeDeviceCommand(
   flags: { json?: boolean; dataDir: string },
   config: FacepipeConfig,
 ): Promise<number> {
-  const device = await withDevices(flags.dataDir, config, (pipeline) => revokeDevice(pipeline.devices, name));
+  const device = await withDevices('devices revoke', flags.dataDir, config, (pipeline) =>
+    revokeDevice(pipeline.devices, name),
+  );
   if (flags.json) process.stdout.write(jsonLine(deviceView(device)));
   else process.stdout.write(`revoked ${device.name}: its token no longer works; its uploads and results stay.\n`);
   return 0;
@@ -102,7 +113,7 @@ export async function rotateDeviceCommand(
   config: FacepipeConfig,
 ): Promise<number> {
   const days = expiresInDays(flags.expiresIn);
-  const { device, token } = await withDevices(flags.dataDir, config, (pipeline) =>
+  const { device, token } = await withDevices('devices rotate', flags.dataDir, config, (pipeline) =>
     rotateDeviceToken(pipeline.devices, name, { expiresInDays: days }),
   );
   printToken(deviceView(device), token, flags.json, 'new token for');

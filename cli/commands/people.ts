@@ -1,22 +1,27 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { readFileOrRefuse } from '../../lib/adapters/local/fileWithin';
-import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { FacepipeError } from '../../lib/errors';
+import { validateDetails } from '../../lib/pipeline/details';
 import { removePerson } from '../../lib/pipeline/erasure';
+import { numberTokens } from '../../lib/pipeline/jsonSource';
 import { enrolPerson } from '../../lib/pipeline/people';
 import { jsonLine, printable, quoteValue } from '../../lib/printable';
+import { openJoined } from '../openPipeline';
 import { formatTable } from '../table';
 import { printErasure } from './delete';
 
 function parseDetails(flags: { details?: string; detailsFile?: string }): Promise<unknown> | unknown {
   const parse = (text: string, where: string) => {
+    let value: unknown;
     try {
-      return JSON.parse(text);
+      value = JSON.parse(text);
     } catch (error) {
       throw new FacepipeError('INVALID_OPTION', `${where} is not valid JSON: ${(error as Error).message}`);
     }
+    // Checked against the text too: parsing loses what some numbers said (1e-400 became 0).
+    return validateDetails(value, numberTokens(text));
   };
   if (flags.details !== undefined && flags.detailsFile !== undefined) {
     throw new FacepipeError('INVALID_OPTION', 'Give --details or --details-file, not both.');
@@ -45,7 +50,7 @@ export async function addPersonCommand(
   for (const photo of photos) {
     loaded.push({ name: path.basename(photo), bytes: await readFileOrRefuse(photo, config.decode.maxBytes) });
   }
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false });
+  const pipeline = await openJoined('people add', flags.dataDir, config, { models: true });
   try {
     const person = await enrolPerson(pipeline.context, { personId, name: flags.name, details, photos: loaded });
     process.stdout.write(
@@ -59,7 +64,7 @@ export async function addPersonCommand(
 }
 
 export async function listPeopleCommand(flags: { json?: boolean; dataDir: string }, config: FacepipeConfig) {
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  const pipeline = await openJoined('people list', flags.dataDir, config);
   try {
     const people = await pipeline.results.listPeople();
     if (flags.json) {
@@ -96,7 +101,7 @@ export async function showPersonCommand(
   flags: { json?: boolean; dataDir: string },
   config: FacepipeConfig,
 ) {
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  const pipeline = await openJoined('people show', flags.dataDir, config);
   try {
     const person = await pipeline.results.getPerson(personId);
     if (!person) throw new FacepipeError('NOT_FOUND', `No person with id ${quoteValue(personId)}.`);
@@ -139,7 +144,7 @@ export async function removePersonCommand(
   flags: { erase?: boolean; json?: boolean; dataDir: string },
   config: FacepipeConfig,
 ) {
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  const pipeline = await openJoined('people remove', flags.dataDir, config);
   try {
     const report = await removePerson(pipeline, personId, { erase: flags.erase });
     printErasure(report, flags.json);

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { buildServer } from '../../lib/adapters/fastify/server';
 import { ADMIN_TOKEN_FILE, adminToken } from '../../lib/adapters/local/adminToken';
-import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { printable } from '../../lib/printable';
+import { openRunning } from '../openPipeline';
 import { startWatching, untilStopped } from './watch';
 
 const isLoopbackHost = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -25,7 +25,9 @@ export async function serveCommand(
   },
   config: FacepipeConfig,
 ): Promise<number> {
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, workers: flags.workers });
+  // serve holds the data directory as watch does (it runs the stage queues); query, people, devices and the store
+  // commands work beside it, through it.
+  const pipeline = await openRunning('serve', { dataDir: flags.dataDir, config, workers: flags.workers });
   // Objects announced in the ingest bucket (device uploads, /analyze?store=true, files the watch loop took) are on
   // their way; the watch loop, which sees the same file a moment later, leaves it alone while its content is the one
   // announced (no second detect of the same bytes), and takes it again once it changed.
@@ -45,6 +47,8 @@ export async function serveCommand(
       pipeline,
       adminToken: await adminToken(pipeline.dataDir),
       allowRemoteAdmin: flags.allowRemoteAdmin,
+      // JSON lines on stderr: 500 causes (redacted), refused tokens, audit lines; never a token, body, name or details.
+      log: (line) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`),
     });
     const address = await server.listen({ port: flags.port, host: flags.host });
     const adminFile = path.join(pipeline.dataDir, ADMIN_TOKEN_FILE);

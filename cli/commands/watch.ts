@@ -4,13 +4,14 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { deletedAt, forgetDeletion } from '../../lib/adapters/local/deletions';
 import { readFileWithin } from '../../lib/adapters/local/fileWithin';
-import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
+import type { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { describeError } from '../../lib/errors';
 import { imageIdOf } from '../../lib/pipeline/ids';
 import type { Sighting } from '../../lib/pipeline/sightings';
 import { printable } from '../../lib/printable';
 import { expandInputs, isHiddenOrPartial, isImageFileName } from '../inputs';
+import { openRunning } from '../openPipeline';
 import { FileSettler } from '../settling';
 
 /**
@@ -24,7 +25,7 @@ export async function watchCommand(
   flags: { dataDir: string; workers?: number; sightings?: boolean },
   config: FacepipeConfig,
 ): Promise<number> {
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, workers: flags.workers });
+  const pipeline = await openRunning('watch', { dataDir: flags.dataDir, config, workers: flags.workers });
   const watching = await startWatching(pipeline, folder, config, { sightings: flags.sightings });
   process.stderr.write(`watching ${printable(watching.folder)} (Ctrl-C to stop)\n`);
   await untilStopped();

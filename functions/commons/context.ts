@@ -37,17 +37,21 @@ const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
 
-/** Amazon Rekognition for what the deployment moved to it; the rest runs on the ONNX models. */
-const backends: StageBackends =
+const rekognition =
   settings.emotionBackend === 'rekognition' || settings.recognitionBackend === 'rekognition'
-    ? rekognitionBackends({
-        client: new RekognitionClient({}),
-        collectionId: settings.rekognitionCollection,
-        matchThreshold: settings.rekognitionMatchThreshold,
-        emotion: settings.emotionBackend === 'rekognition',
-        recognition: settings.recognitionBackend === 'rekognition',
-      })
-    : {};
+    ? new RekognitionClient({})
+    : undefined;
+
+/** Amazon Rekognition for what the deployment moved to it; the rest runs on the ONNX models. */
+const backends: StageBackends = rekognition
+  ? rekognitionBackends({
+      client: rekognition,
+      collectionId: settings.rekognitionCollection,
+      matchThreshold: settings.rekognitionMatchThreshold,
+      emotion: settings.emotionBackend === 'rekognition',
+      recognition: settings.recognitionBackend === 'rekognition',
+    })
+  : {};
 
 /** The devices and their upload tickets (the device routes; the authoriser has its own, `devices.ts`). */
 export { devices } from './devices';
@@ -55,10 +59,23 @@ export { devices } from './devices';
 /** Presigned POSTs for device uploads, signed with this function's role. */
 export const uploadSigner = new S3UploadSigner(s3);
 
+const sns = settings.sightingsTopic ? new SNSClient({}) : undefined;
+const sts = settings.sightingsTopic ? new STSClient({}) : undefined;
+
 /** Where fully analysed photos are announced (the recognise and emotion stages), if the deployment has a topic. */
-const sightings: SightingsTopic | undefined = settings.sightingsTopic
-  ? new SnsSightingsTopic(new SNSClient({}), new STSClient({}), settings.sightingsTopic, () => s3.config.region())
-  : undefined;
+const sightings: SightingsTopic | undefined =
+  sns && sts ? new SnsSightingsTopic(sns, sts, settings.sightingsTopic, () => s3.config.region()) : undefined;
+
+/**
+ * The SDK clients by service, for instrumentation: the loopback tests record which calls each function makes (the
+ * device registry's own client is `deviceClients` in devices.ts).
+ */
+export const awsClients = {
+  S3: s3,
+  DynamoDB: documents,
+  ...(rekognition ? { Rekognition: rekognition } : {}),
+  ...(sns && sts ? { SNS: sns, STS: sts } : {}),
+};
 
 const storage: StorageContext = {
   store: new S3ObjectStore(s3),

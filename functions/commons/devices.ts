@@ -10,8 +10,11 @@ import { OPTIONS, optionFromEnv } from '../../lib/options';
 const table = optionFromEnv(OPTIONS.table, process.env) ?? '';
 const retentionDays = optionFromEnv(OPTIONS.retentionDays, process.env) ?? OPTIONS.retentionDays.default;
 
-export const devices = new DynamoDeviceRegistry(
-  DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }),
-  table,
-  { retentionDays },
-);
+const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true },
+});
+
+export const devices = new DynamoDeviceRegistry(documents, table, { retentionDays });
+
+/** The registry's SDK client, for instrumentation (as `awsClients` in context.ts). */
+export const deviceClients = { DynamoDB: documents };

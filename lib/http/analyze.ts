@@ -33,7 +33,7 @@ const galleries = new WeakMap<ApiContext, GalleryCache>();
  * may also upload): the image then goes into the ingest bucket under the device's folder and through the pipeline
  * like any upload, and the answer says where to read its stored results.
  */
-export const postAnalyze: RouteHandler = async (context, { request, limits, caller }) => {
+export const postAnalyze: RouteHandler = async (context, { request, limits, caller, audit }) => {
   allowOnly(request.query, ['store']);
   const store = booleanParam(request.query.store, 'store', false);
   if (store && caller.kind !== 'device') {
@@ -53,6 +53,7 @@ export const postAnalyze: RouteHandler = async (context, { request, limits, call
     throw new ApiError(413, 'FILE_TOO_LARGE', `The image is ${image.length} bytes; the limit is ${decode.maxBytes}.`);
   }
   const header = await readImageHeader(image, decode);
+  audit({ action: 'analyse', personIds: [] });
   const stages = await context.stages();
   let gallery = context.gallery?.() ?? galleries.get(context);
   if (!gallery) {
@@ -71,6 +72,7 @@ export const postAnalyze: RouteHandler = async (context, { request, limits, call
         : { personId: null, similarity: identity?.similarity ?? null },
     };
   });
+  audit({ personIds: faces.flatMap((face) => (face.identity.personId ? [face.identity.personId] : [])) });
   let stored: { imageId: string; key: string; results: string } | null = null;
   if (device) {
     const now = context.now?.() ?? new Date();
@@ -85,6 +87,7 @@ export const postAnalyze: RouteHandler = async (context, { request, limits, call
       createdAt: now.toISOString(),
     });
     await stages.store.put(stages.buckets.ingest, key, image, contentType);
+    audit({ imageId });
     stored = { imageId, key, results: resultsUrl(request, imageId) };
   }
   return json(200, {

@@ -54,7 +54,7 @@ export const listDevices: RouteHandler = async (context, { request: { query } })
 };
 
 /** POST /devices {name, prefix?, can?, expiresInDays?}: creates a device; its token is in this answer only. */
-export const postDevice: RouteHandler = async (context, { request }) => {
+export const postDevice: RouteHandler = async (context, { request, audit }) => {
   allowOnly(request.query, []);
   const body = jsonBody(request);
   const unknown = Object.keys(body).filter((k) => !['name', 'prefix', 'can', 'expiresInDays'].includes(k));
@@ -71,6 +71,7 @@ export const postDevice: RouteHandler = async (context, { request }) => {
   if (body.can !== undefined && !(Array.isArray(body.can) && body.can.every((c) => typeof c === 'string'))) {
     throw new FacepipeError('INVALID_OPTION', 'can must be a list of analyse, upload, results.');
   }
+  audit({ action: 'add-device', device: body.name });
   const { device, token } = await addDevice(
     registry(context),
     {
@@ -85,20 +86,19 @@ export const postDevice: RouteHandler = async (context, { request }) => {
 };
 
 /** DELETE /devices/{name}: revokes the device; its token stops working at once. */
-export const deleteDevice: RouteHandler = async (context, { request: { query }, parameters }) => {
+export const deleteDevice: RouteHandler = async (context, { request: { query }, parameters, audit }) => {
   allowOnly(query, []);
-  const device = await revokeDevice(registry(context), validateDeviceName(parameters.name ?? ''), context.now?.());
+  const name = validateDeviceName(parameters.name ?? '');
+  audit({ action: 'revoke-device', device: name });
+  const device = await revokeDevice(registry(context), name, context.now?.());
   return json(200, deviceView(device));
 };
 
 /** POST /devices/{name}/token: a new token for the device (in this answer only); the old one stops working at once. */
-export const rotateDevice: RouteHandler = async (context, { request: { query }, parameters }) => {
+export const rotateDevice: RouteHandler = async (context, { request: { query }, parameters, audit }) => {
   allowOnly(query, []);
-  const { device, token } = await rotateDeviceToken(
-    registry(context),
-    validateDeviceName(parameters.name ?? ''),
-    {},
-    context.now?.(),
-  );
+  const name = validateDeviceName(parameters.name ?? '');
+  audit({ action: 'rotate-device', device: name });
+  const { device, token } = await rotateDeviceToken(registry(context), name, {}, context.now?.());
   return json(200, { ...deviceView(device), token });
 };

@@ -1,5 +1,7 @@
 import { FacepipeError } from '../errors';
-import { type Enrolment, type EnrolmentPhoto, validateDetails, validatePersonId } from '../pipeline/people';
+import { MAX_DETAILS_DEPTH, validateDetails } from '../pipeline/details';
+import { nestsDeeperThan, numberTokens } from '../pipeline/jsonSource';
+import { type Enrolment, type EnrolmentPhoto, validatePersonId } from '../pipeline/people';
 import { ApiError } from './errors';
 import type { ApiLimits } from './limits';
 import type { ApiRequest } from './types';
@@ -60,10 +62,33 @@ function photo(value: unknown, position: number, limits: ApiLimits): EnrolmentPh
   return { name, bytes: Buffer.from(data, 'base64') };
 }
 
+/** The details' number tokens as written in the body (paths from the details object). */
+const detailsNumbers = (text: string) =>
+  numberTokens(text, { under: 'details', maxDepth: MAX_DETAILS_DEPTH + 1 }).map((token) => ({
+    ...token,
+    path: token.path.slice(1),
+  }));
+
+/**
+ * A valid body nests at most 32 levels (details' 31 under the body; a photo is 3 down): a body nested past twice that
+ * is refused before it is parsed, which would take seconds for megabytes of brackets.
+ */
+const MAX_BODY_NESTING = 2 * MAX_DETAILS_DEPTH;
+
 export function enrolmentOf(request: ApiRequest, limits: ApiLimits): Enrolment {
   let body: unknown;
+  let text: string;
   try {
-    body = JSON.parse(bodyText(request, limits));
+    text = bodyText(request, limits);
+    if (nestsDeeperThan(text, MAX_BODY_NESTING)) {
+      throw new ApiError(
+        400,
+        'INVALID_OPTION',
+        `The body nests lists and objects more than ${MAX_BODY_NESTING} levels deep; details may nest ` +
+          `${MAX_DETAILS_DEPTH}.`,
+      );
+    }
+    body = JSON.parse(text);
   } catch (error) {
     if (error instanceof ApiError) throw error;
     // The parser's message quotes the body, which may hold a person's details: say only what is wrong.
@@ -78,9 +103,10 @@ export function enrolmentOf(request: ApiRequest, limits: ApiLimits): Enrolment {
     if (typeof body.name !== 'string' || body.name.trim() === '' || body.name.length > limits.maxNameLength) {
       throw invalid(`name must be a string of 1 to ${limits.maxNameLength} characters.`);
     }
+    if (!body.name.isWellFormed()) throw invalid('name must be well-formed Unicode text (it holds a lone surrogate).');
     name = body.name.trim();
   }
-  const details = body.details === undefined ? undefined : validateDetails(body.details);
+  const details = body.details === undefined ? undefined : validateDetails(body.details, detailsNumbers(text));
   const photos = body.photos;
   if (!Array.isArray(photos) || photos.length < 1 || photos.length > limits.maxPhotos) {
     throw invalid(`photos must be a list of 1 to ${limits.maxPhotos} photos {name, data}.`);

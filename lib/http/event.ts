@@ -1,10 +1,16 @@
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { ApiRequest, ApiResponse } from './types';
 
-/** Any API Gateway v2 event: the authorizer is typed as present, but the core must not trust that it is. */
+/**
+ * Any API Gateway v2 event: the authorizer is typed as present, but the core must not trust that it is. IAM on the
+ * admin routes; on the device routes, the device authoriser's context (`lambda.device`, for the log line only: the
+ * core checks the token itself).
+ */
 export type HttpApiEvent = Omit<APIGatewayProxyEventV2WithIAMAuthorizer, 'requestContext'> & {
   requestContext: Omit<APIGatewayProxyEventV2WithIAMAuthorizer['requestContext'], 'authorizer'> & {
-    authorizer?: Partial<APIGatewayProxyEventV2WithIAMAuthorizer['requestContext']['authorizer']>;
+    authorizer?: Partial<APIGatewayProxyEventV2WithIAMAuthorizer['requestContext']['authorizer']> & {
+      lambda?: Record<string, unknown>;
+    };
   };
 };
 

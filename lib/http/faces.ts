@@ -9,7 +9,7 @@ import { allowOnly, emotionParam, exactlyOne, personIdParam, timeRange, trueFlag
  * GET /faces?person=ID | emotion=LABEL | unknown=true, with since, until, limit and next: faces, newest first, and
  * the cursor of the next page (null on the last).
  */
-export const getFaces: RouteHandler = async ({ storage }, { request: { query }, limits }) => {
+export const getFaces: RouteHandler = async ({ storage }, { request: { query }, limits, audit }) => {
   allowOnly(query, ['person', 'emotion', 'unknown', 'since', 'until', 'limit', 'next']);
   const by = exactlyOne(query, ['person', 'emotion', 'unknown']);
   const filter: FaceFilter =
@@ -20,6 +20,7 @@ export const getFaces: RouteHandler = async ({ storage }, { request: { query }, 
         : { unknown: trueFlag(query.unknown, 'unknown') };
   const listing = faceListing(filter);
   const range = { ...timeRange(query, limits), after: cursorPosition(query.next, listing, 'next') };
+  if ('person' in filter) audit({ action: 'read-person', personId: filter.person });
   const faces = await findFaces(storage, filter, range);
   const next = nextCursor(listing, faces, range.limit, facePosition);
   return json(200, { faces: await faceViews(storage, faces), next: next ?? null });

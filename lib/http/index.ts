@@ -9,6 +9,8 @@ export type {
   ApiPrincipal,
   ApiRequest,
   ApiResponse,
+  AuditEntry,
+  AuditSubject,
   Caller,
   PresignedUpload,
   UploadSigner,

@@ -16,9 +16,10 @@ export const listPeople: RouteHandler = async ({ storage }, { request: { query }
 };
 
 /** GET /people/{personId}: one person, with the names of the photos that enrolled them. */
-export const getPerson: RouteHandler = async ({ storage }, { request: { query }, parameters }) => {
+export const getPerson: RouteHandler = async ({ storage }, { request: { query }, parameters, audit }) => {
   allowOnly(query, []);
   const personId = personIdParam(parameters.personId);
+  audit({ action: 'read-person', personId });
   const person = await storage.results.getPerson(personId);
   if (!person) throw new FacepipeError('NOT_FOUND', `No person with id "${personId}".`);
   return json(200, { ...personView(person), enrolmentPhotos: person.photos });
@@ -28,22 +29,27 @@ export const getPerson: RouteHandler = async ({ storage }, { request: { query },
  * POST /people: enrols a person, or adds photos to one (every photo must show exactly one face, else nothing is
  * written). 201 with Location for a new person, 200 for more photos of a known one.
  */
-export const postPerson: RouteHandler = async (context, { request, limits }) => {
+export const postPerson: RouteHandler = async (context, { request, limits, audit }) => {
   allowOnly(request.query, []);
   const enrolment = enrolmentOf(request, limits);
   // A photo that is no image or a likely bomb is refused from its header (413/422) before the models load.
   await checkEnrolmentPhotos(enrolment.photos, context.decodeLimits?.() ?? defaults.decode);
+  audit({ action: 'enrol', personId: enrolment.personId, photos: enrolment.photos.length });
   const person = await enrolPerson(await context.stages(), enrolment);
   const created = person.createdAt === person.updatedAt;
+  audit({ created });
   const body = { ...personView(person), enrolmentPhotos: person.photos };
   if (!created) return json(200, body);
   return json(201, body, { location: `/people/${encodeURIComponent(person.personId)}` });
 };
 
 /** DELETE /people/{personId}?erase=true|false: removes the person; with erase, every face recognised as them too. */
-export const deletePerson: RouteHandler = async ({ storage }, { request: { query }, parameters }) => {
+export const deletePerson: RouteHandler = async ({ storage }, { request: { query }, parameters, audit }) => {
   allowOnly(query, ['erase']);
   const personId = personIdParam(parameters.personId);
-  const report = await removePerson(storage, personId, { erase: booleanParam(query.erase, 'erase', false) });
-  return json(200, erasureView(report));
+  const erase = booleanParam(query.erase, 'erase', false);
+  audit({ action: 'remove-person', personId, erase });
+  const view = erasureView(await removePerson(storage, personId, { erase }));
+  audit({ removed: view.removed });
+  return json(200, view);
 };

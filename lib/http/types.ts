@@ -66,6 +66,49 @@ export interface UploadSigner {
   }): Promise<PresignedUpload>;
 }
 
+/**
+ * What a request did to whom, as its route handler declares it once the parameters are valid: ids and counts only,
+ * never a name, details, an embedding or a key.
+ */
+export interface AuditSubject {
+  action:
+    | 'enrol'
+    | 'remove-person'
+    | 'erase-image'
+    | 'read-person'
+    | 'read-image'
+    | 'analyse'
+    | 'add-device'
+    | 'revoke-device'
+    | 'rotate-device';
+  personId?: string;
+  imageId?: string;
+  /** analyse: the people identified in the photo (their names and details were in the answer). */
+  personIds?: string[];
+  /** The device routes of administrators: which device. */
+  device?: string;
+  /** remove-person: whether their faces were erased too. */
+  erase?: boolean;
+  /** enrol: how many photos, and whether the person is new. */
+  photos?: number;
+  created?: boolean;
+  /** Erasures: how many records and objects went. */
+  removed?: { records: number; objects: number };
+}
+
+/**
+ * One audit line: the subject, who asked (the IAM caller and account, the local administrator, or `device/<name>`), by
+ * which route, and how it ended.
+ */
+export interface AuditEntry extends AuditSubject {
+  caller: string;
+  /** The IAM caller's account; none for a device. */
+  callerAccount?: string;
+  route: string;
+  requestId: string;
+  status: number;
+}
+
 export interface ApiContext {
   /** The stores: enough for queries and erasure. */
   storage: StorageContext;
@@ -74,6 +117,8 @@ export interface ApiContext {
   /** The decode limits enrolment photos are checked against before the models load (default: `defaults.decode`). */
   decodeLimits?: () => DecodeLimits;
   logger?: ApiLogger;
+  /** Where the audit lines go: one per request that read, enrolled or erased someone (or tried to). */
+  audit?: (entry: AuditEntry) => void;
   /** Overrides of `DEFAULT_LIMITS`. */
   limits?: Partial<ApiLimits>;
   /** The devices (their tokens are checked here); without it, every device route refuses. */
@@ -91,12 +136,17 @@ export interface ApiContext {
 /** Who is calling: an administrator (IAM on AWS, the admin token locally), or a device with a valid token. */
 export type Caller = { kind: 'admin'; principal: ApiPrincipal } | { kind: 'device'; device: DeviceRecord };
 
-/** A resolved route's handler: the request, its path parameters by name and the effective limits. */
+/**
+ * A resolved route's handler: the request, its path parameters by name, the effective limits, who is calling and the
+ * audit.
+ */
 export interface RouteInput {
   request: ApiRequest;
   parameters: Readonly<Record<string, string>>;
   limits: ApiLimits;
   caller: Caller;
+  /** Declares (or adds to) what the request does to whom; the core writes the audit line when the request ends. */
+  audit: (subject: AuditSubject | Partial<AuditSubject>) => void;
 }
 
 export type RouteHandler = (context: ApiContext, input: RouteInput) => Promise<ApiResponse>;

@@ -102,7 +102,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * holds the answer until the image is done or failed, or the seconds are up, looking every half second. An image id
  * that is not the device's own answers 404, as one that does not exist.
  */
-export const getUpload: RouteHandler = async (context, { request: { query }, parameters, limits, caller }) => {
+export const getUpload: RouteHandler = async (context, { request: { query }, parameters, limits, caller, audit }) => {
   allowOnly(query, ['wait']);
   const device = deviceOf(caller);
   const imageId = imageIdParam(parameters.imageId);
@@ -116,6 +116,7 @@ export const getUpload: RouteHandler = async (context, { request: { query }, par
       );
     }
   }
+  audit({ action: 'read-image', imageId });
   const ticket = await context.devices?.getUploadTicket(imageId);
   if (!ticket || ticket.device !== device.name) {
     throw new FacepipeError('NOT_FOUND', `No upload ${imageId} of this device.`);

@@ -39,7 +39,7 @@ export async function eraseImage(context: StorageContext, key: string): Promise<
   const { store, results, buckets } = context;
   const imageId = imageIdOf(buckets.ingest, key);
   const image = await results.getImage(imageId);
-  const upload = await store.head(buckets.ingest, key);
+  const upload = await store.exists(buckets.ingest, key);
   if (!image && !upload) throw new FacepipeError('NOT_FOUND', `No image with key "${key}".`);
   const report = emptyReport();
   await eraseWholeImage(context, imageId, key, image, report);
@@ -68,8 +68,9 @@ async function eraseWholeImage(
   }
 }
 
+/** Deletes an object if it is there (found without reading it: erasure needs no right to read what it deletes). */
 async function deleteObject(context: StorageContext, bucket: string, key: string, report: ErasureReport) {
-  if (!(await context.store.head(bucket, key))) return;
+  if (!(await context.store.exists(bucket, key))) return;
   await context.store.delete(bucket, key);
   report.objects.push({ bucket, key });
 }

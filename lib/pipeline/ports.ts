@@ -26,6 +26,11 @@ export interface ObjectStore {
   /** Undefined when the object does not exist. */
   get(bucket: string, key: string): Promise<{ object: StoredObject; body: Buffer } | undefined>;
   head(bucket: string, key: string): Promise<StoredObject | undefined>;
+  /**
+   * Whether an object is there, without reading it or its metadata: on S3 a listing, so code that only finds and
+   * deletes objects (erasure) needs no right to read them.
+   */
+  exists(bucket: string, key: string): Promise<boolean>;
   /** Deleting a missing object is not an error (S3 semantics). */
   delete(bucket: string, key: string): Promise<void>;
   /** Keys under a prefix, sorted. */
@@ -119,7 +124,10 @@ export interface ResultsStore {
     fields: Partial<Omit<ImageRecord, 'imageId'>>,
     options?: { remove?: (keyof ImageRecord)[] },
   ): Promise<boolean>;
-  /** Replaces the image's record with its erasure mark (the first step of an erasure). */
+  /**
+   * Replaces the image's record with its erasure mark (the first step of an erasure), and deletes the upload ticket
+   * that handed its key to a device, if any: an erased image leaves neither its key nor its device behind.
+   */
   markImageErased(imageId: string, at: string): Promise<void>;
   /** Forgets an erasure mark: the user asked for the image to be processed again. */
   clearImageErased(imageId: string): Promise<void>;

@@ -1,6 +1,13 @@
 /**
- * `npm run bench:analyze`: warm latency of the synchronous analysis (`POST /analyze`) per image size, against the
- * models alone on the same images. Three ways, one image at a time, after warm-up rounds (a warm container):
+ * `npm run bench:analyze`: what `POST /analyze` answers and how fast.
+ *
+ * Agreement, on real photos (the face_recognition kNN examples' test photos with their five people enrolled, and the
+ * latency images below): `POST /analyze` over HTTP (`facepipe serve`'s server) against the models alone (what
+ * `facepipe analyze` prints) and against the pipeline (the photo uploaded, detected and recognised, its stored faces):
+ * the same number of faces, the largest box difference in pixels, the same identities.
+ *
+ * Latency: warm latency per image size, against the models alone on the same images. Three ways, one image at a time,
+ * after warm-up rounds (a warm container):
  *
  * - models alone: `FaceAnalyser.analyze` (decode, detect, crop, embed, emotion, age/gender), as `facepipe analyze`;
  * - the API core: `handleApiRequest` with a device token and the image base64-encoded as API Gateway hands a binary
@@ -20,6 +27,7 @@ import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import { loadConfig } from '../../lib/config';
 import { handleApiRequest } from '../../lib/http';
 import { addDevice } from '../../lib/pipeline/devices';
+import { imageIdOf } from '../../lib/pipeline/ids';
 import { enrolPerson } from '../../lib/pipeline/people';
 import { FaceAnalyser } from '../../lib/vision/analyser';
 import { integerOption, parseToolArgs, pathOption, runTool } from '../common/args';
@@ -41,6 +49,27 @@ const IMAGES = [
   'robustness/upstream/deepface_img40_14MP.jpg',
 ];
 const WARMUP = 2;
+const KNN = ['verification', 'face_recognition_knn_examples'];
+
+interface BoxJson {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+const SIDES = ['x', 'y', 'width', 'height'] as const;
+/** One photo: /analyze against the models alone and against the pipeline. */
+interface Agreement {
+  photo: string;
+  faces: { analyze: number; models: number; pipeline: number };
+  maxBoxDeltaModels: number;
+  maxBoxDeltaPipeline: number;
+  identitiesAnalyze: string[];
+  identitiesPipeline: string[];
+}
+
+/** The largest difference between two boxes' sides, in pixels. */
+const boxDelta = (a: BoxJson, b: BoxJson) => Math.max(...SIDES.map((side) => Math.abs(a[side] - b[side])));
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
@@ -79,22 +108,23 @@ async function main() {
   const out = pathOption(values.out, reportsDir);
   const config = loadConfig();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'facepipe-bench-analyze-'));
-  const pipeline = await LocalPipeline.open({ dataDir, config, consume: false });
+  const pipeline = await LocalPipeline.open({ dataDir, config, command: 'bench:analyze' });
   const analyser = await FaceAnalyser.create(config);
   const server = await buildServer({ pipeline, adminToken: 'not-used-by-this-bench-0123456789abcdef' });
   try {
-    await enrolPerson(pipeline.context, {
-      personId: 'obama',
-      name: 'Barack Obama',
-      photos: [
-        {
-          name: 'obama.jpg',
-          bytes: fs.readFileSync(
-            dataFile('verification', 'face_recognition_knn_examples', 'train', 'obama', 'obama.jpg'),
-          ),
-        },
-      ],
-    });
+    // The five people of the kNN examples, each from all their training photos.
+    const train = dataFile(...KNN, 'train');
+    for (const personId of fs.readdirSync(train).sort()) {
+      const folder = path.join(train, personId);
+      await enrolPerson(pipeline.context, {
+        personId,
+        name: personId,
+        photos: fs
+          .readdirSync(folder)
+          .sort()
+          .map((name) => ({ name, bytes: fs.readFileSync(path.join(folder, name)) })),
+      });
+    }
     const { token } = await addDevice(pipeline.devices, { name: 'bench', can: ['analyse'] });
     const url = await server.listen({ port: 0, host: '127.0.0.1' });
     const context = {
@@ -104,6 +134,50 @@ async function main() {
       devices: pipeline.devices,
       gallery: () => pipeline.gallery,
     };
+    // Agreement: /analyze over HTTP, the models alone (facepipe analyze), the pipeline's stored faces.
+    const photos = [
+      ...fs
+        .readdirSync(dataFile(...KNN, 'test'))
+        .sort()
+        .map((name) => [...KNN, 'test', name].join('/')),
+      ...IMAGES,
+    ];
+    const agreement: Agreement[] = [];
+    for (const photo of photos) {
+      const bytes = fs.readFileSync(dataFile(...photo.split('/')));
+      const response = await fetch(`${url}/analyze`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'image/jpeg' },
+        body: bytes,
+      });
+      if (response.status !== 200) throw new Error(`POST /analyze answered ${response.status} for ${photo}`);
+      const answer = (await response.json()) as {
+        faces: { box: BoxJson; identity: { personId: string | null } }[];
+      };
+      const models = (await analyser.analyze(bytes)).faces.map((face) => face.box);
+      const key = `bench/${path.basename(photo)}`;
+      await pipeline.upload(key, bytes);
+      await pipeline.drained();
+      const stored = (await pipeline.results.facesOfImage(imageIdOf(pipeline.buckets.ingest, key))).sort(
+        (a, b) => a.index - b.index,
+      );
+      const who = (personId: string | null | undefined) => personId ?? 'unknown';
+      agreement.push({
+        photo: path.basename(photo),
+        faces: { analyze: answer.faces.length, models: models.length, pipeline: stored.length },
+        maxBoxDeltaModels: Math.max(0, ...answer.faces.map((f, i) => boxDelta(f.box, models[i] ?? f.box))),
+        maxBoxDeltaPipeline: Math.max(0, ...answer.faces.map((f, i) => boxDelta(f.box, stored[i]?.box ?? f.box))),
+        identitiesAnalyze: answer.faces.map((f) => who(f.identity.personId)),
+        identitiesPipeline: stored.map((f) => who(f.identity?.personId)),
+      });
+    }
+    const agrees = (a: Agreement) =>
+      a.faces.analyze === a.faces.models &&
+      a.faces.analyze === a.faces.pipeline &&
+      a.maxBoxDeltaModels <= 1 &&
+      a.maxBoxDeltaPipeline <= 1 &&
+      a.identitiesAnalyze.join() === a.identitiesPipeline.join();
+
     const rows = [];
     for (const image of IMAGES) {
       const bytes = fs.readFileSync(dataFile(...image.split('/')));
@@ -160,14 +234,44 @@ async function main() {
       generatedAt: new Date().toISOString(),
       machine: { cpu, cores, node, loadAverage: loadAverage().toFixed(1) },
       rounds,
+      agreement,
       rows,
       peakRssMb: Math.round(peakRssMb()),
     };
     const f = (n: number) => n.toFixed(0);
     const md = [
-      '# POST /analyze latency (warm)',
+      '# POST /analyze: agreement with facepipe analyze and the pipeline, and warm latency',
       '',
-      `Generated by \`npm run bench:analyze\` on ${report.generatedAt}: ${rounds} calls per image and way after ${WARMUP} warm-up calls, one at a time, the three ways taking turns call by call.`,
+      `Generated by \`npm run bench:analyze\` on ${report.generatedAt}.`,
+      '',
+      '## Agreement',
+      '',
+      `${agreement.filter(agrees).length} of ${agreement.length} photos agree: the same faces as the models alone (what`,
+      '`facepipe analyze` prints) and as the pipeline stored (upload → detect → recognise), boxes within 1 px, the same',
+      "identities as the pipeline's, face by face. People enrolled: the five of the kNN examples' train folders.",
+      '',
+      markdownTable(
+        [
+          'photo',
+          'faces (analyze / models / pipeline)',
+          'max box Δ px (models / pipeline)',
+          'identities (analyze)',
+          'identities (pipeline)',
+          'agrees',
+        ],
+        agreement.map((a) => [
+          a.photo,
+          `${a.faces.analyze} / ${a.faces.models} / ${a.faces.pipeline}`,
+          `${a.maxBoxDeltaModels.toFixed(2)} / ${a.maxBoxDeltaPipeline.toFixed(2)}`,
+          a.identitiesAnalyze.join(', ') || '-',
+          a.identitiesPipeline.join(', ') || '-',
+          agrees(a) ? 'yes' : 'NO',
+        ]),
+      ),
+      '',
+      '## Latency (warm)',
+      '',
+      `${rounds} calls per image and way after ${WARMUP} warm-up calls, one at a time, the three ways taking turns call by call.`,
       `Machine: ${cpu}, ${cores} cores, Node ${node}, load average ${report.machine.loadAverage}. Peak RSS ${report.peakRssMb} MB.`,
       '',
       'models alone: `FaceAnalyser.analyze`; core: `handleApiRequest` with a device token and a base64 body, as the api',

@@ -1,10 +1,14 @@
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyStructuredResultV2, APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
+import type { DeviceAuthorization } from '../../functions/authorizer';
+import type { HttpApiEvent } from '../../lib/http';
 import type { StageContext } from '../../lib/pipeline/stages/context';
 import { modelMirror, toolModelCache as testCache } from '../common/paths';
+import { AwsCallLog, type InstrumentedClient, invokedAs } from './awsCalls';
 import { createStack, type Stack, stackNames } from './awsStack';
 import { type Moto, motoEnv, startMoto } from './motoServer';
-import { runUntilDrained, SqsEventSource, type SqsHandler } from './sqsEventSource';
+import { lambdaContext, runUntilDrained, SqsEventSource, type SqsHandler } from './sqsEventSource';
 
 export interface AwsPipelineOptions {
   maxReceiveCount: number;
@@ -24,10 +28,17 @@ export interface AwsPipeline {
   logs: string[];
   /** The functions' own stage context (models loaded), over the moto stores. */
   context: StageContext;
+  /** Every AWS call the functions made, by function (see awsCalls.ts), and gates on them. */
+  calls: AwsCallLog;
   put(key: string, body: Buffer): Promise<void>;
   keysIn(bucket: string): Promise<string[]>;
   dlqMessages(url: string): Promise<string[]>;
-  drain(timeoutMs?: number): Promise<void>;
+  /** Invokes the api function with an HTTP API event, as API Gateway does. */
+  api(event: HttpApiEvent): Promise<APIGatewayProxyStructuredResultV2>;
+  /** Invokes the device authoriser with a REQUEST authoriser event, as API Gateway does before a device route. */
+  authorize(event: APIGatewayRequestAuthorizerEventV2): Promise<DeviceAuthorization>;
+  /** Runs the event sources until their queues are empty: all of them, or only those of the functions named. */
+  drain(timeoutMs?: number, functions?: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -64,7 +75,15 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
   const detect = (await import('../../functions/detect.js')).handler as SqsHandler;
   const emotion = (await import('../../functions/emotion.js')).handler as SqsHandler;
   const recognise = (await import('../../functions/recognise.js')).handler as SqsHandler;
-  const { stageContext } = await import('../../functions/commons/context.js');
+  const api = (await import('../../functions/api.js')).handler;
+  const authorizer = (await import('../../functions/authorizer.js')).handler;
+  const { stageContext, awsClients } = await import('../../functions/commons/context.js');
+  const { deviceClients } = await import('../../functions/commons/devices.js');
+  const calls = new AwsCallLog();
+  calls.attach(awsClients as unknown as Record<string, InstrumentedClient>);
+  calls.attach(deviceClients as unknown as Record<string, InstrumentedClient>);
+  let apiInvocations = 0;
+  let authorizerInvocations = 0;
   const source = (functionName: string, queue: Stack['queues']['ingest'], handler: SqsHandler, batchSize: number) =>
     new SqsEventSource(sqs, {
       functionName,
@@ -87,6 +106,7 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
     sources,
     logs,
     context: await stageContext(),
+    calls,
     async put(key, body) {
       await s3.send(new PutObjectCommand({ Bucket: stack.names.ingestBucket, Key: key, Body: body }));
     },
@@ -111,7 +131,16 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
       }
       return [...bodies.values()];
     },
-    drain: (timeoutMs = 240_000) => runUntilDrained(sources, timeoutMs),
+    api: (event) => invokedAs('api', () => api(event, lambdaContext('api', `api-${++apiInvocations}`))),
+    authorize: (event) =>
+      invokedAs('authorizer', () =>
+        authorizer(event, lambdaContext('authorizer', `authorizer-${++authorizerInvocations}`)),
+      ),
+    drain: (timeoutMs = 240_000, functions) =>
+      runUntilDrained(
+        sources.filter((s) => functions === undefined || functions.includes(s.functionName)),
+        timeoutMs,
+      ),
     async close() {
       process.stdout.write = originalWrite;
       await moto.stop();

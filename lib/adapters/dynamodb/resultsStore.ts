@@ -174,12 +174,11 @@ export class DynamoResultsStore implements ResultsStore {
   }
 
   async markImageErased(imageId: string, at: string): Promise<void> {
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...KEY.image(imageId), type: 'erased-image', erasedAt: at },
-      }),
-    );
+    // One batch: the mark and the ticket's deletion (the same actions every erasing function already has).
+    await this.batchWrite([
+      { PutRequest: { Item: { ...KEY.image(imageId), type: 'erased-image', erasedAt: at } } },
+      { DeleteRequest: { Key: KEY.uploadTicket(imageId) } },
+    ]);
   }
 
   async clearImageErased(imageId: string): Promise<void> {

@@ -4,7 +4,7 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { bearerToken, errorResponse, handleApiRequest } from '../../http';
 import { DEFAULT_LIMITS } from '../../http/limits';
-import type { ApiContext, ApiRequest, ApiResponse } from '../../http/types';
+import type { ApiContext, ApiLogger, ApiRequest, ApiResponse } from '../../http/types';
 import { checkDeviceToken } from '../../pipeline/devices';
 import type { Sighting } from '../../pipeline/sightings';
 import { isAdminToken } from '../local/adminToken';
@@ -31,6 +31,11 @@ export interface ServerOptions {
   adminToken: string;
   /** Accept the admin token from other machines too (the server listens beyond loopback). */
   allowRemoteAdmin?: boolean;
+  /**
+   * Where the server's log lines go, as the api function's on AWS: the redacted cause of a 500, refused device tokens
+   * (why, never the token) and the audit lines of requests that read, enrol or erase someone. Default: nowhere.
+   */
+  log?: (line: Record<string, unknown>) => void;
   now?: () => Date;
 }
 
@@ -68,6 +73,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     isAdminToken(bearerToken(request.headers.authorization), options.adminToken) &&
     (options.allowRemoteAdmin === true || isLoopback(request.socket.remoteAddress));
 
+  const log = options.log ?? (() => {});
+  const logger: ApiLogger = {
+    error: (message, attributes) => log({ level: 'error', message, ...attributes }),
+    warn: (message, attributes) => log({ level: 'warn', message, ...attributes }),
+  };
   const contextFor = (request: FastifyRequest): ApiContext => ({
     storage: pipeline,
     stages: async () => pipeline.context,
@@ -75,6 +85,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     devices: pipeline.devices,
     uploads: signer.at(baseUrlOf(request), now),
     gallery: () => pipeline.gallery,
+    logger,
+    audit: (entry) => log({ level: 'info', message: 'audit', ...entry }),
     now,
   });
 
@@ -85,7 +97,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return refusal(reply, error.statusCode, 'INVALID_OPTION', 'The request could not be read.');
     }
-    return send(reply, errorResponse(error, randomUUID()));
+    return send(reply, errorResponse(error, { requestId: randomUUID(), isBase64Encoded: false }, logger));
   });
 
   // The S3 stand-in: presigned upload forms are posted here (fields first, the file last, as S3 wants them).

@@ -50,7 +50,7 @@ export async function recogniseStage(
   if (siblings.some((s) => !backend.described(s))) {
     throw new Error(`a counted face has no stored description from the ${backend.name} recognition backend`);
   }
-  const people = await gallery.current();
+  const { people, version: galleryVersion } = await gallery.snapshot();
   const identities = assignBySimilarity(
     backend.similarities(siblings, people),
     people,
@@ -60,7 +60,7 @@ export async function recogniseStage(
   await inParallel([...siblings.entries()], IO_PARALLELISM, ([i, sibling]) =>
     context.results.setIdentity(sibling, sibling.crop.key, identities[i] as Identity),
   );
-  await takeBackFromRemovedPeople(context, siblings, identities);
+  await takeBackFromRemovedPeople(context, siblings, identities, galleryVersion);
   // The photo's decision is made: announced now if every emotion is read too (else the emotion stage announces it).
   await announceIfComplete(context, face);
   return { status: 'done', faceId: face.faceId, identities: siblings.length };
@@ -76,7 +76,12 @@ async function takeBackFromRemovedPeople(
   context: StageContext,
   faces: readonly FaceRecord[],
   identities: readonly Identity[],
+  galleryVersion: number,
 ): Promise<void> {
+  if (identities.every((identity) => identity.personId === null)) return;
+  // A removal deletes the record and moves the gallery version before it lists the person's faces: the same version
+  // now, read after the faces were written, means any removal lists them itself. One read instead of one per face.
+  if ((await context.results.galleryVersion()) === galleryVersion) return;
   for (const [i, face] of faces.entries()) {
     const personId = identities[i]?.personId;
     if (!personId || (await context.results.getPerson(personId))) continue;

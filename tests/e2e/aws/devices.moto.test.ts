@@ -10,7 +10,7 @@ import { enrolPerson } from '../../../lib/pipeline/people';
 import type { Sighting } from '../../../lib/pipeline/sightings';
 import { type AwsPipeline, startAwsPipeline } from '../../../tools/moto/awsPipeline';
 import { describeWithMoto } from '../../helpers/describeWithMoto';
-import { httpApiEventFactory } from '../../helpers/factories';
+import { authorizerEventFactory, deviceEventFactory } from '../../helpers/factories';
 import { dataFile } from '../../helpers/testConfig';
 
 /**
@@ -34,27 +34,8 @@ type AuthorizerHandler = (
 const lambdaContext = { awsRequestId: 'req-devices', functionName: 'api' } as Context;
 const knn = (...p: string[]) => dataFile('verification', 'face_recognition_knn_examples', ...p);
 
-/** An HTTP API event of a device route, as API Gateway sends it after the authoriser let it through. */
-function deviceEvent(routeKey: string, token: string, options: Parameters<typeof httpApiEventFactory>[1] = {}) {
-  const event = httpApiEventFactory(routeKey, { principal: undefined, ...options });
-  event.headers = { ...event.headers, authorization: `Bearer ${token}` };
-  (event.requestContext as unknown as { authorizer: unknown }).authorizer = { lambda: { device: 'from-authoriser' } };
-  return event;
-}
-
-function authorizerEvent(authorization: string | undefined): APIGatewayRequestAuthorizerEventV2 {
-  return {
-    version: '2.0',
-    type: 'REQUEST',
-    routeArn: 'arn:aws:execute-api:us-east-1:123456789012:abc123defg/$default/POST/uploads',
-    identitySource: authorization ? [authorization] : [],
-    routeKey: 'POST /uploads',
-    rawPath: '/uploads',
-    rawQueryString: '',
-    headers: authorization ? { authorization } : {},
-    requestContext: { http: { method: 'POST', path: '/uploads' } },
-  } as unknown as APIGatewayRequestAuthorizerEventV2;
-}
+const deviceEvent = deviceEventFactory;
+const authorizerEvent = authorizerEventFactory;
 
 /** SigV4's signature of a presigned POST policy (the string to sign is the base64 policy itself). */
 function policySignature(policy: string, credential: string, secret: string): string {

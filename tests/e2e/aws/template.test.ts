@@ -284,7 +284,13 @@ describe('serverless.yml packaged for stage test', () => {
     expect(p.KeySchema).toEqual(definition.KeySchema);
     expect([...p.AttributeDefinitions].sort(byName)).toEqual([...(definition.AttributeDefinitions ?? [])].sort(byName));
     expect(p.GlobalSecondaryIndexes).toEqual(definition.GlobalSecondaryIndexes);
-    expect(p.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    // Erased items stay restorable for the recovery period: a parameter, 35 days (the most) unless shortened.
+    expect(p.PointInTimeRecoverySpecification).toEqual({
+      PointInTimeRecoveryEnabled: true,
+      RecoveryPeriodInDays: { Ref: 'PointInTimeRecoveryDays' },
+    });
+    expect(template.Parameters?.PointInTimeRecoveryDays).toMatchObject({ MinValue: 1, MaxValue: 35 });
+    expect(String(template.Parameters?.PointInTimeRecoveryDays?.Default)).toBe('35');
     expect(p.TimeToLiveSpecification).toEqual({ AttributeName: TTL_ATTRIBUTE, Enabled: true });
     expect(p.SSESpecification).toEqual({ SSEEnabled: true });
   });
@@ -367,6 +373,50 @@ describe('serverless.yml packaged for stage test', () => {
     expect(Object.keys(template.Outputs)).toContain('SightingsTopicArn');
   });
 
+  test('the HTTP API stage: an access log of every request (IAM caller, route, path, status; no body) kept a year', () => {
+    const stage = props('HttpApiStage');
+    expect(stage.AccessLogSettings.DestinationArn).toEqual(getAtt('HttpApiLogGroup', 'Arn'));
+    const format: string = stage.AccessLogSettings.Format;
+    // The error message variable comes quoted already (messageString), so each line is JSON once filled in.
+    const fields = JSON.parse(format.replace('$context.error.messageString', '"$context.error.messageString"'));
+    expect(fields).toMatchObject({
+      requestId: '$context.requestId',
+      caller: '$context.identity.caller',
+      userArn: '$context.identity.userArn',
+      callerAccount: '$context.identity.accountId',
+      routeKey: '$context.routeKey',
+      httpMethod: '$context.httpMethod',
+      path: '$context.path',
+      status: '$context.status',
+      // The device routes' caller: the name the device authoriser found for the token (never the token).
+      device: '$context.authorizer.device',
+    });
+    // Nothing that could carry what was sent: no body, no headers, no user agent.
+    expect(format).not.toMatch(/body|header|userAgent|querystring/i);
+    const logGroup = props('HttpApiLogGroup');
+    expect(logGroup.LogGroupName).toBe('/aws/http-api/facepipe-test');
+    expect(logGroup.RetentionInDays).toEqual({ Ref: 'AccessLogRetentionDays' });
+    expect(String(template.Parameters?.AccessLogRetentionDays?.Default)).toBe('365');
+    expect(template.Parameters?.AccessLogRetentionDays?.AllowedValues).toEqual(
+      expect.arrayContaining(['1', '30', '365', '3653']),
+    );
+    // The api function's log group holds the audit lines: the same retention.
+    expect(props('ApiLogGroup').RetentionInDays).toEqual({ Ref: 'AccessLogRetentionDays' });
+    expect(props('DetectLogGroup').RetentionInDays).toBe(30);
+  });
+
+  test('the HTTP API stage: every route throttled (rate and burst parameters, 20 and 40 per second by default)', () => {
+    expect(props('HttpApiStage').DefaultRouteSettings).toEqual({
+      ThrottlingRateLimit: { Ref: 'ApiThrottleRate' },
+      ThrottlingBurstLimit: { Ref: 'ApiThrottleBurst' },
+    });
+    expect(String(template.Parameters?.ApiThrottleRate?.Default)).toBe('20');
+    expect(String(template.Parameters?.ApiThrottleBurst?.Default)).toBe('40');
+    expect(template.Parameters?.ApiThrottleRate).toMatchObject({ MinValue: 1 });
+    // Only the device routes override the default (their own limits, docs/devices.md#limits); the admin routes have it.
+    expect(Object.keys(props('HttpApiStage').RouteSettings).sort()).toEqual([...DEVICE_ROUTES].sort());
+  });
+
   test('IAM: no wildcard actions; no "*" resource except DetectFaces; conditional Rekognition', () => {
     const documents: { where: string; statements: Statement[] }[] = [];
     for (const [name] of ofType('AWS::IAM::Role')) {
@@ -430,24 +480,41 @@ describe('serverless.yml packaged for stage test', () => {
     }
   });
 
+  // The full comparison of each role with the calls its function makes is tests/e2e/aws/iam.moto.test.ts; these are
+  // the shapes that must hold whatever the code calls.
   test('IAM: each stage gets the object and table operations it uses, nothing more', () => {
     const actionsOn = (fn: FunctionName, prefix: string) =>
-      roleStatements(roleOf(fn))
-        .flatMap((s) => asList(s.Action))
-        .filter((a) => a.startsWith(prefix))
-        .sort();
+      [
+        ...new Set(
+          roleStatements(roleOf(fn))
+            .flatMap((s) => asList(s.Action))
+            .filter((a) => a.startsWith(prefix)),
+        ),
+      ].sort();
     // Query: the emotion stage announces a photo once every face's emotion is read (the faces of one image).
     expect(actionsOn('emotion', 'dynamodb:')).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     expect(actionsOn('emotion', 's3:')).toEqual(['s3:GetObject', 's3:ListBucket']);
-    expect(actionsOn('recognise', 's3:')).toEqual(['s3:GetObject', 's3:ListBucket']);
+    // Recognise erases the face of a person erased while it ran (and its photo's upload and thumbnail).
+    expect(actionsOn('recognise', 's3:')).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:ListBucket']);
     expect(actionsOn('detect', 's3:')).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
-    // The api writes (and presigns writes) only into the device folders of the ingest bucket.
+    expect(actionsOn('detect', 'dynamodb:')).not.toContain('dynamodb:DeleteItem');
+    // The API finds what it erases by listing: it reads no object. It writes (and presigns writes) only into the
+    // device folders of the ingest bucket.
+    expect(actionsOn('api', 's3:')).toEqual(['s3:DeleteObject', 's3:ListBucket', 's3:PutObject']);
     const apiPuts = roleStatements(roleOf('api')).filter((st) => asList(st.Action).includes('s3:PutObject'));
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string
     expect(apiPuts.map((st) => st.Resource)).toEqual([{ 'Fn::Sub': '${IngestBucket.Arn}/devices/*' }]);
     // Detect queries no index: the table ARN only.
     const detectTable = roleStatements(roleOf('detect')).find((s) => asList(s.Action).includes('dynamodb:PutItem'));
     expect(detectTable?.Resource).toEqual(getAtt('ResultsTable', 'Arn'));
+    // An index takes only queries.
+    for (const fn of FUNCTIONS) {
+      for (const statement of roleStatements(roleOf(fn))) {
+        if (JSON.stringify(statement.Resource).includes('/index/')) {
+          expect([fn, asList(statement.Action)]).toEqual([fn, ['dynamodb:Query']]);
+        }
+      }
+    }
     // Emotion and recognise read crops only.
     for (const fn of ['emotion', 'recognise'] as const) {
       const reads = roleStatements(roleOf(fn)).filter((s) => asList(s.Action).includes('s3:GetObject'));
@@ -544,7 +611,7 @@ describe('serverless.yml packaged for stage test', () => {
   });
 
   test(
-    'params reach the functions and the stack: retention, receive count, thresholds, detector',
+    'params reach the functions and the stack: retention, receive count, thresholds, detector, logs, throttling, PITR',
     async () => {
       const run = await osls(
         [
@@ -556,6 +623,9 @@ describe('serverless.yml packaged for stage test', () => {
           '--param=scoreThreshold=0.7',
           '--param=detector=yunet_n_dynamic',
           '--param=emotionBackend=rekognition',
+          '--param=accessLogRetentionDays=731',
+          '--param=apiThrottleRate=5',
+          '--param=pointInTimeRecoveryDays=7',
         ],
         offlineEnv(),
         'print',
@@ -571,6 +641,9 @@ describe('serverless.yml packaged for stage test', () => {
       const { Parameters, Resources } = config.resources;
       expect(String(Parameters.RetentionDays.Default)).toBe('7');
       expect(Parameters.EmotionBackend.Default).toBe('rekognition');
+      expect(String(Parameters.AccessLogRetentionDays.Default)).toBe('731');
+      expect(String(Parameters.ApiThrottleRate.Default)).toBe('5');
+      expect(String(Parameters.PointInTimeRecoveryDays.Default)).toBe('7');
       for (const queue of SOURCE_QUEUES)
         expect(String(Resources[queue].Properties.RedrivePolicy.maxReceiveCount)).toBe('5');
     },

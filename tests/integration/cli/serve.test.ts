@@ -238,6 +238,29 @@ describe('facepipe serve', () => {
     tokens.temp2 = rotated.token;
   });
 
+  test('serve holds the data directory as watch does: devices, people and store check work through it; run and watch are refused', () => {
+    // Act
+    const added = facepipe('devices', 'add', 'beside', '--json');
+    const people = facepipe('people', 'list', '--json');
+    const check = facepipe('store', 'check', '--json');
+    const watch = facepipe('watch');
+    const run = facepipe('run', knn('test', 'obama1.jpg'));
+
+    // Assess: the device added beside the server works at once.
+    expect(added.code).toBe(0);
+    tokens.beside = JSON.parse(added.stdout).token;
+    expect(curl('-X', 'POST', ...bearer('beside'), `${url}/uploads`).status).toBe(201);
+    expect(people.stdout).toContain('"personId":"obama"');
+    expect(JSON.parse(check.stdout)).toMatchObject({ problems: [], items: { people: 2 } });
+    expect(JSON.parse(check.stdout).items.devices).toBeGreaterThanOrEqual(4);
+    for (const refused of [watch, run]) {
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('STORE_BUSY: Another facepipe is running on the data directory');
+      expect(refused.stderr).toContain(`(facepipe serve, pid ${server?.pid})`);
+    }
+    expect(watch.stderr).toContain('It watches already');
+  });
+
   test('POST /analyze answers what facepipe analyze and the pipeline answer for the same photo', () => {
     // Prepare
     const photo = knn('test', 'obama_and_biden.jpg');

@@ -261,6 +261,10 @@ describe('serverless.yml', () => {
     'analyseBatchSize',
     'analyseMaxConcurrency',
     'architecture',
+    'accessLogRetentionDays',
+    'apiThrottleRate',
+    'apiThrottleBurst',
+    'pointInTimeRecoveryDays',
   ];
 
   test('its params default to the defaults of the options they set', () => {

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { DynamoDeviceRegistry } from '../../../../lib/adapters/dynamodb/deviceRegistry';
 import { DynamoResultsStore } from '../../../../lib/adapters/dynamodb/resultsStore';
 import { tableDefinition } from '../../../../lib/adapters/dynamodb/schema';
-import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../../../lib/adapters/local/embeddedDynamo';
-import { type ApiContext, type ApiRequest, handleApiRequest } from '../../../../lib/http';
+import { type LocalTable, openLocalTable } from '../../../../lib/adapters/local/storeAccess';
+import { type ApiContext, type ApiRequest, type AuditEntry, handleApiRequest } from '../../../../lib/http';
 import {
   addDevice,
   deviceOfKey,
@@ -16,7 +16,12 @@ import {
   rotateDeviceToken,
 } from '../../../../lib/pipeline/devices';
 import type { ObjectStore } from '../../../../lib/pipeline/ports';
-import { type ApiRequestOptions, apiRequestFactory } from '../../../helpers/factories';
+import {
+  type ApiRequestOptions,
+  apiRequestFactory,
+  imageRecordFactory,
+  TEST_PRINCIPAL,
+} from '../../../helpers/factories';
 
 jest.setTimeout(30_000);
 
@@ -24,20 +29,28 @@ const TABLE = 'facepipe-results';
 const NOW = new Date('2026-11-21T10:00:00.000Z');
 const buckets = { ingest: 'ingest', crops: 'crops', thumbnails: 'thumbnails' };
 
-let dynamo: EmbeddedDynamo;
+let dynamo: LocalTable;
 let dataDir: string;
 let context: ApiContext;
 let registry: DynamoDeviceRegistry;
 const warnings: Record<string, unknown>[] = [];
+const audits: AuditEntry[] = [];
 const bodies: string[] = [];
 const tokens: string[] = [];
 let clock = NOW;
 
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'facepipe-device-access-'));
-  dynamo = await startEmbeddedDynamo({ dataDir, tableDefinition: tableDefinition(TABLE) });
+  dynamo = await openLocalTable(dataDir, tableDefinition(TABLE));
   registry = new DynamoDeviceRegistry(dynamo.client, TABLE);
-  const store = { put: jest.fn(), get: jest.fn(), head: jest.fn(), delete: jest.fn(), list: jest.fn() };
+  const store = {
+    put: jest.fn(),
+    get: jest.fn(),
+    head: jest.fn(),
+    delete: jest.fn(),
+    list: jest.fn(async () => []),
+    exists: jest.fn(async () => false),
+  };
   context = {
     storage: { store: store as unknown as ObjectStore, results: new DynamoResultsStore(dynamo.client, TABLE), buckets },
     stages: () => Promise.reject(new Error('no models in these tests')),
@@ -49,16 +62,17 @@ beforeAll(async () => {
       }),
     },
     logger: { error: jest.fn(), warn: (_message, attributes) => warnings.push(attributes) },
+    audit: (entry) => audits.push(entry),
     now: () => clock,
   };
 });
 
 afterAll(async () => {
-  await dynamo?.stop();
+  await dynamo?.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
   // Assess: no answer and no log line ever carried a token (or its secret part).
   const secrets = tokens.map((t) => parseDeviceToken(t)?.secret as string);
-  for (const text of [...bodies, JSON.stringify(warnings)]) {
+  for (const text of [...bodies, JSON.stringify(warnings), JSON.stringify(audits)]) {
     for (const secret of secrets) expect(text).not.toContain(secret);
     expect(text).not.toMatch(/tokenHash|\n\s+at /);
   }
@@ -267,5 +281,95 @@ describe('POST /uploads', () => {
     } finally {
       clock = NOW;
     }
+  });
+});
+
+describe('audit lines', () => {
+  test("name the device (never its token) for a device's reads, and the IAM caller for the admin device routes", async () => {
+    // Prepare
+    const token = await newDevice('cam-audit');
+    const other = await newDevice('cam-audit-other');
+    const upload = await call('POST /uploads', { authorization: bearer(token) });
+    audits.length = 0;
+
+    // Act
+    await call('GET /uploads/{imageId}', { authorization: bearer(token), path: { imageId: upload.body.imageId } });
+    await call('GET /uploads/{imageId}', { authorization: bearer(other), path: { imageId: upload.body.imageId } });
+    await call('GET /uploads/{imageId}', {
+      authorization: bearer(`fpd1.cam-audit.${'B'.repeat(43)}`),
+      path: { imageId: upload.body.imageId },
+    });
+    await call('POST /uploads', { authorization: bearer(token) });
+    const added = await call('POST /devices', { principal: TEST_PRINCIPAL, body: JSON.stringify({ name: 'cam-new' }) });
+    const rotated = await call('POST /devices/{name}/token', { principal: TEST_PRINCIPAL, path: { name: 'cam-new' } });
+    await call('DELETE /devices/{name}', { principal: TEST_PRINCIPAL, path: { name: 'cam-new' } });
+
+    // Assess: one line per request that read someone's results or changed a device; none for a refused token (who
+    // asked is unknown) or for an upload ticket (no one is read).
+    // (The tokens the administrator was given are in those answers, shown once; in no audit line.)
+    for (const given of [added.body.token, rotated.body.token]) expect(JSON.stringify(audits)).not.toContain(given);
+    const base = { requestId: 'req-1' };
+    expect(audits).toEqual([
+      {
+        ...base,
+        action: 'read-image',
+        imageId: upload.body.imageId,
+        caller: 'device/cam-audit',
+        route: 'GET /uploads/{imageId}',
+        status: 200,
+      },
+      {
+        ...base,
+        action: 'read-image',
+        imageId: upload.body.imageId,
+        caller: 'device/cam-audit-other',
+        route: 'GET /uploads/{imageId}',
+        status: 404,
+      },
+      ...(
+        [
+          ['add-device', 'POST /devices', 201],
+          ['rotate-device', 'POST /devices/{name}/token', 200],
+          ['revoke-device', 'DELETE /devices/{name}', 200],
+        ] as const
+      ).map(([action, route, status]) => ({
+        ...base,
+        action,
+        device: 'cam-new',
+        caller: TEST_PRINCIPAL.userArn,
+        callerAccount: TEST_PRINCIPAL.accountId,
+        route,
+        status,
+      })),
+    ]);
+  });
+});
+
+describe('erasure', () => {
+  test("an erased image's upload ticket goes with its record: the device finds nothing, the table keeps no key", async () => {
+    // Prepare: a device's upload that reached the pipeline.
+    const token = await newDevice('cam-erase');
+    const upload = await call('POST /uploads', { authorization: bearer(token) });
+    await context.storage.results.putImage(imageRecordFactory({ imageId: upload.body.imageId, key: upload.body.key }));
+    expect(
+      (await call('GET /uploads/{imageId}', { authorization: bearer(token), path: { imageId: upload.body.imageId } }))
+        .status,
+    ).toBe(200);
+
+    // Act
+    const erased = await call('DELETE /images/{imageId}', {
+      principal: TEST_PRINCIPAL,
+      path: { imageId: upload.body.imageId },
+    });
+    const after = await call('GET /uploads/{imageId}', {
+      authorization: bearer(token),
+      path: { imageId: upload.body.imageId },
+    });
+
+    // Assess
+    expect(erased.status).toBe(200);
+    expect(after.status).toBe(404);
+    expect(await registry.getUploadTicket(upload.body.imageId)).toBeUndefined();
+    expect(await context.storage.results.imageErasedAt(upload.body.imageId)).toEqual(expect.any(String));
   });
 });

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DynamoResultsStore } from '../../../../lib/adapters/dynamodb/resultsStore';
 import { tableDefinition } from '../../../../lib/adapters/dynamodb/schema';
-import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../../../lib/adapters/local/embeddedDynamo';
+import { type LocalTable, openLocalTable } from '../../../../lib/adapters/local/storeAccess';
 import { announceIfComplete, type Sighting } from '../../../../lib/pipeline/sightings';
 import type { StageContext } from '../../../../lib/pipeline/stages/context';
 import { faceRecordFactory, imageRecordFactory, personRecordFactory } from '../../../helpers/factories';
@@ -13,18 +13,18 @@ jest.setTimeout(30_000);
 
 const TABLE = 'facepipe-results';
 const IMAGE_ID = '0123456789abcdef01234567';
-let dynamo: EmbeddedDynamo;
+let dynamo: LocalTable;
 let dataDir: string;
 let results: DynamoResultsStore;
 
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'facepipe-sightings-'));
-  dynamo = await startEmbeddedDynamo({ dataDir, tableDefinition: tableDefinition(TABLE) });
+  dynamo = await openLocalTable(dataDir, tableDefinition(TABLE));
   results = new DynamoResultsStore(dynamo.client, TABLE);
 });
 
 afterAll(async () => {
-  await dynamo?.stop();
+  await dynamo?.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -1,0 +1,423 @@
+import fs from 'node:fs';
+import { imageIdOf, imageObjectsPrefix } from '../../../lib/pipeline/ids';
+import type { AwsCall } from '../../../tools/moto/awsCalls';
+import { type AwsPipeline, startAwsPipeline } from '../../../tools/moto/awsPipeline';
+import { describeWithMoto } from '../../helpers/describeWithMoto';
+import {
+  type ApiRequestOptions,
+  authorizerEventFactory,
+  deviceEventFactory,
+  httpApiEventFactory,
+} from '../../helpers/factories';
+import { type CfnTemplate, FUNCTIONS, type Json, oslsTimeout, packageService } from '../../helpers/slsPackage';
+import { dataFile } from '../../helpers/testConfig';
+
+/**
+ * Each function's IAM role is what its code calls. The real handlers run on loopback (moto) through every path that
+ * reaches AWS, the erasure races included (recognise erasing the face of a person erased while it ran; detect undoing
+ * what it wrote for an image erased while it ran), while every AWS call is recorded with the function it ran for.
+ * Then, against the roles of the packaged template: every call is allowed, and everything allowed is called or
+ * listed in NOT_CALLED_BY_THE_CODE with the reason. Rekognition's permissions (only with that backend) are checked
+ * in template.test.ts. The device edge's functions and calls are here too: the authoriser, the api's device routes
+ * and the sightings the stages publish.
+ */
+const describeMoto = describeWithMoto('tests/e2e/aws/iam.moto.test.ts');
+
+const knn = (...p: string[]) => dataFile('verification', 'face_recognition_knn_examples', ...p);
+const photo = (...p: string[]) => fs.readFileSync(knn(...p));
+const photoBody = (name: string, ...p: string[]) => ({ name, data: photo(...p).toString('base64') });
+
+/** The packaged functions whose roles are compared: the pipeline's, and the device authoriser. */
+const ROLE_FUNCTIONS = [...FUNCTIONS, 'authorizer'] as const;
+type Fn = (typeof ROLE_FUNCTIONS)[number];
+/** One permission: an IAM action on a resource, named by its logical id (`CropsBucket/*`: the bucket's objects). */
+type Permission = `${string} ${string}`;
+
+/**
+ * What the roles allow that the functions' code never calls, and why each is needed. Everything else a role allows
+ * must be called on these paths; an entry here that is called, or no longer allowed, fails the test.
+ */
+const NOT_CALLED_BY_THE_CODE: readonly { fn: Fn; permission: Permission; why: string }[] = [
+  ...ROLE_FUNCTIONS.flatMap((fn) =>
+    ['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => ({
+      fn,
+      permission: `${action} OwnLogGroup` as Permission,
+      why: "Lambda's runtime writes the function's log stream with the function's role",
+    })),
+  ),
+  ...(
+    [
+      ['detect', 'IngestQueue'],
+      ['emotion', 'EmotionQueue'],
+      ['recognise', 'RecogniseQueue'],
+    ] as const
+  ).flatMap(([fn, queue]) =>
+    ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'].map(
+      (action) => ({
+        fn,
+        permission: `${action} ${queue}` as Permission,
+        why: "Lambda's SQS event source mapping polls, deletes and returns messages with the function's role",
+      }),
+    ),
+  ),
+  {
+    fn: 'detect',
+    permission: 's3:ListBucket IngestBucket',
+    why: 'S3 answers HeadObject on a missing key with 404 only to a caller that may list the bucket (403 otherwise): detect settles an upload deleted before it ran instead of retrying it into the dead letters (lib/pipeline/stages/detect.ts, head → gone)',
+  },
+  {
+    fn: 'emotion',
+    permission: 's3:ListBucket CropsBucket',
+    why: 'the same 404 for a crop a newer version or an erasure removed: emotion settles the stale event (lib/pipeline/stages/faceCrop.ts, loadCrop)',
+  },
+];
+
+const S3_ACTIONS: Record<string, { action: string; on: 'object' | 'bucket' }> = {
+  HeadObjectCommand: { action: 's3:GetObject', on: 'object' },
+  GetObjectCommand: { action: 's3:GetObject', on: 'object' },
+  PutObjectCommand: { action: 's3:PutObject', on: 'object' },
+  DeleteObjectCommand: { action: 's3:DeleteObject', on: 'object' },
+  ListObjectsV2Command: { action: 's3:ListBucket', on: 'bucket' },
+};
+
+describeMoto('IAM: each role is what its function calls (moto)', () => {
+  let aws: AwsPipeline;
+  let template: CfnTemplate;
+  const calls: AwsCall[] = [];
+
+  beforeAll(async () => {
+    template = (await packageService()).template;
+    aws = await startAwsPipeline('facepipe-iam', {
+      maxReceiveCount: 3,
+      visibilityTimeoutSeconds: 30,
+      batchSize: { detect: 2, emotion: 5, recognise: 5 },
+      maximumConcurrency: 2,
+    });
+  }, oslsTimeout('package'));
+
+  afterAll(async () => {
+    await aws?.close();
+  });
+
+  // biome-ignore lint/suspicious/noExplicitAny: API answers, whose shape each assertion states
+  async function api(routeKey: string, options: ApiRequestOptions = {}): Promise<{ status: number; body: any }> {
+    const result = await aws.api(httpApiEventFactory(routeKey, options));
+    return { status: result.statusCode as number, body: JSON.parse(result.body as string) };
+  }
+  const enrol = (personId: string, ...photos: { name: string; data: string }[]) =>
+    api('POST /people', { body: JSON.stringify({ personId, name: personId, details: { team: 'iam' }, photos }) });
+  const imageId = (key: string) => imageIdOf(aws.context.buckets.ingest, key);
+  /** Every object under the image's prefix in the crops and thumbnails buckets. */
+  const derivedObjects = async (key: string) =>
+    [...(await aws.keysIn(aws.context.buckets.crops)), ...(await aws.keysIn(aws.context.buckets.thumbnails))].filter(
+      (k) => k.startsWith(imageObjectsPrefix(imageId(key))),
+    );
+  /** The recognise stage's write of a face's identity, to the given person. */
+  const assigns = (personId: string) => (call: AwsCall) =>
+    call.command === 'UpdateItemCommand' &&
+    (call.input.ExpressionAttributeValues as Record<string, { personId?: string }> | undefined)?.[':identity']
+      ?.personId === personId;
+
+  test('enrolment, photos through detect, emotion and recognise, every query and every erasure of the API', async () => {
+    // Prepare
+    for (const [person, ...file] of [
+      ['obama', 'train', 'obama', 'obama.jpg'],
+      ['biden', 'train', 'biden', 'biden.jpg'],
+    ] as const) {
+      expect((await enrol(person, photoBody(file[2], ...file))).status).toBe(201);
+    }
+    const kitPhotos = ['john1.jpeg', 'john2.jpeg'].map((f) => photoBody(f, 'train', 'kit_harington', f));
+    expect((await enrol('kit_harington', ...kitPhotos)).status).toBe(201);
+    await aws.put('group/obama_and_biden.jpg', photo('test', 'obama_and_biden.jpg'));
+    await aws.put('kit/kit_with_rose.jpg', photo('test', 'kit_with_rose.jpg'));
+    await aws.put(
+      'bad/notes.jpg',
+      fs.readFileSync(dataFile('robustness', 'made_here_corrupt', 'plain_text_named.jpg')),
+    );
+    await aws.put('overwrite/photo.jpg', photo('test', 'obama_and_biden.jpg'));
+    await aws.drain();
+    // A new version with fewer faces: detect deletes the old faces, crops and thumbnails.
+    await aws.put('overwrite/photo.jpg', photo('test', 'obama1.jpg'));
+    await aws.drain();
+
+    // Act and assess: queries.
+    const group = imageId('group/obama_and_biden.jpg');
+    for (const [route, options] of [
+      ['GET /people', {}],
+      ['GET /people/{personId}', { path: { personId: 'obama' } }],
+      ['GET /faces', { query: { person: 'obama' } }],
+      ['GET /faces', { query: { emotion: 'happy' } }],
+      ['GET /faces', { query: { unknown: 'true' } }],
+      ['GET /images', { query: { key: 'group/obama_and_biden.jpg' } }],
+      ['GET /images/{imageId}', { path: { imageId: group } }],
+      ['GET /images', { query: { failed: 'true' } }],
+    ] as const) {
+      expect([route, (await api(route, options)).status]).toEqual([route, 200]);
+    }
+    expect((await api('GET /images', { query: { key: 'overwrite/photo.jpg' } })).body.image.faces).toBe(1);
+
+    // Erasures: by key, a key never uploaded, a person kept as unknown faces, a person erased with their faces (a
+    // photo with someone else keeps the other), an image by id.
+    expect((await api('DELETE /images', { query: { key: 'bad/notes.jpg' } })).status).toBe(200);
+    expect((await api('DELETE /images', { query: { key: 'never/uploaded.jpg' } })).status).toBe(404);
+    expect((await api('DELETE /people/{personId}', { path: { personId: 'biden' } })).status).toBe(200);
+    const kit = await api('DELETE /people/{personId}', {
+      path: { personId: 'kit_harington' },
+      query: { erase: 'true' },
+    });
+    expect(kit.status).toBe(200);
+    expect((await aws.context.results.getImage(imageId('kit/kit_with_rose.jpg')))?.faceCount).toBe(1);
+    const byId = await api('DELETE /images/{imageId}', { path: { imageId: imageId('overwrite/photo.jpg') } });
+    expect(byId.status).toBe(200);
+    expect(await derivedObjects('overwrite/photo.jpg')).toEqual([]);
+  });
+
+  test('devices: the authoriser, the device routes, the admin device routes, and the sightings of a stored photo', async () => {
+    // Prepare: a device, added by an administrator through the API.
+    const added = await api('POST /devices', { body: JSON.stringify({ name: 'iam-cam' }) });
+    expect(added.status).toBe(201);
+    const token = added.body.token as string;
+    const device = async (
+      routeKey: string,
+      options: ApiRequestOptions = {},
+      // biome-ignore lint/suspicious/noExplicitAny: API answers, whose shape each assertion states
+    ): Promise<{ status: number; body: any }> => {
+      const event = deviceEventFactory(routeKey, token, options, 'iam-cam');
+      if (routeKey === 'POST /analyze') event.headers = { ...event.headers, 'content-type': 'image/jpeg' };
+      const result = await aws.api(event);
+      return { status: result.statusCode as number, body: JSON.parse(result.body as string) };
+    };
+
+    /** Analyses a photo as the device, stored in its folder: it then goes through the pipeline. */
+    const analyseAndStore = async (file: string) => {
+      const answer = await device('POST /analyze', {
+        query: { store: 'true' },
+        body: photo('test', file).toString('base64'),
+        isBase64Encoded: true,
+      });
+      expect(answer.status).toBe(200);
+      return answer.body;
+    };
+    /** Which functions published a sighting of the image. */
+    const publishersOf = (imageId: string) =>
+      aws.calls.calls
+        .filter((call) => call.service === 'SNS' && String(call.input.Message).includes(imageId))
+        .map((call) => call.fn);
+
+    // Act: the authoriser lets the token through and refuses a forged one; the device asks for an upload, and
+    // analyses two photos at once, stored in its folder. Each then goes through the pipeline and is announced by the
+    // stage that finishes it: emotion for the first (recognise ran before it), recognise for the second.
+    expect(await aws.authorize(authorizerEventFactory(`Bearer ${token}`))).toEqual({
+      isAuthorized: true,
+      context: { device: 'iam-cam' },
+    });
+    expect((await aws.authorize(authorizerEventFactory('Bearer fpd1.iam-cam.forged'))).isAuthorized).toBe(false);
+    expect((await device('POST /uploads')).status).toBe(201);
+    const first = await analyseAndStore('obama1.jpg');
+    await aws.drain(undefined, ['detect', 'recognise']);
+    await aws.drain(undefined, ['emotion']);
+    const second = await analyseAndStore('obama_and_biden.jpg');
+    await aws.drain(undefined, ['detect', 'emotion']);
+    await aws.drain(undefined, ['recognise']);
+    const results = await device('GET /uploads/{imageId}', {
+      path: { imageId: first.stored.imageId },
+      query: { wait: '0' },
+    });
+    // The administrator's device routes: list, rotate, revoke; the authoriser then refuses the device.
+    const listed = await api('GET /devices');
+    const rotated = await api('POST /devices/{name}/token', { path: { name: 'iam-cam' } });
+    const revoked = await api('DELETE /devices/{name}', { path: { name: 'iam-cam' } });
+    const refused = await aws.authorize(authorizerEventFactory(`Bearer ${rotated.body.token}`));
+
+    // Assess
+    const who = (body: { faces: { identity: { personId: string | null } }[] }) =>
+      body.faces.map((f) => f.identity.personId);
+    expect(who(first)).toEqual(['obama']);
+    expect(first.stored.key).toMatch(/^devices\/iam-cam\//);
+    expect(results).toMatchObject({ status: 200, body: { status: 'done' } });
+    expect(who(results.body)).toEqual(['obama']);
+    expect(publishersOf(first.stored.imageId)).toEqual(['emotion']);
+    expect(publishersOf(second.stored.imageId)).toEqual(['recognise']);
+    expect(listed.body.devices.map((d: { name: string }) => d.name)).toContain('iam-cam');
+    expect([rotated.status, revoked.status, refused.isAuthorized]).toEqual([200, 200, false]);
+  });
+
+  test('recognise erases the face of a person erased while it ran: a photo of them alone goes whole', async () => {
+    // Prepare: the photo is detected; its crops wait for recognise.
+    expect((await enrol('alex', photoBody('img1.jpg', 'train', 'alex_lacamoire', 'img1.jpg'))).status).toBe(201);
+    const key = 'race/alex.jpg';
+    await aws.put(key, photo('test', 'alex_lacamoire1.jpg'));
+    await aws.drain(undefined, ['detect', 'emotion']);
+    expect(await derivedObjects(key)).not.toEqual([]);
+    // The erasure runs after recognise has decided with a gallery that still holds alex, before it writes the face.
+    let removal: { status: number; body: { removed: unknown } } | undefined;
+    const erased = aws.calls.beforeCall('recognise', assigns('alex'), async () => {
+      removal = await api('DELETE /people/{personId}', { path: { personId: 'alex' }, query: { erase: 'true' } });
+    });
+
+    // Act
+    await aws.drain(undefined, ['recognise']);
+    expect(erased.fired()).toBe(true);
+    await erased.done;
+
+    // Assess: the removal found no face of alex (none was written yet); recognise erased the photo itself.
+    expect(removal).toMatchObject({ status: 200, body: { removed: { records: 1, objects: 0 } } });
+    expect(await aws.context.results.getImage(imageId(key))).toBeUndefined();
+    expect(await aws.context.results.facesOfImage(imageId(key))).toEqual([]);
+    expect(await derivedObjects(key)).toEqual([]);
+    expect(await aws.keysIn(aws.context.buckets.ingest)).not.toContain(key);
+  });
+
+  test('recognise erases the face of a person erased while it ran: a photo with others keeps them', async () => {
+    // Prepare
+    const key = 'race/group.jpg';
+    await aws.put(key, photo('test', 'obama_and_biden.jpg'));
+    await aws.drain(undefined, ['detect', 'emotion']);
+    const erased = aws.calls.beforeCall('recognise', assigns('obama'), async () => {
+      const removal = await api('DELETE /people/{personId}', { path: { personId: 'obama' }, query: { erase: 'true' } });
+      expect(removal.status).toBe(200);
+    });
+
+    // Act
+    await aws.drain(undefined, ['recognise']);
+    expect(erased.fired()).toBe(true);
+    await erased.done;
+
+    // Assess: two faces (biden, removed earlier, and the third) are left, unknown; obama's face, the upload and the
+    // photo's thumbnail are gone.
+    const image = await aws.context.results.getImage(imageId(key));
+    expect(image).toMatchObject({ faceCount: 2, erasedFaces: 1, sourceErased: true });
+    expect(image?.thumbnailKey).toBeUndefined();
+    const faces = await aws.context.results.facesOfImage(imageId(key));
+    expect(faces.map((f) => f.identity?.personId ?? null)).toEqual([null, null]);
+    expect((await derivedObjects(key)).sort()).toEqual(
+      [...faces.map((f) => f.crop.key), ...faces.map((f) => f.thumbnailKey)].sort(),
+    );
+    expect(await aws.keysIn(aws.context.buckets.ingest)).not.toContain(key);
+  });
+
+  test('detect undoes what it wrote for an image erased while it ran', async () => {
+    // Prepare: the erasure runs while detect stores the crops (after its face records and thumbnails).
+    const key = 'race/undo.jpg';
+    await aws.put(key, photo('test', 'kit_with_rose.jpg'));
+    const crops = aws.context.buckets.crops;
+    const erased = aws.calls.beforeCall(
+      'detect',
+      (call) =>
+        call.command === 'PutObjectCommand' &&
+        call.input.Bucket === crops &&
+        String(call.input.Key).startsWith(imageObjectsPrefix(imageId(key))),
+      async () => expect((await api('DELETE /images', { query: { key } })).status).toBe(200),
+    );
+
+    // Act
+    await aws.drain(undefined, ['detect']);
+    expect(erased.fired()).toBe(true);
+    await erased.done;
+    await aws.drain();
+
+    // Assess
+    expect(await aws.context.results.getImage(imageId(key))).toBeUndefined();
+    expect(await aws.context.results.imageErasedAt(imageId(key))).toEqual(expect.any(String));
+    expect(await aws.context.results.facesOfImage(imageId(key))).toEqual([]);
+    expect(await derivedObjects(key)).toEqual([]);
+    const line = aws.logs
+      .join('')
+      .split('\n')
+      .find((l) => l.includes('"message":"image"') && l.includes(key));
+    expect(JSON.parse(line ?? '{}')).toMatchObject({ status: 'skipped', reason: 'erased' });
+  });
+
+  test('every call a function made is allowed to it, and everything its role allows was called or is listed', () => {
+    calls.push(...aws.calls.calls);
+    const { names } = aws.stack;
+    const logicalIds: Record<string, string> = {
+      [names.ingestBucket]: 'IngestBucket',
+      [names.cropsBucket]: 'CropsBucket',
+      [names.thumbnailsBucket]: 'ThumbnailsBucket',
+      [names.table]: 'ResultsTable',
+    };
+    const logicalId = (name: unknown) => logicalIds[String(name)] ?? `unknown:${String(name)}`;
+    const topics: Record<string, string> = { [names.sightingsTopic]: 'SightingsTopic' };
+    const topicId = (arn: unknown) => topics[String(arn).split(':').pop() ?? ''] ?? `unknown:${String(arn)}`;
+
+    /**
+     * The IAM permissions one SDK call needs, for a function allowed `allowed`. An object call is named by the most
+     * specific object resource of its bucket the role has that holds the key (`IngestBucket/devices/*` for a device's
+     * upload when the role has only that), else the whole bucket's (`IngestBucket/*`).
+     */
+    const permissionsOf = (call: AwsCall, allowed: Set<Permission>): Permission[] => {
+      if (call.service === 'S3') {
+        const s3 = S3_ACTIONS[call.command];
+        if (!s3) throw new Error(`no IAM action known for S3 ${call.command}: add it to S3_ACTIONS`);
+        const bucket = logicalId(call.input.Bucket);
+        if (s3.on === 'bucket') return [`${s3.action} ${bucket}`];
+        const key = String(call.input.Key);
+        const prefixes = [...allowed]
+          .map((permission) => permission.split(' '))
+          .filter(([action, resource]) => action === s3.action && resource?.startsWith(`${bucket}/`))
+          .map(([, resource]) => (resource as string).slice(bucket.length + 1).replace(/\*$/, ''))
+          .filter((prefix) => key.startsWith(prefix))
+          .sort((a, b) => b.length - a.length);
+        return [`${s3.action} ${bucket}/${prefixes[0] ?? ''}*`];
+      }
+      if (call.service === 'SNS') {
+        if (call.command !== 'PublishCommand') throw new Error(`no IAM mapping for SNS ${call.command}`);
+        return [`sns:Publish ${topicId(call.input.TopicArn)}`];
+      }
+      // GetCallerIdentity needs no permission (STS answers it for any caller); the topic's ARN is completed from it.
+      if (call.service === 'STS' && call.command === 'GetCallerIdentityCommand') return [];
+      if (call.service === 'DynamoDB') {
+        const action = `dynamodb:${call.command.replace(/Command$/, '')}`;
+        if (action === 'dynamodb:BatchWriteItem') {
+          return Object.keys(call.input.RequestItems as object).map(
+            (table): Permission => `${action} ${logicalId(table)}`,
+          );
+        }
+        if (action === 'dynamodb:TransactWriteItems') throw new Error('map TransactWriteItems to its items');
+        const table = logicalId(call.input.TableName);
+        return [`${action} ${call.input.IndexName ? `${table}/index/*` : table}`];
+      }
+      throw new Error(`no IAM mapping for ${call.service} ${call.command}`);
+    };
+
+    /** A role's unconditional permissions (the Rekognition policies, under conditions, are template.test.ts's). */
+    const resourceName = (resource: Json): string => {
+      if (typeof resource === 'string') return resource;
+      if (resource.Ref) return resource.Ref;
+      if (resource['Fn::GetAtt']) return resource['Fn::GetAtt'][0];
+      const sub = String(resource['Fn::Sub']);
+      if (sub.includes(':log-group:/aws/lambda/')) return 'OwnLogGroup';
+      return sub.replace(/^\$\{(\w+)\.Arn\}/, '$1');
+    };
+    const allowedTo = (fn: Fn): Set<Permission> => {
+      const lambda = template.Resources[`${fn[0]?.toUpperCase()}${fn.slice(1)}LambdaFunction`];
+      const role = template.Resources[lambda?.Properties.Role['Fn::GetAtt'][0] as string];
+      if (!role) throw new Error(`no role for ${fn} in the template`);
+      const permissions = new Set<Permission>();
+      for (const policy of role.Properties.Policies as Json[]) {
+        if (!policy.PolicyDocument) continue;
+        for (const statement of policy.PolicyDocument.Statement as Json[]) {
+          if (statement.Effect !== 'Allow') continue;
+          for (const action of [statement.Action].flat() as string[]) {
+            for (const resource of [statement.Resource].flat()) permissions.add(`${action} ${resourceName(resource)}`);
+          }
+        }
+      }
+      return permissions;
+    };
+
+    const report: string[] = [];
+    for (const fn of ROLE_FUNCTIONS) {
+      const allowed = allowedTo(fn);
+      const called = new Set(calls.filter((call) => call.fn === fn).flatMap((call) => permissionsOf(call, allowed)));
+      const listed = new Set(NOT_CALLED_BY_THE_CODE.filter((e) => e.fn === fn).map((e) => e.permission));
+      report.push(`${fn}:\n  called: ${[...called].sort().join(', ')}\n  listed: ${[...listed].sort().join(', ')}`);
+      // Assess: allowed whatever it called; nothing allowed that is neither called nor listed; the list is current.
+      expect([fn, [...called].filter((p) => !allowed.has(p)).sort()]).toEqual([fn, []]);
+      expect([fn, [...allowed].filter((p) => !called.has(p) && !listed.has(p)).sort()]).toEqual([fn, []]);
+      expect([fn, [...listed].filter((p) => called.has(p) || !allowed.has(p)).sort()]).toEqual([fn, []]);
+    }
+    console.log(`AWS calls by function, as IAM permissions:\n${report.join('\n')}`);
+  });
+});
