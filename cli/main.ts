@@ -1,16 +1,19 @@
 import { Command } from 'commander';
 import { loadConfig } from '../lib/config';
 import { describeError } from '../lib/errors';
-import { OPTIONS } from '../lib/options';
+import { OPTIONS, optionFromEnv } from '../lib/options';
 import { printable } from '../lib/printable';
 import { analyzeCommand } from './commands/analyze';
 import { compareCommand } from './commands/compare';
 import { listDeadLettersCommand, redriveDeadLettersCommand } from './commands/deadLetters';
 import { deleteImageCommand } from './commands/delete';
+import { addDeviceCommand, listDevicesCommand, revokeDeviceCommand, rotateDeviceCommand } from './commands/devices';
 import { convertModelCommand, fetchModelsCommand, listModelsCommand } from './commands/models';
 import { addPersonCommand, listPeopleCommand, removePersonCommand, showPersonCommand } from './commands/people';
+import { pushCommand } from './commands/push';
 import { queryCommand } from './commands/query';
 import { runCommand } from './commands/run';
+import { serveCommand } from './commands/serve';
 import { backupStoreCommand, checkStoreCommand, repairStoreCommand, restoreStoreCommand } from './commands/store';
 import { watchCommand } from './commands/watch';
 import { addGlobalOptions, cliOption, configOverridesFromFlags, dataDirFrom } from './options';
@@ -71,9 +74,98 @@ export function buildProgram(): Command {
     .description('keep running: process every image dropped into the ingest folder (Ctrl-C stops cleanly)')
     .argument('[folder]', 'folder to watch (default: the ingest bucket folder of the data directory)')
     .addOption(cliOption(OPTIONS.workers))
+    .option('--sightings', 'print a line for every photo fully analysed: who was seen, how alike, which emotion')
     .action(async (folder: string | undefined, flags) => {
-      exit(await watchCommand(folder, { workers: flags.workers, dataDir: dataDir() }, config()));
+      exit(
+        await watchCommand(
+          folder,
+          { workers: flags.workers, sightings: flags.sightings, dataDir: dataDir() },
+          config(),
+        ),
+      );
     });
+
+  program
+    .command('serve')
+    .description(
+      'the local pipeline (the watch loop) and the HTTP API on one port: admin routes (admin token in the data ' +
+        'directory), device routes and uploads, POST /analyze, sightings as Server-Sent Events (GET /events)',
+    )
+    .addOption(cliOption(OPTIONS.servePort))
+    .addOption(cliOption(OPTIONS.serveHost))
+    .option('--allow-remote-admin', 'accept the admin token from other machines too (with --host beyond loopback)')
+    .addOption(cliOption(OPTIONS.workers))
+    .option('--sightings', 'print a line for every photo fully analysed')
+    .action(async (flags) => {
+      const env = process.env;
+      exit(
+        await serveCommand(
+          {
+            dataDir: dataDir(),
+            workers: flags.workers,
+            port: flags.port ?? optionFromEnv(OPTIONS.servePort, env) ?? OPTIONS.servePort.default,
+            host: flags.host ?? optionFromEnv(OPTIONS.serveHost, env) ?? OPTIONS.serveHost.default,
+            allowRemoteAdmin: flags.allowRemoteAdmin,
+            sightings: flags.sightings,
+          },
+          config(),
+        ),
+      );
+    });
+
+  const devices = program
+    .command('devices')
+    .description('the devices that upload with a token and read their own results (facepipe serve; on AWS: /devices)');
+  devices
+    .command('add')
+    .description('create a device and print its token, once')
+    .argument('<name>', 'device name: letters, digits, ".", "_" or "-"')
+    .option('--prefix <folder>', 'a sub-folder of its own folder devices/<name>/ for its uploads')
+    .option('--can <permissions>', 'what it may do, comma-separated: analyse, upload, results (default: all)')
+    .option('--expires-in <days>', 'the token stops working after this many days (default: never; rotate renews)')
+    .option('--json', 'JSON')
+    .action(async (name: string, flags) =>
+      exit(await addDeviceCommand(name, { ...flags, dataDir: dataDir() }, config())),
+    );
+  devices
+    .command('list')
+    .description('every device: status, folder, permissions, when its token was issued and expires (never a token)')
+    .option('--json', 'JSON lines')
+    .action(async (flags) => exit(await listDevicesCommand({ ...flags, dataDir: dataDir() }, config())));
+  devices
+    .command('revoke')
+    .description('revoke a device: its token stops working at once; its uploads and results stay')
+    .argument('<name>')
+    .option('--json', 'JSON')
+    .action(async (name: string, flags) =>
+      exit(await revokeDeviceCommand(name, { ...flags, dataDir: dataDir() }, config())),
+    );
+  devices
+    .command('rotate')
+    .description('a new token for a device (printed once); the old one stops working at once')
+    .argument('<name>')
+    .option('--expires-in <days>', 'the new token stops working after this many days')
+    .option('--json', 'JSON')
+    .action(async (name: string, flags) =>
+      exit(await rotateDeviceCommand(name, { ...flags, dataDir: dataDir() }, config())),
+    );
+
+  program
+    .command('push')
+    .description(
+      'a device client: upload images (or frames of a video) with a device token, wait for the results, print who was seen',
+    )
+    .argument('[paths...]', 'image files or folders')
+    .option(
+      '--endpoint <url>',
+      'the API: facepipe serve (http://127.0.0.1:8787) or the HttpApiUrl on AWS (env FACEPIPE_ENDPOINT)',
+    )
+    .option('--token <token>', 'the device token (env FACEPIPE_DEVICE_TOKEN, which keeps it out of the process list)')
+    .option('--video <file>', 'sample frames from a recorded video and send them as a camera would')
+    .option('--every <interval>', 'with --video: one frame every interval (0.5s, 500ms, 2; default 1s)')
+    .option('--wait <seconds>', 'how long each request for results waits on the server, 0 to 20 (default 20)')
+    .option('--json', 'one JSON line per image')
+    .action(async (paths: string[], flags) => exit(await pushCommand(paths, flags)));
 
   const people = program.command('people').description('the people facepipe recognises');
   people

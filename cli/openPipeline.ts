@@ -29,23 +29,26 @@ export function openJoined(
 }
 
 /**
- * For commands that run the stage queues (`run`, `watch`, `dead-letters redrive`): one process at a time may, so
- * while another facepipe runs on the data directory they are refused, saying what to do instead.
+ * For commands that run the stage queues (`run`, `watch`, `serve`, `dead-letters redrive`): one process at a time may,
+ * so while another facepipe runs on the data directory they are refused, saying what to do instead.
  */
 export function openRunning(
-  command: 'run' | 'watch' | 'dead-letters redrive',
+  command: 'run' | 'watch' | 'serve' | 'dead-letters redrive',
   options: Omit<LocalPipelineOptions, 'command' | 'busyAdvice' | 'notice' | 'join'>,
 ): Promise<LocalPipeline> {
   const ingest = path.join(path.resolve(options.dataDir), 'buckets', 'ingest');
   const busyAdvice = (owner: OwnerInfo | undefined) => {
-    const watching = owner?.command === 'watch';
+    // serve runs the watch loop too.
+    const watching = owner?.command === 'watch' || owner?.command === 'serve';
     if (command === 'run' && watching) {
       return `It processes what arrives in its ingest folder: copy the files into ${ingest} (they are processed as they arrive), or stop it and run this again.`;
     }
-    if (command === 'watch' && watching) return `It watches already: drop files into ${ingest}.`;
+    if ((command === 'watch' || command === 'serve') && watching) {
+      return `It watches already: drop files into ${ingest}${owner?.command === 'serve' ? ', or use its API' : ''}.`;
+    }
     return (
       'Only one facepipe at a time runs the pipeline on a data directory: wait until it ends (or stop it), then run ' +
-      'this again. Meanwhile query, people, delete and store check work beside it.'
+      'this again. Meanwhile query, people, devices, delete and store check work beside it.'
     );
   };
   // The models run in worker threads, one per --workers, so both cores work while this thread does the I/O.

@@ -8,14 +8,15 @@ import {
   type HttpApiEvent,
   handleApiRequest,
 } from '../lib/http';
-import { decodeLimits, stageContext, storageContext } from './commons/context';
+import { decodeLimits, devices, galleryCache, stageContext, storageContext, uploadSigner } from './commons/context';
 import { logger } from './commons/logger';
 
 /**
- * The HTTP API (API Gateway v2, IAM auth): the event becomes the core's request, the core answers, and one log line
- * per request says what happened (route, caller, status, duration, request id; never a body, key, name or details),
- * plus an `audit` line for a request that read, enrolled or erased someone: who asked, which ids, how it ended. The
- * models load only when an enrolment first needs them.
+ * The HTTP API (API Gateway v2; IAM auth on the admin routes, the device authoriser on the device routes): the event
+ * becomes the core's request, the core answers, and one log line per request says what happened (route, caller: the
+ * IAM caller or `device/<name>`, status, duration, request id; never a body, key, name or details), plus an `audit`
+ * line for a request that read, enrolled or erased someone: who asked, which ids, how it ended. The models load only
+ * when an enrolment first needs them.
  */
 export async function handler(event: HttpApiEvent, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
   logger.addContext(context);
@@ -25,13 +26,17 @@ export async function handler(event: HttpApiEvent, context: Context): Promise<AP
   let response: ApiResponse;
   try {
     const request = apiRequestOf(event);
-    caller = request.principal?.userArn;
+    const device = event.requestContext.authorizer?.lambda?.device;
+    caller = request.principal?.userArn ?? (typeof device === 'string' && device ? `device/${device}` : undefined);
     response = await handleApiRequest(
       {
         storage: await storageContext(),
         stages: stageContext,
         decodeLimits,
         logger,
+        devices,
+        uploads: uploadSigner,
+        gallery: galleryCache,
         audit: (entry) => logger.info('audit', { ...entry }),
       },
       request,

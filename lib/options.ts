@@ -247,6 +247,30 @@ export const OPTIONS = {
     lands: { local: 'the query' },
   },
 
+  servePort: {
+    kind: 'integer',
+    min: 0,
+    max: 65_535,
+    flag: '--port',
+    arg: '<n>',
+    commands: ['serve'],
+    env: 'FACEPIPE_SERVE_PORT',
+    default: 8787,
+    description: 'the port the HTTP API listens on (0: any free port, printed at start)',
+    lands: { local: 'facepipe serve' },
+  },
+  serveHost: {
+    kind: 'string',
+    flag: '--host',
+    arg: '<address>',
+    commands: ['serve'],
+    env: 'FACEPIPE_SERVE_HOST',
+    default: '127.0.0.1',
+    description:
+      'the address the HTTP API listens on (0.0.0.0: every network; admin calls still only from this machine)',
+    lands: { local: 'facepipe serve' },
+  },
+
   // ----------------------------------------------------------------------------------- environment only
   embedder: {
     kind: 'string',
@@ -583,6 +607,14 @@ export const OPTIONS = {
     default: 30,
     description: 'days image and face items live (DynamoDB TTL; the buckets expire their objects alike); 0 keeps them',
     lands: { setting: 'retentionDays' },
+  },
+  sightingsTopic: {
+    kind: 'string',
+    env: 'FACEPIPE_SIGHTINGS_TOPIC',
+    default: '',
+    defaultText: 'none (nothing is announced)',
+    description: 'the SNS topic (name or ARN) each fully analysed photo is announced on',
+    lands: { setting: 'sightingsTopic' },
   },
   maxReceiveCount: {
     kind: 'integer',

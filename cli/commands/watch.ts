@@ -4,10 +4,11 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { deletedAt, forgetDeletion } from '../../lib/adapters/local/deletions';
 import { readFileWithin } from '../../lib/adapters/local/fileWithin';
-import { maxUploadBytes } from '../../lib/adapters/local/localPipeline';
+import { type LocalPipeline, maxUploadBytes } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { describeError } from '../../lib/errors';
 import { imageIdOf } from '../../lib/pipeline/ids';
+import type { Sighting } from '../../lib/pipeline/sightings';
 import { printable } from '../../lib/printable';
 import { expandInputs, isHiddenOrPartial, isImageFileName } from '../inputs';
 import { openRunning } from '../openPipeline';
@@ -21,10 +22,64 @@ import { FileSettler } from '../settling';
  */
 export async function watchCommand(
   folder: string | undefined,
-  flags: { dataDir: string; workers?: number },
+  flags: { dataDir: string; workers?: number; sightings?: boolean },
   config: FacepipeConfig,
 ): Promise<number> {
   const pipeline = await openRunning('watch', { dataDir: flags.dataDir, config, workers: flags.workers });
+  const watching = await startWatching(pipeline, folder, config, { sightings: flags.sightings });
+  process.stderr.write(`watching ${printable(watching.folder)} (Ctrl-C to stop)\n`);
+  await untilStopped();
+  await watching.close();
+  await pipeline.close();
+  return 0;
+}
+
+/** Resolves on Ctrl-C (SIGINT) or SIGTERM, saying that the work in flight is being finished. */
+export function untilStopped(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = () => {
+      process.stderr.write('\nstopping: letting the images in flight finish...\n');
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+/** One line for a sighting: the photo, then who was seen (or unknown), with similarity and emotion. */
+export function sightingLine(sighting: Sighting): string {
+  const faces = sighting.faces.map((face) => {
+    const who = face.person ? `${face.person.name} (${face.person.personId})` : 'unknown';
+    const emotion = face.emotion ? ` ${face.emotion.label}` : '';
+    return `${who} ${face.similarity.toFixed(2)}${emotion}`;
+  });
+  const device = sighting.device ? ` [device ${sighting.device}]` : '';
+  return `seen in ${sighting.image}${device}: ${faces.join('; ') || 'nobody'}`;
+}
+
+export interface Watching {
+  /** The folder watched (absolute). */
+  folder: string;
+  close(): Promise<void>;
+}
+
+export interface WatchOptions {
+  /** Print a line per sighting (a photo fully analysed). */
+  sightings?: boolean;
+  /** Whether an ingest object was announced already as it is now (the local server's uploads): then left alone. */
+  alreadyAnnounced?: (key: string) => Promise<boolean>;
+}
+
+/**
+ * The watch loop on an open pipeline: catches up with what arrived while nothing watched, then takes every file
+ * dropped into the folder once it has settled. `facepipe watch` and `facepipe serve` both run it.
+ */
+export async function startWatching(
+  pipeline: LocalPipeline,
+  folder: string | undefined,
+  config: FacepipeConfig,
+  options: WatchOptions = {},
+): Promise<Watching> {
   const ingestDir = pipeline.store.bucketRoot(pipeline.buckets.ingest);
   const watched = path.resolve(folder ?? ingestDir);
   const direct = watched === path.resolve(ingestDir);
@@ -42,6 +97,8 @@ export async function watchCommand(
       if (line) process.stdout.write(`${new Date().toISOString()} ${printable(line)}\n`);
     } else if (event.type === 'dead-letter') {
       process.stdout.write(`${new Date().toISOString()} dead letter (${event.queue}): ${printable(event.reason)}\n`);
+    } else if (event.type === 'sighting' && options.sightings) {
+      process.stdout.write(`${new Date().toISOString()} ${printable(sightingLine(event.sighting))}\n`);
     }
   });
 
@@ -61,6 +118,7 @@ export async function watchCommand(
         return;
       }
       if (found.inBucket) {
+        if (await options.alreadyAnnounced?.(found.key)) return;
         await forgetDeletion(pipeline, found.key);
         await pipeline.announce(found.key);
         return;
@@ -122,18 +180,11 @@ export async function watchCommand(
   const watcher = fs.watch(watched, { recursive: true }, (_event, name) => {
     if (name && wanted(name.toString())) settler.changed(path.join(watched, name.toString()));
   });
-  process.stderr.write(`watching ${printable(watched)} (Ctrl-C to stop)\n`);
-
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.stderr.write('\nstopping: letting the images in flight finish...\n');
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  watcher.close();
-  settler.close();
-  await pipeline.close();
-  return 0;
+  return {
+    folder: watched,
+    async close() {
+      watcher.close();
+      settler.close();
+    },
+  };
 }

@@ -2,15 +2,20 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RekognitionClient } from '@aws-sdk/client-rekognition';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { S3UploadSigner } from '../../lib/adapters/aws/presignedPost';
 import { S3ObjectStore } from '../../lib/adapters/aws/s3Store';
 import { settingsFromEnv } from '../../lib/adapters/aws/settings';
 import { SqsMessageQueue } from '../../lib/adapters/aws/sqsQueue';
+import { SnsSightingsTopic } from '../../lib/adapters/aws/snsSightings';
 import { DynamoResultsStore } from '../../lib/adapters/dynamodb/resultsStore';
 import { rekognitionBackends } from '../../lib/adapters/rekognition';
 import { type FacepipeConfig, loadConfig } from '../../lib/config';
 import type { StageBackends } from '../../lib/pipeline/backends';
 import type { VideoMessage } from '../../lib/pipeline/ports';
+import type { SightingsTopic } from '../../lib/pipeline/ports';
 import { GalleryCache } from '../../lib/pipeline/recognition';
 import type { StageContext, StorageContext } from '../../lib/pipeline/stages/context';
 import { FaceAnalyser } from '../../lib/vision/analyser';
@@ -54,12 +59,29 @@ const backends: StageBackends = rekognition
 /** Video work (planning, segments, track assembly) is queued by detect, emotion, recognise and video alike. */
 const sqs = settings.videoQueue ? new SQSClient({}) : undefined;
 
-/** The SDK clients by service, for instrumentation: the loopback tests record which calls each function makes. */
+/** The devices and their upload tickets (the device routes; the authoriser has its own, `devices.ts`). */
+export { devices } from './devices';
+
+/** Presigned POSTs for device uploads, signed with this function's role. */
+export const uploadSigner = new S3UploadSigner(s3);
+
+const sns = settings.sightingsTopic ? new SNSClient({}) : undefined;
+const sts = settings.sightingsTopic ? new STSClient({}) : undefined;
+
+/** Where fully analysed photos are announced (the recognise and emotion stages), if the deployment has a topic. */
+const sightings: SightingsTopic | undefined =
+  sns && sts ? new SnsSightingsTopic(sns, sts, settings.sightingsTopic, () => s3.config.region()) : undefined;
+
+/**
+ * The SDK clients by service, for instrumentation: the loopback tests record which calls each function makes (the
+ * device registry's own client is `deviceClients` in devices.ts).
+ */
 export const awsClients = {
   S3: s3,
   DynamoDB: documents,
   ...(rekognition ? { Rekognition: rekognition } : {}),
   ...(sqs ? { SQS: sqs } : {}),
+  ...(sns && sts ? { SNS: sns, STS: sts } : {}),
 };
 
 const storage: StorageContext = {
@@ -93,7 +115,7 @@ let analyzing: Promise<StageContext> | undefined;
 export function stageContext(): Promise<StageContext> {
   analyzing ??= Promise.resolve()
     .then(() => FaceAnalyser.create(facepipeConfig()))
-    .then((analyser) => ({ ...storage, analyser }));
+    .then((analyser) => ({ ...storage, analyser, ...(sightings ? { sightings } : {}) }));
   // A failed load is not cached: the next invocation tries again and reports its own error.
   analyzing.catch(() => {
     analyzing = undefined;

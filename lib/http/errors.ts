@@ -1,7 +1,13 @@
 import { type ErrorCode, FacepipeError } from '../errors';
 
 /** The codes of failures only HTTP has, next to FacepipeError's. */
-export type ApiErrorCode = ErrorCode | 'UNAUTHENTICATED' | 'METHOD_NOT_ALLOWED' | 'PAYLOAD_TOO_LARGE';
+export type ApiErrorCode =
+  | ErrorCode
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'METHOD_NOT_ALLOWED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE';
 
 /** A refusal at the HTTP edge, with its status. */
 export class ApiError extends Error {

@@ -1,16 +1,25 @@
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { ApiRequest, ApiResponse } from './types';
 
-/** Any API Gateway v2 event: the authorizer is typed as present, but the core must not trust that it is. */
+/**
+ * Any API Gateway v2 event: the authorizer is typed as present, but the core must not trust that it is. IAM on the
+ * admin routes; on the device routes, the device authoriser's context (`lambda.device`, for the log line only: the
+ * core checks the token itself).
+ */
 export type HttpApiEvent = Omit<APIGatewayProxyEventV2WithIAMAuthorizer, 'requestContext'> & {
   requestContext: Omit<APIGatewayProxyEventV2WithIAMAuthorizer['requestContext'], 'authorizer'> & {
-    authorizer?: Partial<APIGatewayProxyEventV2WithIAMAuthorizer['requestContext']['authorizer']>;
+    authorizer?: Partial<APIGatewayProxyEventV2WithIAMAuthorizer['requestContext']['authorizer']> & {
+      lambda?: Record<string, unknown>;
+    };
   };
 };
 
 /** An HTTP API (payload format 2.0) event as the core's request. */
 export function apiRequestOf(event: HttpApiEvent): ApiRequest {
   const iam = event.requestContext.authorizer?.iam;
+  const headers = event.headers ?? {};
+  const stage = event.requestContext.stage;
+  const domain = event.requestContext.domainName;
   return {
     method: event.requestContext.http.method,
     routeKey: event.routeKey,
@@ -20,6 +29,10 @@ export function apiRequestOf(event: HttpApiEvent): ApiRequest {
     body: event.body,
     isBase64Encoded: event.isBase64Encoded,
     principal: iam?.userArn ? { accountId: iam.accountId, userArn: iam.userArn } : undefined,
+    // HTTP APIs lower-case header names in payload format 2.0.
+    authorization: headers.authorization,
+    contentType: headers['content-type'],
+    baseUrl: domain ? `https://${domain}${stage && stage !== '$default' ? `/${stage}` : ''}` : undefined,
     requestId: event.requestContext.requestId,
   };
 }

@@ -1,5 +1,17 @@
+export { accessOf, bearerToken, DEVICE_ROUTE_ACCESS, type RouteAccess } from './access';
 export { apiRequestOf, apiResultOf, errorCodeOf, type HttpApiEvent } from './event';
 export { errorResponse, handleApiRequest } from './handleRequest';
 export { type ApiLimits, DEFAULT_LIMITS } from './limits';
 export { ROUTES } from './router';
-export type { ApiContext, ApiLogger, ApiPrincipal, ApiRequest, ApiResponse, AuditEntry, AuditSubject } from './types';
+export type {
+  ApiContext,
+  ApiLogger,
+  ApiPrincipal,
+  ApiRequest,
+  ApiResponse,
+  AuditEntry,
+  AuditSubject,
+  Caller,
+  PresignedUpload,
+  UploadSigner,
+} from './types';

@@ -15,6 +15,17 @@ export interface ApiLimits {
   maxKeyBytes: number;
   maxNameLength: number;
   maxPhotoNameLength: number;
+  /**
+   * The image body of POST /analyze (binary, or the whole multipart body): Lambda takes 6 MB per invocation and API
+   * Gateway sends a binary body in base64 (a third larger), so 4 MiB of image is what reliably fits.
+   */
+  maxAnalyzeBytes: number;
+  /** The largest object a presigned upload accepts (`content-length-range`); never above `decode.maxBytes`. */
+  maxUploadBytes: number;
+  /** How long a presigned upload stays valid. */
+  uploadExpirySeconds: number;
+  /** The longest `?wait=` of GET /uploads/{imageId} (API Gateway gives up after 30 s). */
+  maxWaitSeconds: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ApiLimits> = {
@@ -26,4 +37,8 @@ export const DEFAULT_LIMITS: Readonly<ApiLimits> = {
   maxKeyBytes: 1024,
   maxNameLength: 256,
   maxPhotoNameLength: 255,
+  maxAnalyzeBytes: 4 * 1024 * 1024,
+  maxUploadBytes: 20 * 1024 * 1024,
+  uploadExpirySeconds: 300,
+  maxWaitSeconds: 20,
 };

@@ -1,11 +1,17 @@
+import { postAnalyze } from './analyze';
+import { deleteDevice, listDevices, postDevice, rotateDevice } from './devices';
 import { ApiError } from './errors';
 import { getFaces } from './faces';
 import { deleteImage, deleteImageByKey, getImage, getImages } from './images';
 import { deletePerson, getPerson, listPeople, postPerson } from './people';
 import type { ApiRequest, RouteHandler } from './types';
+import { getUpload, postUpload } from './uploads';
 import { getVideo, getVideos } from './videos';
 
-/** Every route of the API, by resource and method (serverless.yml declares the same routes). */
+/**
+ * Every route of the API, by resource and method (serverless.yml declares the same routes). Who may call each is in
+ * `access.ts`: the device routes (uploads, analyse) take a device token, all others are for administrators.
+ */
 export const ROUTES: Readonly<Record<string, Readonly<Record<string, RouteHandler>>>> = {
   '/images': { GET: getImages, DELETE: deleteImageByKey },
   '/images/{imageId}': { GET: getImage, DELETE: deleteImage },
@@ -14,6 +20,14 @@ export const ROUTES: Readonly<Record<string, Readonly<Record<string, RouteHandle
   '/videos/{videoId}': { GET: getVideo },
   '/people': { GET: listPeople, POST: postPerson },
   '/people/{personId}': { GET: getPerson, DELETE: deletePerson },
+  '/devices': { GET: listDevices, POST: postDevice },
+  '/devices/{name}': { DELETE: deleteDevice },
+  '/devices/{name}/token': { POST: rotateDevice },
+  '/uploads': { POST: postUpload },
+  '/uploads/{imageId}': { GET: getUpload },
+  '/analyze': { POST: postAnalyze },
+  // The same analysis for IAM callers on AWS, where one route cannot take both IAM and the device authoriser.
+  '/admin/analyze': { POST: postAnalyze },
 };
 
 export interface ResolvedRoute {

@@ -4,6 +4,7 @@
  */
 
 import type { Emotion } from '../vision/types';
+import type { DeviceRecord, UploadTicket } from './devices';
 import type {
   FaceRecord,
   Identity,
@@ -14,6 +15,7 @@ import type {
   VideoProgress,
   VideoSummary,
 } from './records';
+import type { Sighting } from './sightings';
 
 /** What an object store says about one object. */
 export interface StoredObject {
@@ -163,7 +165,10 @@ export interface ResultsStore {
     fields: Partial<Omit<ImageRecord, 'imageId'>>,
     options?: { remove?: (keyof ImageRecord)[] },
   ): Promise<boolean>;
-  /** Replaces the image's record with its erasure mark (the first step of an erasure). */
+  /**
+   * Replaces the image's record with its erasure mark (the first step of an erasure), and deletes the upload ticket
+   * that handed its key to a device, if any: an erased image leaves neither its key nor its device behind.
+   */
   markImageErased(imageId: string, at: string): Promise<void>;
   /** Forgets an erasure mark: the user asked for the image to be processed again. */
   clearImageErased(imageId: string): Promise<void>;
@@ -175,6 +180,13 @@ export interface ResultsStore {
   countDescribedFace(face: FaceRecord): Promise<{ described: number; faceCount: number } | undefined>;
   /** Images that failed, newest first. */
   failedImages(range?: TimeRange): Promise<ImageRecord[]>;
+  /**
+   * Claims the one sighting of an image version (its announcement once every face is analysed): true for exactly one
+   * caller, who then publishes it; false for every later one and when the image moved on to another version.
+   * `releaseSighting` gives the claim back when the publication failed, so the retry publishes it.
+   */
+  claimSighting(imageId: string, etag: string): Promise<boolean>;
+  releaseSighting(imageId: string, etag: string): Promise<void>;
 
   // Faces
   /**
@@ -249,3 +261,26 @@ export interface ResultsStore {
   /** Deletes a video's tracks and summary; returns what it deleted, for an erasure report. */
   deleteVideoResults(videoId: string): Promise<string[]>;
 }
+
+/**
+ * The devices allowed to upload, analyse and read their own results, in domain terms: a device is found by its name,
+ * holds only a hash of its token, and every write that changes the token is conditional on the record as it was read
+ * (a rotation racing a revocation never leaves the old token working). DynamoDB implements it, in the results table.
+ */
+export interface DeviceRegistry {
+  /** Writes a new device; false when one with that name exists already. */
+  addDevice(device: DeviceRecord): Promise<boolean>;
+  getDevice(name: string): Promise<DeviceRecord | undefined>;
+  listDevices(): Promise<DeviceRecord[]>;
+  /**
+   * Replaces a device's record if its token hash is still `expectedTokenHash` (rotation, revocation); false, writing
+   * nothing, when it changed meanwhile or the device is gone.
+   */
+  replaceDevice(device: DeviceRecord, expectedTokenHash: string): Promise<boolean>;
+  /** What was handed to a device for one image (`POST /uploads`, `POST /analyze?store=true`): its key and its owner. */
+  putUploadTicket(ticket: UploadTicket): Promise<void>;
+  getUploadTicket(imageId: string): Promise<UploadTicket | undefined>;
+}
+
+/** Where fully analysed photos are announced: an SNS topic on AWS, the local server's event stream locally. */
+export type SightingsTopic = Topic<Sighting>;

@@ -1,5 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { S3Event, S3EventRecord, SNSMessage, SQSEvent, SQSRecord } from 'aws-lambda';
+import type {
+  APIGatewayRequestAuthorizerEventV2,
+  S3Event,
+  S3EventRecord,
+  SNSMessage,
+  SQSEvent,
+  SQSRecord,
+} from 'aws-lambda';
 import { type ApiPrincipal, type ApiRequest, apiRequestOf, type HttpApiEvent } from '../../lib/http';
 import type { FaceRecord, ImageRecord, PersonRecord } from '../../lib/pipeline/records';
 
@@ -215,6 +222,37 @@ export function httpApiEventFactory(routeKey: string, options: ApiRequestOptions
         : {}),
     },
   } as HttpApiEvent;
+}
+
+/**
+ * An HTTP API event of a device route, as API Gateway sends it once the device authoriser let it through: the token
+ * in `Authorization`, the authoriser's context instead of IAM.
+ */
+export function deviceEventFactory(
+  routeKey: string,
+  token: string,
+  options: ApiRequestOptions = {},
+  device = 'from-authoriser',
+): HttpApiEvent {
+  const event = httpApiEventFactory(routeKey, { principal: undefined, ...options });
+  event.headers = { ...event.headers, authorization: `Bearer ${token}` };
+  event.requestContext.authorizer = { lambda: { device } };
+  return event;
+}
+
+/** The REQUEST authoriser's event (payload 2.0) for a device route, with this `Authorization` header if any. */
+export function authorizerEventFactory(authorization: string | undefined): APIGatewayRequestAuthorizerEventV2 {
+  return {
+    version: '2.0',
+    type: 'REQUEST',
+    routeArn: `arn:aws:execute-api:${REGION}:${ACCOUNT_ID}:abc123defg/$default/POST/uploads`,
+    identitySource: authorization ? [authorization] : [],
+    routeKey: 'POST /uploads',
+    rawPath: '/uploads',
+    rawQueryString: '',
+    headers: authorization ? { authorization } : {},
+    requestContext: { http: { method: 'POST', path: '/uploads' } },
+  } as unknown as APIGatewayRequestAuthorizerEventV2;
 }
 
 /** The API core's request for the same event, as the api function hands it over (`apiRequestOf`). */

@@ -1,6 +1,7 @@
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2, APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
+import type { DeviceAuthorization } from '../../functions/authorizer';
 import type { HttpApiEvent } from '../../lib/http';
 import type { StageContext } from '../../lib/pipeline/stages/context';
 import { modelMirror, toolModelCache as testCache } from '../common/paths';
@@ -34,6 +35,8 @@ export interface AwsPipeline {
   dlqMessages(url: string): Promise<string[]>;
   /** Invokes the api function with an HTTP API event, as API Gateway does. */
   api(event: HttpApiEvent): Promise<APIGatewayProxyStructuredResultV2>;
+  /** Invokes the device authoriser with a REQUEST authoriser event, as API Gateway does before a device route. */
+  authorize(event: APIGatewayRequestAuthorizerEventV2): Promise<DeviceAuthorization>;
   /** Runs the event sources until their queues are empty: all of them, or only those of the functions named. */
   drain(timeoutMs?: number, functions?: readonly string[]): Promise<void>;
   close(): Promise<void>;
@@ -74,10 +77,14 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
   const recognise = (await import('../../functions/recognise.js')).handler as SqsHandler;
   const video = (await import('../../functions/video.js')).handler as SqsHandler;
   const api = (await import('../../functions/api.js')).handler;
+  const authorizer = (await import('../../functions/authorizer.js')).handler;
   const { stageContext, awsClients } = await import('../../functions/commons/context.js');
+  const { deviceClients } = await import('../../functions/commons/devices.js');
   const calls = new AwsCallLog();
   calls.attach(awsClients as unknown as Record<string, InstrumentedClient>);
+  calls.attach(deviceClients as unknown as Record<string, InstrumentedClient>);
   let apiInvocations = 0;
+  let authorizerInvocations = 0;
   const source = (functionName: string, queue: Stack['queues']['ingest'], handler: SqsHandler, batchSize: number) =>
     new SqsEventSource(sqs, {
       functionName,
@@ -127,6 +134,10 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
       return [...bodies.values()];
     },
     api: (event) => invokedAs('api', () => api(event, lambdaContext('api', `api-${++apiInvocations}`))),
+    authorize: (event) =>
+      invokedAs('authorizer', () =>
+        authorizer(event, lambdaContext('authorizer', `authorizer-${++authorizerInvocations}`)),
+      ),
     drain: (timeoutMs = 240_000, functions) =>
       runUntilDrained(
         sources.filter((s) => functions === undefined || functions.includes(s.functionName)),

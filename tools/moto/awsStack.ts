@@ -16,6 +16,8 @@ export interface StackNames {
   emotionQueue: string;
   recogniseQueue: string;
   cropsTopic: string;
+  /** Where fully analysed photos are announced (devices). */
+  sightingsTopic: string;
 }
 
 export function stackNames(prefix: string): StackNames {
@@ -30,6 +32,7 @@ export function stackNames(prefix: string): StackNames {
     emotionQueue: `${prefix}-emotion`,
     recogniseQueue: `${prefix}-recognise`,
     cropsTopic: `${prefix}-crop-created`,
+    sightingsTopic: `${prefix}-sightings`,
   };
 }
 
@@ -44,6 +47,7 @@ export interface Stack {
   names: StackNames;
   queues: { ingest: QueuePair; emotion: QueuePair; recognise: QueuePair; video: QueuePair };
   topicArn: string;
+  sightingsTopicArn: string;
   /** The environment the functions get from serverless.yml, for these resources. */
   functionEnv: Record<string, string>;
 }
@@ -57,7 +61,7 @@ export interface StackOptions {
  * Creates the pipeline's resources in an AWS API (moto on loopback) and wires them as serverless.yml does, since
  * moto's CloudFormation does not: ingest bucket → S3 notification → ingest queue; crops bucket → S3 notification →
  * SNS topic → emotion and recognise queues (raw delivery); frames bucket → the ingest queue too; the video queue;
- * each queue with a dead-letter queue and maxReceiveCount.
+ * each queue with a dead-letter queue and maxReceiveCount; the sightings topic (its subscribers are the tests').
  */
 export async function createStack(names: StackNames, options: StackOptions): Promise<Stack> {
   const s3 = new S3Client({ forcePathStyle: true });
@@ -99,6 +103,7 @@ export async function createStack(names: StackNames, options: StackOptions): Pro
   };
   const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: names.cropsTopic }));
   const topicArn = TopicArn as string;
+  const sightings = await sns.send(new CreateTopicCommand({ Name: names.sightingsTopic }));
   for (const queue of [queues.emotion, queues.recognise]) {
     await sns.send(
       new SubscribeCommand({
@@ -130,7 +135,10 @@ export async function createStack(names: StackNames, options: StackOptions): Pro
     names,
     queues,
     topicArn,
+    sightingsTopicArn: sightings.TopicArn as string,
     functionEnv: {
+      // By name, as serverless.yml sets it: the functions complete the ARN from STS.
+      FACEPIPE_SIGHTINGS_TOPIC: names.sightingsTopic,
       FACEPIPE_INGEST_BUCKET: names.ingestBucket,
       FACEPIPE_CROPS_BUCKET: names.cropsBucket,
       FACEPIPE_THUMBNAILS_BUCKET: names.thumbnailsBucket,

@@ -25,6 +25,8 @@ export interface DeploymentSettings {
   retentionDays: number;
   /** The source queue's maxReceiveCount: the attempt that reaches it records the image as failed before the DLQ. */
   maxReceiveCount: number;
+  /** The SNS topic (name or ARN) fully analysed photos are announced on; '' announces nothing. */
+  sightingsTopic: string;
 }
 
 /** The environment variables `serverless.yml` sets on every function (their definitions: lib/options.ts). */
@@ -41,6 +43,7 @@ export const SETTINGS_ENV = {
   rekognitionMatchThreshold: OPTIONS.rekognitionMatchThreshold.env,
   retentionDays: OPTIONS.retentionDays.env,
   maxReceiveCount: OPTIONS.maxReceiveCount.env,
+  sightingsTopic: OPTIONS.sightingsTopic.env,
 } as const;
 
 type Setting = (typeof OPTIONS)[keyof typeof SETTINGS_ENV];
@@ -83,5 +86,6 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Deploymen
     rekognitionMatchThreshold: setting(env, OPTIONS.rekognitionMatchThreshold),
     retentionDays: setting(env, OPTIONS.retentionDays),
     maxReceiveCount: setting(env, OPTIONS.maxReceiveCount),
+    sightingsTopic: setting(env, OPTIONS.sightingsTopic),
   };
 }

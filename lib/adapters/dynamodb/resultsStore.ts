@@ -62,6 +62,7 @@ const strip = <T>(item: Item): T => {
     describedFaces,
     segmentsSampled,
     framesSettled,
+    sightedEtag,
     expiresAt,
     ...rest
   } = item;
@@ -220,12 +221,11 @@ export class DynamoResultsStore implements ResultsStore {
   }
 
   async markImageErased(imageId: string, at: string): Promise<void> {
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...KEY.image(imageId), type: 'erased-image', erasedAt: at },
-      }),
-    );
+    // One batch: the mark and the ticket's deletion (the same actions every erasing function already has).
+    await this.batchWrite([
+      { PutRequest: { Item: { ...KEY.image(imageId), type: 'erased-image', erasedAt: at } } },
+      { DeleteRequest: { Key: KEY.uploadTicket(imageId) } },
+    ]);
   }
 
   async clearImageErased(imageId: string): Promise<void> {
@@ -263,6 +263,42 @@ export class DynamoResultsStore implements ResultsStore {
       if (isConditionFailure(error)) return undefined;
       throw error;
     }
+  }
+
+  async claimSighting(imageId: string, etag: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: KEY.image(imageId),
+          UpdateExpression: 'SET #sighted = :etag',
+          ConditionExpression: '#etag = :etag AND (attribute_not_exists(#sighted) OR #sighted <> :etag)',
+          ExpressionAttributeNames: { '#sighted': 'sightedEtag', '#etag': 'etag' },
+          ExpressionAttributeValues: { ':etag': etag },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async releaseSighting(imageId: string, etag: string): Promise<void> {
+    await this.client
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: KEY.image(imageId),
+          UpdateExpression: 'REMOVE #sighted',
+          ConditionExpression: '#sighted = :etag',
+          ExpressionAttributeNames: { '#sighted': 'sightedEtag' },
+          ExpressionAttributeValues: { ':etag': etag },
+        }),
+      )
+      .catch((error) => {
+        if (!isConditionFailure(error)) throw error;
+      });
   }
 
   async failedImages(range: TimeRange = {}): Promise<ImageRecord[]> {

@@ -15,6 +15,13 @@ import { type FaceRecord, facePosition, failedImagePosition, type ImageRecord } 
  * | person  | PERSON#<personId>   | #PERSON     | —                                  | PEOPLE / <personId>             |
  * | gallery | GALLERY             | #VERSION    | —                                  | —                               |
  * | removal | REMOVED#<sha256(id)>| #PERSON     | —                                  | —                               |
+ * | device  | DEVICE#<name>       | #DEVICE     | —                                  | DEVICES / <name>                |
+ * | upload  | UPLOAD#<imageId>    | #UPLOAD     | —                                  | —                               |
+ *
+ * A device item holds its name, the SHA-256 of its token's secret (never the token), its folder, permissions, times
+ * and its revocation; it is never expired. An upload ticket says which device an image id was handed to and under
+ * which key (POST /uploads, POST /analyze?store=true), so a device reads only its own results; it expires with the
+ * images (`expiresAt`). An image item carries `sightedEtag` once its sighting is published (once per version).
  *
  * A video's record is its image item (with `video` set, and the counters `segmentsSampled` and `framesSettled`);
  * each sampled frame is an image of its own (its key in the frames bucket), with its faces under it.
@@ -24,8 +31,9 @@ import { type FaceRecord, facePosition, failedImagePosition, type ImageRecord } 
  *
  * Access patterns: faces of an image (Query PK, SK begins_with FACE#), an image (Get), faces of a person over time
  * (GSI1), unknown faces (GSI1, PERSON#unknown), failed images (GSI1, FAILED), faces by emotion over time (GSI2),
- * people (GSI2, PEOPLE). Index keys are written only once a fact is known (sparse indexes): a face enters the person
- * index when it has been recognised and the emotion index when its emotion has been read.
+ * people (GSI2, PEOPLE), devices (GSI2, DEVICES), a device (Get), an upload ticket (Get). Index keys are written
+ * only once a fact is known (sparse indexes): a face enters the person index when it has been recognised and the
+ * emotion index when its emotion has been read.
  */
 export const KEY = {
   image: (imageId: string) => ({ PK: `IMAGE#${imageId}`, SK: '#IMAGE' }),
@@ -44,8 +52,13 @@ export const KEY = {
   }),
   /** A video's summary over time (emotions per window, people seen), under the video's image item. */
   videoSummary: (videoId: string) => ({ PK: `IMAGE#${videoId}`, SK: '#SUMMARY' }),
+  device: (name: string) => ({ PK: `DEVICE#${name}`, SK: '#DEVICE' }),
+  uploadTicket: (imageId: string) => ({ PK: `UPLOAD#${imageId}`, SK: '#UPLOAD' }),
   /** That an image was erased on request, and when (nothing else: no key, no content). */
 } as const;
+
+/** The GSI2 partition listing the devices (sorted by name). */
+export const DEVICES_PARTITION = 'DEVICES';
 
 /**
  * The two sparse indexes, named for what they hold: GSI1 lists faces by identity (a person, or unknown) and the failed

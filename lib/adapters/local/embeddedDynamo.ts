@@ -119,7 +119,10 @@ export interface EmbeddedTableOptions {
 
 /** What `entryCounts` found in the store, by the key spaces dynalite keeps. */
 export interface StoreEntries {
-  /** Items of the table by kind: `images`, `faces`, `people`, `erasureMarks`, `other` (the gallery version). */
+  /**
+   * Items of the table by kind: `images`, `faces`, `people`, `erasureMarks`, `devices`, `uploadTickets`, `other` (the
+   * gallery version).
+   */
   items: Record<string, number>;
   /** Entries of each index, and how many items carry that index's keys (they should be equal). */
   indexes: { name: string; entries: number; items: number }[];
@@ -421,6 +424,8 @@ function itemKind(sortKey: string | undefined, type: string | undefined): string
   if (sortKey === '#IMAGE') return 'images';
   if (sortKey?.startsWith('FACE#')) return 'faces';
   if (sortKey === '#PERSON') return 'people';
+  if (sortKey === '#DEVICE') return 'devices';
+  if (sortKey === '#UPLOAD') return 'uploadTickets';
   return 'other';
 }
 

@@ -5,6 +5,7 @@ import { imageIdOf, parseCropKey, parseFrameKey } from '../../pipeline/ids';
 import type { ObjectCreatedEvent, ObjectStore, ResultsStore, VideoMessage } from '../../pipeline/ports';
 import { GalleryCache } from '../../pipeline/recognition';
 import { emotionSettled, identitySettled } from '../../pipeline/records';
+import type { Sighting } from '../../pipeline/sightings';
 import type { BucketNames, StageContext } from '../../pipeline/stages/context';
 import { type DetectOutcome, detectStage, recordGaveUp } from '../../pipeline/stages/detect';
 import { emotionStage } from '../../pipeline/stages/emotion';
@@ -13,6 +14,7 @@ import { type VideoOutcome, videoStage } from '../../pipeline/stages/video';
 import { settleFrameGivenUp } from '../../pipeline/videoFrames';
 import { FaceAnalyser, type FaceVision } from '../../vision/analyser';
 import { VisionPool, type VisionPoolStats } from '../../vision/workers/visionPool';
+import { DynamoDeviceRegistry } from '../dynamodb/deviceRegistry';
 import { DynamoResultsStore } from '../dynamodb/resultsStore';
 import { tableDefinition } from '../dynamodb/schema';
 import { DataDirectory } from './dataDirectory';
@@ -38,7 +40,9 @@ export type PipelineEvent =
   | { type: 'image'; key: string; outcome: DetectOutcome }
   /** A step of a video's processing (planned, a segment sampled, done, failed). */
   | { type: 'video'; outcome: VideoOutcome }
-  | { type: 'dead-letter'; queue: string; reason: string; message: ObjectCreatedEvent };
+  | { type: 'dead-letter'; queue: string; reason: string; message: ObjectCreatedEvent }
+  /** A photo fully analysed (its faces' identities and emotions), as the SNS sightings topic carries it on AWS. */
+  | { type: 'sighting'; sighting: Sighting };
 
 export interface LocalPipelineOptions {
   dataDir: string;
@@ -123,6 +127,10 @@ export class LocalPipeline {
   readonly dataDir: string;
   /** The ingest keys of local files (`localKeys.ts`). */
   readonly keys: LocalKeys;
+  /** The devices allowed to upload and read their own results (`facepipe devices`, `facepipe serve`). */
+  readonly devices: DynamoDeviceRegistry;
+  /** The gallery the recognise stage and `POST /analyze` share (reloaded when people change). */
+  readonly gallery: GalleryCache;
   private readonly listeners: ((event: PipelineEvent) => void)[] = [];
   private readonly queues: InProcessQueue<ObjectCreatedEvent | VideoMessage>[] = [];
   /** Work on videos (when the stages consume). */
@@ -142,6 +150,8 @@ export class LocalPipeline {
   ) {
     this.dataDir = directory.root;
     this.keys = new LocalKeys(store, this.buckets.ingest);
+    this.devices = new DynamoDeviceRegistry(access.client, LOCAL_TABLE);
+    this.gallery = new GalleryCache(results);
   }
 
   static async open(options: LocalPipelineOptions): Promise<LocalPipeline> {
@@ -226,6 +236,7 @@ export class LocalPipeline {
       buckets: this.buckets,
       purgeErased: this.purgeErased,
       ...(this.videoQueue ? { videoQueue: this.videoQueue } : {}),
+      sightings: { publish: async (sighting) => this.emit({ type: 'sighting', sighting }) },
     };
   }
 
@@ -257,8 +268,13 @@ export class LocalPipeline {
     return writeBackup(this.access.table, file, this.directory);
   }
 
-  on(listener: (event: PipelineEvent) => void): void {
+  /** Listens to what the pipeline does; returns the function that stops listening. */
+  on(listener: (event: PipelineEvent) => void): () => void {
     this.listeners.push(listener);
+    return () => {
+      const at = this.listeners.indexOf(listener);
+      if (at >= 0) this.listeners.splice(at, 1);
+    };
   }
 
   /**
@@ -437,7 +453,7 @@ export class LocalPipeline {
     this.store.onObjectCreated(LOCAL_BUCKETS.frames as string, (event) => ingest.send(event));
     this.store.onObjectCreated(this.buckets.crops, (event) => crops.publish(event));
 
-    const gallery = new GalleryCache(context.results);
+    const gallery = this.gallery;
     ingest.start(async (event) => {
       const outcome = await detectStage(context, event, { force: options.force });
       // A video's outcome comes once its tracks are assembled; a frame is no upload of its own.

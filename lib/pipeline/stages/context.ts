@@ -1,7 +1,7 @@
 import type { FaceVision } from '../../vision/analyser';
 import type { StageBackends } from '../backends';
 import type { ErasureReport } from '../erasure';
-import type { MessageQueue, ObjectStore, ResultsStore, VideoMessage } from '../ports';
+import type { MessageQueue, ObjectStore, ResultsStore, SightingsTopic, VideoMessage } from '../ports';
 
 export interface BucketNames {
   ingest: string;
@@ -27,6 +27,8 @@ export interface StageContext {
   purgeErased?: (report: ErasureReport) => Promise<void>;
   /** Work on videos: planning, sampling segments, assembling tracks (no videos without it). */
   videoQueue?: MessageQueue<VideoMessage>;
+  /** Where a photo is announced once fully analysed (`sightings.ts`); none: nothing is announced. */
+  sightings?: SightingsTopic;
   now?: () => Date;
 }
 

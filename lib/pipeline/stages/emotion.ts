@@ -1,6 +1,7 @@
 import { emotionBackendOf } from '../backends';
 import type { ObjectCreatedEvent } from '../ports';
 import { settleFrame } from '../videoFrames';
+import { announceIfComplete } from '../sightings';
 import type { StageContext } from './context';
 import { loadCrop } from './faceCrop';
 
@@ -24,6 +25,7 @@ export async function emotionStage(context: StageContext, event: ObjectCreatedEv
       return { status: 'stale', reason: 'the face changed while its emotion was read' };
     }
     if (found.record.frame) await settleFrame(context, found.record.imageId);
+    await announceIfComplete(context, found.record);
     return { status: 'unread', faceId, reason: reading.reason };
   }
   const written = await context.results.setAppearance(found.record, event.key, {
@@ -34,5 +36,7 @@ export async function emotionStage(context: StageContext, event: ObjectCreatedEv
   if (!written) return { status: 'stale', reason: 'the face changed while its emotion was read' };
   // A face of a video frame: the frame may be settled now (its video's tracks wait for every frame).
   if (found.record.frame) await settleFrame(context, found.record.imageId);
+  // The last face's emotion of a photo whose identities are decided already: announced here.
+  await announceIfComplete(context, found.record);
   return { status: 'done', faceId, label: reading.emotion.label };
 }

@@ -6,6 +6,7 @@ import type { ObjectCreatedEvent } from '../ports';
 import { assignBySimilarity, type GalleryCache } from '../recognition';
 import type { FaceRecord, Identity } from '../records';
 import { settleFrame } from '../videoFrames';
+import { announceIfComplete } from '../sightings';
 import type { StageContext } from './context';
 import { loadCrop } from './faceCrop';
 
@@ -64,6 +65,8 @@ export async function recogniseStage(
   await takeBackFromRemovedPeople(context, siblings, identities, galleryVersion);
   // A video frame: it may be settled now (its video's tracks wait for every frame).
   if (face.frame) await settleFrame(context, face.imageId);
+  // The photo's decision is made: announced now if every emotion is read too (else the emotion stage announces it).
+  await announceIfComplete(context, face);
   return { status: 'done', faceId: face.faceId, identities: siblings.length };
 }
 

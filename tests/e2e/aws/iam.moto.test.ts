@@ -3,7 +3,12 @@ import { imageIdOf, imageObjectsPrefix, videoFramesPrefix } from '../../../lib/p
 import type { AwsCall } from '../../../tools/moto/awsCalls';
 import { type AwsPipeline, startAwsPipeline } from '../../../tools/moto/awsPipeline';
 import { describeWithMoto } from '../../helpers/describeWithMoto';
-import { type ApiRequestOptions, httpApiEventFactory } from '../../helpers/factories';
+import {
+  type ApiRequestOptions,
+  authorizerEventFactory,
+  deviceEventFactory,
+  httpApiEventFactory,
+} from '../../helpers/factories';
 import { type CfnTemplate, FUNCTIONS, type Json, oslsTimeout, packageService } from '../../helpers/slsPackage';
 import { dataFile } from '../../helpers/testConfig';
 import { stillsVideo, videoDir } from '../../helpers/videos';
@@ -14,7 +19,8 @@ import { stillsVideo, videoDir } from '../../helpers/videos';
  * what it wrote for an image erased while it ran), while every AWS call is recorded with the function it ran for.
  * Then, against the roles of the packaged template: every call is allowed, and everything allowed is called or
  * listed in NOT_CALLED_BY_THE_CODE with the reason. Rekognition's permissions (only with that backend) are checked
- * in template.test.ts.
+ * in template.test.ts. The device edge's functions and calls are here too: the authoriser, the api's device routes
+ * and the sightings the stages publish.
  */
 const describeMoto = describeWithMoto('tests/e2e/aws/iam.moto.test.ts');
 
@@ -22,7 +28,9 @@ const knn = (...p: string[]) => dataFile('verification', 'face_recognition_knn_e
 const photo = (...p: string[]) => fs.readFileSync(knn(...p));
 const photoBody = (name: string, ...p: string[]) => ({ name, data: photo(...p).toString('base64') });
 
-type Fn = (typeof FUNCTIONS)[number];
+/** The packaged functions whose roles are compared: the pipeline's, and the device authoriser. */
+const ROLE_FUNCTIONS = [...FUNCTIONS, 'authorizer'] as const;
+type Fn = (typeof ROLE_FUNCTIONS)[number];
 /** One permission: an IAM action on a resource, named by its logical id (`CropsBucket/*`: the bucket's objects). */
 type Permission = `${string} ${string}`;
 
@@ -31,7 +39,7 @@ type Permission = `${string} ${string}`;
  * must be called on these paths; an entry here that is called, or no longer allowed, fails the test.
  */
 const NOT_CALLED_BY_THE_CODE: readonly { fn: Fn; permission: Permission; why: string }[] = [
-  ...FUNCTIONS.flatMap((fn) =>
+  ...ROLE_FUNCTIONS.flatMap((fn) =>
     ['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => ({
       fn,
       permission: `${action} OwnLogGroup` as Permission,
@@ -180,6 +188,76 @@ describeMoto('IAM: each role is what its function calls (moto)', () => {
     const byId = await api('DELETE /images/{imageId}', { path: { imageId: imageId('overwrite/photo.jpg') } });
     expect(byId.status).toBe(200);
     expect(await derivedObjects('overwrite/photo.jpg')).toEqual([]);
+  });
+
+  test('devices: the authoriser, the device routes, the admin device routes, and the sightings of a stored photo', async () => {
+    // Prepare: a device, added by an administrator through the API.
+    const added = await api('POST /devices', { body: JSON.stringify({ name: 'iam-cam' }) });
+    expect(added.status).toBe(201);
+    const token = added.body.token as string;
+    const device = async (
+      routeKey: string,
+      options: ApiRequestOptions = {},
+      // biome-ignore lint/suspicious/noExplicitAny: API answers, whose shape each assertion states
+    ): Promise<{ status: number; body: any }> => {
+      const event = deviceEventFactory(routeKey, token, options, 'iam-cam');
+      if (routeKey === 'POST /analyze') event.headers = { ...event.headers, 'content-type': 'image/jpeg' };
+      const result = await aws.api(event);
+      return { status: result.statusCode as number, body: JSON.parse(result.body as string) };
+    };
+
+    /** Analyses a photo as the device, stored in its folder: it then goes through the pipeline. */
+    const analyseAndStore = async (file: string) => {
+      const answer = await device('POST /analyze', {
+        query: { store: 'true' },
+        body: photo('test', file).toString('base64'),
+        isBase64Encoded: true,
+      });
+      expect(answer.status).toBe(200);
+      return answer.body;
+    };
+    /** Which functions published a sighting of the image. */
+    const publishersOf = (imageId: string) =>
+      aws.calls.calls
+        .filter((call) => call.service === 'SNS' && String(call.input.Message).includes(imageId))
+        .map((call) => call.fn);
+
+    // Act: the authoriser lets the token through and refuses a forged one; the device asks for an upload, and
+    // analyses two photos at once, stored in its folder. Each then goes through the pipeline and is announced by the
+    // stage that finishes it: emotion for the first (recognise ran before it), recognise for the second.
+    expect(await aws.authorize(authorizerEventFactory(`Bearer ${token}`))).toEqual({
+      isAuthorized: true,
+      context: { device: 'iam-cam' },
+    });
+    expect((await aws.authorize(authorizerEventFactory('Bearer fpd1.iam-cam.forged'))).isAuthorized).toBe(false);
+    expect((await device('POST /uploads')).status).toBe(201);
+    const first = await analyseAndStore('obama1.jpg');
+    await aws.drain(undefined, ['detect', 'recognise']);
+    await aws.drain(undefined, ['emotion']);
+    const second = await analyseAndStore('obama_and_biden.jpg');
+    await aws.drain(undefined, ['detect', 'emotion']);
+    await aws.drain(undefined, ['recognise']);
+    const results = await device('GET /uploads/{imageId}', {
+      path: { imageId: first.stored.imageId },
+      query: { wait: '0' },
+    });
+    // The administrator's device routes: list, rotate, revoke; the authoriser then refuses the device.
+    const listed = await api('GET /devices');
+    const rotated = await api('POST /devices/{name}/token', { path: { name: 'iam-cam' } });
+    const revoked = await api('DELETE /devices/{name}', { path: { name: 'iam-cam' } });
+    const refused = await aws.authorize(authorizerEventFactory(`Bearer ${rotated.body.token}`));
+
+    // Assess
+    const who = (body: { faces: { identity: { personId: string | null } }[] }) =>
+      body.faces.map((f) => f.identity.personId);
+    expect(who(first)).toEqual(['obama']);
+    expect(first.stored.key).toMatch(/^devices\/iam-cam\//);
+    expect(results).toMatchObject({ status: 200, body: { status: 'done' } });
+    expect(who(results.body)).toEqual(['obama']);
+    expect(publishersOf(first.stored.imageId)).toEqual(['emotion']);
+    expect(publishersOf(second.stored.imageId)).toEqual(['recognise']);
+    expect(listed.body.devices.map((d: { name: string }) => d.name)).toContain('iam-cam');
+    expect([rotated.status, revoked.status, refused.isAuthorized]).toEqual([200, 200, false]);
   });
 
   test('recognise erases the face of a person erased while it ran: a photo of them alone goes whole', async () => {
@@ -361,15 +439,35 @@ describeMoto('IAM: each role is what its function calls (moto)', () => {
       [names.videoQueue]: 'VideoQueue',
     };
     const logicalId = (name: unknown) => logicalIds[String(name)] ?? `unknown:${String(name)}`;
+    const topics: Record<string, string> = { [names.sightingsTopic]: 'SightingsTopic' };
+    const topicId = (arn: unknown) => topics[String(arn).split(':').pop() ?? ''] ?? `unknown:${String(arn)}`;
 
-    /** The IAM permissions one SDK call needs. */
-    const permissionsOf = (call: AwsCall): Permission[] => {
+    /**
+     * The IAM permissions one SDK call needs, for a function allowed `allowed`. An object call is named by the most
+     * specific object resource of its bucket the role has that holds the key (`IngestBucket/devices/*` for a device's
+     * upload when the role has only that), else the whole bucket's (`IngestBucket/*`).
+     */
+    const permissionsOf = (call: AwsCall, allowed: Set<Permission>): Permission[] => {
       if (call.service === 'S3') {
         const s3 = S3_ACTIONS[call.command];
         if (!s3) throw new Error(`no IAM action known for S3 ${call.command}: add it to S3_ACTIONS`);
         const bucket = logicalId(call.input.Bucket);
-        return [`${s3.action} ${s3.on === 'object' ? `${bucket}/*` : bucket}`];
+        if (s3.on === 'bucket') return [`${s3.action} ${bucket}`];
+        const key = String(call.input.Key);
+        const prefixes = [...allowed]
+          .map((permission) => permission.split(' '))
+          .filter(([action, resource]) => action === s3.action && resource?.startsWith(`${bucket}/`))
+          .map(([, resource]) => (resource as string).slice(bucket.length + 1).replace(/\*$/, ''))
+          .filter((prefix) => key.startsWith(prefix))
+          .sort((a, b) => b.length - a.length);
+        return [`${s3.action} ${bucket}/${prefixes[0] ?? ''}*`];
       }
+      if (call.service === 'SNS') {
+        if (call.command !== 'PublishCommand') throw new Error(`no IAM mapping for SNS ${call.command}`);
+        return [`sns:Publish ${topicId(call.input.TopicArn)}`];
+      }
+      // GetCallerIdentity needs no permission (STS answers it for any caller); the topic's ARN is completed from it.
+      if (call.service === 'STS' && call.command === 'GetCallerIdentityCommand') return [];
       if (call.service === 'DynamoDB') {
         const action = `dynamodb:${call.command.replace(/Command$/, '')}`;
         if (action === 'dynamodb:BatchWriteItem') {
@@ -388,15 +486,11 @@ describeMoto('IAM: each role is what its function calls (moto)', () => {
       }
       throw new Error(`no IAM mapping for ${call.service} ${call.command}`);
     };
-    const recorded = new Map<Fn, Set<Permission>>(FUNCTIONS.map((fn) => [fn, new Set<Permission>()]));
-    for (const call of calls) {
-      if (call.fn === undefined) continue;
-      for (const permission of permissionsOf(call)) recorded.get(call.fn as Fn)?.add(permission);
-    }
 
     /** A role's unconditional permissions (the Rekognition policies, under conditions, are template.test.ts's). */
     const resourceName = (resource: Json): string => {
       if (typeof resource === 'string') return resource;
+      if (resource.Ref) return resource.Ref;
       if (resource['Fn::GetAtt']) return resource['Fn::GetAtt'][0];
       const sub = String(resource['Fn::Sub']);
       if (sub.includes(':log-group:/aws/lambda/')) return 'OwnLogGroup';
@@ -420,9 +514,9 @@ describeMoto('IAM: each role is what its function calls (moto)', () => {
     };
 
     const report: string[] = [];
-    for (const fn of FUNCTIONS) {
+    for (const fn of ROLE_FUNCTIONS) {
       const allowed = allowedTo(fn);
-      const called = recorded.get(fn) ?? new Set();
+      const called = new Set(calls.filter((call) => call.fn === fn).flatMap((call) => permissionsOf(call, allowed)));
       const listed = new Set(NOT_CALLED_BY_THE_CODE.filter((e) => e.fn === fn).map((e) => e.permission));
       report.push(`${fn}:\n  called: ${[...called].sort().join(', ')}\n  listed: ${[...listed].sort().join(', ')}`);
       // Assess: allowed whatever it called; nothing allowed that is neither called nor listed; the list is current.

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SETTINGS_ENV } from '../../../lib/adapters/aws/settings';
 import { TTL_ATTRIBUTE, tableDefinition } from '../../../lib/adapters/dynamodb/schema';
+import { DEVICE_ROUTE_ACCESS } from '../../../lib/http';
 import { modelEntry } from '../../../lib/models/manifest';
 import { functionModelIds } from '../../../scripts/lambdaModels';
 import {
@@ -57,7 +58,14 @@ const API_ROUTES = [
   'POST /people',
   'GET /people/{personId}',
   'DELETE /people/{personId}',
+  'GET /devices',
+  'POST /devices',
+  'DELETE /devices/{name}',
+  'POST /devices/{name}/token',
+  'POST /admin/analyze',
 ];
+/** The routes devices call with their token, through the REQUEST authoriser (lib/http/access.ts). */
+const DEVICE_ROUTES = ['POST /uploads', 'GET /uploads/{imageId}', 'POST /analyze'];
 
 type Statement = {
   Sid?: string;
@@ -309,11 +317,82 @@ describe('serverless.yml packaged for stage test', () => {
     expect(p.SSESpecification).toEqual({ SSEEnabled: true });
   });
 
-  test('the HTTP API: exactly the API routes, every one behind IAM auth', () => {
+  test('the HTTP API: the admin routes behind IAM, the device routes behind the device authoriser only', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
-    expect(routes.map((r) => r.RouteKey).sort()).toEqual([...API_ROUTES].sort());
-    for (const route of routes) expect(route.AuthorizationType).toBe('AWS_IAM');
-    expect(ofType('AWS::ApiGatewayV2::Authorizer')).toHaveLength(0);
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual([...API_ROUTES, ...DEVICE_ROUTES].sort());
+    for (const route of routes) {
+      if (DEVICE_ROUTES.includes(route.RouteKey)) {
+        expect(route.AuthorizationType).toBe('CUSTOM');
+        expect(route.AuthorizerId).toEqual({ Ref: expect.stringMatching(/Authorizer/) });
+      } else
+        expect({ route: route.RouteKey, type: route.AuthorizationType }).toEqual({
+          route: route.RouteKey,
+          type: 'AWS_IAM',
+        });
+    }
+    // The access table of the core names the same device routes.
+    expect(Object.keys(DEVICE_ROUTE_ACCESS).sort()).toEqual([...DEVICE_ROUTES].sort());
+    const authorizers = ofType('AWS::ApiGatewayV2::Authorizer').map(([, r]) => r.Properties);
+    expect(authorizers).toHaveLength(1);
+    expect(authorizers[0]).toMatchObject({
+      AuthorizerType: 'REQUEST',
+      IdentitySource: ['$request.header.Authorization'],
+      AuthorizerResultTtlInSeconds: 30,
+      EnableSimpleResponses: true,
+      AuthorizerPayloadFormatVersion: '2.0',
+    });
+    expect(JSON.stringify(authorizers[0]?.AuthorizerUri)).toContain('AuthorizerLambdaFunction');
+    // Per-route throttling of the device routes.
+    const stage = props('HttpApiStage');
+    for (const route of DEVICE_ROUTES) {
+      expect(stage.RouteSettings[route].ThrottlingRateLimit).toBeGreaterThan(0);
+      expect(stage.RouteSettings[route].ThrottlingBurstLimit).toBeGreaterThan(0);
+    }
+    // The authoriser reads device records only; it carries no models.
+    const authorizer = props('AuthorizerLambdaFunction');
+    const statements = roleStatements((authorizer.Role['Fn::GetAtt'] as string[])[0] as string);
+    expect(statements.flatMap((st) => asList(st.Action)).sort()).toEqual([
+      'dynamodb:GetItem',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+    ]);
+  });
+
+  test('the sightings topic: encrypted, published only by recognise and emotion, subscribed by the account', () => {
+    expect(props('SightingsTopic')).toMatchObject({
+      TopicName: 'facepipe-test-sightings',
+      KmsMasterKeyId: 'alias/aws/sns',
+    });
+    for (const fn of FUNCTIONS) expect(env(fn).FACEPIPE_SIGHTINGS_TOPIC).toBe('facepipe-test-sightings');
+    const policy = props('SightingsTopicPolicy');
+    expect(policy.Topics).toEqual([{ Ref: 'SightingsTopic' }]);
+    const statements = (policy.PolicyDocument as PolicyDocument).Statement;
+    const publishers = statements.find((st) => st.Sid === 'PublishOnlyFromThePipeline');
+    expect(publishers).toMatchObject({
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 'sns:Publish',
+      Resource: { Ref: 'SightingsTopic' },
+    });
+    expect(publishers?.Condition?.ArnNotEquals?.['aws:PrincipalArn']).toEqual([
+      getAtt('RecogniseRole', 'Arn'),
+      getAtt('EmotionRole', 'Arn'),
+    ]);
+    const tls = statements.find((st) => st.Sid === 'DenyInsecureTransport');
+    expect(String(tls?.Condition?.Bool?.['aws:SecureTransport'])).toBe('false');
+    const allows = statements.filter((st) => st.Effect === 'Allow');
+    expect(allows.flatMap((st) => asList(st.Action)).sort()).toEqual([
+      'sns:GetTopicAttributes',
+      'sns:ListSubscriptionsByTopic',
+      'sns:Subscribe',
+    ]);
+    for (const fn of FUNCTIONS) {
+      const publish = roleStatements(roleOf(fn)).filter((st) => asList(st.Action).includes('sns:Publish'));
+      expect(publish.map((st) => st.Resource)).toEqual(
+        fn === 'recognise' || fn === 'emotion' ? [{ Ref: 'SightingsTopic' }] : [],
+      );
+    }
+    expect(Object.keys(template.Outputs)).toContain('SightingsTopicArn');
   });
 
   test('the HTTP API stage: an access log of every request (IAM caller, route, path, status; no body) kept a year', () => {
@@ -331,6 +410,8 @@ describe('serverless.yml packaged for stage test', () => {
       httpMethod: '$context.httpMethod',
       path: '$context.path',
       status: '$context.status',
+      // The device routes' caller: the name the device authoriser found for the token (never the token).
+      device: '$context.authorizer.device',
     });
     // Nothing that could carry what was sent: no body, no headers, no user agent.
     expect(format).not.toMatch(/body|header|userAgent|querystring/i);
@@ -354,8 +435,8 @@ describe('serverless.yml packaged for stage test', () => {
     expect(String(template.Parameters?.ApiThrottleRate?.Default)).toBe('20');
     expect(String(template.Parameters?.ApiThrottleBurst?.Default)).toBe('40');
     expect(template.Parameters?.ApiThrottleRate).toMatchObject({ MinValue: 1 });
-    // No route overrides the default.
-    expect(props('HttpApiStage').RouteSettings).toBeUndefined();
+    // Only the device routes override the default (their own limits, docs/devices.md#limits); the admin routes have it.
+    expect(Object.keys(props('HttpApiStage').RouteSettings).sort()).toEqual([...DEVICE_ROUTES].sort());
   });
 
   test('IAM: no wildcard actions; no "*" resource except DetectFaces; conditional Rekognition', () => {
@@ -441,15 +522,19 @@ describe('serverless.yml packaged for stage test', () => {
             .filter((a) => a.startsWith(prefix)),
         ),
       ].sort();
-    // Query: a video frame's faces, to tell whether the frame is settled.
+    // Query: a video frame's faces (is the frame settled?); the faces of one photo, announced once every emotion is read.
     expect(actionsOn('emotion', 'dynamodb:')).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     expect(actionsOn('emotion', 's3:')).toEqual(['s3:GetObject', 's3:ListBucket']);
     // Recognise erases the face of a person erased while it ran (and its photo's upload and thumbnail).
     expect(actionsOn('recognise', 's3:')).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:ListBucket']);
     expect(actionsOn('detect', 's3:')).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
     expect(actionsOn('detect', 'dynamodb:')).not.toContain('dynamodb:DeleteItem');
-    // The API finds what it erases by listing: it reads no object and writes none.
-    expect(actionsOn('api', 's3:')).toEqual(['s3:DeleteObject', 's3:ListBucket']);
+    // The API finds what it erases by listing: it reads no object. It writes (and presigns writes) only into the
+    // device folders of the ingest bucket.
+    expect(actionsOn('api', 's3:')).toEqual(['s3:DeleteObject', 's3:ListBucket', 's3:PutObject']);
+    const apiPuts = roleStatements(roleOf('api')).filter((st) => asList(st.Action).includes('s3:PutObject'));
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string
+    expect(apiPuts.map((st) => st.Resource)).toEqual([{ 'Fn::Sub': '${IngestBucket.Arn}/devices/*' }]);
     expect(actionsOn('video', 's3:')).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
     // The video function writes frames only (and reads uploads).
     const videoWrites = roleStatements(roleOf('video')).filter((s) => asList(s.Action).includes('s3:PutObject'));
@@ -522,6 +607,14 @@ describe('serverless.yml packaged for stage test', () => {
       );
       expect(foreign).toEqual([]);
     }
+  });
+
+  test('the authoriser zip carries no model files', () => {
+    const entries = zipEntries(path.join(packaged.dir, 'authorizer.zip'));
+    const unzipped = entries.reduce((sum, e) => sum + e.size, 0);
+    console.log(`authorizer.zip: ${(unzipped / 1e6).toFixed(1)} MB unzipped, ${entries.length} files`);
+    expect(entries.some((e) => e.name === 'functions/authorizer.js')).toBe(true);
+    expect(entries.filter((e) => e.name.startsWith('lambda-models/'))).toEqual([]);
   });
 
   test(

@@ -156,7 +156,12 @@ describe('functions/api handler', () => {
       statusCode: 401,
       headers: JSON_HEADERS,
       isBase64Encoded: false,
-      body: JSON.stringify({ error: { code: 'UNAUTHENTICATED', message: 'Sign the request with AWS SigV4 (IAM).' } }),
+      body: JSON.stringify({
+        error: {
+          code: 'UNAUTHENTICATED',
+          message: 'Sign the request with AWS SigV4 (IAM), or send a device token as "Authorization: Bearer <token>".',
+        },
+      }),
     });
     const [line, ...more] = logLines();
     expect(more).toEqual([]);

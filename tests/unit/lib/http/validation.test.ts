@@ -69,7 +69,9 @@ const messageOf = (run: () => unknown): string => {
 };
 
 const ROUTES_MESSAGE =
-  'No such resource; the API serves /images, /images/{imageId}, /faces, /videos, /videos/{videoId}, /people, /people/{personId}.';
+  'No such resource; the API serves /images, /images/{imageId}, /faces, /videos, /videos/{videoId}, /people, ' +
+  '/people/{personId}, /devices, /devices/{name}, /devices/{name}/token, /uploads, /uploads/{imageId}, /analyze, ' +
+  '/admin/analyze.';
 const LIMIT_MESSAGE = 'limit must be a whole number from 1 to 1000.';
 const DATE_MESSAGE = (name: string) =>
   `${name} must be an ISO 8601 date (2026-01-31) or date and time with a zone (2026-01-31T12:00:00Z).`;
@@ -86,7 +88,7 @@ afterAll(() => {
 
 describe('the HTTP API refuses', () => {
   it('a call without an IAM principal with 401, before routing or validating anything', async () => {
-    const message = 'Sign the request with AWS SigV4 (IAM).';
+    const message = 'Sign the request with AWS SigV4 (IAM), or send a device token as "Authorization: Bearer <token>".';
     await expectRefusal(
       routed('GET /faces', { query: { unknown: 'true' }, principal: undefined }),
       401,

@@ -1,0 +1,94 @@
+import { deviceOfKey } from './devices';
+import { cropVersionOf } from './ids';
+import { peopleOf } from './queries';
+import { emotionSettled, type FaceRecord, identitySettled } from './records';
+import type { StageContext } from './stages/context';
+
+/**
+ * A sighting: one photo fully analysed (every face's identity decided by the recognise stage for the whole photo, and
+ * its emotion read), announced once to whoever subscribes, so that a device or a service learns who was seen without
+ * asking. On AWS an SNS topic carries it (subscribe email, HTTPS, SQS or Lambda); locally `facepipe serve` streams it
+ * as Server-Sent Events and `facepipe watch --sightings` prints it.
+ */
+export interface Sighting {
+  type: 'sighting';
+  imageId: string;
+  /** The ingest key of the photo. */
+  image: string;
+  /** The device whose folder the photo is in, or null for any other upload. */
+  device: string | null;
+  /** When the last face was analysed (ISO). */
+  at: string;
+  faces: SightingFace[];
+}
+
+export interface SightingFace {
+  faceId: string;
+  index: number;
+  box: { x: number; y: number; width: number; height: number };
+  /** The enrolled person (their name and details as they are now), or null for someone nobody enrolled. */
+  person: { personId: string; name: string; details: Record<string, unknown> } | null;
+  similarity: number;
+  emotion: { label: string; confidence: number } | null;
+}
+
+const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+/** The sighting of a photo's faces (one version's), with the people as they are now. */
+export async function sightingOf(
+  context: Pick<StageContext, 'results'>,
+  image: { imageId: string; key: string },
+  faces: readonly FaceRecord[],
+  at: string,
+): Promise<Sighting> {
+  const people = await peopleOf(context as StageContext, faces);
+  return {
+    type: 'sighting',
+    imageId: image.imageId,
+    image: image.key,
+    device: deviceOfKey(image.key) ?? null,
+    at,
+    faces: faces.map((face) => {
+      const person = face.identity?.personId ? people.get(face.identity.personId) : undefined;
+      return {
+        faceId: face.faceId,
+        index: face.index,
+        box: {
+          x: round(face.box.x, 1),
+          y: round(face.box.y, 1),
+          width: round(face.box.width, 1),
+          height: round(face.box.height, 1),
+        },
+        person: person ? { personId: person.personId, name: person.name, details: person.details } : null,
+        similarity: face.identity?.similarity ?? -1,
+        emotion: face.emotion ? { label: face.emotion.label, confidence: round(face.emotion.confidence, 4) } : null,
+      };
+    }),
+  };
+}
+
+/**
+ * Announces a photo once every face of its version is settled (identity and emotion). Called by the recognise and the
+ * emotion stage after their writes, so whichever finishes last announces; the claim in the results store makes that
+ * exactly one of them, also under duplicate deliveries. A failed publication gives the claim back and throws, so the
+ * queue delivers the event again and the retry announces it (at least once, as SNS itself delivers).
+ */
+export async function announceIfComplete(context: StageContext, face: FaceRecord): Promise<boolean> {
+  const topic = context.sightings;
+  if (!topic) return false;
+  const image = await context.results.getImage(face.imageId);
+  const version = cropVersionOf(face.crop.key);
+  if (image?.status !== 'done' || !image.etag.startsWith(version)) return false;
+  const faces = (await context.results.facesOfImage(face.imageId)).filter((f) => cropVersionOf(f.crop.key) === version);
+  if (faces.length < (image.faceCount ?? 0)) return false;
+  if (!faces.every((f) => identitySettled(f) && emotionSettled(f))) return false;
+  if (!(await context.results.claimSighting(image.imageId, image.etag))) return false;
+  try {
+    const at = (context.now?.() ?? new Date()).toISOString();
+    await topic.publish(await sightingOf(context, image, faces, at));
+  } catch (error) {
+    await context.results.releaseSighting(image.imageId, image.etag);
+    throw error;
+  }
+  return true;
+}
