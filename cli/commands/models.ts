@@ -12,6 +12,7 @@ registerModelConverters();
 function sourceLabel(source: ModelSource | undefined): string {
   if (!source) return 'mirror only';
   if (source.kind === 'url') return source.url;
+  if (source.kind === 'repository') return `in the repository (${source.path})`;
   if (source.from !== 'pytorch-checkpoint') return `convert ${source.package}`;
   return `convert ${source.url}`;
 }

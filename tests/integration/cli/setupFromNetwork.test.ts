@@ -15,7 +15,8 @@ const cli = path.join(repoRoot, 'bin', 'facepipe.js');
 function downloadsOf(id: string): Array<{ url: string; file: string }> {
   return modelEntry(id).sources.flatMap((source) => {
     if (source.kind === 'url') return [{ url: source.url, file: path.join(modelMirror, modelEntry(id).file) }];
-    if (source.from === 'pytorch-checkpoint') return [{ url: source.url, file: path.join(modelMirror, source.file) }];
+    if (source.kind === 'convert' && source.from === 'pytorch-checkpoint')
+      return [{ url: source.url, file: path.join(modelMirror, source.file) }];
     return [];
   });
 }

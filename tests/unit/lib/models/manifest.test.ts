@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import { manifest, modelEntry } from '../../../../lib/models/manifest';
+import { repositoryFile } from '../../../../lib/models/modelStore';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 /** GitHub URLs must name a commit, never a branch: the sha256 only holds for one version of a file. */
@@ -29,6 +32,13 @@ describe('the model manifest', () => {
       for (const source of entry.sources) {
         if (source.kind === 'url') {
           expect(source.url).toMatch(PINNED_GITHUB_URL);
+          continue;
+        }
+        if (source.kind === 'repository') {
+          // The project's own file, committed beside the manifest, with the entry's sha256.
+          const file = repositoryFile(source);
+          expect(source.path).toBe(`models/${entry.file}`);
+          expect(createHash('sha256').update(fs.readFileSync(file)).digest('hex')).toBe(entry.sha256);
           continue;
         }
         expect(source.sha256).toMatch(SHA256);
