@@ -46,12 +46,24 @@ async function digestOfFile(file: string, algorithm: string, encoding: 'hex' | '
 }
 
 /** The checksum a fetched converter input must have, and how to compute it: sha256, or npm's `sha512-<base64>`. */
-function inputChecksum(source: FetchedConvertSource): { expected: string; actual: (file: string) => Promise<string> } {
-  if (source.from === 'pytorch-checkpoint') return { expected: source.checkpointSha256, actual: sha256OfFile };
+function inputChecksum(source: FetchedConvertSource): {
+  name: string;
+  expected: string;
+  actual: (file: string) => Promise<string>;
+} {
+  if (source.from === 'pytorch-checkpoint') {
+    return { name: 'sha256', expected: source.checkpointSha256, actual: sha256OfFile };
+  }
   return {
+    name: 'integrity',
     expected: source.integrity,
     actual: async (file) => `sha512-${await digestOfFile(file, 'sha512', 'base64')}`,
   };
+}
+
+/** What a fetched converter input is, in a few words (for messages). */
+function inputKind(source: FetchedConvertSource): string {
+  return source.from === 'pytorch-checkpoint' ? 'the PyTorch checkpoint' : 'the npm tarball';
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -257,7 +269,7 @@ export async function fetchConverterInput(
     if (await exists(mirrorFile)) {
       const actual = await checksum.actual(mirrorFile);
       if (actual === checksum.expected) return { file: mirrorFile, temporary: false };
-      tried.push(`mirror ${mirrorFile} has checksum ${actual}, expected ${checksum.expected}`);
+      tried.push(`mirror ${mirrorFile} has ${checksum.name} ${actual}, expected ${checksum.expected}`);
     } else {
       tried.push(`no ${source.file} in the mirror ${locations.mirror}`);
     }
@@ -273,7 +285,8 @@ export async function fetchConverterInput(
     options.log?.(`${source.file}: downloading ${url}`);
     await download(url, file);
     const actual = await checksum.actual(file);
-    if (actual !== checksum.expected) throw new Error(`it has checksum ${actual}, expected ${checksum.expected}`);
+    if (actual !== checksum.expected)
+      throw new Error(`it has ${checksum.name} ${actual}, expected ${checksum.expected}`);
     return { file, temporary: true };
   } catch (error) {
     await fs.rm(file, { force: true });
@@ -305,7 +318,7 @@ async function convertInto(
   const input = await fetchConverterInput(source, locations, options);
   try {
     const convert = registeredConverter();
-    log(`${entry.file}: converting from ${input.file}`);
+    log(`${entry.file}: converting from ${inputKind(source)} ${input.file}`);
     await installVerified(entry, cacheFile, (tmp) => convert(entry, source, tmp, input.file));
   } finally {
     if (input.temporary) await fs.rm(input.file, { force: true });
