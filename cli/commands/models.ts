@@ -12,7 +12,8 @@ registerModelConverters();
 function sourceLabel(source: ModelSource | undefined): string {
   if (!source) return 'mirror only';
   if (source.kind === 'url') return source.url;
-  if (source.from === 'tfjs-npm') return `convert ${source.package}`;
+  if (source.kind === 'repository') return `in the repository (${source.path})`;
+  if (source.from !== 'pytorch-checkpoint') return `convert ${source.package}`;
   return `convert ${source.url}`;
 }
 

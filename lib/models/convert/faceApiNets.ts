@@ -1,5 +1,6 @@
 import { attr, OnnxGraphBuilder } from './onnxGraph';
 import type { TfjsTensor } from './tfjsWeights';
+import { depthwiseToOihw, hwioToOihw, samePadding } from './tfLayout';
 
 /**
  * The face-api.js networks (justadudewhohacks/face-api.js, as shipped in @vladmandic/face-api) rebuilt as ONNX graphs
@@ -63,43 +64,6 @@ class WeightSet {
     const unused = [...this.tensors.keys()].filter((name) => !this.used.has(name));
     if (unused.length > 0) throw new Error(`weights not used by the network: ${unused.join(', ')}`);
   }
-}
-
-/** [kh, kw, in, out] → [out, in, kh, kw]. */
-function hwioToOihw(t: TfjsTensor): Float32Array {
-  const [kh, kw, cin, cout] = t.shape as [number, number, number, number];
-  const out = new Float32Array(t.values.length);
-  let at = 0;
-  for (let o = 0; o < cout; o++) {
-    for (let i = 0; i < cin; i++) {
-      for (let y = 0; y < kh; y++) {
-        for (let x = 0; x < kw; x++) out[at++] = t.values[((y * kw + x) * cin + i) * cout + o]!;
-      }
-    }
-  }
-  return out;
-}
-
-/** Depthwise [kh, kw, c, 1] → grouped-conv [c, 1, kh, kw]. */
-function depthwiseToOihw(t: TfjsTensor): Float32Array {
-  const [kh, kw, c] = t.shape as [number, number, number, number];
-  const out = new Float32Array(t.values.length);
-  let at = 0;
-  for (let ch = 0; ch < c; ch++) {
-    for (let y = 0; y < kh; y++) {
-      for (let x = 0; x < kw; x++) out[at++] = t.values[(y * kw + x) * c + ch]!;
-    }
-  }
-  return out;
-}
-
-/** TensorFlow 'same': output ceil(in / stride); odd total padding puts the extra cell at the end. */
-function samePadding(size: number, kernel: number, stride: number): { pads: number[]; out: number } {
-  const out = Math.ceil(size / stride);
-  const total = Math.max((out - 1) * stride + kernel - size, 0);
-  const before = Math.floor(total / 2);
-  const after = total - before;
-  return { pads: [before, before, after, after], out };
 }
 
 class FaceApiGraph {

@@ -19,6 +19,8 @@ export interface TfjsTensor {
   name: string;
   /** TensorFlow layout as stored: HWIO for conv filters, [in, out] for dense weights. */
   shape: number[];
+  /** The stored dtype; int32 values (axes, shapes) are small integers, exact in float32. */
+  dtype: 'float32' | 'int32';
   values: Float32Array;
 }
 
@@ -44,6 +46,7 @@ function elementCount(shape: number[]): number {
 function decodeWeight(weight: ManifestWeight, data: Buffer, offset: number): { values: Float32Array; bytes: number } {
   const count = elementCount(weight.shape);
   const q = weight.quantization;
+  if (weight.dtype === 'int32' && !q) return decodeInt32(weight, data, offset);
   if (weight.dtype !== 'float32') throw new Error(`weight ${weight.name}: dtype ${weight.dtype} is not supported`);
   if (!q) {
     const bytes = count * 4;
@@ -70,8 +73,21 @@ function decodeWeight(weight: ManifestWeight, data: Buffer, offset: number): { v
   return { values, bytes };
 }
 
-function parseManifest(text: string, file: string): ManifestGroup[] {
-  const json: unknown = JSON.parse(text);
+/** An int32 constant (a graph model's axes or shapes), as float32 values: refused if not exactly representable. */
+function decodeInt32(weight: ManifestWeight, data: Buffer, offset: number): { values: Float32Array; bytes: number } {
+  const count = elementCount(weight.shape);
+  const bytes = count * 4;
+  if (offset + bytes > data.length) throw new Error(`weight ${weight.name} runs past the end of the weight data`);
+  const values = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    const value = data.readInt32LE(offset + i * 4);
+    if (Math.abs(value) > 2 ** 24) throw new Error(`weight ${weight.name}: int32 value ${value} is out of range`);
+    values[i] = value;
+  }
+  return { values, bytes };
+}
+
+function parseManifest(json: unknown, file: string): ManifestGroup[] {
   const valid =
     Array.isArray(json) &&
     json.every(
@@ -92,19 +108,23 @@ function parseManifest(text: string, file: string): ManifestGroup[] {
   return json as ManifestGroup[];
 }
 
-/** Reads `<prefix>-weights_manifest.json` and its shard files into float32 tensors keyed by weight name. */
-export async function readTfjsWeights(prefix: string): Promise<TfjsWeights> {
-  const manifestFile = `${prefix}-weights_manifest.json`;
-  const groups = parseManifest(await fs.readFile(manifestFile, 'utf8'), manifestFile);
-  const dir = path.dirname(manifestFile);
+/**
+ * Decodes the weights of manifest groups (a `weights_manifest.json`, or a graph model's `weightsManifest`) from their
+ * shard files, read through `readShard` in manifest order. The sha256 covers all shard bytes in that order.
+ */
+export async function decodeWeightGroups(
+  groups: unknown,
+  where: string,
+  readShard: (shard: string) => Promise<{ bytes: Buffer; file: string }>,
+): Promise<TfjsWeights> {
+  const valid = parseManifest(groups, where);
   const hash = createHash('sha256');
   const tensors = new Map<string, TfjsTensor>();
   const files: string[] = [];
-  for (const group of groups) {
+  for (const group of valid) {
     const shards: Buffer[] = [];
     for (const shard of group.paths) {
-      const file = path.join(dir, shard);
-      const bytes = await fs.readFile(file);
+      const { bytes, file } = await readShard(shard);
       hash.update(bytes);
       shards.push(bytes);
       files.push(file);
@@ -115,12 +135,24 @@ export async function readTfjsWeights(prefix: string): Promise<TfjsWeights> {
     for (const weight of group.weights) {
       const { values, bytes } = decodeWeight(weight, data, offset);
       offset += bytes;
-      if (tensors.has(weight.name)) throw new Error(`${manifestFile}: weight ${weight.name} appears twice`);
-      tensors.set(weight.name, { name: weight.name, shape: weight.shape, values });
+      if (tensors.has(weight.name)) throw new Error(`${where}: weight ${weight.name} appears twice`);
+      const dtype = weight.dtype === 'int32' ? 'int32' : 'float32';
+      tensors.set(weight.name, { name: weight.name, shape: weight.shape, dtype, values });
     }
     if (offset !== data.length) {
-      throw new Error(`${manifestFile}: the manifest describes ${offset} bytes but the shards hold ${data.length}`);
+      throw new Error(`${where}: the manifest describes ${offset} bytes but the shards hold ${data.length}`);
     }
   }
   return { tensors, sha256: hash.digest('hex'), files };
+}
+
+/** Reads `<prefix>-weights_manifest.json` and its shard files into float32 tensors keyed by weight name. */
+export async function readTfjsWeights(prefix: string): Promise<TfjsWeights> {
+  const manifestFile = `${prefix}-weights_manifest.json`;
+  const groups: unknown = JSON.parse(await fs.readFile(manifestFile, 'utf8'));
+  const dir = path.dirname(manifestFile);
+  return decodeWeightGroups(groups, manifestFile, async (shard) => {
+    const file = path.join(dir, shard);
+    return { bytes: await fs.readFile(file), file };
+  });
 }

@@ -1,7 +1,7 @@
 import { emotionBackendOf } from '../backends';
 import type { ObjectCreatedEvent } from '../ports';
-import { settleFrame } from '../videoFrames';
 import { announceIfComplete } from '../sightings';
+import { settleFrame } from '../videoFrames';
 import type { StageContext } from './context';
 import { loadCrop } from './faceCrop';
 

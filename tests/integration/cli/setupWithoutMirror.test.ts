@@ -23,7 +23,7 @@ function fetchReport(stdout: string): Map<string, string> {
 
 /**
  * A newcomer's machine: no mirror folder and no network (every download goes to a loopback port nothing listens on).
- * Only what can be built from the npm packages is installed; every other default model is refused with a message
+ * Only what can be built from the npm packages or is committed in the repository is installed; every other default model is refused with a message
  * that names it and the ways out, and facepipe still runs once the downloads are in place, the verifier aside.
  */
 describe('set-up without a mirror and without network', () => {
@@ -41,7 +41,7 @@ describe('set-up without a mirror and without network', () => {
     };
   });
 
-  it('converts the face-api models from npm and refuses the others, naming every source tried and the ways out', () => {
+  it('converts the face-api model from npm, copies the emotion model committed here, and refuses the others, naming every source tried and the ways out', () => {
     // Act
     const fetch = spawnSync('node', [cli, 'models', 'fetch'], { env, encoding: 'utf8' });
 
@@ -50,7 +50,8 @@ describe('set-up without a mirror and without network', () => {
     expect(fetch.stderr).not.toContain('mirror:');
     const report = fetchReport(fetch.stdout);
     expect([...report.keys()].sort()).toEqual([...new Set(Object.values(manifest.defaults))].sort());
-    for (const id of ['faceapi_expression', 'faceapi_age_gender']) expect(report.get(id)).toMatch(/ok \(convert\)/);
+    expect(report.get('faceapi_age_gender')).toMatch(/ok \(convert\)/);
+    expect(report.get(manifest.defaults.emotion)).toMatch(/ok \(repository\)/);
     for (const id of ['yunet_s_dynamic', 'mobilefacenet_foamliu', 'retinaface_mnet025']) {
       const message = report.get(id)!;
       expect(message).toContain(`FAILED MODEL_MISSING: Could not get model ${id} (file ${modelEntry(id).file}`);
