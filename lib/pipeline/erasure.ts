@@ -3,7 +3,7 @@ import { assertNoIndexedFaces } from './backends';
 import { imageIdOf, imageObjectsPrefix } from './ids';
 import type { FaceRecord, ImageRecord } from './records';
 import { nowIso, type StorageContext } from './stages/context';
-import { eraseVideoFrames } from './videoFrames';
+import { eraseVideoFrames, forgetPersonInVideos } from './videoFrames';
 
 /**
  * Erasure: what is erased is gone from every bucket and the results, also when other work is in flight.
@@ -162,6 +162,7 @@ export async function removePerson(
   const faces = await results.facesOfPerson(personId);
   if (options.erase) await erasePersonFaces(context, faces, report);
   else for (const face of faces) await results.markUnknown(face, personId);
+  await forgetPersonInVideos(context, personId, faces, options.erase === true, report);
   await context.purgeErased?.(report);
   return report;
 }

@@ -339,6 +339,13 @@ describeMoto('IAM: each role is what its function calls (moto)', () => {
       expect(await framesOf('video/erased.mp4')).toEqual([]);
       expect(await aws.keysIn(aws.context.buckets.crops)).toEqual(crops);
 
+      // Rose removed through the API: her track in the finished video becomes unknown.
+      expect((await api('DELETE /people/{personId}', { path: { personId: 'rose' } })).status).toBe(200);
+      const forgotten = await api('GET /videos', { query: { key } });
+      expect(forgotten.body.tracks.map((t: { identity: { personId: string | null } }) => t.identity.personId)).toEqual([
+        null,
+      ]);
+
       // The finished video erased through the API: its frames, their faces, crops and thumbnails, its tracks.
       expect((await api('DELETE /images', { query: { key } })).status).toBe(200);
       expect(await framesOf(key)).toEqual([]);
