@@ -92,6 +92,30 @@ export async function settleFrame(context: StorageContext, frameImageId: string)
 }
 
 /**
+ * A frame that lost faces to a person's erasure (`erasePersonFaces`) while its video is still in progress: erased
+ * whole, it is counted settled here (its video must not wait for a frame that is gone); kept with other faces, it is
+ * settled when they are. The count that completes the video queues its assembly, as a stage's would.
+ */
+export async function settleFrameAfterErasure(
+  context: StorageContext,
+  frame: ImageRecord,
+  erasedWhole: boolean,
+): Promise<void> {
+  const version = parseFrameKey(frame.key)?.version;
+  if (!frame.frame || !version) return;
+  if ((await context.results.getImage(frame.frame.videoId))?.status !== 'processing') return;
+  if (!erasedWhole) {
+    await settleFrame(context, frame.imageId);
+    return;
+  }
+  const progress = await context.results.countSettledFrame(frame.frame.videoId, version, frame.frame.index);
+  // Without a video queue (a local command beside no running pipeline) the video is assembled when it is run again.
+  if (progress && videoComplete(progress)) {
+    await context.videoQueue?.send({ kind: 'tracks', videoId: frame.frame.videoId, version });
+  }
+}
+
+/**
  * Erases the frames of a video whose version `which` selects (by the version prefix in their keys), each with
  * everything derived from it: its object, its faces' records, crops and thumbnails, and its record.
  */
