@@ -3,7 +3,7 @@ import { assertNoIndexedFaces } from './backends';
 import { imageIdOf, imageObjectsPrefix } from './ids';
 import type { FaceRecord, ImageRecord } from './records';
 import { nowIso, type StorageContext } from './stages/context';
-import { eraseVideoFrames } from './videoFrames';
+import { eraseVideoFrames, forgetPersonInVideos, settleFrameAfterErasure } from './videoFrames';
 
 /**
  * Erasure: what is erased is gone from every bucket and the results, also when other work is in flight.
@@ -134,6 +134,7 @@ export async function erasePersonFaces(
     const others = all.filter((f) => !erased.has(f.faceId));
     if (others.length === 0) {
       await eraseWholeImage(context, imageId, image?.key ?? (theirs[0] as FaceRecord).sourceKey, image, report);
+      if (image?.frame) await settleFrameAfterErasure(context, image, true);
       continue;
     }
     for (const face of theirs) {
@@ -152,6 +153,7 @@ export async function erasePersonFaces(
       { remove: ['thumbnailKey'] },
     );
     report.items.push(`image ${imageId} (its upload and thumbnail; ${others.length} other face(s) kept)`);
+    if (image.frame) await settleFrameAfterErasure(context, image, false);
   }
   return report;
 }
@@ -181,6 +183,7 @@ export async function removePerson(
   const faces = await results.facesOfPerson(personId);
   if (options.erase) await erasePersonFaces(context, faces, report);
   else for (const face of faces) await results.markUnknown(face, personId);
+  await forgetPersonInVideos(context, personId, faces, options.erase === true, report);
   await context.purgeErased?.(report);
   return report;
 }

@@ -1,10 +1,17 @@
 import { FacepipeError } from '../errors';
 import type { VideoContainer } from '../vision/video/container';
 import { eraseStoredImage } from './erasure';
-import { imageIdOf, parseCropKey, parseFrameKey, videoFramesPrefix } from './ids';
+import { imageIdOf, parseCropKey, parseFrameKey, trackIdOf, videoFramesPrefix } from './ids';
 import { IO_PARALLELISM, inParallel } from './inParallel';
 import type { ObjectCreatedEvent, StoredObject } from './ports';
-import { emotionSettled, type ImageRecord, identitySettled, videoComplete } from './records';
+import {
+  emotionSettled,
+  type FaceRecord,
+  type ImageRecord,
+  identitySettled,
+  type TrackRecord,
+  videoComplete,
+} from './records';
 import { nowIso, type StageContext, type StorageContext } from './stages/context';
 
 /**
@@ -85,6 +92,30 @@ export async function settleFrame(context: StorageContext, frameImageId: string)
 }
 
 /**
+ * A frame that lost faces to a person's erasure (`erasePersonFaces`) while its video is still in progress: erased
+ * whole, it is counted settled here (its video must not wait for a frame that is gone); kept with other faces, it is
+ * settled when they are. The count that completes the video queues its assembly, as a stage's would.
+ */
+export async function settleFrameAfterErasure(
+  context: StorageContext,
+  frame: ImageRecord,
+  erasedWhole: boolean,
+): Promise<void> {
+  const version = parseFrameKey(frame.key)?.version;
+  if (!frame.frame || !version) return;
+  if ((await context.results.getImage(frame.frame.videoId))?.status !== 'processing') return;
+  if (!erasedWhole) {
+    await settleFrame(context, frame.imageId);
+    return;
+  }
+  const progress = await context.results.countSettledFrame(frame.frame.videoId, version, frame.frame.index);
+  // Without a video queue (a local command beside no running pipeline) the video is assembled when it is run again.
+  if (progress && videoComplete(progress)) {
+    await context.videoQueue?.send({ kind: 'tracks', videoId: frame.frame.videoId, version });
+  }
+}
+
+/**
  * Erases the frames of a video whose version `which` selects (by the version prefix in their keys), each with
  * everything derived from it: its object, its faces' records, crops and thumbnails, and its record.
  */
@@ -120,4 +151,67 @@ export async function settleFrameGivenUp(context: StorageContext, cropKey: strin
   if (progress && videoComplete(progress)) {
     await videoQueueOf(context).queue.send({ kind: 'tracks', videoId: face.frame.videoId, version });
   }
+}
+
+/**
+ * A person was removed (`erased`: with their faces): the finished videos their faces were in forget them. A track
+ * voted for them becomes unknown; an erased face leaves its track (a track left without faces goes, an erased best
+ * face gives way to the best face kept); the people seen no longer list them. The emotion windows are counts of
+ * labels without identities, and stay. A video still in progress needs nothing: its assembly reads the faces as
+ * they are then.
+ */
+export async function forgetPersonInVideos(
+  context: StorageContext,
+  personId: string,
+  faces: readonly FaceRecord[],
+  erased: boolean,
+  report: { items: string[] },
+): Promise<void> {
+  const { results } = context;
+  const gone = new Set(erased ? faces.map((face) => face.faceId) : []);
+  const videos = new Set(faces.flatMap((face) => (face.frame ? [face.frame.videoId] : [])));
+  for (const videoId of videos) {
+    const record = await results.getImage(videoId);
+    const summary = await results.videoSummary(videoId);
+    if (!record?.video || record.status !== 'done' || !summary) continue;
+    const kept: TrackRecord[] = [];
+    for (const track of await results.tracksOfVideo(videoId)) {
+      const remaining = track.faces.filter((face) => !gone.has(face.faceId));
+      if (remaining.length === 0) continue;
+      const index = kept.length;
+      kept.push({
+        ...track,
+        index,
+        trackId: trackIdOf(videoId, index),
+        faces: remaining,
+        bestFace: gone.has(track.bestFace.faceId) ? await bestFaceKept(context, remaining) : track.bestFace,
+        identity:
+          track.identity.personId === personId ? { personId: null, votes: 0, share: 0, similarity: 0 } : track.identity,
+      });
+    }
+    const people = summary.people.filter((seen) => seen.personId !== personId);
+    const unknownTracks = kept.filter((track) => track.identity.personId === null).length;
+    await results.putVideoResults(videoId, kept, { ...summary, people, unknownTracks });
+    const facesKept = kept.reduce((n, track) => n + track.faces.length, 0);
+    await results.updateImage(videoId, record.etag, {
+      faceCount: facesKept,
+      video: { ...record.video, tracks: kept.length, knownTracks: kept.length - unknownTracks },
+    });
+    report.items.push(`tracks of video ${videoId} (${kept.length} kept, the person forgotten)`);
+  }
+}
+
+/** The face of highest quality among a track's faces that are kept. */
+async function bestFaceKept(context: StorageContext, faces: TrackRecord['faces']): Promise<TrackRecord['bestFace']> {
+  let best: TrackRecord['bestFace'] | undefined;
+  for (const ref of faces) {
+    const cut = ref.faceId.lastIndexOf('-');
+    const face = await context.results.getFace(ref.faceId.slice(0, cut), Number(ref.faceId.slice(cut + 1)));
+    if (!face) continue;
+    const quality = face.quality?.score ?? 0;
+    if (best && best.quality >= quality) continue;
+    best = { ...ref, cropKey: face.crop.key, thumbnailKey: face.thumbnailKey, quality };
+  }
+  if (!best) throw new FacepipeError('INTERNAL', 'A track kept faces that have no records.');
+  return best;
 }

@@ -62,7 +62,7 @@ const NOT_CALLED_BY_THE_CODE: readonly { fn: Fn; permission: Permission; why: st
       }),
     ),
   ),
-  ...(['emotion', 'recognise', 'video'] as const).map((fn) => ({
+  ...(['emotion', 'recognise', 'video', 'api'] as const).map((fn) => ({
     fn,
     permission: 'sqs:GetQueueUrl VideoQueue' as Permission,
     why: "each function's container asks for the video queue's URL before its first send (lib/adapters/aws/sqsQueue.ts); on loopback the functions share one container, so only the first sender, detect, is seen asking",
@@ -346,7 +346,7 @@ describeMoto('IAM: each role is what its function calls (moto)', () => {
     expect(JSON.parse(line ?? '{}')).toMatchObject({ status: 'skipped', reason: 'erased' });
   });
 
-  test('videos: sampled, each frame settled last by emotion or by recognise, assembled, queried, replaced and erased; a video erased while it is sampled leaves nothing', async () => {
+  test('videos: sampled, each frame settled last by emotion or by recognise, assembled, queried, replaced and erased; a video erased while it is sampled leaves nothing; a person erased while a video of them is analysed', async () => {
     // Prepare: two-second videos of Rose (2 frames/s: 4 frames), enrolled; a changed upload replaces the first.
     const dir = videoDir('iam');
     const rose = (f: string) => knn('train', 'rose_leslie', f);
@@ -416,6 +416,26 @@ describeMoto('IAM: each role is what its function calls (moto)', () => {
       expect(await aws.context.results.tracksOfVideo(imageId('video/erased.mp4'))).toEqual([]);
       expect(await framesOf('video/erased.mp4')).toEqual([]);
       expect(await aws.keysIn(aws.context.buckets.crops)).toEqual(crops);
+
+      // Rose removed through the API: her track in the finished video becomes unknown.
+      expect((await api('DELETE /people/{personId}', { path: { personId: 'rose' } })).status).toBe(200);
+      const forgotten = await api('GET /videos', { query: { key } });
+      expect(forgotten.body.tracks.map((t: { identity: { personId: string | null } }) => t.identity.personId)).toEqual([
+        null,
+      ]);
+
+      // A person erased while a video of them is in progress (their faces named, their emotions not yet read): the
+      // frames that showed only them are erased and counted settled, so the video is assembled (with no face left).
+      expect((await enrol('rosie', photoBody('img1.jpg', 'train', 'rose_leslie', 'img1.jpg'))).status).toBe(201);
+      await aws.put('video/rosie.mp4', fs.readFileSync(first));
+      await aws.drain(undefined, ['detect', 'video']);
+      await aws.drain(undefined, ['recognise']);
+      const rosie = await api('DELETE /people/{personId}', { path: { personId: 'rosie' }, query: { erase: 'true' } });
+      expect(rosie.status).toBe(200);
+      await aws.drain();
+      const inProgress = await api('GET /videos', { query: { key: 'video/rosie.mp4' } });
+      expect(inProgress.body.video).toMatchObject({ status: 'done', video: { framesSampled: 4, tracks: 0 } });
+      expect(await framesOf('video/rosie.mp4')).toEqual([]);
 
       // The finished video erased through the API: its frames, their faces, crops and thumbnails, its tracks.
       expect((await api('DELETE /images', { query: { key } })).status).toBe(200);

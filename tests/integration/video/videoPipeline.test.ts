@@ -3,7 +3,7 @@ import path from 'node:path';
 import { queryCommand } from '../../../cli/commands/query';
 import { LocalPipeline } from '../../../lib/adapters/local/localPipeline';
 import { handleApiRequest } from '../../../lib/http';
-import { eraseImage } from '../../../lib/pipeline/erasure';
+import { eraseImage, removePerson } from '../../../lib/pipeline/erasure';
 import { imageIdOf } from '../../../lib/pipeline/ids';
 import { enrolPerson } from '../../../lib/pipeline/people';
 import type { ObjectCreatedEvent } from '../../../lib/pipeline/ports';
@@ -169,6 +169,44 @@ describe('a video through the local pipeline', () => {
       // summary; the video's dead letters are gone, the other one kept.
       expect(needles.filter((needle) => filesHolding(dataDir, needle).length > 0).map(String)).toEqual([]);
       expect((await pipeline.deadLetters.list()).map((deadLetter) => deadLetter.id)).toEqual(['kept']);
+    } finally {
+      await pipeline.close();
+    }
+  });
+
+  test('removing a person: their tracks become unknown; erasing them takes their faces out of the tracks', async () => {
+    // Prepare: Obama for 2 s, then (a cut) Biden for 2 s: two named tracks of 4 frames each.
+    const dataDir = tempDataDir('video-people');
+    const pipeline = await openPipeline(dataDir);
+    try {
+      await enrol(pipeline);
+      const video = stillsVideo(dir, 'two.mp4', [
+        [knnPhoto('train', 'obama', 'obama2.jpg'), 2],
+        [knnPhoto('train', 'biden', 'biden2.jpg'), 2],
+      ]);
+      await pipeline.upload('clips/two.mp4', fs.readFileSync(video));
+      await pipeline.drained();
+      const videoId = imageIdOf('ingest', 'clips/two.mp4');
+      const named = async () => (await pipeline.results.tracksOfVideo(videoId)).map((t) => t.identity.personId);
+      expect(await named()).toEqual(['obama', 'biden']);
+      const bidenFrames = (await pipeline.results.tracksOfVideo(videoId))[1]?.faces.length;
+
+      // Act: Obama removed (his faces kept, unknown), Biden erased with his faces.
+      await removePerson(pipeline, 'obama');
+      const report = await removePerson(pipeline, 'biden', { erase: true });
+
+      // Assess: one track left, unknown, with all its faces; Biden's frames (only his face) erased whole.
+      const tracks = await pipeline.results.tracksOfVideo(videoId);
+      expect(tracks.map((t) => [t.index, t.identity.personId, t.faces.length])).toEqual([[0, null, 4]]);
+      expect(bidenFrames).toBe(4);
+      expect(report.items.filter((item) => item.startsWith('frame '))).toHaveLength(4);
+      const summary = await pipeline.results.videoSummary(videoId);
+      expect(summary).toMatchObject({ people: [], unknownTracks: 1 });
+      expect((await pipeline.results.getImage(videoId))?.video).toMatchObject({ tracks: 1, knownTracks: 0 });
+      expect((await pipeline.store.list('frames', `${videoId}/`)).length).toBe(4);
+      // Nothing names them in the table's items or any file of the data directory (the purge after the erasure).
+      expect((await tableItems(pipeline)).filter((item) => JSON.stringify(item).includes('biden'))).toEqual([]);
+      expect(filesHolding(dataDir, Buffer.from('Joe Biden'))).toEqual([]);
     } finally {
       await pipeline.close();
     }
