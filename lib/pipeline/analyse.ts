@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { FaceAnalysis } from '../vision/analyser';
 import { recognitionBackendOf } from './backends';
-import { assignBySimilarity, type GalleryCache } from './recognition';
+import { assignBySimilarity, type EnrolledPerson, type GalleryCache } from './recognition';
 import type { FaceRecord, Identity } from './records';
 import type { StageContext } from './stages/context';
 
@@ -17,6 +17,8 @@ export interface PhotoAnalysis {
   height: number;
   faces: FaceAnalysis[];
   identities: Identity[];
+  /** The enrolled people the identities were decided against (their names and details, from the same snapshot). */
+  people: readonly EnrolledPerson[];
   /** Milliseconds: the models and decode (as `analyze` times them), and the recognition decision. */
   timings: { analyse: number; recognise: number; total: number };
 }
@@ -68,6 +70,7 @@ export async function analysePhoto(
     height: located.header.height,
     faces,
     identities,
+    people,
     timings: { analyse: analysed - started, recognise: done - analysed, total: done - started },
   };
 }
