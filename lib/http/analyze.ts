@@ -61,7 +61,8 @@ export const postAnalyze: RouteHandler = async (context, { request, limits, call
     galleries.set(context, gallery);
   }
   const analysis = await analysePhoto(stages, gallery, image);
-  const people = new Map((await gallery.current()).map((p) => [p.personId, p]));
+  // The people the decision was made against: a person enrolled or removed meanwhile cannot split name from identity.
+  const people = new Map(analysis.people.map((p) => [p.personId, p]));
   const faces = analysis.faces.map((face, i) => {
     const identity = analysis.identities[i];
     const person = identity?.personId ? people.get(identity.personId) : undefined;

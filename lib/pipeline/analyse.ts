@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { FaceAnalysis, FaceCrop } from '../vision/analyser';
 import { faceQuality } from '../vision/image/faceQuality';
 import { recognitionBackendOf } from './backends';
-import { assignBySimilarity, type GalleryCache } from './recognition';
+import { assignBySimilarity, type EnrolledPerson, type GalleryCache } from './recognition';
 import type { FaceRecord, Identity } from './records';
 import type { StageContext } from './stages/context';
 
@@ -18,6 +18,8 @@ export interface PhotoAnalysis {
   height: number;
   faces: FaceAnalysis[];
   identities: Identity[];
+  /** The enrolled people the identities were decided against (their names and details, from the same snapshot). */
+  people: readonly EnrolledPerson[];
   /** Milliseconds: the models and decode (as `analyze` times them), and the recognition decision. */
   timings: { analyse: number; recognise: number; total: number };
 }
@@ -70,6 +72,7 @@ export async function analysePhoto(
     height: located.header.height,
     faces,
     identities,
+    people,
     timings: { analyse: analysed - started, recognise: done - analysed, total: done - started },
   };
 }

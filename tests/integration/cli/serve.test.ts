@@ -79,7 +79,7 @@ beforeAll(async () => {
   addDevice('pi-door');
   addDevice('pi-garden', '--prefix', 'north');
   addDevice('kiosk', '--can', 'analyse');
-  server = spawn('node', [cli, '--data-dir', dataDir, 'serve', '--port', '0'], {
+  server = spawn('node', [cli, '--data-dir', dataDir, 'serve', '--port', '0', '--sightings'], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -177,6 +177,10 @@ describe('facepipe serve', () => {
     expect(
       sighting.faces.map((f: { person: { personId: string } | null }) => f.person?.personId ?? 'unknown').sort(),
     ).toEqual(['biden', 'obama', 'unknown']);
+    // --sightings prints the same sighting as a line (the watch loop's, as `facepipe watch --sightings`).
+    const line = new RegExp(`seen in ${ticket.body.key} \\[device pi-door\\]: .*Barack Obama \\(obama\\) 0\\.\\d\\d`);
+    for (let i = 0; i < 100 && !line.test(serverOutput); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(serverOutput).toMatch(line);
   });
 
   test('uploads outside the policy fail: another key, another type, too large, a forged signature', () => {

@@ -5,7 +5,12 @@ import { defaults } from '../../../lib/config';
 import type { RecognitionBackend } from '../../../lib/pipeline/backends';
 import type { PersonRecord } from '../../../lib/pipeline/records';
 import type { StageContext, StorageContext } from '../../../lib/pipeline/stages/context';
-import { type ApiRequestOptions, httpApiEventFactory, TEST_PRINCIPAL } from '../../helpers/factories';
+import {
+  type ApiRequestOptions,
+  deviceEventFactory,
+  httpApiEventFactory,
+  TEST_PRINCIPAL,
+} from '../../helpers/factories';
 
 jest.mock('../../../functions/commons/context', () => ({ storageContext: jest.fn(), stageContext: jest.fn() }));
 
@@ -167,6 +172,21 @@ describe('functions/api handler', () => {
     expect(more).toEqual([]);
     expect(line).toMatchObject({ message: 'request', status: 401, errorCode: 'UNAUTHENTICATED' });
     expect(line).not.toHaveProperty('caller');
+  });
+
+  it("names a device route's caller by the device the authoriser found, never by its token", async () => {
+    // Prepare: a token the authoriser let through (cached) that the api no longer accepts.
+    const token = `fpd1.pi-door.${'C'.repeat(43)}`;
+
+    // Act
+    const result = await handler(deviceEventFactory('POST /uploads', token, {}, 'pi-door'), lambdaContext);
+
+    // Assess
+    expect(result.statusCode).toBe(401);
+    const [line, ...more] = logLines();
+    expect(more).toEqual([]);
+    expect(line).toMatchObject({ message: 'request', caller: 'device/pi-door', status: 401 });
+    expect(text()).not.toContain('C'.repeat(43));
   });
 
   it('enrols with details and logs who enrolled whom (an audit line), never a name or a detail', async () => {
