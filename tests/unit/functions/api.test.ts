@@ -68,9 +68,7 @@ const stagesOver = (storage: StorageContext) => async () =>
     ...storage,
     analyser: {
       config: defaults,
-      locateFaces: async () => ({ faces: [{}], source: {} }),
-      cropFaces: async () => [{}],
-      encodeCrop: async () => Buffer.from('crop'),
+      cutOutFaces: async () => ({ found: 1, faces: [{ face: {}, crop: {}, cropBytes: Buffer.from('crop') }] }),
     },
     backends: {
       recognition: {

@@ -32,9 +32,12 @@ function stagesOver(storage: StorageContext): () => Promise<StageContext> {
   } as unknown as RecognitionBackend;
   const analyser = {
     config: defaults,
-    locateFaces: async () => ({ faces: [{ box: { x: 0, y: 0, width: 1, height: 1 }, score: 1 }], source: {} }),
-    cropFaces: async () => [{}],
-    encodeCrop: async () => Buffer.from('crop'),
+    cutOutFaces: async () => ({
+      found: 1,
+      faces: [
+        { face: { box: { x: 0, y: 0, width: 1, height: 1 }, score: 1 }, crop: {}, cropBytes: Buffer.from('crop') },
+      ],
+    }),
   };
   return async () => ({ ...storage, backends: { recognition }, analyser }) as unknown as StageContext;
 }

@@ -768,16 +768,14 @@ describe('the HTTP API on failures of its own', () => {
       $metadata: { httpStatusCode: 400, requestId: 'AWS-REQ-1' },
     });
     const results = { getPerson: async () => undefined, putPerson: () => Promise.reject(failure) };
-    const located = { faces: [{ box: {}, score: 1 }], source: {} };
+    const cutouts = { found: 1, faces: [{ face: { box: {}, score: 1 }, crop: {}, cropBytes: Buffer.from('crop') }] };
     const stages = async () =>
       ({
         ...untouchable(),
         results,
         analyser: {
           config: defaults,
-          locateFaces: async () => located,
-          cropFaces: async () => [{}],
-          encodeCrop: async () => Buffer.from('crop'),
+          cutOutFaces: async () => cutouts,
         },
         backends: {
           recognition: {
