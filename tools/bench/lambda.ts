@@ -25,6 +25,7 @@ import { loadConfig } from '../../lib/config';
 import { FaceAnalyser } from '../../lib/vision/analyser';
 import { integerOption, parseToolArgs, pathOption, runTool } from '../common/args';
 import { runChild, sendChildResult } from '../common/childRun';
+import { type ProfileShare, startCpuProfile } from '../common/cpuProfile';
 import { listImages } from '../common/images';
 import { cpuSecondsSince, describeMachine, peakRssMb, watchMachineLoad } from '../common/machine';
 import { dataFile, repoRoot, reportsDir } from '../common/paths';
@@ -40,7 +41,9 @@ const USAGE = `Usage: npm run bench:lambda -- [options]   (node dist/tools/bench
   --limit N            only the first N photos, in name order (default 40)
   --detect-batch N     records per detect invocation (default 2, serverless.yml's detectBatchSize)
   --face-batch N       records per emotion and recognise invocation (default 10, serverless.yml's analyseBatchSize)
-  --out DIR            where lambda-bench-<folder>.md goes (default <repo>/reports)`;
+  --out DIR            where lambda-bench-<folder>.md goes (default <repo>/reports)
+  --profile            a CPU profile of each function's drain by library instead (lambda-profile-<folder>.md; the
+                       measurement is not written: the profiler's own cost would be in its CPU times)`;
 
 function parseOptions(argv: string[]) {
   const { values } = parseToolArgs(
@@ -51,6 +54,7 @@ function parseOptions(argv: string[]) {
         limit: { type: 'string' },
         'detect-batch': { type: 'string' },
         'face-batch': { type: 'string' },
+        profile: { type: 'boolean' },
         out: { type: 'string' },
         child: { type: 'string' },
       },
@@ -64,6 +68,7 @@ function parseOptions(argv: string[]) {
     faceBatch: integerOption(values['face-batch'], '--face-batch', 10),
     outDir: pathOption(values.out, reportsDir),
     child: values.child,
+    profile: values.profile === true,
   };
 }
 
@@ -153,10 +158,13 @@ async function main() {
     const cpuBefore = process.cpuUsage();
     // One function at a time: the log lines written meanwhile are its own.
     const logLines: Record<string, string[]> = {};
+    const profiles: Record<string, { totalMs: number; shares: ProfileShare[] }> = {};
     for (const fn of FUNCTIONS) {
       process.stderr.write(`${fn}...\n`);
       const from = aws.logs.length;
+      const profiler = options.profile ? await startCpuProfile() : undefined;
       await aws.drain(3_600_000, [fn]);
+      if (profiler) profiles[fn] = await profiler.stop();
       logLines[fn] = aws.logs.slice(from);
     }
     const wallSeconds = (performance.now() - started) / 1000;
@@ -219,6 +227,12 @@ async function main() {
       sns: { publishes: s3.cropPuts },
       stored: { uploadBytes, objectBytes, tableBytes: tableBytes(finalItems) },
     };
+    if (options.profile) {
+      const profileMd = profileMarkdown(measurement, profiles);
+      writeReport(options.outDir, `lambda-profile-${path.basename(folder)}`, { markdown: profileMd });
+      process.stdout.write(`\n${profileMd}`);
+      return;
+    }
     const md = lambdaMarkdown(measurement, {
       wallSeconds,
       functionCpuSeconds,
@@ -229,6 +243,44 @@ async function main() {
   } finally {
     await aws.close();
   }
+}
+
+/** Where each function's main-thread CPU goes, by library, per record. */
+function profileMarkdown(
+  m: LambdaMeasurement,
+  profiles: Record<string, { totalMs: number; shares: ProfileShare[] }>,
+): string {
+  const categories = [
+    ...new Set(Object.values(profiles).flatMap((p) => p.shares.filter((s) => s.ms > 0).map((s) => s.category))),
+  ];
+  const byName = new Map(m.functions.map((f) => [f.name, f]));
+  const perRecord = (fn: string, category: string) => {
+    const ms = profiles[fn]?.shares.find((s) => s.category === category)?.ms ?? 0;
+    return (ms / (byName.get(fn)?.records ?? 1)).toFixed(1);
+  };
+  const order = (category: string) =>
+    -FUNCTIONS.reduce((a, fn) => a + (profiles[fn]?.shares.find((s) => s.category === category)?.ms ?? 0), 0);
+  return [
+    `# Lambda handlers, CPU profile of the main thread (${m.generatedAt.slice(0, 10)})`,
+    '',
+    `\`${m.command} --profile\`: ${m.images} images, ${m.faces} faces, each function's queue drained alone under V8's`,
+    "sampling profiler; self time by library, in ms per record. The main thread runs the handler's JavaScript (SDK",
+    'calls, the stages, Powertools); onnxruntime and libvips work on other threads and show here only as waiting. The',
+    "process's CPU of all threads, per record, is in the last row (with the profiler's own cost).",
+    `Others kept ${m.load.othersBusyCores.toFixed(2)} of ${m.machine.cores} cores busy meanwhile.`,
+    '',
+    markdownTable(
+      ['category', ...FUNCTIONS],
+      [
+        ...categories.sort((a, b) => order(a) - order(b)).map((c) => [c, ...FUNCTIONS.map((fn) => perRecord(fn, c))]),
+        [
+          'CPU of all threads',
+          ...FUNCTIONS.map((fn) => ((byName.get(fn)?.cpuMs ?? 0) / (byName.get(fn)?.records ?? 1)).toFixed(1)),
+        ],
+      ],
+    ),
+    '',
+  ].join('\n');
 }
 
 function lambdaMarkdown(

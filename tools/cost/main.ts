@@ -34,8 +34,14 @@ const USAGE = `Usage: npm run cost -- [options] [measurement.json ...]   (node d
   measurement.json         bench:lambda reports (default reports/lambda-bench-deepface_unit_dataset.json, the
                            single-face photos, and reports/lambda-bench-wider_face_val_subset.json, the crowds)`;
 
-/** The memory sizes serverless.yml gives the functions today. */
-const CONFIGURED_MB: Record<string, number> = { detect: 2048, emotion: 1024, recognise: 1024 };
+/** The memory size serverless.yml gives each function (`memorySize` in its block under `functions:`). */
+export function configuredMemory(serverlessYml: string): Record<string, number> {
+  const sizes: Record<string, number> = {};
+  for (const m of serverlessYml.matchAll(/^ {2}(\w+):\n(?: {4}.*\n|\s*#.*\n)*? {4}memorySize: (\d+)/gm)) {
+    sizes[m[1] as string] = Number(m[2]);
+  }
+  return sizes;
+}
 const ARCHITECTURES: Architecture[] = ['x86_64', 'arm64'];
 
 export interface PhotoCost {
@@ -62,14 +68,15 @@ export function photoCost(
   arch: Architecture,
   slowdown: number,
   label: string,
+  configured: Record<string, number> = {},
 ): PhotoCost {
   const floor = memoryFloorMb(Math.max(m.models.peakRssMb, m.functionsPeakRssMb));
   const functions = m.functions.map((f) => {
     const best = cheapestMemory(f, m.images, floor, arch, prices);
     return functionCost(f, m.images, best.memoryMb, arch, prices, slowdown);
   });
-  const configured = m.functions.map((f) =>
-    functionCost(f, m.images, CONFIGURED_MB[f.name] ?? 1024, arch, prices, slowdown),
+  const atConfigured = m.functions.map((f) =>
+    functionCost(f, m.images, configured[f.name] ?? 1024, arch, prices, slowdown),
   );
   const requests = requestCosts(m, prices);
   const lambda = functions.reduce((a, f) => a + f.dollars, 0);
@@ -85,7 +92,7 @@ export function photoCost(
     lambdaPer1000: 1000 * lambda,
     requestsPer1000: 1000 * other,
     totalPer1000: 1000 * (lambda + other),
-    atConfiguredMemoryPer1000: 1000 * (configured.reduce((a, f) => a + f.dollars, 0) + other),
+    atConfiguredMemoryPer1000: 1000 * (atConfigured.reduce((a, f) => a + f.dollars, 0) + other),
     rekognitionPer1000: 1000 * rekognitionPerImage(m, prices).dollars,
     storagePer1000PerMonth: 1000 * storagePerMonth(m, prices),
     requests: requests.map((r) => ({ what: r.what, perImage: r.perImage, per1000: 1000 * r.dollars })),
@@ -95,6 +102,7 @@ export function photoCost(
 const usd = (x: number) => `$${x < 0.01 ? x.toFixed(4) : x.toFixed(3)}`;
 
 function markdown(
+  configured: Record<string, number>,
   costs: PhotoCost[],
   measurements: { label: string; m: LambdaMeasurement }[],
   prices: PriceTable,
@@ -129,7 +137,7 @@ function markdown(
         'Lambda',
         'requests, logs',
         '**total per 1,000 images**',
-        'at the memory of serverless.yml',
+        `at serverless.yml's ${['detect', 'emotion', 'recognise'].map((f) => configured[f] ?? '?').join(' / ')} MB`,
         'Rekognition',
         'cheaper',
       ],
@@ -220,10 +228,11 @@ async function main() {
     const label = m.faces < 2 * m.images ? 'single-face' : 'crowd';
     return { label, m };
   });
+  const configured = configuredMemory(fs.readFileSync(path.join(repoRoot, 'serverless.yml'), 'utf8'));
   const costs = measurements.flatMap(({ label, m }) =>
-    ARCHITECTURES.map((arch) => photoCost(m, prices, arch, arch === 'arm64' ? slowdown : 1, label)),
+    ARCHITECTURES.map((arch) => photoCost(m, prices, arch, arch === 'arm64' ? slowdown : 1, label, configured)),
   );
-  const md = markdown(costs, measurements, prices, slowdown);
+  const md = markdown(configured, costs, measurements, prices, slowdown);
   writeReport(pathOption(values.out, reportsDir), 'cost', { markdown: md, json: { prices, costs } });
   process.stdout.write(md);
 }

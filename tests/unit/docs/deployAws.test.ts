@@ -61,3 +61,30 @@ describe('docs/deploy-aws.md', () => {
     expect(readme).toContain('peak RSS 141 MB');
   });
 });
+
+describe('the published costs', () => {
+  test('are those of reports/cost.json, in docs/deploy-aws.md and the README', () => {
+    // Prepare: what npm run cost wrote last.
+    const report = JSON.parse(fs.readFileSync(path.join(repoRoot, 'reports', 'cost.json'), 'utf8')) as {
+      costs: {
+        photos: string;
+        arch: string;
+        functions: { memoryMb: number }[];
+        totalPer1000: number;
+        rekognitionPer1000: number;
+      }[];
+    };
+    const usd = (x: number) => `$${x.toFixed(3)}`;
+
+    // Assess: every row of the report is a row of the doc's table; the README quotes the single-face totals.
+    expect(report.costs).toHaveLength(4);
+    for (const cost of report.costs) {
+      const memory = cost.functions.map((f) => f.memoryMb).join(' / ');
+      expect(deployDoc).toContain(
+        `| ${cost.photos} | ${cost.arch} | ${memory} | ${usd(cost.totalPer1000)} | ${usd(cost.rekognitionPer1000)} |`,
+      );
+    }
+    const single = report.costs.filter((c) => c.photos === 'single-face').map((c) => usd(c.totalPer1000));
+    expect(readme).toContain(`single-face: ${single[0]} on x86_64, ${single[1]} on arm64`);
+  });
+});

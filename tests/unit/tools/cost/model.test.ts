@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { photoCost } from '../../../../tools/cost/main';
+import { configuredMemory, photoCost } from '../../../../tools/cost/main';
 import {
   awsWaitMs,
   cheapestMemory,
@@ -101,5 +101,30 @@ describe('cost per image', () => {
     expect(cost.lambdaPer1000).toBeCloseTo(1000 * functionCost(detect, 10, 512, 'x86_64', prices).dollars, 12);
     expect(cost.rekognitionPer1000).toBeCloseTo(2, 12);
     expect(cost.storagePer1000PerMonth).toBeCloseTo((1000 * 0.023) / 10, 9);
+  });
+});
+
+describe("serverless.yml's memory sizes", () => {
+  it('reads each function its memorySize, comments and other keys between', () => {
+    const yml = [
+      'functions:',
+      '  detect:',
+      '    handler: functions/detect.handler',
+      '    # a comment',
+      '    memorySize: 1024',
+      '    timeout: 60',
+      '  emotion:',
+      '    handler: functions/emotion.handler',
+      '    memorySize: 768 # why',
+      '',
+    ].join('\n');
+    expect(configuredMemory(yml)).toEqual({ detect: 1024, emotion: 768 });
+    expect(configuredMemory(fs.readFileSync(path.join(__dirname, '../../../../serverless.yml'), 'utf8'))).toMatchObject(
+      {
+        detect: 1024,
+        emotion: 1024,
+        recognise: 1024,
+      },
+    );
   });
 });
