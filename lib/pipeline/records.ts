@@ -81,6 +81,15 @@ export interface FaceRecord {
   embedding?: Float32Array;
   /** What recognition backend `rekognition` stores where the ONNX one stores the embedding. */
   rekognitionMatches?: RekognitionMatch[];
+  /**
+   * The cluster of unknown faces this face belongs to (unknown faces clear enough to be recognised only): a stable id,
+   * see lib/pipeline/clusters.ts.
+   */
+  clusterId?: string;
+  /** People a user said this face is not ("not this person"): every later assignment, re-match and merge honours it. */
+  rejectedPeople?: string[];
+  /** Clusters a user took this face out of: it never joins them again, and they never merge with its cluster. */
+  rejectedClusters?: string[];
 }
 
 export interface PersonRecord {

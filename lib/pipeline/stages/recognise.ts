@@ -3,7 +3,7 @@ import { erasePersonFaces } from '../erasure';
 import { cropVersionOf } from '../ids';
 import { IO_PARALLELISM, inParallel } from '../inParallel';
 import type { ObjectCreatedEvent } from '../ports';
-import { assignBySimilarity, type GalleryCache } from '../recognition';
+import { assignBySimilarity, type EnrolledPerson, type GalleryCache, mayBeNamed } from '../recognition';
 import type { FaceRecord, Identity } from '../records';
 import type { StageContext } from './context';
 import { loadCrop } from './faceCrop';
@@ -50,11 +50,13 @@ export async function recogniseStage(
     throw new Error(`a counted face has no stored description from the ${backend.name} recognition backend`);
   }
   const people = await gallery.current();
+  const gate = context.analyser.config.recognition;
   const identities = assignBySimilarity(
     backend.similarities(siblings, people),
     people,
-    backend.threshold,
+    backend.rule,
     backend.noMatch,
+    (f, p) => mayBeNamed(siblings[f] as FaceRecord, (people[p] as EnrolledPerson).personId, gate),
   );
   await inParallel([...siblings.entries()], IO_PARALLELISM, ([i, sibling]) =>
     context.results.setIdentity(sibling, sibling.crop.key, identities[i] as Identity),
