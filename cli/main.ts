@@ -11,6 +11,7 @@ import { convertModelCommand, fetchModelsCommand, listModelsCommand } from './co
 import { addPersonCommand, listPeopleCommand, removePersonCommand, showPersonCommand } from './commands/people';
 import { queryCommand } from './commands/query';
 import { runCommand } from './commands/run';
+import { searchCommand } from './commands/search';
 import { watchCommand } from './commands/watch';
 import { addGlobalOptions, cliOption, configOverridesFromFlags, dataDirFrom } from './options';
 
@@ -116,6 +117,16 @@ export function buildProgram(): Command {
     .addOption(cliOption(OPTIONS.limit, { parse: false }))
     .option('--json', 'JSON lines')
     .action(async (flags) => exit(await queryCommand({ ...flags, dataDir: dataDir() }, config())));
+
+  program
+    .command('search')
+    .description('the stored faces most alike the largest face of a photo (known and unknown), with images and times')
+    .argument('<photo>', 'a photo showing the face to look for')
+    .option('--limit <n>', 'at most this many faces (1-100, default 10)')
+    .option('--json', 'JSON lines')
+    .action(async (photo: string, flags) =>
+      exit(await searchCommand(photo, { ...flags, dataDir: dataDir() }, config())),
+    );
 
   program
     .command('delete')

@@ -35,6 +35,13 @@ export interface QueryFlags {
 /** The widest an image key may show in a table; a longer one keeps its start and its end around an ellipsis. */
 const IMAGE_COLUMN_MAX = 60;
 
+/** Who a face is, in a table cell: the person and similarity, unknown with its cluster, or pending. */
+export function whoText(face: FaceView): string {
+  if (face.identity?.personId) return `${face.identity.personId} ${face.identity.similarity.toFixed(2)}`;
+  if (!face.identity) return '(pending)';
+  return face.cluster ? `unknown (cluster ${face.cluster})` : 'unknown';
+}
+
 /** Faces as a readable table: one row per face, columns as wide as their content. */
 export function facesTable(faces: readonly FaceView[]): string {
   const columns = [
@@ -50,11 +57,7 @@ export function facesTable(faces: readonly FaceView[]): string {
     f.detectedAt,
     f.image,
     String(f.index),
-    f.identity?.personId
-      ? `${f.identity.personId} ${f.identity.similarity.toFixed(2)}`
-      : f.identity
-        ? 'unknown'
-        : '(pending)',
+    whoText(f),
     f.emotion ? `${f.emotion.label} ${(f.emotion.confidence * 100).toFixed(0)}%` : '(pending)',
     f.age === null ? '-' : String(Math.round(f.age)),
     f.gender?.label ?? '-',

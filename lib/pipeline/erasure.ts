@@ -59,12 +59,30 @@ async function eraseWholeImage(
   if (image) report.items.push(`image ${imageId}`);
   await deleteObject(context, buckets.ingest, key, report);
   const faces = await results.facesOfImage(imageId);
-  await results.deleteFaces(faces);
+  await forgetFaces(context, faces, report);
   for (const face of faces) report.items.push(`face ${face.faceId}`);
   for (const bucket of [buckets.crops, buckets.thumbnails]) {
     for (const object of await store.list(bucket, imageObjectsPrefix(imageId))) {
       await deleteObject(context, bucket, object.key, report);
     }
+  }
+}
+
+/**
+ * Deletes face records and everything derived from them outside the image's own items: their entries in the face
+ * index, their places in clusters and the negative constraints naming them. The records go first (a stage that
+ * writes checks the record afterwards), then what points at them.
+ */
+async function forgetFaces(
+  context: StorageContext,
+  faces: readonly FaceRecord[],
+  report: ErasureReport,
+): Promise<void> {
+  await context.results.deleteFaces(faces);
+  if (faces.length === 0) return;
+  if (context.faceIndex) {
+    await context.faceIndex.remove(faces.map((f) => f.faceId));
+    report.items.push(...faces.map((f) => `face-index entry ${f.faceId}`));
   }
 }
 
@@ -100,7 +118,7 @@ export async function erasePersonFaces(
       await deleteObject(context, buckets.thumbnails, face.thumbnailKey, report);
       report.items.push(`face ${face.faceId}`);
     }
-    await results.deleteFaces(theirs);
+    await forgetFaces(context, theirs, report);
     if (!image) continue;
     await deleteObject(context, buckets.ingest, image.key, report);
     if (image.thumbnailKey) await deleteObject(context, buckets.thumbnails, image.thumbnailKey, report);

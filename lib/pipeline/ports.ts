@@ -74,6 +74,36 @@ export interface PagePosition {
   id: string;
 }
 
+/** A stored face found alike: its id and the cosine similarity of its embedding. */
+export interface FaceMatch {
+  faceId: string;
+  similarity: number;
+}
+
+export interface NearestOptions {
+  /** At most this many, most alike first. */
+  limit: number;
+  /** Only faces at least this alike. */
+  minSimilarity?: number;
+}
+
+/**
+ * Every described face's embedding, searchable by likeness: search by face, re-matching unknown faces against a new
+ * person. It holds face ids and embeddings only (who a face is, its cluster, its photo stay in the results). Adapters:
+ * an exact scan in memory persisted to a file locally (`adapters/local/fileFaceIndex.ts`), the same scan over vector
+ * items of the results table on AWS (`adapters/dynamodb/tableFaceIndex.ts`); docs/scale.md says what replaces it
+ * past a Lambda's memory.
+ */
+export interface FaceIndex {
+  /** Adds a face's embedding, or replaces it (idempotent). */
+  add(faceId: string, embedding: Float32Array): Promise<void>;
+  /** Forgets faces (erasure); ids it does not hold are ignored. */
+  remove(faceIds: readonly string[]): Promise<void>;
+  /** The faces most alike an embedding, most alike first. */
+  nearest(embedding: Float32Array, options: NearestOptions): Promise<FaceMatch[]>;
+  size(): Promise<number>;
+}
+
 /** A person's removal: when, and whether their faces were erased too (else they became unknown). */
 export interface PersonRemoval {
   at: string;
@@ -158,6 +188,11 @@ export interface ResultsStore {
   facesOfPerson(personId: string, range?: TimeRange): Promise<FaceRecord[]>;
   /** Faces of nobody enrolled, newest first. */
   unknownFaces(range?: TimeRange): Promise<FaceRecord[]>;
+  /**
+   * Every face that has an embedding, in no order: to fill a face index that was lost or never built (a full read of
+   * the table; never on a request path).
+   */
+  describedFaces(): AsyncIterable<Pick<FaceRecord, 'faceId' | 'embedding'>>;
   /** Faces whose emotion is `label`, newest first. */
   facesWithEmotion(label: Emotion, range?: TimeRange): Promise<FaceRecord[]>;
 

@@ -115,6 +115,8 @@ export function faceView(face: FaceRecord, people: PeopleById) {
     age: face.age === undefined ? null : round(face.age, 1),
     gender: face.gender ? genderJson(face.gender) : null,
     identity: identityView(face.identity, people),
+    /** The cluster of unknown faces it belongs to (null when known, too poor to cluster, or not decided yet). */
+    cluster: face.clusterId ?? null,
     crop: face.crop.key,
     thumbnail: face.thumbnailKey,
     detectedAt: face.detectedAt,

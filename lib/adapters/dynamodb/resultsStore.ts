@@ -7,6 +7,7 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { cropVersionOf } from '../../pipeline/ids';
@@ -386,6 +387,26 @@ export class DynamoResultsStore implements ResultsStore {
 
   unknownFaces(range: TimeRange = {}): Promise<FaceRecord[]> {
     return this.facesOfPerson(UNKNOWN_PERSON, range);
+  }
+
+  async *describedFaces(): AsyncIterable<Pick<FaceRecord, 'faceId' | 'embedding'>> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: '#type = :face AND attribute_exists(#embedding)',
+          ProjectionExpression: 'faceId, #embedding',
+          ExpressionAttributeNames: { '#type': 'type', '#embedding': 'embedding' },
+          ExpressionAttributeValues: { ':face': 'face' },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        yield { faceId: item.faceId as string, embedding: fromBinary(item.embedding as Uint8Array) };
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
   }
 
   facesWithEmotion(label: Emotion, range: TimeRange = {}): Promise<FaceRecord[]> {

@@ -32,6 +32,8 @@ export const KEY = {
     SK: '#PERSON',
   }),
   gallery: () => ({ PK: 'GALLERY', SK: '#VERSION' }),
+  /** A face's embedding in the face index (TableFaceIndex), apart from the face item so the index reads only these. */
+  vector: (faceId: string) => ({ PK: `VECTOR#${faceId}`, SK: '#VECTOR' }),
   /** That an image was erased on request, and when (nothing else: no key, no content). */
 } as const;
 
@@ -45,6 +47,15 @@ export const INDEX = {
 } as const;
 
 export const UNKNOWN_PERSON = 'unknown';
+
+/** Partitions of GSI1 the vector items are spread over (`VECTORS#0` … `VECTORS#f`). */
+export const VECTOR_SHARDS = 16;
+
+/** The GSI1 partition of a face's vector item (a hash of its id: it never moves). */
+export function vectorShardKey(faceId: string): string {
+  const shard = Number.parseInt(createHash('sha256').update(faceId).digest('hex').slice(0, 2), 16) % VECTOR_SHARDS;
+  return `VECTORS#${shard.toString(16)}`;
+}
 
 /** The index sort key of a listed item: its time, then its id (unique), so listings are newest first. */
 export const positionKey = (position: PagePosition) => `${position.at}#${position.id}`;

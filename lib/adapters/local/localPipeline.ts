@@ -6,7 +6,7 @@ import { imageIdOf } from '../../pipeline/ids';
 import type { ObjectCreatedEvent, ObjectStore } from '../../pipeline/ports';
 import { GalleryCache } from '../../pipeline/recognition';
 import { emotionSettled, identitySettled } from '../../pipeline/records';
-import type { BucketNames, StageContext } from '../../pipeline/stages/context';
+import type { BucketNames, StageContext, StorageContext } from '../../pipeline/stages/context';
 import { type DetectOutcome, detectStage, recordGaveUp } from '../../pipeline/stages/detect';
 import { emotionStage } from '../../pipeline/stages/emotion';
 import { recogniseStage } from '../../pipeline/stages/recognise';
@@ -15,6 +15,7 @@ import { DynamoResultsStore } from '../dynamodb/resultsStore';
 import { tableDefinition } from '../dynamodb/schema';
 import { FileDeadLetterStore, type StoredDeadLetter } from './deadLetterFile';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from './embeddedDynamo';
+import { FileFaceIndex } from './fileFaceIndex';
 import { FolderObjectStore } from './folderStore';
 import { InProcessQueue, InProcessTopic, type QueueOptions } from './inProcessQueue';
 import { LocalKeys } from './localKeys';
@@ -87,6 +88,8 @@ export class LocalPipeline {
     private readonly dynamo: EmbeddedDynamo,
     private readonly analyser: FaceAnalyser | undefined,
     private readonly stageStore: ObjectStore,
+    /** Every described face's embedding (search by face, re-matching): `<dataDir>/index/faces.log`. */
+    readonly faceIndex: FileFaceIndex,
   ) {
     this.keys = new LocalKeys(store, this.buckets.ingest);
   }
@@ -106,7 +109,14 @@ export class LocalPipeline {
         dynamo,
         analyser,
         options.wrapStore?.(store) ?? store,
+        FileFaceIndex.open(dataDir),
       );
+      // A data directory from before the face index (or whose index file was deleted): fill it from the results.
+      if (!pipeline.faceIndex.existed) {
+        for await (const face of pipeline.results.describedFaces()) {
+          if (face.embedding) await pipeline.faceIndex.add(face.faceId, face.embedding);
+        }
+      }
       // We hold the table's lock, so no other process is writing here: leftovers of a killed run can go.
       await pipeline.store.sweepTemporaryFiles();
       if (options.consume !== false) pipeline.wire(options);
@@ -120,7 +130,23 @@ export class LocalPipeline {
   /** The stage context (stores plus the vision core); only when the models were loaded. */
   get context(): StageContext {
     if (!this.analyser) throw new FacepipeError('INTERNAL', 'This pipeline was opened without models.');
-    return { store: this.stageStore, results: this.results, analyser: this.analyser, buckets: this.buckets };
+    return { ...this.storage, store: this.stageStore, analyser: this.analyser };
+  }
+
+  /** The stores alone (queries, erasure): also without models. */
+  get storage(): StorageContext {
+    return {
+      store: this.store,
+      results: this.results,
+      buckets: this.buckets,
+      faceIndex: this.faceIndex,
+      purgeErased: () => this.purgeErased(),
+    };
+  }
+
+  /** After an erasure: erased embeddings must not stay in the face index's file either. */
+  purgeErased(): Promise<void> {
+    return this.faceIndex.compact();
   }
 
   on(listener: (event: PipelineEvent) => void): void {

@@ -37,6 +37,7 @@ export async function recogniseStage(
       ? await context.results.setEmbedding(face, description.embedding)
       : await context.results.setRekognitionMatches(face, description.matches);
   if (!stored) return { status: 'stale', reason: 'the face changed while it was described' };
+  if (description.kind === 'embedding') await indexEmbedding(context, face, description.embedding);
   const count = await context.results.countDescribedFace(face);
   if (!count) return { status: 'stale', reason: 'the image changed while the face was described' };
   if (count.described < count.faceCount) {
@@ -63,6 +64,18 @@ export async function recogniseStage(
   );
   await takeBackFromRemovedPeople(context, siblings, identities);
   return { status: 'done', faceId: face.faceId, identities: siblings.length };
+}
+
+/**
+ * Puts a face's embedding in the face index. An erasure deletes the face record before it removes index entries, and
+ * this reads the record after adding: either the erasure's removal comes after this add, or this finds the face gone
+ * (or showing another version) and takes the entry out itself.
+ */
+async function indexEmbedding(context: StageContext, face: FaceRecord, embedding: Float32Array): Promise<void> {
+  if (!context.faceIndex) return;
+  await context.faceIndex.add(face.faceId, embedding);
+  const now = await context.results.getFace(face.imageId, face.index);
+  if (!now || now.crop.key !== face.crop.key) await context.faceIndex.remove([face.faceId]);
 }
 
 /**
