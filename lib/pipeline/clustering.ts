@@ -76,6 +76,8 @@ export interface ClusterMembers {
   clusterId: string;
   /** ISO time the cluster was opened: the oldest of a merged group keeps its id. */
   createdAt: string;
+  /** Earlier ids of this cluster (clusters merged into it): a face taken out of one of them stays out. */
+  aliases?: readonly string[];
   members: readonly MemberFace[];
 }
 
@@ -115,7 +117,7 @@ function groupOf(cluster: ClusterMembers): Group {
   return {
     clusterId: cluster.clusterId,
     createdAt: cluster.createdAt,
-    ids: new Set([cluster.clusterId]),
+    ids: new Set([cluster.clusterId, ...(cluster.aliases ?? [])]),
     order: [],
     sum: sumOf(cluster.members),
     size: cluster.members.length,

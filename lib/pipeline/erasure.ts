@@ -1,6 +1,8 @@
 import { FacepipeError } from '../errors';
 import { assertNoIndexedFaces } from './backends';
-import { imageIdOf, imageObjectsPrefix } from './ids';
+import { leaveCluster } from './clusters';
+import { imageIdOf, imageObjectsPrefix, parseFaceId } from './ids';
+import { dropGalleryFaces } from './people';
 import type { FaceRecord, ImageRecord } from './records';
 import { nowIso, type StorageContext } from './stages/context';
 
@@ -84,6 +86,20 @@ async function forgetFaces(
     await context.faceIndex.remove(faces.map((f) => f.faceId));
     report.items.push(...faces.map((f) => `face-index entry ${f.faceId}`));
   }
+  for (const face of faces) {
+    if (face.clusterId) {
+      await leaveCluster(context, face, { record: false });
+      report.items.push(`cluster-member ${face.faceId} of cluster ${face.clusterId}`);
+    }
+    for (const personId of face.rejectedPeople ?? []) {
+      await context.results.removeRejection(face, personId);
+      report.items.push(`rejection of face ${face.faceId}`);
+    }
+    const personId = face.identity?.personId;
+    if (personId && (await dropGalleryFaces(context, personId, [face.faceId])) > 0) {
+      report.items.push(`gallery embedding of face ${face.faceId}`);
+    }
+  }
 }
 
 async function deleteObject(context: StorageContext, bucket: string, key: string, report: ErasureReport) {
@@ -142,7 +158,11 @@ export async function erasePersonFaces(
 export async function removePerson(
   context: StorageContext,
   personId: string,
-  options: { erase?: boolean } = {},
+  options: {
+    erase?: boolean;
+    /** Faces that became unknown, to go back into clusters (run now, or queued as a job). */
+    recluster?: (faces: readonly FaceRecord[]) => Promise<void>;
+  } = {},
 ): Promise<ErasureReport> {
   const { results } = context;
   const person = await results.getPerson(personId);
@@ -158,6 +178,23 @@ export async function removePerson(
   const faces = await results.facesOfPerson(personId);
   if (options.erase) await erasePersonFaces(context, faces, report);
   else for (const face of faces) await results.markUnknown(face, personId);
+  // What named them elsewhere goes too: "not this person" constraints, and the aliases of clusters named as them.
+  for (const faceId of await results.facesRejecting(personId)) {
+    const id = parseFaceId(faceId);
+    if (id) await results.removeRejection({ ...id, faceId }, personId);
+    report.items.push(`rejection of face ${faceId}`);
+  }
+  for (const clusterId of removed?.fromClusters ?? person.fromClusters ?? []) {
+    const alias = await results.getCluster(clusterId);
+    if (alias?.namedAs === personId && (await results.deleteCluster(clusterId, alias.revision))) {
+      report.items.push(`cluster alias ${clusterId}`);
+    }
+  }
   await context.purgeErased?.(report);
+  if (!options.erase && options.recluster) {
+    await options.recluster(
+      faces.map((f) => ({ ...f, identity: { personId: null, similarity: f.identity?.similarity ?? 0 } })),
+    );
+  }
   return report;
 }

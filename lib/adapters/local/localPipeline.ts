@@ -1,11 +1,14 @@
 import path from 'node:path';
 import type { FacepipeConfig } from '../../config';
 import { FacepipeError } from '../../errors';
+import { ClusterCache } from '../../pipeline/clusters';
+import type { Recognition } from '../../pipeline/corrections';
 import { eraseImage } from '../../pipeline/erasure';
 import { imageIdOf } from '../../pipeline/ids';
 import type { ObjectCreatedEvent, ObjectStore } from '../../pipeline/ports';
 import { GalleryCache } from '../../pipeline/recognition';
 import { emotionSettled, identitySettled } from '../../pipeline/records';
+import { type JobSender, runRecognitionJob } from '../../pipeline/rematch';
 import type { BucketNames, StageContext, StorageContext } from '../../pipeline/stages/context';
 import { type DetectOutcome, detectStage, recordGaveUp } from '../../pipeline/stages/detect';
 import { emotionStage } from '../../pipeline/stages/emotion';
@@ -79,6 +82,8 @@ export class LocalPipeline {
   private readonly listeners: ((event: PipelineEvent) => void)[] = [];
   private readonly queues: InProcessQueue<ObjectCreatedEvent>[] = [];
   private closed = false;
+  /** The clusters, cached for every stage and command of this process. */
+  readonly clusters: ClusterCache;
 
   private constructor(
     readonly dataDir: string,
@@ -90,8 +95,19 @@ export class LocalPipeline {
     private readonly stageStore: ObjectStore,
     /** Every described face's embedding (search by face, re-matching): `<dataDir>/index/faces.log`. */
     readonly faceIndex: FileFaceIndex,
+    readonly config: FacepipeConfig,
   ) {
     this.keys = new LocalKeys(store, this.buckets.ingest);
+    this.clusters = new ClusterCache(results);
+  }
+
+  /**
+   * What re-matching, clustering and corrections need: the settings, the cluster cache, and where jobs go — here
+   * straight to the job runner, one message after the other (on AWS, the re-match queue).
+   */
+  get recognition(): Recognition {
+    const send: JobSender = (job) => runRecognitionJob(this.storage, this.config.recognition, this.clusters, send, job);
+    return { settings: this.config.recognition, clusters: this.clusters, send };
   }
 
   static async open(options: LocalPipelineOptions): Promise<LocalPipeline> {
@@ -110,6 +126,7 @@ export class LocalPipeline {
         analyser,
         options.wrapStore?.(store) ?? store,
         FileFaceIndex.open(dataDir),
+        options.config,
       );
       // A data directory from before the face index (or whose index file was deleted): fill it from the results.
       if (!pipeline.faceIndex.existed) {
@@ -303,7 +320,7 @@ export class LocalPipeline {
       await emotionStage(context, event);
     });
     recognise.start(async (event) => {
-      await recogniseStage(context, gallery, event);
+      await recogniseStage(context, gallery, event, this.clusters);
     });
   }
 

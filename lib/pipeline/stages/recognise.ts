@@ -1,4 +1,5 @@
 import { recognitionBackendOf } from '../backends';
+import { ClusterCache, clusterFaces } from '../clusters';
 import { erasePersonFaces } from '../erasure';
 import { cropVersionOf } from '../ids';
 import { IO_PARALLELISM, inParallel } from '../inParallel';
@@ -26,6 +27,7 @@ export async function recogniseStage(
   context: StageContext,
   gallery: GalleryCache,
   event: ObjectCreatedEvent,
+  clusters: ClusterCache = new ClusterCache(context.results),
 ): Promise<RecogniseOutcome> {
   const found = await loadCrop(context, event);
   if (found.status === 'stale') return found;
@@ -63,6 +65,15 @@ export async function recogniseStage(
     context.results.setIdentity(sibling, sibling.crop.key, identities[i] as Identity),
   );
   await takeBackFromRemovedPeople(context, siblings, identities);
+  // Unknown faces join clusters (the ONNX backend's embeddings only: Rekognition's matches cannot be clustered).
+  if (backend.name === 'onnx') {
+    await clusterFaces(
+      context,
+      clusters,
+      siblings.map((s, i) => ({ ...s, identity: identities[i] as Identity })),
+      context.analyser.config.recognition,
+    );
+  }
   return { status: 'done', faceId: face.faceId, identities: siblings.length };
 }
 
