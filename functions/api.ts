@@ -8,7 +8,7 @@ import {
   type HttpApiEvent,
   handleApiRequest,
 } from '../lib/http';
-import { decodeLimits, stageContext, storageContext } from './commons/context';
+import { decodeLimits, recognition, stageContext, storageContext } from './commons/context';
 import { logger } from './commons/logger';
 
 /**
@@ -23,7 +23,7 @@ export async function handler(event: HttpApiEvent, context: Context): Promise<AP
   let response: ApiResponse;
   try {
     response = await handleApiRequest(
-      { storage: await storageContext(), stages: stageContext, decodeLimits, logger },
+      { storage: await storageContext(), stages: stageContext, decodeLimits, recognition, logger },
       apiRequestOf(event),
     );
   } catch (error) {

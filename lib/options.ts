@@ -513,6 +513,14 @@ export const OPTIONS = {
     description: 'the results table',
     lands: { setting: 'table' },
   },
+  rematchQueue: {
+    kind: 'string',
+    env: 'FACEPIPE_REMATCH_QUEUE',
+    default: '',
+    defaultText: 'required by the functions that start re-match jobs',
+    description: 'the SQS queue (its name) re-match and re-cluster job messages go to',
+    lands: { setting: 'rematchQueue' },
+  },
   emotionBackend: {
     kind: 'choice',
     choices: BACKENDS,

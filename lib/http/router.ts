@@ -1,7 +1,10 @@
+import { getCluster, getClusters, postSplit } from './clusters';
 import { ApiError } from './errors';
-import { getFaces } from './faces';
+import { getFaces, postMove, postReject } from './faces';
 import { deleteImage, deleteImageByKey, getImage, getImages } from './images';
-import { deletePerson, getPerson, listPeople, postPerson } from './people';
+import { getJob } from './jobs';
+import { deletePerson, getPerson, listPeople, postMerge, postPerson } from './people';
+import { postSearch } from './search';
 import type { ApiRequest, RouteHandler } from './types';
 
 /** Every route of the API, by resource and method (serverless.yml declares the same routes). */
@@ -9,8 +12,16 @@ export const ROUTES: Readonly<Record<string, Readonly<Record<string, RouteHandle
   '/images': { GET: getImages, DELETE: deleteImageByKey },
   '/images/{imageId}': { GET: getImage, DELETE: deleteImage },
   '/faces': { GET: getFaces },
+  '/faces/{faceId}/reject': { POST: postReject },
+  '/faces/{faceId}/move': { POST: postMove },
   '/people': { GET: listPeople, POST: postPerson },
   '/people/{personId}': { GET: getPerson, DELETE: deletePerson },
+  '/people/{personId}/merge': { POST: postMerge },
+  '/clusters': { GET: getClusters },
+  '/clusters/{clusterId}': { GET: getCluster },
+  '/clusters/{clusterId}/split': { POST: postSplit },
+  '/search': { POST: postSearch },
+  '/jobs/{jobId}': { GET: getJob },
 };
 
 export interface ResolvedRoute {

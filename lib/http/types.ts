@@ -1,3 +1,4 @@
+import type { Recognition } from '../pipeline/corrections';
 import type { StageContext, StorageContext } from '../pipeline/stages/context';
 import type { DecodeLimits } from '../vision/image/decode';
 import type { ApiLimits } from './limits';
@@ -40,6 +41,11 @@ export interface ApiContext {
   storage: StorageContext;
   /** The stores with the models loaded, only called by enrolment (loading models costs seconds). */
   stages: () => Promise<StageContext>;
+  /**
+   * The recognition settings, the cluster cache and where re-match jobs go (the re-match queue on AWS, the job runner
+   * locally): naming clusters, corrections, re-matching after an enrolment.
+   */
+  recognition?: () => Recognition;
   /** The decode limits enrolment photos are checked against before the models load (default: `defaults.decode`). */
   decodeLimits?: () => DecodeLimits;
   logger?: ApiLogger;

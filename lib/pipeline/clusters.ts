@@ -26,7 +26,10 @@ export function clusterIdOf(seed: string): string {
 
 export function validateClusterId(clusterId: string): string {
   if (!CLUSTER_ID.test(clusterId)) {
-    throw new FacepipeError('INVALID_OPTION', `A cluster id is "c" and 15 hexadecimal characters, got "${clusterId}".`);
+    throw new FacepipeError(
+      'INVALID_OPTION',
+      'A cluster id is "c" and 15 hexadecimal characters (the clusterId of a query result).',
+    );
   }
   return clusterId;
 }
@@ -420,7 +423,7 @@ async function applyMerge(context: StorageContext, into: string, from: readonly 
       const id2 = parseFaceId(member.faceId);
       const face = id2 && (await context.results.getFace(id2.imageId, id2.index));
       await context.results.addClusterMember({ ...member, clusterId: into });
-      if (face?.clusterId === id) await context.results.setFaceCluster(face, into);
+      if (face?.clusterId === id) await context.results.setFaceCluster(face, into, { from: id });
       await context.results.removeClusterMember(member);
       moved++;
     }

@@ -252,10 +252,10 @@ export interface ResultsStore {
   /** A cluster's faces, newest first. */
   clusterMembers(clusterId: string, range?: TimeRange): Promise<ClusterMember[]>;
   /**
-   * Records a face's cluster (null: none) while it still shows the same crop and, to join one, is still unknown;
-   * false otherwise.
+   * Records a face's cluster (null: none) while it still shows the same crop and, to join one, is still unknown and
+   * in no cluster (or, with `from`, still in that one: a merge moving it); false otherwise.
    */
-  setFaceCluster(face: FaceRecord, clusterId: string | null): Promise<boolean>;
+  setFaceCluster(face: FaceRecord, clusterId: string | null, options?: { from?: string }): Promise<boolean>;
 
   // Corrections
   /** Names a face that is still unknown and shows the same crop (re-matching, naming a cluster); false otherwise. */

@@ -184,3 +184,24 @@ export async function reclusterFaces(
   }
   return placed;
 }
+
+const isStringList = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((v) => typeof v === 'string');
+
+/** A job message as the queue delivers it (JSON), checked: anything else is refused (and dead-lettered). */
+export function parseRecognitionJob(body: string): RecognitionJob {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new FacepipeError('INVALID_OPTION', 'a job message must be JSON');
+  }
+  const job = value as Partial<RecognitionJob> & Record<string, unknown>;
+  const batch = job.batch === undefined || (Number.isInteger(job.batch) && (job.batch as number) >= 0);
+  const faceIds = job.faceIds === undefined || isStringList(job.faceIds);
+  if (typeof job.jobId !== 'string' || !batch || !faceIds)
+    throw new FacepipeError('INVALID_OPTION', 'malformed job message');
+  if (job.kind === 'rematch' && typeof job.personId === 'string') return job as RecognitionJob;
+  if (job.kind === 'recluster' && isStringList(job.faceIds)) return job as RecognitionJob;
+  throw new FacepipeError('INVALID_OPTION', 'a job message is a rematch (personId) or a recluster (faceIds)');
+}

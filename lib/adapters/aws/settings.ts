@@ -23,6 +23,8 @@ export interface DeploymentSettings {
   retentionDays: number;
   /** The source queue's maxReceiveCount: the attempt that reaches it records the image as failed before the DLQ. */
   maxReceiveCount: number;
+  /** The queue (name) re-match and re-cluster job messages go to; '' where no function sends any. */
+  rematchQueue: string;
 }
 
 /** The environment variables `serverless.yml` sets on every function (their definitions: lib/options.ts). */
@@ -37,6 +39,7 @@ export const SETTINGS_ENV = {
   rekognitionMatchThreshold: OPTIONS.rekognitionMatchThreshold.env,
   retentionDays: OPTIONS.retentionDays.env,
   maxReceiveCount: OPTIONS.maxReceiveCount.env,
+  rematchQueue: OPTIONS.rematchQueue.env,
 } as const;
 
 type Setting = (typeof OPTIONS)[keyof typeof SETTINGS_ENV];
@@ -75,5 +78,6 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Deploymen
     rekognitionMatchThreshold: setting(env, OPTIONS.rekognitionMatchThreshold),
     retentionDays: setting(env, OPTIONS.retentionDays),
     maxReceiveCount: setting(env, OPTIONS.maxReceiveCount),
+    rematchQueue: setting(env, OPTIONS.rematchQueue),
   };
 }

@@ -661,23 +661,26 @@ export class DynamoResultsStore implements ResultsStore {
     return range.limit === undefined ? members : members.slice(0, range.limit);
   }
 
-  async setFaceCluster(face: FaceRecord, clusterId: string | null): Promise<boolean> {
+  async setFaceCluster(face: FaceRecord, clusterId: string | null, options: { from?: string } = {}): Promise<boolean> {
+    const names = { '#crop': 'crop', '#key': 'key', '#cluster': 'clusterId' };
     if (clusterId === null) {
-      return this.conditionalUpdate(
-        face,
-        'REMOVE #cluster',
-        '#crop.#key = :crop',
-        { '#crop': 'crop', '#key': 'key', '#cluster': 'clusterId' },
-        { ':crop': face.crop.key },
-      );
+      return this.conditionalUpdate(face, 'REMOVE #cluster', '#crop.#key = :crop', names, { ':crop': face.crop.key });
     }
-    // Joining: only an unknown face, and only from no cluster (two racing decisions: the first one stands).
+    // Joining: only an unknown face, and only from no cluster (two racing decisions: the first one stands), or from
+    // the cluster a merge moves it out of.
+    const from =
+      options.from === undefined ? 'attribute_not_exists(#cluster) OR #cluster = :cluster' : '#cluster = :from';
     return this.conditionalUpdate(
       face,
       'SET #cluster = :cluster',
-      '#crop.#key = :crop AND attribute_type(#identity.#person, :null) AND (attribute_not_exists(#cluster) OR #cluster = :cluster)',
-      { '#crop': 'crop', '#key': 'key', '#cluster': 'clusterId', '#identity': 'identity', '#person': 'personId' },
-      { ':crop': face.crop.key, ':cluster': clusterId, ':null': 'NULL' },
+      `#crop.#key = :crop AND attribute_type(#identity.#person, :null) AND (${from})`,
+      { ...names, '#identity': 'identity', '#person': 'personId' },
+      {
+        ':crop': face.crop.key,
+        ':cluster': clusterId,
+        ':null': 'NULL',
+        ...(options.from === undefined ? {} : { ':from': options.from }),
+      },
     );
   }
 
