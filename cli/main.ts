@@ -25,6 +25,7 @@ import {
 import { queryCommand } from './commands/query';
 import { runCommand } from './commands/run';
 import { searchCommand } from './commands/search';
+import { backupStoreCommand, checkStoreCommand, repairStoreCommand, restoreStoreCommand } from './commands/store';
 import { watchCommand } from './commands/watch';
 import { addGlobalOptions, cliOption, configOverridesFromFlags, dataDirFrom } from './options';
 
@@ -240,6 +241,37 @@ export function buildProgram(): Command {
     .action(async (flags) => {
       exit(await redriveDeadLettersCommand({ ...flags, dataDir: dataDir() }, config()));
     });
+
+  const store = program
+    .command('store')
+    .description('the local results table: check it, back it up, restore or repair it');
+  store
+    .command('check')
+    .description('read every file and every entry of the results table, count the items; writes no record')
+    .option('--json', 'print the report as JSON')
+    .action(async (flags) => exit(await checkStoreCommand({ ...flags, dataDir: dataDir() }, config())));
+  store
+    .command('backup')
+    .description('copy every item of the results table, from one consistent snapshot, to a JSON-lines file')
+    .argument('<file>', 'the backup file to write (outside the data directory)')
+    .option('--json', 'print the summary as JSON')
+    .action(async (file: string, flags) =>
+      exit(await backupStoreCommand(file, { ...flags, dataDir: dataDir() }, config())),
+    );
+  store
+    .command('restore')
+    .description('replace the results table with a backup (needs the data directory alone)')
+    .argument('<file>', 'a backup written by "facepipe store backup"')
+    .option('--force', 'replace a table that holds items, or a damaged one')
+    .option('--json', 'print the summary as JSON')
+    .action(async (file: string, flags) =>
+      exit(await restoreStoreCommand(file, { ...flags, dataDir: dataDir() }, config())),
+    );
+  store
+    .command('repair')
+    .description("rebuild a damaged results table from what LevelDB can still read of its files (LevelDB's repair)")
+    .option('--json', 'print the summary as JSON')
+    .action(async (flags) => exit(await repairStoreCommand({ ...flags, dataDir: dataDir() }, config())));
 
   const models = program.command('models').description('the model files: list, fetch, convert');
   models

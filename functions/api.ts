@@ -13,26 +13,39 @@ import { logger } from './commons/logger';
 
 /**
  * The HTTP API (API Gateway v2, IAM auth): the event becomes the core's request, the core answers, and one log line
- * per request says what happened (route, status, duration, request id; never a body, key or person). The models load
- * only when an enrolment first needs them.
+ * per request says what happened (route, caller, status, duration, request id; never a body, key, name or details),
+ * plus an `audit` line for a request that read, enrolled or erased someone: who asked, which ids, how it ended. The
+ * models load only when an enrolment first needs them.
  */
 export async function handler(event: HttpApiEvent, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
   logger.addContext(context);
   const started = performance.now();
   const requestId = event.requestContext?.requestId ?? context.awsRequestId;
+  let caller: string | undefined;
   let response: ApiResponse;
   try {
+    const request = apiRequestOf(event);
+    caller = request.principal?.userArn;
     response = await handleApiRequest(
-      { storage: await storageContext(), stages: stageContext, decodeLimits, recognition, logger },
-      apiRequestOf(event),
+      {
+        storage: await storageContext(),
+        stages: stageContext,
+        decodeLimits,
+        recognition,
+        logger,
+        audit: (entry) => logger.info('audit', { ...entry }),
+      },
+      request,
     );
   } catch (error) {
-    response = errorResponse(error, requestId, logger);
+    const body = { body: event.body, isBase64Encoded: event.isBase64Encoded ?? false };
+    response = errorResponse(error, { requestId, ...body }, logger);
   }
   const errorCode = errorCodeOf(response);
   logger.info('request', {
     route: event.routeKey,
     method: event.requestContext?.http?.method,
+    caller,
     status: response.statusCode,
     durationMs: Math.round(performance.now() - started),
     requestId,

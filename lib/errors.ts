@@ -25,6 +25,12 @@ export type ErrorCode =
   | 'PROCESSING_FAILED'
   /** A write lost a race it cannot simply re-apply (a record kept changing): try again. */
   | 'CONFLICT'
+  /** The local store's files are damaged: refused, never replaced; the message names the file and the ways out. */
+  | 'STORE_DAMAGED'
+  /** The local store cannot be read or written (permissions, a read-only or full disk); the message says which. */
+  | 'STORE_UNAVAILABLE'
+  /** Another facepipe holds the data directory and this command cannot work through it. */
+  | 'STORE_BUSY'
   | 'INTERNAL';
 
 export class FacepipeError extends Error {

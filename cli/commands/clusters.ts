@@ -1,4 +1,3 @@
-import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { FacepipeError } from '../../lib/errors';
 import { OPTIONS, parseOption } from '../../lib/options';
@@ -6,6 +5,7 @@ import { consolidateClusters, liveCluster, resolveCluster } from '../../lib/pipe
 import { splitCluster } from '../../lib/pipeline/corrections';
 import { clusterView, clusterFaces as facesOfCluster } from '../../lib/pipeline/queries';
 import { jsonLine, printable } from '../../lib/printable';
+import { openJoined } from '../openPipeline';
 import { formatTable } from '../table';
 import { facesTable } from './query';
 
@@ -15,7 +15,7 @@ export async function listClustersCommand(
   config: FacepipeConfig,
 ): Promise<number> {
   const limit = flags.limit === undefined ? undefined : parseOption(OPTIONS.limit, flags.limit, OPTIONS.limit.flag);
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  const pipeline = await openJoined('clusters list', flags.dataDir, config);
   try {
     const clusters = await pipeline.results.listClusters({ limit });
     if (flags.json) {
@@ -43,7 +43,7 @@ export async function showClusterCommand(
   flags: { json?: boolean; dataDir: string },
   config: FacepipeConfig,
 ): Promise<number> {
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  const pipeline = await openJoined('clusters show', flags.dataDir, config);
   try {
     const resolved = await resolveCluster(pipeline.storage, clusterId);
     const via = resolved.via.map((alias) =>
@@ -75,7 +75,7 @@ export async function consolidateClustersCommand(
   flags: { all?: boolean; json?: boolean; dataDir: string },
   config: FacepipeConfig,
 ): Promise<number> {
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  const pipeline = await openJoined('clusters consolidate', flags.dataDir, config);
   try {
     const report = await consolidateClusters(pipeline.storage, {
       all: flags.all,
@@ -105,7 +105,7 @@ export async function splitClusterCommand(
   config: FacepipeConfig,
 ): Promise<number> {
   if (faceIds.length === 0) throw new FacepipeError('INVALID_OPTION', 'Name the faces to split off.');
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  const pipeline = await openJoined('clusters split', flags.dataDir, config);
   try {
     await liveCluster(pipeline.storage, clusterId);
     const result = await splitCluster(pipeline.storage, pipeline.recognition, clusterId, faceIds);

@@ -1,14 +1,10 @@
 import type { StoredDeadLetter } from '../../lib/adapters/local/deadLetterFile';
-import {
-  LocalPipeline,
-  type PipelineEvent,
-  STAGE_QUEUES,
-  type StageQueue,
-} from '../../lib/adapters/local/localPipeline';
+import { type PipelineEvent, STAGE_QUEUES, type StageQueue } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { FacepipeError } from '../../lib/errors';
 import type { ObjectCreatedEvent } from '../../lib/pipeline/ports';
 import { jsonLine, printable, quoteValue } from '../../lib/printable';
+import { openJoined, openRunning } from '../openPipeline';
 
 export interface DeadLetterFlags {
   dataDir: string;
@@ -31,7 +27,7 @@ function countByQueue(letters: readonly StoredDeadLetter<ObjectCreatedEvent>[]):
 /** `facepipe dead-letters list`: the messages the stages gave up on, oldest first, with the last error. */
 export async function listDeadLettersCommand(flags: DeadLetterFlags, config: FacepipeConfig): Promise<number> {
   const queue = queueOrThrow(flags.queue);
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  const pipeline = await openJoined('dead-letters list', flags.dataDir, config);
   try {
     const letters = await pipeline.deadLetters.list(queue);
     for (const letter of letters) {
@@ -68,7 +64,11 @@ export async function redriveDeadLettersCommand(
   config: FacepipeConfig,
 ): Promise<number> {
   const queue = queueOrThrow(flags.queue);
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, workers: flags.workers });
+  const pipeline = await openRunning('dead-letters redrive', {
+    dataDir: flags.dataDir,
+    config,
+    workers: flags.workers,
+  });
   const images = { done: 0, failed: 0, skipped: 0 };
   const failures: string[] = [];
   pipeline.on((event: PipelineEvent) => {

@@ -1,8 +1,8 @@
-import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { type ErasureReport, eraseImage } from '../../lib/pipeline/erasure';
 import { jsonLine, printable } from '../../lib/printable';
 import { onImageNamedBy } from '../imageArgument';
+import { openJoined } from '../openPipeline';
 
 export function printErasure(report: ErasureReport, json?: boolean): void {
   if (json) {
@@ -23,7 +23,7 @@ export async function deleteImageCommand(
   flags: { json?: boolean; dataDir: string },
   config: FacepipeConfig,
 ): Promise<number> {
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  const pipeline = await openJoined('delete', flags.dataDir, config);
   try {
     const report = await onImageNamedBy(pipeline, key, async (named) => {
       // The erasure leaves the image's erasure mark: the next run of the same folder skips the file and says so.

@@ -1,7 +1,7 @@
-import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { moveFace, rejectFace } from '../../lib/pipeline/corrections';
 import { jsonLine, printable } from '../../lib/printable';
+import { openJoined } from '../openPipeline';
 
 /** `facepipe faces reject <faceId> [--person P]`: "not this person" (or, for an unknown face, not this cluster). */
 export async function rejectFaceCommand(
@@ -9,7 +9,7 @@ export async function rejectFaceCommand(
   flags: { person?: string; json?: boolean; dataDir: string },
   config: FacepipeConfig,
 ): Promise<number> {
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  const pipeline = await openJoined('faces reject', flags.dataDir, config);
   try {
     const result = await rejectFace(pipeline.storage, pipeline.recognition, faceId, flags.person);
     if (flags.json) process.stdout.write(jsonLine(result));
@@ -32,7 +32,7 @@ export async function moveFaceCommand(
   flags: { person: string; json?: boolean; dataDir: string },
   config: FacepipeConfig,
 ): Promise<number> {
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  const pipeline = await openJoined('faces move', flags.dataDir, config);
   try {
     const result = await moveFace(pipeline.storage, pipeline.recognition, faceId, flags.person);
     if (flags.json) process.stdout.write(jsonLine(result));

@@ -1,26 +1,31 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { readFileOrRefuse } from '../../lib/adapters/local/fileWithin';
-import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { FacepipeError } from '../../lib/errors';
 import { mergePeople, nameCluster } from '../../lib/pipeline/corrections';
+import { validateDetails } from '../../lib/pipeline/details';
 import { removePerson } from '../../lib/pipeline/erasure';
+import { numberTokens } from '../../lib/pipeline/jsonSource';
 import { enrolPerson } from '../../lib/pipeline/people';
 import type { JobRecord, PersonRecord } from '../../lib/pipeline/records';
 import { startJob } from '../../lib/pipeline/rematch';
 import { personView } from '../../lib/pipeline/views';
 import { jsonLine, printable, quoteValue } from '../../lib/printable';
+import { openJoined } from '../openPipeline';
 import { formatTable } from '../table';
 import { printErasure } from './delete';
 
 function parseDetails(flags: { details?: string; detailsFile?: string }): Promise<unknown> | unknown {
   const parse = (text: string, where: string) => {
+    let value: unknown;
     try {
-      return JSON.parse(text);
+      value = JSON.parse(text);
     } catch (error) {
       throw new FacepipeError('INVALID_OPTION', `${where} is not valid JSON: ${(error as Error).message}`);
     }
+    // Checked against the text too: parsing loses what some numbers said (1e-400 became 0).
+    return validateDetails(value, numberTokens(text));
   };
   if (flags.details !== undefined && flags.detailsFile !== undefined) {
     throw new FacepipeError('INVALID_OPTION', 'Give --details or --details-file, not both.');
@@ -68,7 +73,7 @@ export async function addPersonCommand(
     loaded.push({ name: path.basename(photo), bytes: await readFileOrRefuse(photo, config.decode.maxBytes) });
   }
   const fromCluster = flags.fromCluster;
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: !fromCluster });
+  const pipeline = await openJoined('people add', flags.dataDir, config, { models: !fromCluster });
   try {
     if (fromCluster) {
       const named = await nameCluster(pipeline.storage, pipeline.recognition, {
@@ -116,7 +121,7 @@ export async function mergePeopleCommand(
   flags: { json?: boolean; dataDir: string },
   config: FacepipeConfig,
 ): Promise<number> {
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  const pipeline = await openJoined('people merge', flags.dataDir, config);
   try {
     const merged = await mergePeople(pipeline.storage, pipeline.recognition, fromId, intoId);
     if (flags.json) process.stdout.write(jsonLine(merged));
@@ -134,7 +139,7 @@ export async function mergePeopleCommand(
 }
 
 export async function listPeopleCommand(flags: { json?: boolean; dataDir: string }, config: FacepipeConfig) {
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  const pipeline = await openJoined('people list', flags.dataDir, config);
   try {
     const people = await pipeline.results.listPeople();
     if (flags.json) {
@@ -171,7 +176,7 @@ export async function showPersonCommand(
   flags: { json?: boolean; dataDir: string },
   config: FacepipeConfig,
 ) {
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  const pipeline = await openJoined('people show', flags.dataDir, config);
   try {
     const person = await pipeline.results.getPerson(personId);
     if (!person) throw new FacepipeError('NOT_FOUND', `No person with id ${quoteValue(personId)}.`);
@@ -214,7 +219,7 @@ export async function removePersonCommand(
   flags: { erase?: boolean; json?: boolean; dataDir: string },
   config: FacepipeConfig,
 ) {
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  const pipeline = await openJoined('people remove', flags.dataDir, config);
   try {
     const { recognition } = pipeline;
     const report = await removePerson(pipeline.storage, personId, {

@@ -1,4 +1,3 @@
-import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { FacepipeError } from '../../lib/errors';
 import { OPTIONS, parseOption } from '../../lib/options';
@@ -19,6 +18,7 @@ import type { ImageRecord } from '../../lib/pipeline/records';
 import { type FaceView, imageView } from '../../lib/pipeline/views';
 import { jsonLine, printable } from '../../lib/printable';
 import { onImageNamedBy } from '../imageArgument';
+import { openJoined } from '../openPipeline';
 import { formatTable } from '../table';
 
 export interface QueryFlags {
@@ -102,7 +102,7 @@ export async function queryCommand(flags: QueryFlags, config: FacepipeConfig): P
     }),
     limit,
   };
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, consume: false, models: false });
+  const pipeline = await openJoined('query', flags.dataDir, config);
   try {
     if (flags.image) {
       const { image, faces } = await onImageNamedBy(pipeline, flags.image, (key) => imageByKey(pipeline, key, limit));

@@ -3,11 +3,12 @@ import fs from 'node:fs/promises';
 import { deletedAt, forgetDeletion } from '../../lib/adapters/local/deletions';
 import { readFileWithin } from '../../lib/adapters/local/fileWithin';
 import { legacyKeyOf } from '../../lib/adapters/local/localKeys';
-import { LocalPipeline, type PipelineEvent } from '../../lib/adapters/local/localPipeline';
+import type { LocalPipeline, PipelineEvent } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { imageIdOf } from '../../lib/pipeline/ids';
 import { jsonLine, printable } from '../../lib/printable';
 import { expandInputs } from '../inputs';
+import { openRunning } from '../openPipeline';
 import { Progress } from '../progress';
 
 export interface RunFlags {
@@ -68,7 +69,7 @@ export async function runCommand(inputs: string[], flags: RunFlags, config: Face
     return 2;
   }
 
-  const pipeline = await LocalPipeline.open({
+  const pipeline = await openRunning('run', {
     dataDir: flags.dataDir,
     config,
     force: flags.force,

@@ -1,9 +1,9 @@
 import { readFileOrRefuse } from '../../lib/adapters/local/fileWithin';
-import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { FacepipeError } from '../../lib/errors';
 import { MAX_SEARCH_RESULTS, type SearchResult, searchByPhoto } from '../../lib/pipeline/search';
 import { jsonLine } from '../../lib/printable';
+import { openJoined } from '../openPipeline';
 import { formatTable } from '../table';
 import { whoText } from './query';
 
@@ -43,11 +43,7 @@ export async function searchCommand(
 ): Promise<number> {
   const limit = parseSearchLimit(flags.limit);
   const bytes = await readFileOrRefuse(photo, config.decode.maxBytes);
-  const pipeline = await LocalPipeline.open({
-    dataDir: flags.dataDir,
-    config: { ...config, ageGender: false },
-    consume: false,
-  });
+  const pipeline = await openJoined('search', flags.dataDir, { ...config, ageGender: false }, { models: true });
   try {
     const result = await searchByPhoto(pipeline.context, bytes, { limit });
     if (flags.json) for (const hit of result.hits) process.stdout.write(jsonLine(hit));

@@ -4,12 +4,12 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { deletedAt, forgetDeletion } from '../../lib/adapters/local/deletions';
 import { readFileWithin } from '../../lib/adapters/local/fileWithin';
-import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { describeError } from '../../lib/errors';
 import { imageIdOf } from '../../lib/pipeline/ids';
 import { printable } from '../../lib/printable';
 import { expandInputs, isHiddenOrPartial, isImageFileName } from '../inputs';
+import { openRunning } from '../openPipeline';
 import { FileSettler } from '../settling';
 
 /**
@@ -23,7 +23,7 @@ export async function watchCommand(
   flags: { dataDir: string; workers?: number },
   config: FacepipeConfig,
 ): Promise<number> {
-  const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, workers: flags.workers });
+  const pipeline = await openRunning('watch', { dataDir: flags.dataDir, config, workers: flags.workers });
   const ingestDir = pipeline.store.bucketRoot(pipeline.buckets.ingest);
   const watched = path.resolve(folder ?? ingestDir);
   const direct = watched === path.resolve(ingestDir);

@@ -37,17 +37,32 @@ const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
 
-/** Amazon Rekognition for what the deployment moved to it; the rest runs on the ONNX models. */
-const backends: StageBackends =
+const rekognition =
   settings.emotionBackend === 'rekognition' || settings.recognitionBackend === 'rekognition'
-    ? rekognitionBackends({
-        client: new RekognitionClient({}),
-        collectionId: settings.rekognitionCollection,
-        matchThreshold: settings.rekognitionMatchThreshold,
-        emotion: settings.emotionBackend === 'rekognition',
-        recognition: settings.recognitionBackend === 'rekognition',
-      })
-    : {};
+    ? new RekognitionClient({})
+    : undefined;
+
+/** Amazon Rekognition for what the deployment moved to it; the rest runs on the ONNX models. */
+const backends: StageBackends = rekognition
+  ? rekognitionBackends({
+      client: rekognition,
+      collectionId: settings.rekognitionCollection,
+      matchThreshold: settings.rekognitionMatchThreshold,
+      emotion: settings.emotionBackend === 'rekognition',
+      recognition: settings.recognitionBackend === 'rekognition',
+    })
+  : {};
+
+/** Only re-match jobs are sent from a function (the stage queues are fed by S3 and SNS). */
+const sqs = new SQSClient({});
+
+/** The SDK clients by service, for instrumentation: the loopback tests record which calls each function makes. */
+export const awsClients = {
+  S3: s3,
+  DynamoDB: documents,
+  SQS: sqs,
+  ...(rekognition ? { Rekognition: rekognition } : {}),
+};
 
 const storage: StorageContext = {
   store: new S3ObjectStore(s3),
@@ -97,14 +112,11 @@ export function clusterCache(): ClusterCache {
   return clusters;
 }
 
-let sqs: SQSClient | undefined;
-
 /**
  * The recognition settings, the cluster cache and the re-match queue: naming, corrections and re-matching. Needs no
  * models (the settings are numbers of the config).
  */
 export function recognition(): Recognition {
-  sqs ??= new SQSClient({});
   return {
     settings: facepipeConfig().recognition,
     clusters: clusterCache(),

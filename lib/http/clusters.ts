@@ -26,18 +26,20 @@ export const getClusters: RouteHandler = async ({ storage }, { request: { query 
  * GET /clusters/{clusterId}?limit: a cluster and its newest faces. An id merged into another answers with that one
  * (`mergedInto` says so); an id named as a person says whom (`namedAs`).
  */
-export const getCluster: RouteHandler = async ({ storage }, { request: { query }, parameters, limits }) => {
+export const getCluster: RouteHandler = async ({ storage }, { request: { query }, parameters, limits, audit }) => {
   allowOnly(query, ['limit']);
   const asked = validateClusterId(parameters.clusterId ?? '');
+  const limit = pageSize(query.limit, limits);
+  audit({ action: 'read-cluster', clusterId: asked });
   const resolved = await resolveCluster(storage, asked);
   const via = resolved.via.map((a) => ({ clusterId: a.clusterId, mergedInto: a.mergedInto ?? null, at: a.updatedAt }));
   if ('namedAs' in resolved) return json(200, { clusterId: asked, namedAs: resolved.namedAs, via });
-  const faces = await clusterFaces(storage, resolved.cluster.clusterId, { limit: pageSize(query.limit, limits) });
+  const faces = await clusterFaces(storage, resolved.cluster.clusterId, { limit });
   return json(200, { ...clusterView(resolved.cluster), asked, via, faces });
 };
 
 /** POST /clusters/{clusterId}/split {"faces": ["<faceId>", ...]}: those faces leave for a cluster of their own. */
-export const postSplit: RouteHandler = async (context, { request, parameters, limits }) => {
+export const postSplit: RouteHandler = async (context, { request, parameters, limits, audit }) => {
   allowOnly(request.query, []);
   const clusterId = validateClusterId(parameters.clusterId ?? '');
   const body = jsonObjectBody(request, limits, ['faces']);
@@ -50,6 +52,7 @@ export const postSplit: RouteHandler = async (context, { request, parameters, li
   ) {
     throw new FacepipeError('INVALID_OPTION', `faces must be a list of 1 to ${limits.maxPageSize} face ids.`);
   }
+  audit({ action: 'split-cluster', clusterId });
   await liveCluster(context.storage, clusterId);
   return json(200, await splitCluster(context.storage, recognitionOf(context), clusterId, faces as string[]));
 };
@@ -60,10 +63,14 @@ export async function facesOfClusterPage(
   clusterId: string,
   query: Readonly<Record<string, string | undefined>>,
   limits: Parameters<RouteHandler>[1]['limits'],
+  audit: Parameters<RouteHandler>[1]['audit'],
 ) {
-  const cluster = await liveCluster(context.storage, validateClusterId(clusterId));
+  const asked = validateClusterId(clusterId);
+  const range0 = timeRange(query, limits);
+  audit({ action: 'read-cluster', clusterId: asked });
+  const cluster = await liveCluster(context.storage, asked);
   const listing = `cluster:${cluster.clusterId}`;
-  const range = { ...timeRange(query, limits), after: cursorPosition(query.next, listing, 'next') };
+  const range = { ...range0, after: cursorPosition(query.next, listing, 'next') };
   const faces = await clusterFaces(context.storage, cluster.clusterId, range);
   const next = nextCursor(listing, faces, range.limit, (f) => ({ at: f.detectedAt, id: f.faceId }));
   return { cluster: cluster.clusterId, faces, next: next ?? null };

@@ -1,6 +1,8 @@
 import { FacepipeError } from '../errors';
 import { validateClusterId } from '../pipeline/clusters';
-import { type Enrolment, type EnrolmentPhoto, validateDetails, validatePersonId } from '../pipeline/people';
+import { MAX_DETAILS_DEPTH, validateDetails } from '../pipeline/details';
+import { nestsDeeperThan, numberTokens } from '../pipeline/jsonSource';
+import { type Enrolment, type EnrolmentPhoto, validatePersonId } from '../pipeline/people';
 import { ApiError } from './errors';
 import type { ApiLimits } from './limits';
 import type { ApiRequest } from './types';
@@ -73,9 +75,12 @@ export function jsonObjectBody(
 ): Record<string, unknown> {
   let body: unknown;
   try {
-    body = JSON.parse(bodyText(request, limits));
+    const text = bodyText(request, limits);
+    // These bodies are flat (a photo is 2 down): anything nested deeper is refused before it is parsed.
+    if (nestsDeeperThan(text, 4)) throw invalid('The body nests lists and objects more than 4 levels deep.');
+    body = JSON.parse(text);
   } catch (error) {
-    if (error instanceof ApiError) throw error;
+    if (error instanceof ApiError || error instanceof FacepipeError) throw error;
     throw invalid(`The body must be a JSON object with ${allowed.join(', ')}.`);
   }
   if (!isObject(body)) throw invalid(`The body must be a JSON object with ${allowed.join(', ')}.`);
@@ -86,10 +91,33 @@ export function jsonObjectBody(
 /** An enrolment from photos, or the naming of a cluster (`fromCluster` instead of `photos`). */
 export type EnrolmentRequest = Enrolment | (Omit<Enrolment, 'photos'> & { fromCluster: string });
 
+/** The details' number tokens as written in the body (paths from the details object). */
+const detailsNumbers = (text: string) =>
+  numberTokens(text, { under: 'details', maxDepth: MAX_DETAILS_DEPTH + 1 }).map((token) => ({
+    ...token,
+    path: token.path.slice(1),
+  }));
+
+/**
+ * A valid body nests at most 32 levels (details' 31 under the body; a photo is 3 down): a body nested past twice that
+ * is refused before it is parsed, which would take seconds for megabytes of brackets.
+ */
+const MAX_BODY_NESTING = 2 * MAX_DETAILS_DEPTH;
+
 export function enrolmentOf(request: ApiRequest, limits: ApiLimits): EnrolmentRequest {
   let body: unknown;
+  let text: string;
   try {
-    body = JSON.parse(bodyText(request, limits));
+    text = bodyText(request, limits);
+    if (nestsDeeperThan(text, MAX_BODY_NESTING)) {
+      throw new ApiError(
+        400,
+        'INVALID_OPTION',
+        `The body nests lists and objects more than ${MAX_BODY_NESTING} levels deep; details may nest ` +
+          `${MAX_DETAILS_DEPTH}.`,
+      );
+    }
+    body = JSON.parse(text);
   } catch (error) {
     if (error instanceof ApiError) throw error;
     // The parser's message quotes the body, which may hold a person's details: say only what is wrong.
@@ -104,9 +132,10 @@ export function enrolmentOf(request: ApiRequest, limits: ApiLimits): EnrolmentRe
     if (typeof body.name !== 'string' || body.name.trim() === '' || body.name.length > limits.maxNameLength) {
       throw invalid(`name must be a string of 1 to ${limits.maxNameLength} characters.`);
     }
+    if (!body.name.isWellFormed()) throw invalid('name must be well-formed Unicode text (it holds a lone surrogate).');
     name = body.name.trim();
   }
-  const details = body.details === undefined ? undefined : validateDetails(body.details);
+  const details = body.details === undefined ? undefined : validateDetails(body.details, detailsNumbers(text));
   if (body.fromCluster !== undefined) {
     if (body.photos !== undefined) throw invalid('Give photos or fromCluster, not both.');
     if (typeof body.fromCluster !== 'string') throw invalid('fromCluster must be a cluster id.');

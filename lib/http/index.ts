@@ -2,4 +2,4 @@ export { apiRequestOf, apiResultOf, errorCodeOf, type HttpApiEvent } from './eve
 export { errorResponse, handleApiRequest } from './handleRequest';
 export { type ApiLimits, DEFAULT_LIMITS } from './limits';
 export { ROUTES } from './router';
-export type { ApiContext, ApiLogger, ApiPrincipal, ApiRequest, ApiResponse } from './types';
+export type { ApiContext, ApiLogger, ApiPrincipal, ApiRequest, ApiResponse, AuditEntry, AuditSubject } from './types';

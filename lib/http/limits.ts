@@ -1,6 +1,6 @@
 /**
  * The API's bounds, in one place (docs/api.md lists the same numbers). A person's details are bounded where they are
- * validated for every caller: `MAX_DETAILS_BYTES` in `lib/pipeline/people.ts`.
+ * validated for every caller: `lib/pipeline/details.ts`.
  */
 export interface ApiLimits {
   /** Request body after base64 decoding; Lambda refuses invocation payloads over 6 MB anyway. */

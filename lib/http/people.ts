@@ -20,9 +20,10 @@ export const listPeople: RouteHandler = async ({ storage }, { request: { query }
 };
 
 /** GET /people/{personId}: one person, with the names of the photos that enrolled them. */
-export const getPerson: RouteHandler = async ({ storage }, { request: { query }, parameters }) => {
+export const getPerson: RouteHandler = async ({ storage }, { request: { query }, parameters, audit }) => {
   allowOnly(query, []);
   const personId = personIdParam(parameters.personId);
+  audit({ action: 'read-person', personId });
   const person = await storage.results.getPerson(personId);
   if (!person) throw new FacepipeError('NOT_FOUND', `No person with id "${personId}".`);
   return json(200, { ...personView(person), enrolmentPhotos: person.photos });
@@ -32,10 +33,11 @@ export const getPerson: RouteHandler = async ({ storage }, { request: { query },
  * POST /people: enrols a person, or adds photos to one (every photo must show exactly one face, else nothing is
  * written). 201 with Location for a new person, 200 for more photos of a known one.
  */
-export const postPerson: RouteHandler = async (context, { request, limits }) => {
+export const postPerson: RouteHandler = async (context, { request, limits, audit }) => {
   allowOnly(request.query, []);
   const enrolment = enrolmentOf(request, limits);
   if ('fromCluster' in enrolment) {
+    audit({ action: 'name-cluster', personId: enrolment.personId, clusterId: enrolment.fromCluster });
     const named = await nameCluster(context.storage, recognitionOf(context), {
       personId: enrolment.personId,
       clusterId: enrolment.fromCluster,
@@ -49,12 +51,14 @@ export const postPerson: RouteHandler = async (context, { request, limits }) => 
       job: jobView(named.job),
     };
     const created = named.person.createdAt === named.person.updatedAt;
+    audit({ created });
     return created
       ? json(201, body, { location: `/people/${encodeURIComponent(named.person.personId)}` })
       : json(200, body);
   }
   // A photo that is no image or a likely bomb is refused from its header (413/422) before the models load.
   await checkEnrolmentPhotos(enrolment.photos, context.decodeLimits?.() ?? defaults.decode);
+  audit({ action: 'enrol', personId: enrolment.personId, photos: enrolment.photos.length });
   const person = await enrolPerson(await context.stages(), enrolment);
   // Earlier unknown faces alike them are re-matched in the background (a job whose progress GET /jobs/{id} shows);
   // an API composed without recognition jobs (tests of the other routes) enrols only.
@@ -62,29 +66,33 @@ export const postPerson: RouteHandler = async (context, { request, limits }) => 
     ? await startJob(context.storage, context.recognition().send, { kind: 'rematch', personId: person.personId })
     : undefined;
   const created = person.createdAt === person.updatedAt;
+  audit({ created });
   const body = { ...personView(person), enrolmentPhotos: person.photos, job: job ? jobView(job) : null };
   if (!created) return json(200, body);
   return json(201, body, { location: `/people/${encodeURIComponent(person.personId)}` });
 };
 
 /** POST /people/{personId}/merge {"from": "<id>"}: `from` was this person enrolled twice. */
-export const postMerge: RouteHandler = async (context, { request, parameters, limits }) => {
+export const postMerge: RouteHandler = async (context, { request, parameters, limits, audit }) => {
   allowOnly(request.query, []);
   const into = personIdParam(parameters.personId);
   const body = jsonObjectBody(request, limits, ['from']);
   if (typeof body.from !== 'string')
     throw new FacepipeError('INVALID_OPTION', 'from is required: the person id to merge.');
   const from = personIdParam(body.from);
+  audit({ action: 'merge-people', personId: into, fromPersonId: from });
   return json(200, await mergePeople(context.storage, recognitionOf(context), from, into));
 };
 
 /** DELETE /people/{personId}?erase=true|false: removes the person; with erase, every face recognised as them too. */
-export const deletePerson: RouteHandler = async (context, { request: { query }, parameters }) => {
+export const deletePerson: RouteHandler = async (context, { request: { query }, parameters, audit }) => {
   allowOnly(query, ['erase']);
   const personId = personIdParam(parameters.personId);
+  const erase = booleanParam(query.erase, 'erase', false);
+  audit({ action: 'remove-person', personId, erase });
   let job: JobRecord | undefined;
   const report = await removePerson(context.storage, personId, {
-    erase: booleanParam(query.erase, 'erase', false),
+    erase,
     // Their faces are unknown now: back into clusters, in the background.
     recluster: async (faces) => {
       if (faces.length === 0 || !context.recognition) return;
@@ -94,5 +102,7 @@ export const deletePerson: RouteHandler = async (context, { request: { query }, 
       });
     },
   });
-  return json(200, { ...erasureView(report), job: job ? jobView(job) : null });
+  const view = erasureView(report);
+  audit({ removed: view.removed });
+  return json(200, { ...view, job: job ? jobView(job) : null });
 };

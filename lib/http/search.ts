@@ -11,7 +11,7 @@ import { allowOnly } from './validation';
  * POST /search {"photo": {"name", "data"}, "limit": 10}: the stored faces most alike the photo's largest face, known
  * and unknown, most alike first, with their images and times.
  */
-export const postSearch: RouteHandler = async (context, { request, limits }) => {
+export const postSearch: RouteHandler = async (context, { request, limits, audit }) => {
   allowOnly(request.query, []);
   const body = jsonObjectBody(request, limits, ['photo', 'limit']);
   const searched = photo(body.photo, 0, limits, 'photo');
@@ -27,6 +27,8 @@ export const postSearch: RouteHandler = async (context, { request, limits }) => 
     }
     limit = body.limit;
   }
+  // Its answer may show anyone's faces.
+  audit({ action: 'search' });
   // Refused from its header (413/422) before the models load, as enrolment photos are.
   await checkEnrolmentPhotos([searched], context.decodeLimits?.() ?? defaults.decode);
   return json(200, await searchByPhoto(await context.stages(), searched.bytes, { limit }));

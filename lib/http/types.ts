@@ -36,6 +36,48 @@ export interface ApiLogger {
   error(message: string, attributes: Record<string, unknown>): void;
 }
 
+/**
+ * What a request did to whom, as its route handler declares it once the parameters are valid: ids and counts only,
+ * never a name, details, an embedding or a key.
+ */
+export interface AuditSubject {
+  action:
+    | 'enrol'
+    | 'remove-person'
+    | 'erase-image'
+    | 'read-person'
+    | 'read-image'
+    | 'read-cluster'
+    | 'name-cluster'
+    | 'split-cluster'
+    | 'reject-face'
+    | 'move-face'
+    | 'merge-people'
+    | 'search';
+  personId?: string;
+  imageId?: string;
+  /** Corrections: the face; clusters: the cluster; merge-people: the person merged into `personId`. */
+  faceId?: string;
+  clusterId?: string;
+  fromPersonId?: string;
+  /** remove-person: whether their faces were erased too. */
+  erase?: boolean;
+  /** enrol: how many photos, and whether the person is new. */
+  photos?: number;
+  created?: boolean;
+  /** Erasures: how many records and objects went. */
+  removed?: { records: number; objects: number };
+}
+
+/** One audit line: the subject, who asked (the IAM caller), by which route, and how it ended. */
+export interface AuditEntry extends AuditSubject {
+  caller: string;
+  callerAccount: string;
+  route: string;
+  requestId: string;
+  status: number;
+}
+
 export interface ApiContext {
   /** The stores: enough for queries and erasure. */
   storage: StorageContext;
@@ -49,15 +91,19 @@ export interface ApiContext {
   /** The decode limits enrolment photos are checked against before the models load (default: `defaults.decode`). */
   decodeLimits?: () => DecodeLimits;
   logger?: ApiLogger;
+  /** Where the audit lines go: one per request that read, enrolled or erased someone (or tried to). */
+  audit?: (entry: AuditEntry) => void;
   /** Overrides of `DEFAULT_LIMITS`. */
   limits?: Partial<ApiLimits>;
 }
 
-/** A resolved route's handler: the request, its path parameters by name and the effective limits. */
+/** A resolved route's handler: the request, its path parameters by name, the effective limits and the audit. */
 export interface RouteInput {
   request: ApiRequest;
   parameters: Readonly<Record<string, string>>;
   limits: ApiLimits;
+  /** Declares (or adds to) what the request does to whom; the core writes the audit line when the request ends. */
+  audit: (subject: AuditSubject | Partial<AuditSubject>) => void;
 }
 
 export type RouteHandler = (context: ApiContext, input: RouteInput) => Promise<ApiResponse>;

@@ -93,8 +93,14 @@ export function personIdParam(value: string | undefined): string {
   return validatePersonId(value ?? '');
 }
 
-/** An ingest key as S3 takes it: 1 to `maxKeyBytes` bytes of UTF-8. */
+/**
+ * An ingest key as S3 takes it: 1 to `maxKeyBytes` bytes of UTF-8. A lone surrogate has no UTF-8 form (the SDK
+ * cannot even encode it into a request), so such a key is refused here.
+ */
 export function keyParam(value: string | undefined, limits: ApiLimits): string {
+  if (value !== undefined && !value.isWellFormed()) {
+    throw invalid('key must be well-formed Unicode text (it holds a lone surrogate): S3 keys are UTF-8.');
+  }
   const bytes = Buffer.byteLength(value ?? '');
   if (value === undefined || bytes === 0 || bytes > limits.maxKeyBytes) {
     throw invalid(`key must be an image key of 1 to ${limits.maxKeyBytes} bytes.`);

@@ -13,9 +13,10 @@ import {
   memberFaces,
   memberOf,
 } from './clusters';
+import { validateDetails } from './details';
 import { removePerson } from './erasure';
 import { parseFaceId } from './ids';
-import { dropGalleryFaces, embeddingFacesOf, updatePerson, validateDetails, validatePersonId } from './people';
+import { dropGalleryFaces, embeddingFacesOf, updatePerson, validatePersonId } from './people';
 import type { ClusterRecord, FaceRecord, JobRecord, PersonRecord } from './records';
 import { type JobSender, reclusterFaces, startJob } from './rematch';
 import { nowIso, type StorageContext } from './stages/context';

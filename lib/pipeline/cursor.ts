@@ -48,7 +48,8 @@ export function cursorPosition(token: string | undefined, listing: ListingKey, n
   const [from, at, id] = parts as unknown[];
   if (typeof from !== 'string') throw refuse();
   if (typeof at !== 'string' || typeof id !== 'string' || !ISO_TIME.test(at) || !ITEM_ID.test(id)) throw refuse();
-  if (Number.isNaN(Date.parse(at))) throw refuse();
+  // A time that exists exactly as written (Date would read 2026-02-30 as March 2nd).
+  if (Number.isNaN(Date.parse(at)) || new Date(at).toISOString() !== at) throw refuse();
   if (from !== listing) {
     throw new FacepipeError(
       'INVALID_OPTION',

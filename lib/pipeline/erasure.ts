@@ -41,7 +41,7 @@ export async function eraseImage(context: StorageContext, key: string): Promise<
   const { store, results, buckets } = context;
   const imageId = imageIdOf(buckets.ingest, key);
   const image = await results.getImage(imageId);
-  const upload = await store.head(buckets.ingest, key);
+  const upload = await store.exists(buckets.ingest, key);
   if (!image && !upload) throw new FacepipeError('NOT_FOUND', `No image with key "${key}".`);
   const report = emptyReport();
   await eraseWholeImage(context, imageId, key, image, report);
@@ -102,8 +102,9 @@ async function forgetFaces(
   }
 }
 
+/** Deletes an object if it is there (found without reading it: erasure needs no right to read what it deletes). */
 async function deleteObject(context: StorageContext, bucket: string, key: string, report: ErasureReport) {
-  if (!(await context.store.head(bucket, key))) return;
+  if (!(await context.store.exists(bucket, key))) return;
   await context.store.delete(bucket, key);
   report.objects.push({ bucket, key });
 }
@@ -184,6 +185,7 @@ export async function removePerson(
     if (id) await results.removeRejection({ ...id, faceId }, personId);
     report.items.push(`rejection of face ${faceId}`);
   }
+  for (const jobId of await results.forgetJobsOf(personId)) report.items.push(`job ${jobId}`);
   for (const clusterId of removed?.fromClusters ?? person.fromClusters ?? []) {
     const alias = await results.getCluster(clusterId);
     if (alias?.namedAs === personId && (await results.deleteCluster(clusterId, alias.revision))) {

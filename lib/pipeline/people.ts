@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { FacepipeError } from '../errors';
 import { type DecodeLimits, readImageHeader } from '../vision/image/decode';
 import { type EnrolmentFace, recognitionBackendOf } from './backends';
+import { validateDetails } from './details';
 import type { PersonRecord } from './records';
 import type { StageContext } from './stages/context';
 
 const PERSON_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-export const MAX_DETAILS_BYTES = 16 * 1024;
 
 export interface EnrolmentPhoto {
   name: string;
@@ -28,17 +28,6 @@ export function validatePersonId(personId: string): string {
     );
   }
   return personId;
-}
-
-export function validateDetails(details: unknown): Record<string, unknown> {
-  if (typeof details !== 'object' || details === null || Array.isArray(details)) {
-    throw new FacepipeError('INVALID_OPTION', 'Person details must be a JSON object, e.g. {"team":"blue"}.');
-  }
-  const size = Buffer.byteLength(JSON.stringify(details));
-  if (size > MAX_DETAILS_BYTES) {
-    throw new FacepipeError('INVALID_OPTION', `Person details are ${size} bytes; the limit is ${MAX_DETAILS_BYTES}.`);
-  }
-  return details as Record<string, unknown>;
 }
 
 /** Attempts at writing a person's record when other writes keep getting there first. */

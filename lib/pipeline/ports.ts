@@ -33,6 +33,11 @@ export interface ObjectStore {
   /** Undefined when the object does not exist. */
   get(bucket: string, key: string): Promise<{ object: StoredObject; body: Buffer } | undefined>;
   head(bucket: string, key: string): Promise<StoredObject | undefined>;
+  /**
+   * Whether an object is there, without reading it or its metadata: on S3 a listing, so code that only finds and
+   * deletes objects (erasure) needs no right to read them.
+   */
+  exists(bucket: string, key: string): Promise<boolean>;
   /** Deleting a missing object is not an error (S3 semantics). */
   delete(bucket: string, key: string): Promise<void>;
   /** Keys under a prefix, sorted. */
@@ -99,7 +104,7 @@ export interface NearestOptions {
 /**
  * Every described face's embedding, searchable by likeness: search by face, re-matching unknown faces against a new
  * person. It holds face ids and embeddings only (who a face is, its cluster, its photo stay in the results). Adapters:
- * an exact scan in memory persisted to a file locally (`adapters/local/fileFaceIndex.ts`), the same scan over vector
+ * an exact scan in memory (`adapters/vectors/exactFaceIndex.ts`) over vector
  * items of the results table on AWS (`adapters/dynamodb/tableFaceIndex.ts`); docs/scale.md says what replaces it
  * past a Lambda's memory.
  */
@@ -270,7 +275,12 @@ export interface ResultsStore {
   // Jobs
   putJob(job: JobRecord): Promise<void>;
   getJob(jobId: string): Promise<JobRecord | undefined>;
-  /** Adds to a job's counters and sets its other fields (atomically: concurrent batches of one job add up). */
+  /** Deletes every job naming the person (their removal: the id must not outlive it); the job ids. */
+  forgetJobsOf(personId: string): Promise<string[]>;
+  /**
+   * Adds to a job's counters and sets its other fields (atomically: concurrent batches of one job add up); a job
+   * forgotten meanwhile stays forgotten.
+   */
   updateJob(
     jobId: string,
     update: { examined?: number; changed?: number } & Partial<Pick<JobRecord, 'status' | 'total' | 'error'>>,

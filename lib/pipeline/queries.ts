@@ -123,7 +123,8 @@ export const FAILED_LISTING: ListingKey = 'failed';
 export function clusterView(cluster: ClusterRecord) {
   return {
     clusterId: cluster.clusterId,
-    faces: cluster.size,
+    /** How many faces it holds (`faces`, where an answer has them, lists the newest). */
+    size: cluster.size,
     createdAt: cluster.createdAt,
     updatedAt: cluster.updatedAt,
     /** Ids of clusters merged into this one: they lead here. */

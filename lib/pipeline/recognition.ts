@@ -110,6 +110,11 @@ export function assignIdentities(
 
 const round = (v: number) => Math.round(v * 10000) / 10000;
 
+export interface GallerySnapshot {
+  people: EnrolledPerson[];
+  version: number;
+}
+
 /**
  * The enrolled people, loaded once and kept until the table's gallery version moves (someone was enrolled or
  * removed): one small read per use instead of loading every embedding every time.
@@ -119,7 +124,7 @@ export class GalleryCache {
   private people: EnrolledPerson[] = [];
   private checkedAt = Number.NEGATIVE_INFINITY;
   /** The check in progress: concurrent callers wait for it instead of taking a gallery not loaded yet. */
-  private checking: Promise<EnrolledPerson[]> | undefined;
+  private checking: Promise<GallerySnapshot> | undefined;
 
   /** `maxAgeMs`: how long a gallery is used before its version is read again (a change shows within that time). */
   constructor(
@@ -127,22 +132,32 @@ export class GalleryCache {
     private readonly maxAgeMs = 1000,
   ) {}
 
-  current(): Promise<EnrolledPerson[]> {
+  async current(): Promise<EnrolledPerson[]> {
+    return (await this.snapshot()).people;
+  }
+
+  /**
+   * The people with the gallery version read before they were listed: a later read of the same version proves no
+   * person was enrolled or removed since (the recognise stage relies on it to skip looking each person up again).
+   */
+  snapshot(): Promise<GallerySnapshot> {
     if (this.checking) return this.checking;
-    if (Date.now() - this.checkedAt < this.maxAgeMs) return Promise.resolve(this.people);
+    if (Date.now() - this.checkedAt < this.maxAgeMs) {
+      return Promise.resolve({ people: this.people, version: this.version });
+    }
     this.checking = this.refresh().finally(() => {
       this.checking = undefined;
     });
     return this.checking;
   }
 
-  private async refresh(): Promise<EnrolledPerson[]> {
+  private async refresh(): Promise<GallerySnapshot> {
     const version = await this.results.galleryVersion();
     if (version !== this.version) {
       this.people = await this.results.listPeople();
       this.version = version;
     }
     this.checkedAt = Date.now();
-    return this.people;
+    return { people: this.people, version: this.version };
   }
 }

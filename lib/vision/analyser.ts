@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { DetectionOptions, FacepipeConfig } from '../config';
-import { loadModel } from '../models/sessions';
+import { FacepipeError } from '../errors';
+import { type LoadedModel, loadModel } from '../models/sessions';
 import { ARCFACE_SIZE, ARCFACE_TEMPLATE, writeSquareFace } from './align/faceInputs';
 import { type AgeGender, AgeGenderEstimator } from './analysers/ageGender';
 import { FaceEmbedder } from './analysers/embedder';
@@ -112,7 +113,7 @@ export class FaceAnalyser {
 
   static async create(config: FacepipeConfig): Promise<FaceAnalyser> {
     const { models } = config;
-    const [detectorModel, embedderModel, emotionModel, ageGenderModel, verifierModel] = await Promise.all([
+    const loads = await Promise.allSettled([
       loadModel(models.detector, 'detector', models),
       loadModel(models.embedder, 'embedder', models),
       loadModel(models.emotion, 'emotion', models),
@@ -120,7 +121,12 @@ export class FaceAnalyser {
       config.detection.verify && models.verifier !== models.detector
         ? loadModel(models.verifier, 'detector', models)
         : Promise.resolve(undefined),
-    ]);
+    ] as const);
+    const failures = loads.flatMap((load) => (load.status === 'rejected' ? [load.reason as unknown] : []));
+    if (failures.length > 0) throw modelsUnavailable(failures);
+    const [detectorModel, embedderModel, emotionModel, ageGenderModel, verifierModel] = loads.map(
+      (load) => (load as PromiseFulfilledResult<unknown>).value,
+    ) as [LoadedModel, LoadedModel, LoadedModel, LoadedModel | undefined, LoadedModel | undefined];
     const detector =
       detectorModel.entry.family === 'retinaface'
         ? new RetinafaceDetector(detectorModel)
@@ -378,4 +384,18 @@ function wholeImageFace(header: Pick<ImageHeader, 'width' | 'height'>): Detected
     score: 1,
     landmarks: ARCFACE_TEMPLATE.map(([x, y]) => [x * sx, y * sy]) as FiveLandmarks,
   };
+}
+
+/**
+ * Every model that could not be loaded, in one error (a user fixes them all at once): the first failure's code, and
+ * each failure's message on a line of its own.
+ */
+function modelsUnavailable(failures: readonly unknown[]): Error {
+  const [first] = failures;
+  if (failures.length === 1) return first as Error;
+  const code = first instanceof FacepipeError ? first.code : 'MODEL_MISSING';
+  const lines = failures.map((failure) => `- ${failure instanceof Error ? failure.message : String(failure)}`);
+  return new FacepipeError(code, `${failures.length} models cannot be loaded:\n${lines.join('\n')}`, {
+    cause: first,
+  });
 }

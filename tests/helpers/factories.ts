@@ -173,8 +173,9 @@ export function httpApiEventFactory(routeKey: string, options: ApiRequestOptions
   const [routeMethod = '', resource = '/'] = routeKey.split(' ');
   const method = options.method ?? routeMethod;
   const path = options.path ?? {};
-  const rawPath =
-    options.rawPath ?? resource.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(path[name] ?? ''));
+  // A lone surrogate has no URL encoding; API Gateway's path then holds U+FFFD in its place (the parameter keeps it).
+  const encode = (value: string) => encodeURIComponent(value.toWellFormed());
+  const rawPath = options.rawPath ?? resource.replace(/\{(\w+)\}/g, (_, name: string) => encode(path[name] ?? ''));
   const principal = 'principal' in options ? options.principal : TEST_PRINCIPAL;
   return {
     version: '2.0',

@@ -7,7 +7,7 @@ import type { ConfigOverrides } from '../../lib/config';
 import type { ObjectStore, StoredObject } from '../../lib/pipeline/ports';
 import { testConfig } from './testConfig';
 
-export type StoreOperation = 'put' | 'get' | 'head' | 'delete' | 'list';
+export type StoreOperation = 'put' | 'get' | 'head' | 'exists' | 'delete' | 'list';
 
 /** A fault: which calls it hits, what it does, how often it may still fire. */
 export interface FaultRule {
@@ -57,6 +57,10 @@ export class FaultyStore implements ObjectStore {
 
   head(bucket: string, key: string) {
     return this.call('head', bucket, key, () => this.inner.head(bucket, key));
+  }
+
+  exists(bucket: string, key: string) {
+    return this.call('exists', bucket, key, () => this.inner.exists(bucket, key));
   }
 
   delete(bucket: string, key: string) {

@@ -27,8 +27,8 @@ export function bucketFiles(dataDir: string): string[] {
 /** Every item of the results table, read directly (for asserting what is and is not stored). */
 export async function tableItems(pipeline: LocalPipeline): Promise<Record<string, unknown>[]> {
   const { client } = (
-    pipeline as unknown as { dynamo: { client: { send: (c: unknown) => Promise<{ Items?: unknown[] }> } } }
-  ).dynamo;
+    pipeline as unknown as { access: { client: { send: (c: unknown) => Promise<{ Items?: unknown[] }> } } }
+  ).access;
   const { Items } = await client.send(new ScanCommand({ TableName: pipeline.results.tableName }));
   return (Items ?? []) as Record<string, unknown>[];
 }

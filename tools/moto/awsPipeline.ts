@@ -1,16 +1,19 @@
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { HttpApiEvent } from '../../lib/http';
 import type { StageContext } from '../../lib/pipeline/stages/context';
 import { modelMirror, toolModelCache as testCache } from '../common/paths';
+import { AwsCallLog, type InstrumentedClient, invokedAs } from './awsCalls';
 import { createStack, type Stack, stackNames } from './awsStack';
 import { type Moto, motoEnv, startMoto } from './motoServer';
-import { runUntilDrained, SqsEventSource, type SqsHandler } from './sqsEventSource';
+import { lambdaContext, runUntilDrained, SqsEventSource, type SqsHandler } from './sqsEventSource';
 
 export interface AwsPipelineOptions {
   maxReceiveCount: number;
   /** Long enough for a batch to finish (Lambda's rule: 6× the function timeout), short enough to retry in a test. */
   visibilityTimeoutSeconds: number;
-  batchSize: { detect: number; emotion: number; recognise: number };
+  batchSize: { detect: number; emotion: number; recognise: number; rematch?: number };
   maximumConcurrency: number;
 }
 
@@ -24,10 +27,17 @@ export interface AwsPipeline {
   logs: string[];
   /** The functions' own stage context (models loaded), over the moto stores. */
   context: StageContext;
+  /** Every AWS call the functions made, by function (see awsCalls.ts), and gates on them. */
+  calls: AwsCallLog;
   put(key: string, body: Buffer): Promise<void>;
   keysIn(bucket: string): Promise<string[]>;
   dlqMessages(url: string): Promise<string[]>;
-  drain(timeoutMs?: number): Promise<void>;
+  /** Invokes the api function with an HTTP API event, as API Gateway does. */
+  api(event: HttpApiEvent): Promise<APIGatewayProxyStructuredResultV2>;
+  /** Invokes the consolidate function, as its schedule does. */
+  consolidate(): Promise<unknown>;
+  /** Runs the event sources until their queues are empty: all of them, or only those of the functions named. */
+  drain(timeoutMs?: number, functions?: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -64,7 +74,14 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
   const detect = (await import('../../functions/detect.js')).handler as SqsHandler;
   const emotion = (await import('../../functions/emotion.js')).handler as SqsHandler;
   const recognise = (await import('../../functions/recognise.js')).handler as SqsHandler;
-  const { stageContext } = await import('../../functions/commons/context.js');
+  const api = (await import('../../functions/api.js')).handler;
+  const rematch = (await import('../../functions/rematch.js')).handler as SqsHandler;
+  const consolidate = (await import('../../functions/consolidate.js')).handler;
+  const { stageContext, awsClients } = await import('../../functions/commons/context.js');
+  const calls = new AwsCallLog();
+  calls.attach(awsClients as unknown as Record<string, InstrumentedClient>);
+  let apiInvocations = 0;
+  let consolidations = 0;
   const source = (functionName: string, queue: Stack['queues']['ingest'], handler: SqsHandler, batchSize: number) =>
     new SqsEventSource(sqs, {
       functionName,
@@ -78,6 +95,7 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
     source('detect', stack.queues.ingest, detect, options.batchSize.detect),
     source('emotion', stack.queues.emotion, emotion, options.batchSize.emotion),
     source('recognise', stack.queues.recognise, recognise, options.batchSize.recognise),
+    source('rematch', stack.queues.rematch, rematch, options.batchSize.rematch ?? 1),
   ];
   return {
     moto,
@@ -87,6 +105,7 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
     sources,
     logs,
     context: await stageContext(),
+    calls,
     async put(key, body) {
       await s3.send(new PutObjectCommand({ Bucket: stack.names.ingestBucket, Key: key, Body: body }));
     },
@@ -111,7 +130,14 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
       }
       return [...bodies.values()];
     },
-    drain: (timeoutMs = 240_000) => runUntilDrained(sources, timeoutMs),
+    api: (event) => invokedAs('api', () => api(event, lambdaContext('api', `api-${++apiInvocations}`))),
+    consolidate: () =>
+      invokedAs('consolidate', () => consolidate({}, lambdaContext('consolidate', `consolidate-${++consolidations}`))),
+    drain: (timeoutMs = 240_000, functions) =>
+      runUntilDrained(
+        sources.filter((s) => functions === undefined || functions.includes(s.functionName)),
+        timeoutMs,
+      ),
     async close() {
       process.stdout.write = originalWrite;
       await moto.stop();

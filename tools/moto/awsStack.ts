@@ -13,6 +13,7 @@ export interface StackNames {
   ingestQueue: string;
   emotionQueue: string;
   recogniseQueue: string;
+  rematchQueue: string;
   cropsTopic: string;
 }
 
@@ -25,6 +26,7 @@ export function stackNames(prefix: string): StackNames {
     ingestQueue: `${prefix}-ingest`,
     emotionQueue: `${prefix}-emotion`,
     recogniseQueue: `${prefix}-recognise`,
+    rematchQueue: `${prefix}-rematch`,
     cropsTopic: `${prefix}-crop-created`,
   };
 }
@@ -38,7 +40,7 @@ export interface QueuePair {
 
 export interface Stack {
   names: StackNames;
-  queues: { ingest: QueuePair; emotion: QueuePair; recognise: QueuePair };
+  queues: { ingest: QueuePair; emotion: QueuePair; recognise: QueuePair; rematch: QueuePair };
   topicArn: string;
   /** The environment the functions get from serverless.yml, for these resources. */
   functionEnv: Record<string, string>;
@@ -52,7 +54,7 @@ export interface StackOptions {
 /**
  * Creates the pipeline's resources in an AWS API (moto on loopback) and wires them as serverless.yml does, since
  * moto's CloudFormation does not: ingest bucket → S3 notification → ingest queue; crops bucket → S3 notification →
- * SNS topic → emotion and recognise queues (raw delivery); each queue with a dead-letter queue and maxReceiveCount.
+ * SNS topic → emotion and recognise queues (raw delivery); the re-match queue; each queue with a dead-letter queue and maxReceiveCount.
  */
 export async function createStack(names: StackNames, options: StackOptions): Promise<Stack> {
   const s3 = new S3Client({ forcePathStyle: true });
@@ -90,6 +92,7 @@ export async function createStack(names: StackNames, options: StackOptions): Pro
     ingest: await queuePair(names.ingestQueue),
     emotion: await queuePair(names.emotionQueue),
     recognise: await queuePair(names.recogniseQueue),
+    rematch: await queuePair(names.rematchQueue),
   };
   const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: names.cropsTopic }));
   const topicArn = TopicArn as string;
@@ -127,6 +130,7 @@ export async function createStack(names: StackNames, options: StackOptions): Pro
       FACEPIPE_THUMBNAILS_BUCKET: names.thumbnailsBucket,
       FACEPIPE_TABLE: names.table,
       FACEPIPE_MAX_RECEIVE_COUNT: String(options.maxReceiveCount),
+      FACEPIPE_REMATCH_QUEUE: names.rematchQueue,
     },
   };
 }

@@ -5,6 +5,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { invokedAs } from './awsCalls';
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
@@ -28,7 +29,8 @@ export interface Invocation {
   durationMs: number;
 }
 
-function lambdaContext(functionName: string, requestId: string): Context {
+/** The Lambda context an invocation of `functionName` gets. */
+export function lambdaContext(functionName: string, requestId: string): Context {
   const started = Date.now();
   return {
     callbackWaitsForEmptyEventLoop: false,
@@ -68,6 +70,10 @@ function serialised<T>(work: () => Promise<T>): Promise<T> {
  */
 export class SqsEventSource {
   readonly invocations: Invocation[] = [];
+
+  get functionName(): string {
+    return this.options.functionName;
+  }
 
   constructor(
     private readonly sqs: SQSClient,
@@ -113,10 +119,9 @@ export class SqsEventSource {
     let failedIds: Set<string>;
     let threw = false;
     try {
-      const response = await this.options.handler(
-        { Records: records },
-        lambdaContext(this.options.functionName, `req-${++invocations}`),
-      );
+      const { functionName } = this.options;
+      const context = lambdaContext(functionName, `req-${++invocations}`);
+      const response = await invokedAs(functionName, () => this.options.handler({ Records: records }, context));
       failedIds = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
       // Lambda treats a response naming a record it did not send as a failure of the whole batch.
       if ([...failedIds].some((id) => !records.some((r) => r.messageId === id))) {

@@ -69,6 +69,15 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * A listing from the key itself (s3:ListBucket, not s3:GetObject): the key, if it is there, sorts before every
+   * longer key it is a prefix of, so one entry tells.
+   */
+  async exists(bucket: string, key: string): Promise<boolean> {
+    const page = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
+    return page.Contents?.[0]?.Key === key;
+  }
+
   async delete(bucket: string, key: string): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
   }

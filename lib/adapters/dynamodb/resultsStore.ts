@@ -778,12 +778,41 @@ export class DynamoResultsStore implements ResultsStore {
 
   async putJob(job: JobRecord): Promise<void> {
     const expires = Math.floor(Date.parse(job.createdAt) / 1000) + JOB_DAYS * 86_400;
+    // A job naming a person is also listed in the person's partition, so removing them finds and forgets it.
+    if (job.personId) {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...KEY.personJob(job.personId, job.jobId),
+            type: 'person-job',
+            jobId: job.jobId,
+            [TTL_ATTRIBUTE]: expires,
+          },
+        }),
+      );
+    }
     await this.client.send(
       new PutCommand({
         TableName: this.tableName,
         Item: { ...KEY.job(job.jobId), type: 'job', ...job, [TTL_ATTRIBUTE]: expires },
       }),
     );
+  }
+
+  async forgetJobsOf(personId: string): Promise<string[]> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :job)',
+      ExpressionAttributeValues: { ':pk': KEY.person(personId).PK, ':job': 'JOB#' },
+      ConsistentRead: true,
+    });
+    const jobIds = items.map((item) => item.jobId as string);
+    for (const jobId of jobIds) {
+      await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: KEY.job(jobId) }));
+      await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: KEY.personJob(personId, jobId) }));
+    }
+    return jobIds;
   }
 
   async getJob(jobId: string): Promise<JobRecord | undefined> {
@@ -813,15 +842,21 @@ export class DynamoResultsStore implements ResultsStore {
       values[`:${key}`] = update[key];
       sets.push(`#${key} = :${key}`);
     }
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: KEY.job(jobId),
-        UpdateExpression: `SET ${sets.join(', ')}${adds.length ? ` ADD ${adds.join(', ')}` : ''}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }),
-    );
+    await this.client
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: KEY.job(jobId),
+          UpdateExpression: `SET ${sets.join(', ')}${adds.length ? ` ADD ${adds.join(', ')}` : ''}`,
+          // A job forgotten meanwhile (its person was removed) is not brought back by a batch still running.
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!isConditionFailure(error)) throw error;
+      });
   }
 
   async lastConsolidation(): Promise<string | undefined> {

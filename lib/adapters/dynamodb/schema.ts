@@ -19,6 +19,7 @@ import { type FaceRecord, facePosition, failedImagePosition, type ImageRecord } 
  * | consolidated | CLUSTERS       | #CONSOLIDATED | —                                | —                               |
  * | vector  | VECTOR#<faceId>     | #VECTOR     | VECTORS#<0-f> / <addedAt>#<faceId> | —                               |
  * | job     | JOB#<jobId>         | #JOB        | —                                  | —                               |
+ * | person-job | PERSON#<personId> | JOB#<jobId> | —                                  | —                               |
  *
  * An erased image's item keeps only `erasedAt` (no key, no content); a removed person's record is deleted and a
  * removal mark (when, whether their faces were erased) stays under a hash of their id for `REMOVAL_MARK_DAYS`.
@@ -29,7 +30,8 @@ import { type FaceRecord, facePosition, failedImagePosition, type ImageRecord } 
  * embeddings and their count; a merged or named cluster stays as an alias (`mergedInto`, `namedAs`). Vector items are
  * the face index on AWS (TableFaceIndex): the embedding again, apart from the face item, spread over 16 GSI1
  * partitions by a hash of the face id and ordered by when they were added, so a container's copy reads only what was
- * added since. Job items (re-matching progress) expire after `JOB_DAYS`.
+ * added since. Job items (re-matching progress) expire after `JOB_DAYS`; a job naming a person is also listed in the
+ * person's partition (person-job), so removing the person forgets it.
  *
  * Access patterns: faces of an image (Query PK, SK begins_with FACE#), an image (Get), faces of a person over time
  * (GSI1), unknown faces (GSI1, PERSON#unknown), failed images (GSI1, FAILED), faces by emotion over time (GSI2),
@@ -57,6 +59,8 @@ export const KEY = {
   /** That a user said a face is not this person (found again when the person is removed). */
   rejection: (personId: string, faceId: string) => ({ PK: `PERSON#${personId}`, SK: `REJECTED#${faceId}` }),
   job: (jobId: string) => ({ PK: `JOB#${jobId}`, SK: '#JOB' }),
+  /** That a job names a person (found again when the person is removed). */
+  personJob: (personId: string, jobId: string) => ({ PK: `PERSON#${personId}`, SK: `JOB#${jobId}` }),
   consolidation: () => ({ PK: 'CLUSTERS', SK: '#CONSOLIDATED' }),
   /** A face's embedding in the face index (TableFaceIndex), apart from the face item so the index reads only these. */
   vector: (faceId: string) => ({ PK: `VECTOR#${faceId}`, SK: '#VECTOR' }),

@@ -1,6 +1,7 @@
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { DeadLetter } from '../../pipeline/ports';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, writePrivateFile } from './dataDirectory';
 
 /** A dead letter as stored: `id` is the message's id; `code` is the last error's code, when it had one. */
 export interface StoredDeadLetter<T> extends DeadLetter<T> {
@@ -60,26 +61,52 @@ export class FileDeadLetterStore<T> implements DeadLetterStore<T> {
     return removed.length;
   }
 
+  /**
+   * Rewrites the file with only the dead letters still there that `drop` does not select: the lines of removed
+   * dead letters, removal lines and torn lines go too, since an append-only file would otherwise keep an erased
+   * image's key forever. Atomic (a private temporary file renamed over the file) and in line with appends. Returns
+   * how many dead letters were dropped.
+   */
+  purge(drop: (deadLetter: StoredDeadLetter<T>) => boolean): Promise<number> {
+    const rewrite = this.writes.then(async () => {
+      const text = await this.readText();
+      if (text === undefined) return 0;
+      const all = await this.list();
+      const kept = all.filter((deadLetter) => !drop(deadLetter));
+      const dropped = all.length - kept.length;
+      const lines = kept.map((deadLetter) => `${JSON.stringify(deadLetter)}\n`).join('');
+      if (lines !== text) await writePrivateFile(this.file, lines, path.dirname(this.file));
+      this.checkedEnd = true;
+      return dropped;
+    });
+    this.writes = rewrite.catch(() => undefined);
+    return rewrite;
+  }
+
   private append(line: StoredDeadLetter<T> | Removal): Promise<void> {
     const write = this.writes.then(async () => {
-      await fs.mkdir(path.dirname(this.file), { recursive: true });
+      await fs.mkdir(path.dirname(this.file), { recursive: true, mode: PRIVATE_DIR_MODE });
       // A crash in the middle of an append leaves a line without its newline; start on a fresh line after it.
       const separator = this.checkedEnd || (await endsWithNewline(this.file)) ? '' : '\n';
       this.checkedEnd = true;
-      await fs.appendFile(this.file, `${separator}${JSON.stringify(line)}\n`);
+      await fs.appendFile(this.file, `${separator}${JSON.stringify(line)}\n`, { mode: PRIVATE_FILE_MODE });
     });
     this.writes = write.catch(() => undefined);
     return write;
   }
 
-  private async readLines(): Promise<(StoredDeadLetter<T> | Removal)[]> {
-    let text: string;
+  private async readText(): Promise<string | undefined> {
     try {
-      text = await fs.readFile(this.file, 'utf8');
+      return await fs.readFile(this.file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
+  }
+
+  private async readLines(): Promise<(StoredDeadLetter<T> | Removal)[]> {
+    const text = await this.readText();
+    if (text === undefined) return [];
     const lines: (StoredDeadLetter<T> | Removal)[] = [];
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue;

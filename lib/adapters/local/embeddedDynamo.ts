@@ -1,136 +1,450 @@
-import fs from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import {
-  CreateTableCommand,
-  type CreateTableCommandInput,
-  DescribeTableCommand,
-  DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
+import type { CreateTableCommandInput, GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { FacepipeError } from '../../errors';
+import { type DynamoAnswer, localDocumentClient } from './localRequestHandler';
+import { levelModule } from './ownerLock';
+import { DAMAGE_WAYS_OUT, explainStoreError, storeDamaged } from './storeErrors';
+import { buildingFolder, discardBuilding, markBuilt, swapInBuilt } from './tableFolder';
 
-export interface EmbeddedDynamo {
-  /** `http://127.0.0.1:<port>`, for tools that want to talk to the table themselves. */
-  endpoint: string;
-  client: DynamoDBDocumentClient;
-  /** Closes the client, the server and the LevelDB store (releasing its lock); safe to call twice. */
-  stop(): Promise<void>;
+/** What dynalite's store is made of, as far as facepipe reaches into it. */
+interface DynaliteStore {
+  db: LevelDb;
+}
+interface LevelDb {
+  readonly status: string;
+  open(options: { createIfMissing: boolean }): Promise<void>;
+  close: (() => Promise<void>) & { _original: () => Promise<void> };
+  iterator(options: { gte: string; lt: string; valueEncoding: 'utf8' }): AsyncIterable<[string, string]>;
+  iterator(options: { keyEncoding: 'buffer'; valueEncoding: 'buffer' }): AsyncIterable<[Buffer, Buffer]>;
+}
+/** A LevelDB written entry by entry, in batches (the rebuild's copy). */
+interface LevelCopy {
+  open(options: { createIfMissing: boolean }): Promise<void>;
+  close(): Promise<void>;
+  batch(): {
+    readonly length: number;
+    put(key: Buffer, value: Buffer, options: { keyEncoding: 'buffer'; valueEncoding: 'buffer' }): void;
+    write(): Promise<void>;
+  };
+}
+type DynaliteCallback = (error: (Error & { statusCode?: number; body?: unknown }) | null, data?: unknown) => void;
+interface ActionValidation {
+  types: unknown;
+  custom?: unknown;
+}
+interface DynaliteValidations {
+  checkTypes(data: unknown, types: unknown): unknown;
+  checkValidations(data: unknown, types: unknown, custom: unknown, store: DynaliteStore): void;
 }
 
-export interface EmbeddedDynamoOptions {
+/** The operations dynalite serves (its own list), each with its action and its request validation. */
+const OPERATIONS = [
+  'BatchGetItem',
+  'BatchWriteItem',
+  'CreateTable',
+  'DeleteItem',
+  'DeleteTable',
+  'DescribeTable',
+  'DescribeTimeToLive',
+  'GetItem',
+  'ListTables',
+  'PutItem',
+  'Query',
+  'Scan',
+  'TagResource',
+  'UntagResource',
+  'ListTagsOfResource',
+  'UpdateItem',
+  'UpdateTable',
+];
+const API_VERSIONS = ['DynamoDB_20111205', 'DynamoDB_20120810'];
+
+interface Dynalite {
+  createStore(options: Record<string, unknown>): DynaliteStore;
+  validations: DynaliteValidations;
+  actions: Map<string, { run: (store: DynaliteStore, data: unknown, cb: DynaliteCallback) => void } & ActionValidation>;
+}
+
+let loaded: Dynalite | undefined;
+
+/**
+ * dynalite's store, actions and validations, taken from its own modules: the same code its HTTP server runs, called
+ * directly (its HTTP handler throws uncaught on a storage error, which would end the process).
+ */
+function dynalite(): Dynalite {
+  if (loaded) return loaded;
+  const root = path.dirname(require.resolve('dynalite'));
+  const lowerFirst = (name: string) => name.charAt(0).toLowerCase() + name.slice(1);
+  const actions: Dynalite['actions'] = new Map();
+  for (const operation of OPERATIONS) {
+    const validation = require(path.join(root, 'validations', lowerFirst(operation))) as ActionValidation;
+    actions.set(operation, {
+      run: require(path.join(root, 'actions', lowerFirst(operation))),
+      types: validation.types,
+      custom: validation.custom,
+    });
+  }
+  loaded = {
+    createStore: (require(path.join(root, 'db')) as { create: Dynalite['createStore'] }).create,
+    validations: require(path.join(root, 'validations')),
+    actions,
+  };
+  return loaded;
+}
+
+export interface EmbeddedTableOptions {
+  /** The LevelDB folder. */
+  tableDir: string;
+  /** The data directory it belongs to (named in messages). */
   dataDir: string;
   tableDefinition: CreateTableCommandInput;
+  /** Whether a new LevelDB store may be created: only where `checkTableFiles` found no data file at all. */
+  fresh: boolean;
 }
 
-const TABLE_READY_TIMEOUT_MS = 10_000;
+/** What `entryCounts` found in the store, by the key spaces dynalite keeps. */
+export interface StoreEntries {
+  /** Items of the table by kind: `images`, `faces`, `people`, `erasureMarks`, `other` (the gallery version). */
+  items: Record<string, number>;
+  /** Entries of each index, and how many items carry that index's keys (they should be equal). */
+  indexes: { name: string; entries: number; items: number }[];
+  /** Entries whose value is not JSON (named by key). */
+  unreadable: string[];
+}
 
 /**
- * The results table locally: dynalite (the DynamoDB API on LevelDB) in this process, on loopback and a free port,
- * persisted under `<dataDir>/table/`, so the same DynamoDB code runs locally and on AWS. Creates the table when it
- * does not exist yet.
+ * The results table locally: dynalite (the DynamoDB API on LevelDB) running in this process with no server and no
+ * port: requests from the DynamoDB client are handed to dynalite's actions as function calls. The caller holds the
+ * data directory's lock and has checked the table's files (`checkTableFiles`); this opens LevelDB itself, with
+ * `createIfMissing` only for a fresh folder, so a damaged store is never replaced by an empty one.
  */
-export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions): Promise<EmbeddedDynamo> {
-  const dataDir = path.resolve(options.dataDir);
-  const tableDir = path.join(dataDir, 'table');
-  await fs.mkdir(tableDir, { recursive: true });
-  await assertNotInUse(dataDir, tableDir);
+export class EmbeddedTable {
+  readonly client: DynamoDBDocumentClient;
+  private readonly destroyClient: () => void;
+  private readonly gate = new Gate();
+  /** Why the store is unusable, once it is (a failed reopen). */
+  private broken: Error | undefined;
+  private closing: Promise<void> | undefined;
 
-  // Tables, indexes and updates become ACTIVE at once instead of after dynalite's default 500 ms.
-  const server = dynalite({ path: tableDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await listen(server);
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const dynamo = new DynamoDBClient({
-    endpoint,
-    // All pinned, so no AWS_* variable or ~/.aws file on this machine changes how the local table is reached.
-    region: 'local',
-    credentials: { accessKeyId: 'facepipe', secretAccessKey: 'facepipe' },
-    useFipsEndpoint: false,
-    useDualstackEndpoint: false,
-    accountIdEndpointMode: 'disabled',
-    maxAttempts: 3,
-    retryMode: 'standard',
-  });
-  const client = DynamoDBDocumentClient.from(dynamo, {
-    // Records leave optional fields undefined; class instances (e.g. Float32Array) must be converted by the table
-    // code, so they fail loudly here instead of being stored as a map of numbers.
-    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-  });
-
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= (async () => {
-      dynamo.destroy();
-      await close(server);
-    })();
-    return stopping;
-  };
-  try {
-    await ensureTable(dynamo, options.tableDefinition);
-  } catch (error) {
-    await stop();
-    throw error;
+  private constructor(
+    private readonly options: EmbeddedTableOptions,
+    private readonly store: DynaliteStore,
+  ) {
+    const { client, destroy } = localDocumentClient((target, body) => this.dispatch(target, body));
+    this.client = client;
+    this.destroyClient = destroy;
   }
-  return { endpoint, client, stop };
+
+  get tableName(): string {
+    return this.options.tableDefinition.TableName as string;
+  }
+
+  static async open(options: EmbeddedTableOptions): Promise<EmbeddedTable> {
+    // Tables, indexes and updates become ACTIVE at once instead of after dynalite's default 500 ms.
+    const store = dynalite().createStore({
+      path: options.tableDir,
+      createTableMs: 0,
+      deleteTableMs: 0,
+      updateTableMs: 0,
+    });
+    // LevelDB would open itself on the next microtask with createIfMissing; open it now with our own options.
+    try {
+      await store.db.open({ createIfMissing: options.fresh });
+    } catch (error) {
+      throw openFailure(error, options);
+    }
+    const table = new EmbeddedTable(options, store);
+    try {
+      await table.ensureTable();
+    } catch (error) {
+      await table.close();
+      throw error;
+    }
+    return table;
+  }
+
+  /** Answers one DynamoDB API request with dynalite's validation and action, as its HTTP server would. */
+  dispatch(target: string, body: string): Promise<DynamoAnswer> {
+    return this.gate.shared(() => this.run(target, body));
+  }
+
+  private run(target: string, body: string): Promise<DynamoAnswer> {
+    if (this.broken) return Promise.reject(this.broken);
+    if (this.store.db.status !== 'open') {
+      return Promise.reject(
+        new FacepipeError('STORE_UNAVAILABLE', `The results table in ${this.options.tableDir} is closed.`),
+      );
+    }
+    const [api, operation = ''] = target.split('.');
+    const action = dynalite().actions.get(operation);
+    if (!API_VERSIONS.includes(api ?? '') || !action) {
+      return Promise.resolve(answer(400, { __type: 'com.amazon.coral.service#UnknownOperationException' }));
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(body);
+      data = dynalite().validations.checkTypes(data, action.types);
+      dynalite().validations.checkValidations(data, action.types, action.custom, this.store);
+    } catch (error) {
+      if (error instanceof SyntaxError) {
+        return Promise.resolve(answer(400, { __type: 'com.amazon.coral.service#SerializationException' }));
+      }
+      const rejected = error as { statusCode?: number; body?: unknown };
+      if (rejected.statusCode) return Promise.resolve(answer(rejected.statusCode, rejected.body));
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      try {
+        action.run(this.store, data, (error, result) => {
+          if (error?.statusCode) resolve(answer(error.statusCode, error.body));
+          else if (error) reject(this.storageFailure(error));
+          else resolve(answer(200, result));
+        });
+      } catch (error) {
+        reject(this.storageFailure(error));
+      }
+    });
+  }
+
+  /**
+   * Makes what was deleted unrecoverable from the table's files. LevelDB keeps deleted and overwritten values in its
+   * log and older table files until a compaction rewrites them, keeps them through a compaction while a snapshot
+   * could see them (every open iterator holds one), and its MANIFEST keeps keys of the past: each level's compaction
+   * pointer (the last key a compaction at that level reached, an erased one as likely as any) and the first and last
+   * key of files. Compacting cannot clear those pointers, so the table is rebuilt: with requests held back, every
+   * live entry is copied, as stored, into a new LevelDB folder, which then takes the table's place (`tableFolder.ts`,
+   * safe against a crash), and the old folder, with everything erased in it, is deleted. The data directory's lock
+   * stays held throughout. Returns how long it took and how many entries were copied.
+   */
+  async rebuild(): Promise<{ ms: number; entries: number }> {
+    return this.gate.exclusively(async () => {
+      const started = performance.now();
+      const { tableDir } = this.options;
+      const { db } = this.store;
+      let entries = 0;
+      try {
+        await discardBuilding(tableDir);
+        const copy = new (levelModule().Level)(buildingFolder(tableDir)) as unknown as LevelCopy;
+        await copy.open({ createIfMissing: true });
+        try {
+          let batch = copy.batch();
+          for await (const [key, value] of db.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' })) {
+            batch.put(key, value, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+            entries++;
+            if (batch.length >= 1000) {
+              await batch.write();
+              batch = copy.batch();
+            }
+          }
+          await batch.write();
+        } finally {
+          await copy.close();
+        }
+        await markBuilt(tableDir);
+        await db.close._original();
+        await swapInBuilt(tableDir);
+        await db.open({ createIfMissing: false });
+      } catch (error) {
+        await discardBuilding(tableDir).catch(() => undefined);
+        const failure = this.storageFailure(error);
+        if (db.status !== 'open') this.broken = failure;
+        throw failure;
+      }
+      return { ms: performance.now() - started, entries };
+    });
+  }
+
+  /**
+   * Calls `visit` with every item of the table (its DynamoDB JSON text, as stored), in key order, from one
+   * consistent snapshot; requests go on meanwhile. Returns how many items there were.
+   */
+  async forEachItem(visit: (itemJson: string) => Promise<void> | void): Promise<number> {
+    return this.gate.shared(async () => {
+      let count = 0;
+      const prefix = `item-${this.tableName}~`;
+      try {
+        for await (const [, value] of this.store.db.iterator({
+          gte: prefix,
+          lt: `${prefix}\xff`,
+          valueEncoding: 'utf8',
+        })) {
+          await visit(value);
+          count++;
+        }
+      } catch (error) {
+        throw this.storageFailure(error);
+      }
+      return count;
+    });
+  }
+
+  /** Reads every entry of the store (items, index entries, the table's definition) and counts them. */
+  async entryCounts(): Promise<StoreEntries> {
+    return this.gate.shared(async () => {
+      const table = this.tableName;
+      const result: StoreEntries = { items: {}, indexes: [], unreadable: [] };
+      const indexes = (this.options.tableDefinition.GlobalSecondaryIndexes ?? []).map((index) => ({
+        name: index.IndexName as string,
+        prefix: `index-global~${table}~${index.IndexName}~`,
+        keys: indexKeys(index),
+        entries: 0,
+        items: 0,
+      }));
+      const itemPrefix = `item-${table}~`;
+      try {
+        for await (const [key, value] of this.store.db.iterator({ gte: '', lt: '\xff', valueEncoding: 'utf8' })) {
+          let parsed: Record<string, Record<string, string>>;
+          try {
+            parsed = JSON.parse(value);
+          } catch {
+            result.unreadable.push(key);
+            continue;
+          }
+          if (key.startsWith(itemPrefix)) {
+            const kind = itemKind(parsed.SK?.S, parsed.type?.S);
+            result.items[kind] = (result.items[kind] ?? 0) + 1;
+            for (const index of indexes) if (index.keys.every((name) => parsed[name] !== undefined)) index.items++;
+          } else {
+            const index = indexes.find((candidate) => key.startsWith(candidate.prefix));
+            if (index) index.entries++;
+          }
+        }
+      } catch (error) {
+        throw this.storageFailure(error);
+      }
+      result.indexes = indexes.map(({ name, entries, items }) => ({ name, entries, items }));
+      return result;
+    });
+  }
+
+  /** Waits for the requests in flight, then closes LevelDB (releasing its own LOCK). Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= this.gate.exclusively(async () => {
+      this.destroyClient();
+      if (this.store.db.status === 'open') await this.store.db.close._original();
+    });
+    return this.closing;
+  }
+
+  private async ensureTable(): Promise<void> {
+    const definition = this.options.tableDefinition;
+    const created = await this.dispatch('DynamoDB_20120810.CreateTable', JSON.stringify(definition));
+    if (created.status !== 200 && !created.body.includes('ResourceInUseException')) {
+      throw new FacepipeError('INTERNAL', `Cannot create the results table: ${created.body}`);
+    }
+    // With createTableMs 0, dynalite marks the table ACTIVE on a zero-delay timer: wait for it.
+    for (let turn = 0; ; turn++) {
+      if (turn === 10_000)
+        throw new FacepipeError('INTERNAL', `The results table ${definition.TableName} never became ACTIVE.`);
+      const described = await this.dispatch(
+        'DynamoDB_20120810.DescribeTable',
+        JSON.stringify({ TableName: definition.TableName }),
+      );
+      const table = (JSON.parse(described.body) as { Table?: DescribedTable }).Table;
+      const indexes = table?.GlobalSecondaryIndexes ?? [];
+      if (table?.TableStatus === 'ACTIVE' && indexes.every((index) => index.IndexStatus === 'ACTIVE')) return;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** A LevelDB failure during a request, turned into an error that names the store and what to do. */
+  private storageFailure(error: unknown): Error {
+    if (error instanceof FacepipeError) return error;
+    const { tableDir, dataDir } = this.options;
+    const code = (error as { code?: string }).code;
+    const message = (error as Error).message ?? String(error);
+    if (code === 'LEVEL_CORRUPTION' || /Corruption/i.test(message)) {
+      return new FacepipeError(
+        'STORE_DAMAGED',
+        `The results table in ${tableDir} is damaged: LevelDB reports "${message}". Stop facepipe and run ` +
+          `"facepipe store check" to find the file. ${DAMAGE_WAYS_OUT}`,
+        { cause: error },
+      );
+    }
+    return explainStoreError(error, tableDir, 'write to the results table in', dataDir) ?? (error as Error);
+  }
 }
 
-interface LevelDatabase {
-  open(): Promise<void>;
-  close(): Promise<void>;
+interface DescribedTable {
+  TableStatus?: string;
+  GlobalSecondaryIndexes?: { IndexStatus?: string }[];
 }
 
-/**
- * dynalite opens LevelDB lazily and, when it is locked, fails on the first request with an uncaught exception. So
- * take the lock once with the same LevelDB module dynalite loads, and let it go before dynalite opens the store.
- */
-async function assertNotInUse(dataDir: string, tableDir: string): Promise<void> {
-  const levelPath = require.resolve('level', { paths: [path.dirname(require.resolve('dynalite'))] });
-  const { Level } = require(levelPath) as { Level: new (location: string) => LevelDatabase };
-  const database = new Level(tableDir);
-  try {
-    await database.open();
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause;
-    if (cause?.code !== 'LEVEL_LOCKED') throw error;
-    throw new FacepipeError(
-      'INVALID_OPTION',
-      `Another facepipe is running on the data directory ${dataDir} (its table, ${tableDir}, is locked). ` +
-        'Stop that one first, or give this one a different data directory.',
-      { cause: error },
+/** The kind of an item, from its sort key and type (the layout is `schema.ts`'s). */
+function itemKind(sortKey: string | undefined, type: string | undefined): string {
+  if (type === 'erased-image' || type === 'person-removal') return 'erasureMarks';
+  if (sortKey === '#IMAGE') return 'images';
+  if (sortKey?.startsWith('FACE#')) return 'faces';
+  if (sortKey === '#PERSON') return 'people';
+  return 'other';
+}
+
+const answer = (status: number, body: unknown): DynamoAnswer => ({ status, body: JSON.stringify(body ?? {}) });
+
+const indexKeys = (index: GlobalSecondaryIndex) => (index.KeySchema ?? []).map((key) => key.AttributeName as string);
+
+/** Why LevelDB did not open, as an error that names the folder and what to do. */
+function openFailure(error: unknown, options: EmbeddedTableOptions): unknown {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause ?? (error as Error);
+  const code = (cause as { code?: string }).code;
+  const message = (cause as Error).message ?? String(cause);
+  if (code === 'LEVEL_LOCKED') {
+    return new FacepipeError(
+      'STORE_BUSY',
+      `The results table in ${options.tableDir} is open in another process. Stop it first (is an older facepipe ` +
+        'running on this data directory?).',
+      { cause },
     );
   }
-  await database.close();
-}
-
-async function ensureTable(dynamo: DynamoDBClient, definition: CreateTableCommandInput): Promise<void> {
-  try {
-    await dynamo.send(new CreateTableCommand(definition));
-  } catch (error) {
-    if ((error as Error).name !== 'ResourceInUseException') throw error; // it exists already
-  }
-  const deadline = Date.now() + TABLE_READY_TIMEOUT_MS;
-  for (;;) {
-    const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: definition.TableName }));
-    const indexes = Table?.GlobalSecondaryIndexes ?? [];
-    if (Table?.TableStatus === 'ACTIVE' && indexes.every((index) => index.IndexStatus === 'ACTIVE')) return;
-    if (Date.now() > deadline)
-      throw new Error(`Table ${definition.TableName} is not ACTIVE after ${TABLE_READY_TIMEOUT_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-function listen(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
+  if (code === 'LEVEL_CORRUPTION' || /Corruption|does not exist/i.test(message)) {
+    return storeDamaged(options.tableDir, options.tableDir, `cannot be opened: LevelDB reports "${message}"`, {
+      cause,
     });
-  });
+  }
+  return (
+    explainStoreError(cause, options.tableDir, 'open the results table in', options.dataDir) ??
+    new FacepipeError('STORE_UNAVAILABLE', `Cannot open the results table in ${options.tableDir}: ${message}.`, {
+      cause,
+    })
+  );
 }
 
-function close(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+/**
+ * Requests share the store; a compaction (which reopens LevelDB) or closing has it alone: it waits for the requests
+ * in flight, and new ones wait for it.
+ */
+class Gate {
+  private active = 0;
+  private exclusive: Promise<unknown> | undefined;
+  private idle: (() => void) | undefined;
+
+  async shared<T>(work: () => Promise<T>): Promise<T> {
+    while (this.exclusive) await this.exclusive.catch(() => undefined);
+    this.active++;
+    try {
+      return await work();
+    } finally {
+      if (--this.active === 0) this.idle?.();
+    }
+  }
+
+  async exclusively<T>(work: () => Promise<T>): Promise<T> {
+    while (this.exclusive) await this.exclusive.catch(() => undefined);
+    const run = (async () => {
+      while (this.active > 0) {
+        await new Promise<void>((resolve) => {
+          this.idle = resolve;
+        });
+      }
+      this.idle = undefined;
+      return work();
+    })();
+    this.exclusive = run;
+    try {
+      return await run;
+    } finally {
+      if (this.exclusive === run) this.exclusive = undefined;
+    }
+  }
 }

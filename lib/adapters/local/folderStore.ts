@@ -4,6 +4,7 @@ import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { FacepipeError, fileTooLarge } from '../../errors';
 import type { ObjectCreatedEvent, ObjectStore, StoredObject } from '../../pipeline/ports';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './dataDirectory';
 import { readAtMost } from './fileWithin';
 
 /**
@@ -74,10 +75,19 @@ export class FolderObjectStore implements ObjectStore {
     return () => listeners.delete(listener);
   }
 
-  /** Announces an object that arrived without `put` (a file a user dropped into the bucket's folder). */
+  /**
+   * Announces an object that arrived without `put` (a file a user dropped into the bucket's folder). The file is
+   * made 0600 like everything in the data directory (a copy keeps its source's permissions, often 0644 or 0444).
+   */
   async notifyObjectCreated(bucket: string, key: string): Promise<StoredObject | undefined> {
     const object = await this.head(bucket, key);
-    if (object) await this.notify(object);
+    if (object) {
+      const file = this.pathOf(bucket, key);
+      const stat = await fs.stat(file).catch(() => undefined);
+      if (stat && (stat.mode & 0o777) !== PRIVATE_FILE_MODE)
+        await fs.chmod(file, PRIVATE_FILE_MODE).catch(() => undefined);
+      await this.notify(object);
+    }
     return object;
   }
 
@@ -131,6 +141,10 @@ export class FolderObjectStore implements ObjectStore {
 
   async head(bucket: string, key: string): Promise<StoredObject | undefined> {
     return (await this.read(bucket, key, this.pathOf(bucket, key), { body: false }))?.object;
+  }
+
+  async exists(bucket: string, key: string): Promise<boolean> {
+    return (await this.head(bucket, key)) !== undefined;
   }
 
   async delete(bucket: string, key: string): Promise<void> {
@@ -419,9 +433,9 @@ async function writeMetadata(file: string, object: StoredObject, stats: Stats): 
 async function writeTempFile(folder: string, data: Buffer | string): Promise<{ file: string; stats: Stats }> {
   const file = path.join(folder, `.${randomBytes(8).toString('hex')}${TEMP_SUFFIX}`);
   for (let attempt = 1; ; attempt++) {
-    await fs.mkdir(folder, { recursive: true });
+    await fs.mkdir(folder, { recursive: true, mode: PRIVATE_DIR_MODE });
     try {
-      await fs.writeFile(file, data, { flag: 'wx' });
+      await fs.writeFile(file, data, { flag: 'wx', mode: PRIVATE_FILE_MODE });
       return { file, stats: await fs.stat(file) };
     } catch (error) {
       // A concurrent delete may remove the folder, then empty, between mkdir and write.

@@ -1,10 +1,9 @@
-import path from 'node:path';
 import type { FacepipeConfig } from '../../config';
 import { FacepipeError } from '../../errors';
 import { ClusterCache } from '../../pipeline/clusters';
 import type { Recognition } from '../../pipeline/corrections';
-import { eraseImage } from '../../pipeline/erasure';
-import { imageIdOf } from '../../pipeline/ids';
+import { type ErasureReport, eraseImage } from '../../pipeline/erasure';
+import { imageIdOf, parseCropKey } from '../../pipeline/ids';
 import type { ObjectCreatedEvent, ObjectStore } from '../../pipeline/ports';
 import { GalleryCache } from '../../pipeline/recognition';
 import { emotionSettled, identitySettled } from '../../pipeline/records';
@@ -16,12 +15,16 @@ import { recogniseStage } from '../../pipeline/stages/recognise';
 import { FaceAnalyser } from '../../vision/analyser';
 import { DynamoResultsStore } from '../dynamodb/resultsStore';
 import { tableDefinition } from '../dynamodb/schema';
+import { TableFaceIndex } from '../dynamodb/tableFaceIndex';
+import { DataDirectory } from './dataDirectory';
 import { FileDeadLetterStore, type StoredDeadLetter } from './deadLetterFile';
-import { type EmbeddedDynamo, startEmbeddedDynamo } from './embeddedDynamo';
-import { FileFaceIndex } from './fileFaceIndex';
 import { FolderObjectStore } from './folderStore';
 import { InProcessQueue, InProcessTopic, type QueueOptions } from './inProcessQueue';
 import { LocalKeys } from './localKeys';
+import { openStore, type StoreAccess } from './storeAccess';
+import { checkStore, type StoreCheck } from './storeCheck';
+import type { OwnerInfo, ShareOperations } from './storeSharing';
+import { type BackupSummary, writeBackup } from './tableBackup';
 
 export const LOCAL_BUCKETS: BucketNames = { ingest: 'ingest', crops: 'crops', thumbnails: 'thumbnails' };
 export const LOCAL_TABLE = 'facepipe-results';
@@ -48,6 +51,17 @@ export interface LocalPipelineOptions {
    * from the folder store underneath.
    */
   wrapStore?: (store: ObjectStore) => ObjectStore;
+  /**
+   * When another facepipe holds the data directory, work through it (its table, its erasure purges) instead of
+   * refusing with STORE_BUSY. Only without consumers: the stage queues run in the process that holds it.
+   */
+  join?: boolean;
+  /** The command this pipeline serves (`watch`, `query`...), named in other processes' messages. */
+  command?: string;
+  /** Said after "Another facepipe is running ..." when this pipeline cannot run beside the one holding the data. */
+  busyAdvice?: (owner: OwnerInfo | undefined) => string;
+  /** Hears what the user should know (permissions tightened, waiting for other commands to finish). */
+  notice?: (message: string) => void;
 }
 
 export type DeliverySettings = Required<
@@ -74,31 +88,42 @@ export interface RedriveReport {
  * The pipeline on one machine, with the adapters of the local default: a folder per bucket, in-process queues and
  * topic, the results table in embedded dynalite, dead letters in a JSON-lines file, all under the data directory.
  * The stages are the very ones the AWS handlers call.
+ *
+ * One process at a time holds the data directory (its lock): it opens the table and runs the queues. It also shares
+ * the table with the same user's other facepipe commands over the data directory's private socket; a pipeline
+ * opened with `join` while another process holds the data directory works through that one (mode `shared`): its
+ * table requests and erasure purges go there, its objects go straight to the bucket folders (safe for concurrent
+ * writers: atomic renames).
  */
 export class LocalPipeline {
   readonly buckets = LOCAL_BUCKETS;
+  readonly dataDir: string;
   /** The ingest keys of local files (`localKeys.ts`). */
   readonly keys: LocalKeys;
   private readonly listeners: ((event: PipelineEvent) => void)[] = [];
   private readonly queues: InProcessQueue<ObjectCreatedEvent>[] = [];
+  private analyser: FaceAnalyser | undefined;
   private closed = false;
   /** The clusters, cached for every stage and command of this process. */
   readonly clusters: ClusterCache;
+  /** Every described face's embedding (search by face, re-matching). */
+  readonly faceIndex: TableFaceIndex;
 
   private constructor(
-    readonly dataDir: string,
+    private readonly directory: DataDirectory,
+    private readonly access: StoreAccess,
     readonly store: FolderObjectStore,
     readonly results: DynamoResultsStore,
     readonly deadLetters: FileDeadLetterStore<ObjectCreatedEvent>,
-    private readonly dynamo: EmbeddedDynamo,
-    private readonly analyser: FaceAnalyser | undefined,
     private readonly stageStore: ObjectStore,
-    /** Every described face's embedding (search by face, re-matching): `<dataDir>/index/faces.log`. */
-    readonly faceIndex: FileFaceIndex,
+    private readonly notice: (message: string) => void,
     readonly config: FacepipeConfig,
   ) {
+    this.dataDir = directory.root;
     this.keys = new LocalKeys(store, this.buckets.ingest);
     this.clusters = new ClusterCache(results);
+    // Vector items of the table itself, as on AWS: shared with joined processes, purged with the table after erasure.
+    this.faceIndex = new TableFaceIndex(access.client, LOCAL_TABLE);
   }
 
   /**
@@ -111,37 +136,60 @@ export class LocalPipeline {
   }
 
   static async open(options: LocalPipelineOptions): Promise<LocalPipeline> {
-    const dataDir = path.resolve(options.dataDir);
-    const dynamo = await startEmbeddedDynamo({ dataDir, tableDefinition: tableDefinition(LOCAL_TABLE) });
+    if (options.join && options.consume !== false) {
+      throw new FacepipeError('INTERNAL', 'A pipeline that joins another process cannot run the stage queues.');
+    }
+    const notice = options.notice ?? (() => {});
+    const directory = await DataDirectory.prepare(options.dataDir, notice);
+    let access: StoreAccess;
     try {
-      const analyser = options.models === false ? undefined : await FaceAnalyser.create(options.config);
+      access = await openStore(directory, {
+        tableDefinition: tableDefinition(LOCAL_TABLE),
+        command: options.command ?? (options.consume === false ? 'pipeline' : 'run'),
+        join: options.join ?? false,
+        busyAdvice: options.busyAdvice,
+      });
+    } catch (error) {
+      directory.release();
+      throw error;
+    }
+    try {
       // The store never reads an object over the size limit, not even to hash a file a user dropped in.
-      const store = new FolderObjectStore(dataDir, { maxBodyBytes: options.config.decode.maxBytes });
+      const store = new FolderObjectStore(directory.root, { maxBodyBytes: options.config.decode.maxBytes });
       const pipeline = new LocalPipeline(
-        dataDir,
+        directory,
+        access,
         store,
-        new DynamoResultsStore(dynamo.client, LOCAL_TABLE),
-        new FileDeadLetterStore<ObjectCreatedEvent>(dataDir),
-        dynamo,
-        analyser,
+        new DynamoResultsStore(access.client, LOCAL_TABLE),
+        new FileDeadLetterStore<ObjectCreatedEvent>(directory.root),
         options.wrapStore?.(store) ?? store,
-        FileFaceIndex.open(dataDir),
+        notice,
         options.config,
       );
-      // A data directory from before the face index (or whose index file was deleted): fill it from the results.
-      if (!pipeline.faceIndex.existed) {
-        for await (const face of pipeline.results.describedFaces()) {
-          if (face.embedding) await pipeline.faceIndex.add(face.faceId, face.embedding);
-        }
+      if (access.mode === 'owner') {
+        // We hold the data directory, so no other process is writing here: leftovers of a killed run can go.
+        await pipeline.store.sweepTemporaryFiles();
+        // Other commands are served from now on, not only once the models are loaded.
+        access.held.server.serve(pipeline.shareOperations());
       }
-      // We hold the table's lock, so no other process is writing here: leftovers of a killed run can go.
-      await pipeline.store.sweepTemporaryFiles();
+      if (options.models !== false) pipeline.analyser = await FaceAnalyser.create(options.config);
       if (options.consume !== false) pipeline.wire(options);
       return pipeline;
     } catch (error) {
-      await dynamo.stop();
+      await access.close();
+      directory.release();
       throw error;
     }
+  }
+
+  /** `owner`: this process holds the data directory; `shared`: it works through the process that does. */
+  get mode(): StoreAccess['mode'] {
+    return this.access.mode;
+  }
+
+  /** The process that holds the data directory, when this pipeline works through it. */
+  get owner(): OwnerInfo | undefined {
+    return this.access.mode === 'shared' ? this.access.owner : undefined;
   }
 
   /** The stage context (stores plus the vision core); only when the models were loaded. */
@@ -150,20 +198,43 @@ export class LocalPipeline {
     return { ...this.storage, store: this.stageStore, analyser: this.analyser };
   }
 
-  /** The stores alone (queries, erasure): also without models. */
+  /** The stores alone (queries, corrections, erasure): also without models. */
   get storage(): StorageContext {
     return {
       store: this.store,
       results: this.results,
       buckets: this.buckets,
       faceIndex: this.faceIndex,
-      purgeErased: () => this.purgeErased(),
+      purgeErased: this.purgeErased,
     };
   }
 
-  /** After an erasure: erased embeddings must not stay in the face index's file either. */
-  purgeErased(): Promise<void> {
-    return this.faceIndex.compact();
+  /**
+   * The erasure hook (`StorageContext.purgeErased`): after an erasure, nothing it erased may be recoverable from the
+   * data directory's files. The dead-letter file is rewritten without the dead letters of erased objects (and
+   * without removed ones), and the table is rebuilt from its live entries so deleted values leave LevelDB's files
+   * (`EmbeddedTable.rebuild`). Runs in the process that holds the data directory.
+   */
+  readonly purgeErased = async (report: ErasureReport): Promise<void> => {
+    if (this.access.mode === 'shared') {
+      await this.access.connection.call('purgeErased', report);
+      return;
+    }
+    await this.deadLetters.purge(erasedBy(report, this.buckets));
+    await this.access.table.rebuild();
+  };
+
+  /** `facepipe store check`: the table's files, every entry read back, the indexes; writes no record. */
+  async checkStore(): Promise<StoreCheck> {
+    if (this.access.mode === 'shared') return (await this.access.connection.call('checkStore')) as StoreCheck;
+    return checkStore(this.directory, this.access.table, async () => (await this.deadLetters.list()).length);
+  }
+
+  /** `facepipe store backup`: every item, from one snapshot, to `file` (outside the data directory). */
+  async backupStore(file: string): Promise<BackupSummary> {
+    if (this.access.mode === 'shared')
+      return (await this.access.connection.call('backupStore', { file })) as BackupSummary;
+    return writeBackup(this.access.table, file, this.directory);
   }
 
   on(listener: (event: PipelineEvent) => void): void {
@@ -277,12 +348,41 @@ export class LocalPipeline {
     return report;
   }
 
-  /** Stops receiving, lets the handlers in flight finish, then closes the table. Safe to call twice. */
+  /**
+   * Stops receiving, lets the handlers in flight finish, waits for the commands working through this process to
+   * end, then closes the table and lets the data directory go. Safe to call twice.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await Promise.all(this.queues.map((q) => q.stop()));
-    await this.dynamo.stop();
+    try {
+      if (this.access.mode === 'owner') {
+        await this.access.close((sessions) =>
+          this.notice(`Waiting for ${sessions} other facepipe command(s) using ${this.dataDir} to finish...`),
+        );
+      } else {
+        await this.access.close();
+      }
+    } finally {
+      this.directory.release();
+    }
+  }
+
+  /** What this process answers to the commands that work through it (see `storeSharing.ts`). */
+  private shareOperations(): ShareOperations {
+    if (this.access.mode !== 'owner') return {};
+    const { table } = this.access;
+    return {
+      dynamodb: (args) => {
+        const { target, body } = args as { target?: unknown; body?: unknown };
+        if (typeof target !== 'string' || typeof body !== 'string') throw new FacepipeError('INTERNAL', 'Bad request.');
+        return table.dispatch(target, body);
+      },
+      purgeErased: (report) => this.purgeErased(report as ErasureReport),
+      checkStore: () => this.checkStore(),
+      backupStore: (args) => this.backupStore(String((args as { file?: unknown }).file)),
+    };
   }
 
   private emit(event: PipelineEvent): void {
@@ -343,4 +443,26 @@ export class LocalPipeline {
     }
     this.emit({ type: 'dead-letter', queue, reason, message });
   }
+}
+
+/**
+ * The dead letters an erasure makes unwanted: those of an erased object, of any object of an erased image (its
+ * crops carry its id), and those whose reason names an erased upload's key.
+ */
+function erasedBy(report: ErasureReport, buckets: typeof LOCAL_BUCKETS) {
+  const objects = new Set(report.objects.map((object) => `${object.bucket}\n${object.key}`));
+  const uploads = report.objects.filter((object) => object.bucket === buckets.ingest).map((object) => object.key);
+  const images = new Set(uploads.map((key) => imageIdOf(buckets.ingest, key)));
+  for (const item of report.items) {
+    const image = /^image ([0-9a-f]{24})$/.exec(item)?.[1];
+    if (image) images.add(image);
+  }
+  return (deadLetter: StoredDeadLetter<ObjectCreatedEvent>) => {
+    const { bucket, key } = deadLetter.message;
+    if (objects.has(`${bucket}\n${key}`)) return true;
+    if (bucket === buckets.ingest && images.has(imageIdOf(bucket, key))) return true;
+    const crop = parseCropKey(key);
+    if (crop && images.has(crop.imageId)) return true;
+    return uploads.some((upload) => deadLetter.reason.includes(upload));
+  };
 }

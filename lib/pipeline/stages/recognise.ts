@@ -52,7 +52,7 @@ export async function recogniseStage(
   if (siblings.some((s) => !backend.described(s))) {
     throw new Error(`a counted face has no stored description from the ${backend.name} recognition backend`);
   }
-  const people = await gallery.current();
+  const { people, version: galleryVersion } = await gallery.snapshot();
   const gate = context.analyser.config.recognition;
   const identities = assignBySimilarity(
     backend.similarities(siblings, people),
@@ -64,7 +64,7 @@ export async function recogniseStage(
   await inParallel([...siblings.entries()], IO_PARALLELISM, ([i, sibling]) =>
     context.results.setIdentity(sibling, sibling.crop.key, identities[i] as Identity),
   );
-  await takeBackFromRemovedPeople(context, siblings, identities);
+  await takeBackFromRemovedPeople(context, siblings, identities, galleryVersion);
   // Unknown faces join clusters (the ONNX backend's embeddings only: Rekognition's matches cannot be clustered).
   if (backend.name === 'onnx') {
     await clusterFaces(
@@ -99,7 +99,12 @@ async function takeBackFromRemovedPeople(
   context: StageContext,
   faces: readonly FaceRecord[],
   identities: readonly Identity[],
+  galleryVersion: number,
 ): Promise<void> {
+  if (identities.every((identity) => identity.personId === null)) return;
+  // A removal deletes the record and moves the gallery version before it lists the person's faces: the same version
+  // now, read after the faces were written, means any removal lists them itself. One read instead of one per face.
+  if ((await context.results.galleryVersion()) === galleryVersion) return;
   for (const [i, face] of faces.entries()) {
     const personId = identities[i]?.personId;
     if (!personId || (await context.results.getPerson(personId))) continue;

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SETTINGS_ENV } from '../../../lib/adapters/aws/settings';
 import { TTL_ATTRIBUTE, tableDefinition } from '../../../lib/adapters/dynamodb/schema';
+import { ROUTES } from '../../../lib/http/router';
 import { modelEntry } from '../../../lib/models/manifest';
 import { functionModelIds } from '../../../scripts/lambdaModels';
 import {
@@ -30,26 +31,26 @@ const LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024;
 /** Timeouts of the tests and hooks that run osls: the wait for the osls lock, then the run. */
 const PACKAGING = oslsTimeout('package');
 const PRINTING = oslsTimeout('print');
-const FUNCTION_OF_QUEUE = { IngestQueue: 'detect', EmotionQueue: 'emotion', RecogniseQueue: 'recognise' } as const;
+const FUNCTION_OF_QUEUE = {
+  IngestQueue: 'detect',
+  EmotionQueue: 'emotion',
+  RecogniseQueue: 'recognise',
+  RematchQueue: 'rematch',
+} as const;
 type SourceQueue = keyof typeof FUNCTION_OF_QUEUE;
 const SOURCE_QUEUES = Object.keys(FUNCTION_OF_QUEUE) as SourceQueue[];
 const DLQ_OF: Record<SourceQueue, string> = {
   IngestQueue: 'IngestDeadLetterQueue',
   EmotionQueue: 'EmotionDeadLetterQueue',
   RecogniseQueue: 'RecogniseDeadLetterQueue',
+  RematchQueue: 'RematchDeadLetterQueue',
 };
+
 const DATA_BUCKETS = ['IngestBucket', 'CropsBucket', 'ThumbnailsBucket'];
-const API_ROUTES = [
-  'GET /images',
-  'GET /images/{imageId}',
-  'DELETE /images/{imageId}',
-  'DELETE /images',
-  'GET /faces',
-  'GET /people',
-  'POST /people',
-  'GET /people/{personId}',
-  'DELETE /people/{personId}',
-];
+/** Every route the API core serves, as API Gateway route keys (serverless.yml must declare exactly these). */
+const API_ROUTES = Object.entries(ROUTES).flatMap(([route, methods]) =>
+  Object.keys(methods).map((method) => `${method} ${route}`),
+);
 
 type Statement = {
   Sid?: string;
@@ -276,7 +277,13 @@ describe('serverless.yml packaged for stage test', () => {
     expect(p.KeySchema).toEqual(definition.KeySchema);
     expect([...p.AttributeDefinitions].sort(byName)).toEqual([...(definition.AttributeDefinitions ?? [])].sort(byName));
     expect(p.GlobalSecondaryIndexes).toEqual(definition.GlobalSecondaryIndexes);
-    expect(p.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    // Erased items stay restorable for the recovery period: a parameter, 35 days (the most) unless shortened.
+    expect(p.PointInTimeRecoverySpecification).toEqual({
+      PointInTimeRecoveryEnabled: true,
+      RecoveryPeriodInDays: { Ref: 'PointInTimeRecoveryDays' },
+    });
+    expect(template.Parameters?.PointInTimeRecoveryDays).toMatchObject({ MinValue: 1, MaxValue: 35 });
+    expect(String(template.Parameters?.PointInTimeRecoveryDays?.Default)).toBe('35');
     expect(p.TimeToLiveSpecification).toEqual({ AttributeName: TTL_ATTRIBUTE, Enabled: true });
     expect(p.SSESpecification).toEqual({ SSEEnabled: true });
   });
@@ -286,6 +293,48 @@ describe('serverless.yml packaged for stage test', () => {
     expect(routes.map((r) => r.RouteKey).sort()).toEqual([...API_ROUTES].sort());
     for (const route of routes) expect(route.AuthorizationType).toBe('AWS_IAM');
     expect(ofType('AWS::ApiGatewayV2::Authorizer')).toHaveLength(0);
+  });
+
+  test('the HTTP API stage: an access log of every request (IAM caller, route, path, status; no body) kept a year', () => {
+    const stage = props('HttpApiStage');
+    expect(stage.AccessLogSettings.DestinationArn).toEqual(getAtt('HttpApiLogGroup', 'Arn'));
+    const format: string = stage.AccessLogSettings.Format;
+    // The error message variable comes quoted already (messageString), so each line is JSON once filled in.
+    const fields = JSON.parse(format.replace('$context.error.messageString', '"$context.error.messageString"'));
+    expect(fields).toMatchObject({
+      requestId: '$context.requestId',
+      caller: '$context.identity.caller',
+      userArn: '$context.identity.userArn',
+      callerAccount: '$context.identity.accountId',
+      routeKey: '$context.routeKey',
+      httpMethod: '$context.httpMethod',
+      path: '$context.path',
+      status: '$context.status',
+    });
+    // Nothing that could carry what was sent: no body, no headers, no user agent.
+    expect(format).not.toMatch(/body|header|userAgent|querystring/i);
+    const logGroup = props('HttpApiLogGroup');
+    expect(logGroup.LogGroupName).toBe('/aws/http-api/facepipe-test');
+    expect(logGroup.RetentionInDays).toEqual({ Ref: 'AccessLogRetentionDays' });
+    expect(String(template.Parameters?.AccessLogRetentionDays?.Default)).toBe('365');
+    expect(template.Parameters?.AccessLogRetentionDays?.AllowedValues).toEqual(
+      expect.arrayContaining(['1', '30', '365', '3653']),
+    );
+    // The api function's log group holds the audit lines: the same retention.
+    expect(props('ApiLogGroup').RetentionInDays).toEqual({ Ref: 'AccessLogRetentionDays' });
+    expect(props('DetectLogGroup').RetentionInDays).toBe(30);
+  });
+
+  test('the HTTP API stage: every route throttled (rate and burst parameters, 20 and 40 per second by default)', () => {
+    expect(props('HttpApiStage').DefaultRouteSettings).toEqual({
+      ThrottlingRateLimit: { Ref: 'ApiThrottleRate' },
+      ThrottlingBurstLimit: { Ref: 'ApiThrottleBurst' },
+    });
+    expect(String(template.Parameters?.ApiThrottleRate?.Default)).toBe('20');
+    expect(String(template.Parameters?.ApiThrottleBurst?.Default)).toBe('40');
+    expect(template.Parameters?.ApiThrottleRate).toMatchObject({ MinValue: 1 });
+    // No route overrides the default.
+    expect(props('HttpApiStage').RouteSettings).toBeUndefined();
   });
 
   test('IAM: no wildcard actions; no "*" resource except DetectFaces; conditional Rekognition', () => {
@@ -331,19 +380,33 @@ describe('serverless.yml packaged for stage test', () => {
       detect: 'IngestQueue',
       emotion: 'EmotionQueue',
       recognise: 'RecogniseQueue',
+      rematch: 'RematchQueue',
     };
+    // Re-match jobs are sent by the api (enrolment, removal) and by rematch itself (a job's batches), nothing else.
+    const sendsJobs: readonly FunctionName[] = ['api', 'rematch'];
+    const CONSUME = [
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:ReceiveMessage',
+    ];
     for (const fn of FUNCTIONS) {
       const statements = roleStatements(roleOf(fn));
       const sqs = statements.filter((s) => asList(s.Action).some((a) => a.startsWith('sqs:')));
+      const consumes = sqs.filter((s) => asList(s.Action).includes('sqs:ReceiveMessage'));
+      const sends = sqs.filter((s) => !consumes.includes(s));
       const queue = ownQueue[fn];
       if (queue) {
-        expect(sqs).toHaveLength(1);
-        expect(asList(sqs[0]?.Action).sort()).toEqual(
-          ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'].sort(),
-        );
-        expect(sqs[0]?.Resource).toEqual(getAtt(queue, 'Arn'));
+        expect(consumes).toHaveLength(1);
+        expect(asList(consumes[0]?.Action).sort()).toEqual(CONSUME);
+        expect(consumes[0]?.Resource).toEqual(getAtt(queue, 'Arn'));
       } else {
-        expect(sqs).toHaveLength(0);
+        expect(consumes).toHaveLength(0);
+      }
+      expect([fn, sends.length]).toEqual([fn, sendsJobs.includes(fn) ? 1 : 0]);
+      for (const send of sends) {
+        expect(asList(send.Action).sort()).toEqual(['sqs:GetQueueUrl', 'sqs:SendMessage']);
+        expect(send.Resource).toEqual(getAtt('RematchQueue', 'Arn'));
       }
       const logs = statements.filter((s) => asList(s.Action).some((a) => a.startsWith('logs:')));
       expect(logs).toHaveLength(1);
@@ -351,20 +414,36 @@ describe('serverless.yml packaged for stage test', () => {
     }
   });
 
+  // The full comparison of each role with the calls its function makes is tests/e2e/aws/iam.moto.test.ts; these are
+  // the shapes that must hold whatever the code calls.
   test('IAM: each stage gets the object and table operations it uses, nothing more', () => {
     const actionsOn = (fn: FunctionName, prefix: string) =>
-      roleStatements(roleOf(fn))
-        .flatMap((s) => asList(s.Action))
-        .filter((a) => a.startsWith(prefix))
-        .sort();
+      [
+        ...new Set(
+          roleStatements(roleOf(fn))
+            .flatMap((s) => asList(s.Action))
+            .filter((a) => a.startsWith(prefix)),
+        ),
+      ].sort();
     expect(actionsOn('emotion', 'dynamodb:')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     expect(actionsOn('emotion', 's3:')).toEqual(['s3:GetObject', 's3:ListBucket']);
-    expect(actionsOn('recognise', 's3:')).toEqual(['s3:GetObject', 's3:ListBucket']);
+    // Recognise erases the face of a person erased while it ran (and its photo's upload and thumbnail).
+    expect(actionsOn('recognise', 's3:')).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:ListBucket']);
     expect(actionsOn('detect', 's3:')).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
-    expect(actionsOn('api', 's3:')).not.toContain('s3:PutObject');
+    expect(actionsOn('detect', 'dynamodb:')).not.toContain('dynamodb:DeleteItem');
+    // The API finds what it erases by listing: it reads no object and writes none.
+    expect(actionsOn('api', 's3:')).toEqual(['s3:DeleteObject', 's3:ListBucket']);
     // Detect queries no index: the table ARN only.
     const detectTable = roleStatements(roleOf('detect')).find((s) => asList(s.Action).includes('dynamodb:PutItem'));
     expect(detectTable?.Resource).toEqual(getAtt('ResultsTable', 'Arn'));
+    // An index takes only queries.
+    for (const fn of FUNCTIONS) {
+      for (const statement of roleStatements(roleOf(fn))) {
+        if (JSON.stringify(statement.Resource).includes('/index/')) {
+          expect([fn, asList(statement.Action)]).toEqual([fn, ['dynamodb:Query']]);
+        }
+      }
+    }
     // Emotion and recognise read crops only.
     for (const fn of ['emotion', 'recognise'] as const) {
       const reads = roleStatements(roleOf(fn)).filter((s) => asList(s.Action).includes('s3:GetObject'));
@@ -404,6 +483,8 @@ describe('serverless.yml packaged for stage test', () => {
       expect(unzipped).toBeLessThan(LAMBDA_UNZIPPED_LIMIT);
       const sizes = new Map(entries.map((e) => [e.name, e.size]));
       expect(sizes.has(`functions/${fn}.js`)).toBe(true);
+      // Every zip carries the models (serverless-esbuild packs the service's patterns into each); rematch and
+      // consolidate never load them.
       for (const model of models) expect(sizes.get(`lambda-models/${model.file}`)).toBe(model.bytes);
       expect(sizes.has('node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node')).toBe(true);
       expect([...sizes.keys()].some((n) => n.startsWith('node_modules/@img/sharp-linux-x64/'))).toBe(true);
@@ -453,7 +534,7 @@ describe('serverless.yml packaged for stage test', () => {
   });
 
   test(
-    'params reach the functions and the stack: retention, receive count, thresholds, detector',
+    'params reach the functions and the stack: retention, receive count, thresholds, detector, logs, throttling, PITR',
     async () => {
       const run = await osls(
         [
@@ -465,6 +546,9 @@ describe('serverless.yml packaged for stage test', () => {
           '--param=scoreThreshold=0.7',
           '--param=detector=yunet_n_dynamic',
           '--param=emotionBackend=rekognition',
+          '--param=accessLogRetentionDays=731',
+          '--param=apiThrottleRate=5',
+          '--param=pointInTimeRecoveryDays=7',
         ],
         offlineEnv(),
         'print',
@@ -480,6 +564,9 @@ describe('serverless.yml packaged for stage test', () => {
       const { Parameters, Resources } = config.resources;
       expect(String(Parameters.RetentionDays.Default)).toBe('7');
       expect(Parameters.EmotionBackend.Default).toBe('rekognition');
+      expect(String(Parameters.AccessLogRetentionDays.Default)).toBe('731');
+      expect(String(Parameters.ApiThrottleRate.Default)).toBe('5');
+      expect(String(Parameters.PointInTimeRecoveryDays.Default)).toBe('7');
       for (const queue of SOURCE_QUEUES)
         expect(String(Resources[queue].Properties.RedrivePolicy.maxReceiveCount)).toBe('5');
     },

@@ -11,9 +11,9 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoResultsStore } from '../../../lib/adapters/dynamodb/resultsStore';
 import { tableDefinition } from '../../../lib/adapters/dynamodb/schema';
-import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../../lib/adapters/local/embeddedDynamo';
 import { FolderObjectStore } from '../../../lib/adapters/local/folderStore';
 import { LOCAL_BUCKETS } from '../../../lib/adapters/local/localPipeline';
+import { type LocalTable, openLocalTable } from '../../../lib/adapters/local/storeAccess';
 import { rekognitionBackends } from '../../../lib/adapters/rekognition';
 import { eraseImage, removePerson } from '../../../lib/pipeline/erasure';
 import { imageIdOf } from '../../../lib/pipeline/ids';
@@ -49,14 +49,14 @@ const faceDetail = (box: { Width: number; Height: number; Left: number; Top: num
   Confidence: 99.98,
 });
 
-async function scan(dynamo: EmbeddedDynamo): Promise<Record<string, unknown>[]> {
+async function scan(dynamo: LocalTable): Promise<Record<string, unknown>[]> {
   const { Items } = await dynamo.client.send(new ScanCommand({ TableName: TABLE }));
   return (Items ?? []) as Record<string, unknown>[];
 }
 
 describe('the emotion and recognise stages with the Rekognition backends', () => {
   const dataDir = tempDataDir('rekognition');
-  let dynamo: EmbeddedDynamo;
+  let dynamo: LocalTable;
   let context: StageContext;
   const client = new RekognitionClient({
     region: 'eu-west-1',
@@ -65,7 +65,7 @@ describe('the emotion and recognise stages with the Rekognition backends', () =>
   const rekognition = mockClient(client);
 
   beforeAll(async () => {
-    dynamo = await startEmbeddedDynamo({ dataDir, tableDefinition: tableDefinition(TABLE) });
+    dynamo = await openLocalTable(dataDir, tableDefinition(TABLE));
     context = {
       store: new FolderObjectStore(dataDir),
       results: new DynamoResultsStore(dynamo.client, TABLE),
@@ -82,7 +82,7 @@ describe('the emotion and recognise stages with the Rekognition backends', () =>
   });
   afterAll(async () => {
     rekognition.restore();
-    await dynamo?.stop();
+    await dynamo?.close();
   });
 
   it('enrols into the collection, reads and recognises real crops, and erases the person with their faces', async () => {

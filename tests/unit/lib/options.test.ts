@@ -261,6 +261,10 @@ describe('serverless.yml', () => {
     'analyseBatchSize',
     'analyseMaxConcurrency',
     'architecture',
+    'accessLogRetentionDays',
+    'apiThrottleRate',
+    'apiThrottleBurst',
+    'pointInTimeRecoveryDays',
     'rematchMaxConcurrency',
     'consolidateSchedule',
   ];

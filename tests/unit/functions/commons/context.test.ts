@@ -3,8 +3,8 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type * as Context from '../../../../functions/commons/context';
 import { SETTINGS_ENV } from '../../../../lib/adapters/aws/settings';
 import { KEY, tableDefinition } from '../../../../lib/adapters/dynamodb/schema';
-import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../../../lib/adapters/local/embeddedDynamo';
 import { OPTIONS } from '../../../../lib/options';
+import { type DynaliteServer, startDynaliteServer } from '../../../helpers/dynaliteServer';
 import { faceRecordFactory, imageRecordFactory, personRecordFactory } from '../../../helpers/factories';
 import { tempDataDir } from '../../../helpers/localPipeline';
 
@@ -16,12 +16,12 @@ import { tempDataDir } from '../../../helpers/localPipeline';
 
 const TABLE = 'facepipe-test-results';
 let dataDir: string;
-let dynamo: EmbeddedDynamo;
+let dynamo: DynaliteServer;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   dataDir = tempDataDir('context');
-  dynamo = await startEmbeddedDynamo({ dataDir, tableDefinition: tableDefinition(TABLE) });
+  dynamo = await startDynaliteServer(tableDefinition(TABLE));
 });
 afterAll(async () => {
   await dynamo?.stop();

@@ -1,9 +1,17 @@
 import sharp from 'sharp';
 import { defaults } from '../../../../lib/config';
 import { FacepipeError } from '../../../../lib/errors';
-import { type ApiContext, type ApiRequest, type ApiResponse, handleApiRequest } from '../../../../lib/http';
+import {
+  type ApiContext,
+  type ApiRequest,
+  type ApiResponse,
+  DEFAULT_LIMITS,
+  handleApiRequest,
+} from '../../../../lib/http';
+import { enrolmentOf } from '../../../../lib/http/enrolmentBody';
 import { nextCursor } from '../../../../lib/pipeline/cursor';
-import { MAX_DETAILS_BYTES, validateDetails, validatePersonId } from '../../../../lib/pipeline/people';
+import { MAX_DETAILS_BYTES, MAX_DETAILS_DEPTH, validateDetails } from '../../../../lib/pipeline/details';
+import { validatePersonId } from '../../../../lib/pipeline/people';
 import type { StorageContext } from '../../../../lib/pipeline/stages/context';
 import { blankImage, webpCanvasBomb, withHeifSize } from '../../../../tools/common/hostileImages';
 import { type ApiRequestOptions, apiRequestFactory } from '../../../helpers/factories';
@@ -212,6 +220,46 @@ describe('the HTTP API refuses', () => {
     );
   });
 
+  const forged = (parts: unknown) => Buffer.from(JSON.stringify(parts), 'utf8').toString('base64url');
+  const forgedText = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
+  it.each([
+    ['a time that is a number', forged(['unknown', 1767225600000, `${IMAGE_ID}-0`])],
+    ['a day that does not exist', forged(['unknown', '2026-02-30T00:00:00.000Z', `${IMAGE_ID}-0`])],
+    ['a time in another zone', forged(['unknown', '2026-01-01T10:00:00.000+01:00', `${IMAGE_ID}-0`])],
+    ['an id that is no face or image id', forged(['unknown', '2026-01-01T10:00:00.000Z', 'PERSON#obama'])],
+    ['an id that is a key condition', forged(['unknown', '2026-01-01T10:00:00.000Z', `${IMAGE_ID}-0 OR 1=1`])],
+    ['an object', forged({ listing: 'unknown', at: '2026-01-01T10:00:00.000Z', id: IMAGE_ID })],
+    ['four parts', forged(['unknown', '2026-01-01T10:00:00.000Z', IMAGE_ID, 'more'])],
+    ['nested lists', forged([['unknown'], ['2026-01-01T10:00:00.000Z'], [IMAGE_ID]])],
+    ['a __proto__ object', forgedText('{"__proto__":["unknown","2026-01-01T10:00:00.000Z","x"]}')],
+    ['a number beyond the safe range', forgedText(`["unknown",1e999,"${IMAGE_ID}"]`)],
+    ['bytes that are not UTF-8', Buffer.from([0xff, 0xfe, 0x5b, 0x22]).toString('base64url')],
+  ])('a forged next cursor (%s) with 400', async (_what, next) => {
+    await expectRefusal(
+      routed('GET /faces', { query: { unknown: 'true', next } }),
+      400,
+      'INVALID_OPTION',
+      'next must be a cursor from a previous page.',
+    );
+  });
+
+  it('a forged cursor of a listing the query does not name with 400, even when its position is well formed', async () => {
+    const next = forged(['person:biden', '2026-01-01T10:00:00.000Z', `${IMAGE_ID}-3`]);
+    await expectRefusal(
+      routed('GET /faces', { query: { person: 'obama', next } }),
+      400,
+      'INVALID_OPTION',
+      'next is a cursor of another query: page with the query it came from.',
+    );
+    const surrogate = forgedText(`["\\ud800","2026-01-01T10:00:00.000Z","${IMAGE_ID}"]`);
+    await expectRefusal(
+      routed('GET /faces', { query: { unknown: 'true', next: surrogate } }),
+      400,
+      'INVALID_OPTION',
+      'next is a cursor of another query: page with the query it came from.',
+    );
+  });
+
   it.each(['0', '1001', '-1', '1.5', 'abc', '', '1e3', '00000000001'])('limit=%j with 400', async (limit) => {
     await expectRefusal(
       routed('GET /faces', { query: { unknown: 'true', limit } }),
@@ -300,6 +348,32 @@ describe('the HTTP API refuses', () => {
     await expectRefusal(routed('GET /faces', { query: { person: personId } }), 400, 'INVALID_OPTION', message);
   });
 
+  it('ingest keys and person ids that are not well-formed Unicode (a lone surrogate), in query and path', async () => {
+    const keyMessage = 'key must be well-formed Unicode text (it holds a lone surrogate): S3 keys are UTF-8.';
+    for (const key of ['photos/\ud800.jpg', '\udfff', `${'k'.repeat(10)}\ud83d`]) {
+      await expectRefusal(routed('GET /images', { query: { key } }), 400, 'INVALID_OPTION', keyMessage);
+      await expectRefusal(routed('DELETE /images', { query: { key } }), 400, 'INVALID_OPTION', keyMessage);
+    }
+    // A well-formed pair (an emoji) is a key like any other: only the length limit applies to it.
+    await expectRefusal(
+      routed('GET /images', { query: { key: '\ud83d\ude00'.repeat(257) } }),
+      400,
+      'INVALID_OPTION',
+      'key must be an image key of 1 to 1024 bytes.',
+    );
+    const personId = 'obama\ud800';
+    const message = messageOf(() => validatePersonId(personId));
+    await expectRefusal(routed('GET /people/{personId}', { path: { personId } }), 400, 'INVALID_OPTION', message);
+    await expectRefusal(routed('DELETE /people/{personId}', { path: { personId } }), 400, 'INVALID_OPTION', message);
+    await expectRefusal(routed('GET /faces', { query: { person: personId } }), 400, 'INVALID_OPTION', message);
+    await expectRefusal(
+      routed('GET /images/{imageId}', { path: { imageId: `${IMAGE_ID.slice(1)}\ud800` } }),
+      400,
+      'INVALID_OPTION',
+      IMAGE_ID_MESSAGE,
+    );
+  });
+
   it('ingest keys that are empty or over 1024 bytes', async () => {
     const message = 'key must be an image key of 1 to 1024 bytes.';
     // 'é' is two bytes in UTF-8: 513 of them are 1026 bytes in 513 characters.
@@ -383,6 +457,129 @@ describe('POST /people refuses a body', () => {
       400,
       'INVALID_OPTION',
       messageOf(() => validateDetails(details)),
+    );
+  });
+
+  /** A body with `details` given as raw JSON text, so numbers reach the API exactly as a client wrote them. */
+  const withDetails = (detailsJson: string, name = '"P"') =>
+    `{"personId":"p","name":${name},"details":${detailsJson},"photos":[${JSON.stringify(photo())}]}`;
+  const NUMBER_MESSAGE = (path: string) =>
+    `${path} must be a number from -9007199254740991 to 9007199254740991 (JavaScript's safe integers; beyond them ` +
+    'digits are lost) and, unless it is 0, no smaller than 1e-130 in size.';
+
+  it.each([
+    ['beyond the safe integers', '{"id":9007199254740993}', 'details.id', '9007199254740993'],
+    ['a big integer', '{"a":{"b":[1,2,12345678901234567890]}}', 'details.a.b[2]', '12345678901234567890'],
+    ['1e999 (Infinity once parsed)', '{"x":1e999}', 'details.x', '1e999'],
+    ['-1e999', '{"x":-1e999}', 'details.x', '-1e999'],
+    ['a large double', '{"x":1.5e16}', 'details.x', '1.5e16'],
+    ['1e-400 (0 once parsed)', '{"x":1e-400}', 'details.x', '1e-400'],
+    ['0.5e-330 (0 once parsed)', '{"x":[0.5e-330]}', 'details.x[0]', '0.5e-330'],
+    ['below DynamoDB’s 1e-130', '{"two words":1e-200}', 'details["two words"]', '1e-200'],
+  ])('with a number %s, naming its path and never quoting it', async (_what, details, path, number) => {
+    const response = await expectRefusal(enrol(withDetails(details)), 400, 'INVALID_OPTION', NUMBER_MESSAGE(path));
+    expect(response.body).not.toContain(number);
+    // Base64-encoded by API Gateway: the same.
+    const encoded = Buffer.from(withDetails(details)).toString('base64');
+    await expectRefusal(enrol(encoded, { isBase64Encoded: true }), 400, 'INVALID_OPTION', NUMBER_MESSAGE(path));
+  });
+
+  it('takes numbers the table stores exactly: safe integers, doubles, 0 in any spelling, 1e-130', () => {
+    const details =
+      '{"a":9007199254740991,"b":-9007199254740991,"c":0.1,"d":-0,"e":0e5,"f":0.000,"g":1e-130,"h":2.5e15}';
+    const enrolment = enrolmentOf(enrol(withDetails(details)), DEFAULT_LIMITS);
+    expect(enrolment.details).toEqual(JSON.parse(details));
+  });
+
+  it(`with details nested deeper than ${MAX_DETAILS_DEPTH} levels (DynamoDB's 32 in the person record), however deep`, async () => {
+    const nested = (depth: number, open = '{"a":', close = '}') =>
+      `${open.repeat(depth - 1)}1${close.repeat(depth - 1)}`;
+    // details itself is level 1: 31 levels of objects take the value 1 at the bottom.
+    expect(enrolmentOf(enrol(withDetails(nested(MAX_DETAILS_DEPTH + 1))), DEFAULT_LIMITS).details).toBeDefined();
+    const path = `details${'.a'.repeat(MAX_DETAILS_DEPTH)}`;
+    const message =
+      `${path} nests too deep: lists and objects in details may nest ${MAX_DETAILS_DEPTH} levels, counting details ` +
+      'itself (the table nests 32 levels in a person record).';
+    await expectRefusal(enrol(withDetails(nested(MAX_DETAILS_DEPTH + 2))), 400, 'INVALID_OPTION', message);
+    // Lists count too; and depth far beyond any stack is refused the same way, not with a 500.
+    const lists = `{"l":${'['.repeat(MAX_DETAILS_DEPTH)}${']'.repeat(MAX_DETAILS_DEPTH)}}`;
+    await expectRefusal(
+      enrol(withDetails(lists)),
+      400,
+      'INVALID_OPTION',
+      messageOf(() => validateDetails(JSON.parse(lists))),
+    );
+    const tooDeep = `The body nests lists and objects more than ${2 * MAX_DETAILS_DEPTH} levels deep; details may nest ${MAX_DETAILS_DEPTH}.`;
+    await expectRefusal(enrol(withDetails(nested(200_000))), 400, 'INVALID_OPTION', tooDeep);
+    await expectRefusal(enrol(withDetails(nested(200_000, '[', ']'))), 400, 'INVALID_OPTION', tooDeep);
+  });
+
+  it('with the keys __proto__, constructor or prototype anywhere, and never pollutes a prototype', async () => {
+    for (const [details, where] of [
+      ['{"__proto__":{"polluted":true}}', 'details'],
+      ['{"a":{"__proto__":{"polluted":true}}}', 'details.a'],
+      ['{"a":[{"constructor":{"prototype":{"polluted":true}}}]}', 'details.a[0]'],
+      ['{"prototype":1}', 'details'],
+    ] as const) {
+      const key = /"(__proto__|constructor|prototype)"/.exec(details)?.[1];
+      await expectRefusal(
+        enrol(withDetails(details)),
+        400,
+        'INVALID_OPTION',
+        `${where} has the key "${key}", which JavaScript reserves: rename it.`,
+      );
+    }
+    await expectRefusal(
+      enrol(`{"__proto__":{"polluted":true},"personId":"p","photos":[${JSON.stringify(photo())}]}`),
+      400,
+      'INVALID_OPTION',
+      'Unknown field(s) __proto__ in the body: it takes personId, name, details, photos, fromCluster.',
+    );
+    await expectRefusal(
+      enrol(`{"personId":"p","photos":[{"__proto__":{"polluted":true},"name":"a.jpg","data":"YWJj"}]}`),
+      400,
+      'INVALID_OPTION',
+      'Unknown field(s) __proto__ in photos[0]: it takes name, data.',
+    );
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.prototype).not.toHaveProperty('polluted');
+  });
+
+  it('with keys that are empty, over 256 characters or not well-formed Unicode, without quoting them', async () => {
+    await expectRefusal(
+      enrol(withDetails('{"a":{"":1}}')),
+      400,
+      'INVALID_OPTION',
+      'details.a has an empty key: keys are 1 to 256 characters.',
+    );
+    await expectRefusal(
+      enrol(withDetails(`{"${'k'.repeat(257)}":1}`)),
+      400,
+      'INVALID_OPTION',
+      'details has a key over 256 characters.',
+    );
+    const response = await expectRefusal(
+      enrol(withDetails('{"list":[{"secret\\ud800key":1}]}')),
+      400,
+      'INVALID_OPTION',
+      'details.list[0] has a key that is not well-formed Unicode (a lone surrogate).',
+    );
+    expect(response.body).not.toContain('secret');
+  });
+
+  it('with text that is not well-formed Unicode in details or the name, without quoting it', async () => {
+    const response = await expectRefusal(
+      enrol(withDetails('{"notes":["fine","secret \\udc00 text"]}')),
+      400,
+      'INVALID_OPTION',
+      'details.notes[1] must be well-formed Unicode text (it holds a lone surrogate).',
+    );
+    expect(response.body).not.toContain('secret');
+    await expectRefusal(
+      enrol(withDetails('{}', '"Name \\ud800"')),
+      400,
+      'INVALID_OPTION',
+      'name must be well-formed Unicode text (it holds a lone surrogate).',
     );
   });
 
@@ -647,7 +844,10 @@ describe('the HTTP API on failures of its own', () => {
         },
       }),
     });
-    expect(logger.error).toHaveBeenCalledWith('request failed', { requestId: 'req-1', error: cause });
+    expect(logger.error).toHaveBeenCalledWith('request failed', {
+      requestId: 'req-1',
+      error: expect.objectContaining({ name: 'Error', message: cause.message, stack: cause.stack }),
+    });
   });
 
   it("answers 500 for a FacepipeError that is not the caller's fault (a model missing at enrolment)", async () => {
@@ -661,6 +861,66 @@ describe('the HTTP API on failures of its own', () => {
     expect(response.statusCode).toBe(500);
     expect(JSON.parse(response.body).error.code).toBe('INTERNAL');
     expect(response.body).not.toContain('/opt/models');
-    expect(logger.error).toHaveBeenCalledWith('request failed', { requestId: 'req-1', error: missing });
+    expect(logger.error).toHaveBeenCalledWith('request failed', {
+      requestId: 'req-1',
+      error: expect.objectContaining({ name: 'FacepipeError', code: 'MODEL_MISSING', message: missing.message }),
+    });
+  });
+
+  it('logs the cause of a 500 without any text of the body, however the cause quotes it', async () => {
+    // Prepare: a store that fails as the SDK's marshaller does, quoting the value it refused, with a cause that
+    // quotes the details again (escaped, as in JSON) and the name.
+    const body = JSON.stringify({
+      personId: 'obama',
+      name: 'Barack Obama',
+      details: { address: 'lives at 1 Example Street', code: 4242, quote: 'say "hi"' },
+      photos: [photo('a.jpg', ONE_PIXEL_PNG)],
+    });
+    const cause = new Error('while writing {"address":"lives at 1 Example Street","quote":"say \\"hi\\""}');
+    const failure = Object.assign(new Error('Number 4242 is not allowed for Barack Obama', { cause }), {
+      code: 'MarshallError',
+      $metadata: { httpStatusCode: 400, requestId: 'AWS-REQ-1' },
+    });
+    const results = { getPerson: async () => undefined, putPerson: () => Promise.reject(failure) };
+    const located = { faces: [{ box: {}, score: 1 }], source: {} };
+    const stages = async () =>
+      ({
+        ...untouchable(),
+        results,
+        analyser: {
+          config: defaults,
+          locateFaces: async () => located,
+          cropFaces: async () => [{}],
+          encodeCrop: async () => Buffer.from('crop'),
+        },
+        backends: {
+          recognition: {
+            enrol: async () => ({ embeddings: [new Float32Array(2)], rekognitionFaces: [] }),
+            withdraw: async () => undefined,
+          },
+        },
+      }) as never;
+    const logger = { error: jest.fn() };
+
+    // Act
+    const response = await call(enrol(body), { stages, logger });
+
+    // Assess
+    expect(response.statusCode).toBe(500);
+    const logged = JSON.stringify(logger.error.mock.calls);
+    for (const secret of ['lives at 1 Example Street', '4242', 'Barack Obama', 'say \\"hi', 'say \\\\\\"hi']) {
+      expect(logged).not.toContain(secret);
+    }
+    expect(logger.error.mock.calls[0]?.[1]).toMatchObject({
+      requestId: 'req-1',
+      error: {
+        name: 'Error',
+        code: 'MarshallError',
+        message: 'Number [redacted] is not allowed for [redacted]',
+        httpStatusCode: 400,
+        awsRequestId: 'AWS-REQ-1',
+        cause: { name: 'Error', message: expect.stringContaining('[redacted]') },
+      },
+    });
   });
 });

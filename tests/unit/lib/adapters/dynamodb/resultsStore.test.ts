@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoResultsStore } from '../../../../../lib/adapters/dynamodb/resultsStore';
 import { KEY, tableDefinition } from '../../../../../lib/adapters/dynamodb/schema';
-import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../../../../lib/adapters/local/embeddedDynamo';
+import { type LocalTable, openLocalTable } from '../../../../../lib/adapters/local/storeAccess';
 import { imageIdOf } from '../../../../../lib/pipeline/ids';
 import type { FaceRecord } from '../../../../../lib/pipeline/records';
 import { faceRecordFactory, imageRecordFactory, personRecordFactory } from '../../../../helpers/factories';
@@ -58,14 +58,14 @@ describe('the results table', () => {
 describe('the results table with a retention', () => {
   const TABLE = 'facepipe-retention';
   let dataDir: string;
-  let dynamo: EmbeddedDynamo;
+  let dynamo: LocalTable;
 
   beforeAll(async () => {
     dataDir = tempDataDir('retention');
-    dynamo = await startEmbeddedDynamo({ dataDir, tableDefinition: tableDefinition(TABLE) });
+    dynamo = await openLocalTable(dataDir, tableDefinition(TABLE));
   });
   afterAll(async () => {
-    await dynamo?.stop();
+    await dynamo?.close();
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -4,9 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { INDEX, KEY, tableDefinition } from '../../../../../lib/adapters/dynamodb/schema';
-import { type EmbeddedDynamo, startEmbeddedDynamo } from '../../../../../lib/adapters/local/embeddedDynamo';
+import { levelModule } from '../../../../../lib/adapters/local/ownerLock';
+import { type LocalTable, openLocalTable } from '../../../../../lib/adapters/local/storeAccess';
+import { listeningTcpPorts, notPrivate } from '../../../../helpers/localStore';
 
-jest.setTimeout(20_000);
+jest.setTimeout(30_000);
 
 const TABLE = 'facepipe-results';
 const tableDefinitionForTest = tableDefinition(TABLE);
@@ -15,20 +17,20 @@ const tempRoots: string[] = [];
 function tempDataDir(): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'facepipe-dynamo-'));
   tempRoots.push(root);
-  return root;
+  return path.join(root, 'data');
 }
 
-const running: EmbeddedDynamo[] = [];
-async function start(dataDir: string): Promise<EmbeddedDynamo> {
-  const dynamo = await startEmbeddedDynamo({ dataDir, tableDefinition: tableDefinitionForTest });
-  running.push(dynamo);
-  return dynamo;
+const running: LocalTable[] = [];
+async function open(dataDir: string): Promise<LocalTable> {
+  const table = await openLocalTable(dataDir, tableDefinitionForTest);
+  running.push(table);
+  return table;
 }
 
 const children: ChildProcess[] = [];
 
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((dynamo) => dynamo.stop()));
+  await Promise.all(running.splice(0).map((table) => table.close()));
   for (const child of children.splice(0)) child.kill();
 });
 afterAll(() => {
@@ -43,8 +45,8 @@ const happyFace = (imageId: string, index: number) => ({
   note: undefined,
 });
 
-async function facesByEmotion(dynamo: EmbeddedDynamo, label: string) {
-  const { Items } = await dynamo.client.send(
+async function facesByEmotion(table: LocalTable, label: string) {
+  const { Items } = await table.client.send(
     new QueryCommand({
       TableName: TABLE,
       IndexName: INDEX.emotionAndPeople,
@@ -52,60 +54,62 @@ async function facesByEmotion(dynamo: EmbeddedDynamo, label: string) {
       ExpressionAttributeValues: { ':pk': `EMOTION#${label}` },
     }),
   );
-  return Items ?? [];
+  return (Items ?? []) as Record<string, unknown>[];
 }
 
-describe('startEmbeddedDynamo', () => {
-  it('creates the table, and keeps its items and indexes across stop and start', async () => {
+describe('the embedded table', () => {
+  it('creates the table, and keeps its items and indexes across close and open, with no port and private files', async () => {
     // Prepare
     const dataDir = tempDataDir();
-    const first = await start(dataDir);
+    const first = await open(dataDir);
     await first.client.send(new PutCommand({ TableName: TABLE, Item: happyFace('img1', 0) }));
     await first.client.send(new PutCommand({ TableName: TABLE, Item: happyFace('img2', 1) }));
-    await first.stop();
+    await first.close();
 
     // Act
-    const second = await start(dataDir);
+    const second = await open(dataDir);
     const { Item } = await second.client.send(new GetCommand({ TableName: TABLE, Key: KEY.face('img1', 0) }));
     const happy = await facesByEmotion(second, 'happy');
 
     // Assess
-    expect(second.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(Item).toMatchObject({ imageId: 'img1', GSI2PK: 'EMOTION#happy' });
     expect(Item).not.toHaveProperty('note');
     expect(happy.map((item) => item.imageId)).toEqual(['img1', 'img2']);
-    expect(fs.readdirSync(path.join(dataDir, 'table'))).toContain('LOCK');
+    expect(fs.readdirSync(path.join(dataDir, 'table'))).toContain('CURRENT');
+    const ports = listeningTcpPorts();
+    if (ports) expect(ports).toEqual([]);
+    expect(notPrivate(dataDir)).toEqual([]);
   });
 
-  it('refuses a second start on the same data directory, and the first keeps working', async () => {
+  it('refuses a second open on the same data directory, and the first keeps working', async () => {
     // Prepare
     const dataDir = tempDataDir();
-    const first = await start(dataDir);
+    const first = await open(dataDir);
     await first.client.send(new PutCommand({ TableName: TABLE, Item: happyFace('img1', 0) }));
 
     // Act
-    const refused = await start(dataDir).catch((error) => error);
+    const refused = await open(dataDir).catch((error) => error);
 
     // Assess
-    expect(refused).toMatchObject({ code: 'INVALID_OPTION' });
+    expect(refused).toMatchObject({ code: 'STORE_BUSY' });
     expect(refused.message).toContain(`Another facepipe is running on the data directory ${dataDir}`);
     await expect(facesByEmotion(first, 'happy')).resolves.toHaveLength(1);
-    await first.stop();
-    const afterStop = await start(dataDir);
-    await expect(facesByEmotion(afterStop, 'happy')).resolves.toHaveLength(1);
+    await first.close();
+    const afterClose = await open(dataDir);
+    await expect(facesByEmotion(afterClose, 'happy')).resolves.toHaveLength(1);
   });
 
-  it('refuses to start while another process has the data directory open', async () => {
+  it('refuses to open while another process holds the data directory', async () => {
     // Prepare
     const dataDir = tempDataDir();
-    const other = await holdTableInAnotherProcess(path.join(dataDir, 'table'));
+    const other = await holdLockInAnotherProcess(path.join(dataDir, 'owner', 'lock'));
 
     // Act
-    const refused = await start(dataDir).catch((error) => error);
+    const refused = await open(dataDir).catch((error) => error);
 
     // Assess
     expect(other.exitCode).toBeNull();
-    expect(refused).toMatchObject({ code: 'INVALID_OPTION' });
+    expect(refused).toMatchObject({ code: 'STORE_BUSY' });
     expect(refused.message).toContain(`Another facepipe is running on the data directory ${dataDir}`);
   });
 
@@ -128,11 +132,11 @@ describe('startEmbeddedDynamo', () => {
 
     try {
       // Act
-      const dynamo = await start(tempDataDir());
-      await dynamo.client.send(new PutCommand({ TableName: TABLE, Item: happyFace('img1', 0) }));
+      const table = await open(tempDataDir());
+      await table.client.send(new PutCommand({ TableName: TABLE, Item: happyFace('img1', 0) }));
 
       // Assess
-      await expect(facesByEmotion(dynamo, 'happy')).resolves.toHaveLength(1);
+      await expect(facesByEmotion(table, 'happy')).resolves.toHaveLength(1);
     } finally {
       for (const [name, value] of Object.entries(saved)) {
         if (value === undefined) delete process.env[name];
@@ -142,13 +146,13 @@ describe('startEmbeddedDynamo', () => {
   });
 });
 
-/** A plain Node process that opens the table's LevelDB, as a running facepipe would, and keeps it open. */
-async function holdTableInAnotherProcess(tableDir: string): Promise<ChildProcess> {
+/** A plain Node process that takes the data directory's lock, as a running facepipe does, and keeps it. */
+async function holdLockInAnotherProcess(lockDir: string): Promise<ChildProcess> {
   const level = require.resolve('level', { paths: [path.dirname(require.resolve('dynalite'))] });
+  expect(levelModule().Level).toBe(require(level).Level);
   const script = `
     const { Level } = require(${JSON.stringify(level)});
-    require('node:fs').mkdirSync(${JSON.stringify(tableDir)}, { recursive: true });
-    new Level(${JSON.stringify(tableDir)}).open().then(() => console.log('open'));
+    new Level(${JSON.stringify(lockDir)}).open().then(() => console.log('open'));
     setInterval(() => {}, 1000);
   `;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });

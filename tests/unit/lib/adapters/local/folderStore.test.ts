@@ -143,6 +143,12 @@ describe('FolderObjectStore objects', () => {
     await expect(store.head('crops', 'img/face-0.jpg')).resolves.toEqual(put);
     await expect(store.get('crops', 'img/face-0.jpg')).resolves.toEqual({ object: put, body });
     await expect(store.list('crops')).resolves.toEqual([put]);
+    // exists: the object, not a folder its key is a prefix of, nor a longer key.
+    await expect(store.exists('crops', 'img/face-0.jpg')).resolves.toBe(true);
+    await expect(store.exists('crops', 'img')).resolves.toBe(false);
+    await expect(store.exists('crops', 'img/face-0')).resolves.toBe(false);
+    await store.delete('crops', 'img/face-0.jpg');
+    await expect(store.exists('crops', 'img/face-0.jpg')).resolves.toBe(false);
   });
 
   it('recomputes the etag of a file replaced or dropped in by hand', async () => {
