@@ -9,11 +9,15 @@ import { S3UploadSigner } from '../../lib/adapters/aws/presignedPost';
 import { S3ObjectStore } from '../../lib/adapters/aws/s3Store';
 import { settingsFromEnv } from '../../lib/adapters/aws/settings';
 import { SnsSightingsTopic } from '../../lib/adapters/aws/snsSightings';
+import { sqsJobSender } from '../../lib/adapters/aws/sqsJobSender';
 import { SqsMessageQueue } from '../../lib/adapters/aws/sqsQueue';
 import { DynamoResultsStore } from '../../lib/adapters/dynamodb/resultsStore';
+import { TableFaceIndex } from '../../lib/adapters/dynamodb/tableFaceIndex';
 import { rekognitionBackends } from '../../lib/adapters/rekognition';
 import { type FacepipeConfig, loadConfig } from '../../lib/config';
 import type { StageBackends } from '../../lib/pipeline/backends';
+import { ClusterCache } from '../../lib/pipeline/clusters';
+import type { Recognition } from '../../lib/pipeline/corrections';
 import type { SightingsTopic, VideoMessage } from '../../lib/pipeline/ports';
 import { GalleryCache } from '../../lib/pipeline/recognition';
 import type { StageContext, StorageContext } from '../../lib/pipeline/stages/context';
@@ -55,8 +59,9 @@ const backends: StageBackends = rekognition
     })
   : {};
 
-/** Video work (planning, segments, track assembly) is queued by detect, emotion, recognise and video alike. */
-const sqs = settings.videoQueue ? new SQSClient({}) : undefined;
+/** Video work (planning, segments, track assembly) is queued by detect, emotion, recognise and video alike; re-match
+ * and re-cluster jobs by the api and the rematch and consolidate functions. */
+const sqs = new SQSClient({});
 
 /** The devices and their upload tickets (the device routes; the authoriser has its own, `devices.ts`). */
 export { devices } from './devices';
@@ -78,8 +83,8 @@ const sightings: SightingsTopic | undefined =
 export const awsClients = {
   S3: s3,
   DynamoDB: documents,
+  SQS: sqs,
   ...(rekognition ? { Rekognition: rekognition } : {}),
-  ...(sqs ? { SQS: sqs } : {}),
   ...(sns && sts ? { SNS: sns, STS: sts } : {}),
 };
 
@@ -88,7 +93,9 @@ const storage: StorageContext = {
   results: new DynamoResultsStore(documents, settings.table, { retentionDays: settings.retentionDays }),
   buckets: settings.buckets,
   backends,
-  ...(sqs && settings.videoQueue ? { videoQueue: new SqsMessageQueue<VideoMessage>(sqs, settings.videoQueue) } : {}),
+  ...(settings.videoQueue ? { videoQueue: new SqsMessageQueue<VideoMessage>(sqs, settings.videoQueue) } : {}),
+  // The face index (search, re-matching) holds the ONNX embeddings; the Rekognition backend stores none.
+  ...(settings.recognitionBackend === 'onnx' ? { faceIndex: new TableFaceIndex(documents, settings.table) } : {}),
 };
 
 export async function storageContext(): Promise<StorageContext> {
@@ -120,6 +127,26 @@ export function stageContext(): Promise<StageContext> {
     analyzing = undefined;
   });
   return analyzing;
+}
+
+let clusters: ClusterCache | undefined;
+
+/** The clusters of unknown faces, cached per container (re-read: what changed since). */
+export function clusterCache(): ClusterCache {
+  clusters ??= new ClusterCache(storage.results);
+  return clusters;
+}
+
+/**
+ * The recognition settings, the cluster cache and the re-match queue: naming, corrections and re-matching. Needs no
+ * models (the settings are numbers of the config).
+ */
+export function recognition(): Recognition {
+  return {
+    settings: facepipeConfig().recognition,
+    clusters: clusterCache(),
+    send: sqsJobSender(sqs, settings.rematchQueue),
+  };
 }
 
 let gallery: GalleryCache | undefined;

@@ -1,4 +1,5 @@
 import { FacepipeError } from '../errors';
+import { validateClusterId } from '../pipeline/clusters';
 import { MAX_DETAILS_DEPTH, validateDetails } from '../pipeline/details';
 import { nestsDeeperThan, numberTokens } from '../pipeline/jsonSource';
 import { type Enrolment, type EnrolmentPhoto, validatePersonId } from '../pipeline/people';
@@ -11,7 +12,7 @@ import type { ApiRequest } from './types';
  * `{"personId": "obama", "name": "Barack Obama", "details": {...}, "photos": [{"name": "a.jpg", "data": "<base64>"}]}`.
  */
 
-const FIELDS = ['personId', 'name', 'details', 'photos'];
+const FIELDS = ['personId', 'name', 'details', 'photos', 'fromCluster'];
 const PHOTO_FIELDS = ['name', 'data'];
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 // Letters, digits, space and the usual file-name punctuation: no path separators, no control characters.
@@ -33,7 +34,7 @@ function unknownFields(value: Record<string, unknown>, allowed: readonly string[
 const decodedLength = (base64: string) =>
   (base64.length / 4) * 3 - (base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0);
 
-function bodyText(request: ApiRequest, limits: ApiLimits): string {
+export function bodyText(request: ApiRequest, limits: ApiLimits): string {
   const body = request.body ?? '';
   const bytes = request.isBase64Encoded ? decodedLength(body) : Buffer.byteLength(body);
   if (bytes > limits.maxBodyBytes) {
@@ -42,8 +43,12 @@ function bodyText(request: ApiRequest, limits: ApiLimits): string {
   return request.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
 }
 
-function photo(value: unknown, position: number, limits: ApiLimits): EnrolmentPhoto {
-  const where = `photos[${position}]`;
+export function photo(
+  value: unknown,
+  position: number,
+  limits: ApiLimits,
+  where = `photos[${position}]`,
+): EnrolmentPhoto {
   if (!isObject(value)) throw invalid(`${where} must be an object {name, data}.`);
   unknownFields(value, PHOTO_FIELDS, where);
   const { name, data } = value;
@@ -62,6 +67,30 @@ function photo(value: unknown, position: number, limits: ApiLimits): EnrolmentPh
   return { name, bytes: Buffer.from(data, 'base64') };
 }
 
+/** A JSON object body with only the fields allowed (the parser's message is never echoed: it may quote the body). */
+export function jsonObjectBody(
+  request: ApiRequest,
+  limits: ApiLimits,
+  allowed: readonly string[],
+): Record<string, unknown> {
+  let body: unknown;
+  try {
+    const text = bodyText(request, limits);
+    // These bodies are flat (a photo is 2 down): anything nested deeper is refused before it is parsed.
+    if (nestsDeeperThan(text, 4)) throw invalid('The body nests lists and objects more than 4 levels deep.');
+    body = JSON.parse(text);
+  } catch (error) {
+    if (error instanceof ApiError || error instanceof FacepipeError) throw error;
+    throw invalid(`The body must be a JSON object with ${allowed.join(', ')}.`);
+  }
+  if (!isObject(body)) throw invalid(`The body must be a JSON object with ${allowed.join(', ')}.`);
+  unknownFields(body, allowed, 'the body');
+  return body;
+}
+
+/** An enrolment from photos, or the naming of a cluster (`fromCluster` instead of `photos`). */
+export type EnrolmentRequest = Enrolment | (Omit<Enrolment, 'photos'> & { fromCluster: string });
+
 /** The details' number tokens as written in the body (paths from the details object). */
 const detailsNumbers = (text: string) =>
   numberTokens(text, { under: 'details', maxDepth: MAX_DETAILS_DEPTH + 1 }).map((token) => ({
@@ -75,7 +104,7 @@ const detailsNumbers = (text: string) =>
  */
 const MAX_BODY_NESTING = 2 * MAX_DETAILS_DEPTH;
 
-export function enrolmentOf(request: ApiRequest, limits: ApiLimits): Enrolment {
+export function enrolmentOf(request: ApiRequest, limits: ApiLimits): EnrolmentRequest {
   let body: unknown;
   let text: string;
   try {
@@ -107,6 +136,11 @@ export function enrolmentOf(request: ApiRequest, limits: ApiLimits): Enrolment {
     name = body.name.trim();
   }
   const details = body.details === undefined ? undefined : validateDetails(body.details, detailsNumbers(text));
+  if (body.fromCluster !== undefined) {
+    if (body.photos !== undefined) throw invalid('Give photos or fromCluster, not both.');
+    if (typeof body.fromCluster !== 'string') throw invalid('fromCluster must be a cluster id.');
+    return { personId, name, details, fromCluster: validateClusterId(body.fromCluster) };
+  }
   const photos = body.photos;
   if (!Array.isArray(photos) || photos.length < 1 || photos.length > limits.maxPhotos) {
     throw invalid(`photos must be a list of 1 to ${limits.maxPhotos} photos {name, data}.`);

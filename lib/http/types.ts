@@ -1,3 +1,4 @@
+import type { Recognition } from '../pipeline/corrections';
 import type { DeviceRecord } from '../pipeline/devices';
 import type { DeviceRegistry } from '../pipeline/ports';
 import type { GalleryCache } from '../pipeline/recognition';
@@ -80,13 +81,24 @@ export interface AuditSubject {
     | 'analyse'
     | 'add-device'
     | 'revoke-device'
-    | 'rotate-device';
+    | 'rotate-device'
+    | 'read-cluster'
+    | 'name-cluster'
+    | 'split-cluster'
+    | 'reject-face'
+    | 'move-face'
+    | 'merge-people'
+    | 'search';
   personId?: string;
   imageId?: string;
   /** analyse: the people identified in the photo (their names and details were in the answer). */
   personIds?: string[];
   /** The device routes of administrators: which device. */
   device?: string;
+  /** Corrections: the face; clusters: the cluster; merge-people: the person merged into `personId`. */
+  faceId?: string;
+  clusterId?: string;
+  fromPersonId?: string;
   /** remove-person: whether their faces were erased too. */
   erase?: boolean;
   /** enrol: how many photos, and whether the person is new. */
@@ -114,6 +126,11 @@ export interface ApiContext {
   storage: StorageContext;
   /** The stores with the models loaded, only called by enrolment (loading models costs seconds). */
   stages: () => Promise<StageContext>;
+  /**
+   * The recognition settings, the cluster cache and where re-match jobs go (the re-match queue on AWS, the job runner
+   * locally): naming clusters, corrections, re-matching after an enrolment.
+   */
+  recognition?: () => Recognition;
   /** The decode limits enrolment photos are checked against before the models load (default: `defaults.decode`). */
   decodeLimits?: () => DecodeLimits;
   logger?: ApiLogger;

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { FaceAnalysis, FaceCrop } from '../vision/analyser';
 import { faceQuality } from '../vision/image/faceQuality';
 import { recognitionBackendOf } from './backends';
-import { assignBySimilarity, type EnrolledPerson, type GalleryCache } from './recognition';
+import { assignBySimilarity, type EnrolledPerson, type GalleryCache, mayBeNamed } from './recognition';
 import type { FaceRecord, Identity } from './records';
 import type { StageContext } from './stages/context';
 
@@ -59,11 +59,14 @@ export async function analysePhoto(
     );
   }
   const people = described.length > 0 ? await gallery.current() : [];
+  // The recognise stage's open-set rule and quality gate: a face too small or too unsure to name stays unknown.
+  const gate = context.analyser.config.recognition;
   const identities = assignBySimilarity(
     backend.similarities(described, people),
     people,
-    backend.threshold,
+    backend.rule,
     backend.noMatch,
+    (f, p) => mayBeNamed(faces[f] as FaceAnalysis, (people[p] as EnrolledPerson).personId, gate),
   );
   const done = performance.now();
   return {

@@ -1,6 +1,8 @@
 import { FacepipeError } from '../errors';
 import { assertNoIndexedFaces } from './backends';
-import { imageIdOf, imageObjectsPrefix } from './ids';
+import { leaveCluster } from './clusters';
+import { imageIdOf, imageObjectsPrefix, parseFaceId } from './ids';
+import { dropGalleryFaces } from './people';
 import type { FaceRecord, ImageRecord } from './records';
 import { nowIso, type StorageContext } from './stages/context';
 import { eraseVideoFrames, forgetPersonInVideos, settleFrameAfterErasure } from './videoFrames';
@@ -86,7 +88,7 @@ async function eraseWholeImage(
 async function eraseFacesAndObjects(context: StorageContext, imageId: string, report: ErasureReport): Promise<void> {
   const { store, results, buckets } = context;
   const faces = await results.facesOfImage(imageId);
-  await results.deleteFaces(faces);
+  await forgetFaces(context, faces, report);
   for (const face of faces) report.items.push(`face ${face.faceId}`);
   for (const bucket of [buckets.crops, buckets.thumbnails]) {
     for (const object of await store.list(bucket, imageObjectsPrefix(imageId))) {
@@ -106,6 +108,38 @@ export async function eraseLeftovers(context: StorageContext, imageId: string): 
   await eraseFacesAndObjects(context, imageId, report);
   if (report.items.length + report.objects.length > 0) await context.purgeErased?.(report);
   return report;
+}
+
+/**
+ * Deletes face records and everything derived from them outside the image's own items: their entries in the face
+ * index, their places in clusters and the negative constraints naming them. The records go first (a stage that
+ * writes checks the record afterwards), then what points at them.
+ */
+async function forgetFaces(
+  context: StorageContext,
+  faces: readonly FaceRecord[],
+  report: ErasureReport,
+): Promise<void> {
+  await context.results.deleteFaces(faces);
+  if (faces.length === 0) return;
+  if (context.faceIndex) {
+    await context.faceIndex.remove(faces.map((f) => f.faceId));
+    report.items.push(...faces.map((f) => `face-index entry ${f.faceId}`));
+  }
+  for (const face of faces) {
+    if (face.clusterId) {
+      await leaveCluster(context, face, { record: false });
+      report.items.push(`cluster-member ${face.faceId} of cluster ${face.clusterId}`);
+    }
+    for (const personId of face.rejectedPeople ?? []) {
+      await context.results.removeRejection(face, personId);
+      report.items.push(`rejection of face ${face.faceId}`);
+    }
+    const personId = face.identity?.personId;
+    if (personId && (await dropGalleryFaces(context, personId, [face.faceId])) > 0) {
+      report.items.push(`gallery embedding of face ${face.faceId}`);
+    }
+  }
 }
 
 /** Deletes an object if it is there (found without reading it: erasure needs no right to read what it deletes). */
@@ -142,7 +176,7 @@ export async function erasePersonFaces(
       await deleteObject(context, buckets.thumbnails, face.thumbnailKey, report);
       report.items.push(`face ${face.faceId}`);
     }
-    await results.deleteFaces(theirs);
+    await forgetFaces(context, theirs, report);
     if (!image) continue;
     await deleteObject(context, image.bucket, image.key, report);
     if (image.thumbnailKey) await deleteObject(context, buckets.thumbnails, image.thumbnailKey, report);
@@ -167,7 +201,11 @@ export async function erasePersonFaces(
 export async function removePerson(
   context: StorageContext,
   personId: string,
-  options: { erase?: boolean } = {},
+  options: {
+    erase?: boolean;
+    /** Faces that became unknown, to go back into clusters (run now, or queued as a job). */
+    recluster?: (faces: readonly FaceRecord[]) => Promise<void>;
+  } = {},
 ): Promise<ErasureReport> {
   const { results } = context;
   const person = await results.getPerson(personId);
@@ -184,6 +222,24 @@ export async function removePerson(
   if (options.erase) await erasePersonFaces(context, faces, report);
   else for (const face of faces) await results.markUnknown(face, personId);
   await forgetPersonInVideos(context, personId, faces, options.erase === true, report);
+  // What named them elsewhere goes too: "not this person" constraints, and the aliases of clusters named as them.
+  for (const faceId of await results.facesRejecting(personId)) {
+    const id = parseFaceId(faceId);
+    if (id) await results.removeRejection({ ...id, faceId }, personId);
+    report.items.push(`rejection of face ${faceId}`);
+  }
+  for (const jobId of await results.forgetJobsOf(personId)) report.items.push(`job ${jobId}`);
+  for (const clusterId of removed?.fromClusters ?? person.fromClusters ?? []) {
+    const alias = await results.getCluster(clusterId);
+    if (alias?.namedAs === personId && (await results.deleteCluster(clusterId, alias.revision))) {
+      report.items.push(`cluster alias ${clusterId}`);
+    }
+  }
   await context.purgeErased?.(report);
+  if (!options.erase && options.recluster) {
+    await options.recluster(
+      faces.map((f) => ({ ...f, identity: { personId: null, similarity: f.identity?.similarity ?? 0 } })),
+    );
+  }
   return report;
 }

@@ -16,7 +16,7 @@ import { modelMirror, repoRoot, testCache } from './testConfig';
 export const TEST_STAGE = 'test';
 /** Bucket names end in the account id; a fixed one lets the tests package without credentials. */
 export const TEST_BUCKET_SUFFIX = '123456789012';
-export const FUNCTIONS = ['detect', 'emotion', 'recognise', 'video', 'api'] as const;
+export const FUNCTIONS = ['detect', 'emotion', 'recognise', 'video', 'rematch', 'consolidate', 'api'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is untyped; the tests assert its shape.

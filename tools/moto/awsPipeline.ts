@@ -14,7 +14,7 @@ export interface AwsPipelineOptions {
   maxReceiveCount: number;
   /** Long enough for a batch to finish (Lambda's rule: 6× the function timeout), short enough to retry in a test. */
   visibilityTimeoutSeconds: number;
-  batchSize: { detect: number; emotion: number; recognise: number; video?: number };
+  batchSize: { detect: number; emotion: number; recognise: number; video?: number; rematch?: number };
   maximumConcurrency: number;
 }
 
@@ -37,6 +37,8 @@ export interface AwsPipeline {
   api(event: HttpApiEvent): Promise<APIGatewayProxyStructuredResultV2>;
   /** Invokes the device authoriser with a REQUEST authoriser event, as API Gateway does before a device route. */
   authorize(event: APIGatewayRequestAuthorizerEventV2): Promise<DeviceAuthorization>;
+  /** Invokes the consolidate function, as its schedule does. */
+  consolidate(): Promise<unknown>;
   /** Runs the event sources until their queues are empty: all of them, or only those of the functions named. */
   drain(timeoutMs?: number, functions?: readonly string[]): Promise<void>;
   close(): Promise<void>;
@@ -78,6 +80,8 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
   const video = (await import('../../functions/video.js')).handler as SqsHandler;
   const api = (await import('../../functions/api.js')).handler;
   const authorizer = (await import('../../functions/authorizer.js')).handler;
+  const rematch = (await import('../../functions/rematch.js')).handler as SqsHandler;
+  const consolidate = (await import('../../functions/consolidate.js')).handler;
   const { stageContext, awsClients } = await import('../../functions/commons/context.js');
   const { deviceClients } = await import('../../functions/commons/devices.js');
   const calls = new AwsCallLog();
@@ -85,6 +89,7 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
   calls.attach(deviceClients as unknown as Record<string, InstrumentedClient>);
   let apiInvocations = 0;
   let authorizerInvocations = 0;
+  let consolidations = 0;
   const source = (functionName: string, queue: Stack['queues']['ingest'], handler: SqsHandler, batchSize: number) =>
     new SqsEventSource(sqs, {
       functionName,
@@ -99,6 +104,7 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
     source('emotion', stack.queues.emotion, emotion, options.batchSize.emotion),
     source('recognise', stack.queues.recognise, recognise, options.batchSize.recognise),
     source('video', stack.queues.video, video, options.batchSize.video ?? 1),
+    source('rematch', stack.queues.rematch, rematch, options.batchSize.rematch ?? 1),
   ];
   return {
     moto,
@@ -138,6 +144,8 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
       invokedAs('authorizer', () =>
         authorizer(event, lambdaContext('authorizer', `authorizer-${++authorizerInvocations}`)),
       ),
+    consolidate: () =>
+      invokedAs('consolidate', () => consolidate({}, lambdaContext('consolidate', `consolidate-${++consolidations}`))),
     drain: (timeoutMs = 240_000, functions) =>
       runUntilDrained(
         sources.filter((s) => functions === undefined || functions.includes(s.functionName)),

@@ -15,6 +15,7 @@ export interface StackNames {
   videoQueue: string;
   emotionQueue: string;
   recogniseQueue: string;
+  rematchQueue: string;
   cropsTopic: string;
   /** Where fully analysed photos are announced (devices). */
   sightingsTopic: string;
@@ -31,6 +32,7 @@ export function stackNames(prefix: string): StackNames {
     videoQueue: `${prefix}-video`,
     emotionQueue: `${prefix}-emotion`,
     recogniseQueue: `${prefix}-recognise`,
+    rematchQueue: `${prefix}-rematch`,
     cropsTopic: `${prefix}-crop-created`,
     sightingsTopic: `${prefix}-sightings`,
   };
@@ -45,7 +47,7 @@ export interface QueuePair {
 
 export interface Stack {
   names: StackNames;
-  queues: { ingest: QueuePair; emotion: QueuePair; recognise: QueuePair; video: QueuePair };
+  queues: { ingest: QueuePair; emotion: QueuePair; recognise: QueuePair; video: QueuePair; rematch: QueuePair };
   topicArn: string;
   sightingsTopicArn: string;
   /** The environment the functions get from serverless.yml, for these resources. */
@@ -60,8 +62,9 @@ export interface StackOptions {
 /**
  * Creates the pipeline's resources in an AWS API (moto on loopback) and wires them as serverless.yml does, since
  * moto's CloudFormation does not: ingest bucket → S3 notification → ingest queue; crops bucket → S3 notification →
- * SNS topic → emotion and recognise queues (raw delivery); frames bucket → the ingest queue too; the video queue;
- * each queue with a dead-letter queue and maxReceiveCount; the sightings topic (its subscribers are the tests').
+ * SNS topic → emotion and recognise queues (raw delivery); frames bucket → the ingest queue too; the video queue; the
+ * re-match queue; each queue with a dead-letter queue and maxReceiveCount; the sightings topic (its subscribers are
+ * the tests').
  */
 export async function createStack(names: StackNames, options: StackOptions): Promise<Stack> {
   const s3 = new S3Client({ forcePathStyle: true });
@@ -100,6 +103,7 @@ export async function createStack(names: StackNames, options: StackOptions): Pro
     emotion: await queuePair(names.emotionQueue),
     recognise: await queuePair(names.recogniseQueue),
     video: await queuePair(names.videoQueue),
+    rematch: await queuePair(names.rematchQueue),
   };
   const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: names.cropsTopic }));
   const topicArn = TopicArn as string;
@@ -146,6 +150,7 @@ export async function createStack(names: StackNames, options: StackOptions): Pro
       FACEPIPE_VIDEO_QUEUE: names.videoQueue,
       FACEPIPE_TABLE: names.table,
       FACEPIPE_MAX_RECEIVE_COUNT: String(options.maxReceiveCount),
+      FACEPIPE_REMATCH_QUEUE: names.rematchQueue,
     },
   };
 }

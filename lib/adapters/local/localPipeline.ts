@@ -1,12 +1,15 @@
 import type { FacepipeConfig } from '../../config';
 import { FacepipeError } from '../../errors';
+import { ClusterCache } from '../../pipeline/clusters';
+import type { Recognition } from '../../pipeline/corrections';
 import { type ErasureReport, eraseImage } from '../../pipeline/erasure';
 import { imageIdOf, parseCropKey, parseFrameKey } from '../../pipeline/ids';
 import type { ObjectCreatedEvent, ObjectStore, ResultsStore, VideoMessage } from '../../pipeline/ports';
 import { GalleryCache } from '../../pipeline/recognition';
 import { emotionSettled, identitySettled } from '../../pipeline/records';
+import { type JobSender, runRecognitionJob } from '../../pipeline/rematch';
 import type { Sighting } from '../../pipeline/sightings';
-import type { BucketNames, StageContext } from '../../pipeline/stages/context';
+import type { BucketNames, StageContext, StorageContext } from '../../pipeline/stages/context';
 import { type DetectOutcome, detectStage, recordGaveUp } from '../../pipeline/stages/detect';
 import { emotionStage } from '../../pipeline/stages/emotion';
 import { recogniseStage } from '../../pipeline/stages/recognise';
@@ -17,6 +20,7 @@ import { VisionPool, type VisionPoolStats } from '../../vision/workers/visionPoo
 import { DynamoDeviceRegistry } from '../dynamodb/deviceRegistry';
 import { DynamoResultsStore } from '../dynamodb/resultsStore';
 import { tableDefinition } from '../dynamodb/schema';
+import { TableFaceIndex } from '../dynamodb/tableFaceIndex';
 import { DataDirectory } from './dataDirectory';
 import { type DeadLetterStore, FileDeadLetterStore, type StoredDeadLetter } from './deadLetterFile';
 import { FolderObjectStore } from './folderStore';
@@ -137,6 +141,10 @@ export class LocalPipeline {
   videoQueue: InProcessQueue<VideoMessage> | undefined;
   private analyser: FaceVision | undefined;
   private closed = false;
+  /** The clusters, cached for every stage and command of this process. */
+  readonly clusters: ClusterCache;
+  /** Every described face's embedding (search by face, re-matching). */
+  readonly faceIndex: TableFaceIndex;
 
   private constructor(
     private readonly directory: DataDirectory,
@@ -147,11 +155,24 @@ export class LocalPipeline {
     private readonly stageStore: ObjectStore,
     private readonly stageResults: ResultsStore,
     private readonly notice: (message: string) => void,
+    readonly config: FacepipeConfig,
   ) {
     this.dataDir = directory.root;
     this.keys = new LocalKeys(store, this.buckets.ingest);
     this.devices = new DynamoDeviceRegistry(access.client, LOCAL_TABLE);
     this.gallery = new GalleryCache(results);
+    this.clusters = new ClusterCache(results);
+    // Vector items of the table itself, as on AWS: shared with joined processes, purged with the table after erasure.
+    this.faceIndex = new TableFaceIndex(access.client, LOCAL_TABLE);
+  }
+
+  /**
+   * What re-matching, clustering and corrections need: the settings, the cluster cache, and where jobs go — here
+   * straight to the job runner, one message after the other (on AWS, the re-match queue).
+   */
+  get recognition(): Recognition {
+    const send: JobSender = (job) => runRecognitionJob(this.storage, this.config.recognition, this.clusters, send, job);
+    return { settings: this.config.recognition, clusters: this.clusters, send };
   }
 
   static async open(options: LocalPipelineOptions): Promise<LocalPipeline> {
@@ -186,6 +207,7 @@ export class LocalPipeline {
         options.wrapStore?.(store) ?? store,
         options.wrapResults?.(results) ?? results,
         notice,
+        options.config,
       );
       if (access.mode === 'owner') {
         // We hold the data directory, so no other process is writing here: leftovers of a killed run can go.
@@ -230,13 +252,23 @@ export class LocalPipeline {
   get context(): StageContext {
     if (!this.analyser) throw new FacepipeError('INTERNAL', 'This pipeline was opened without models.');
     return {
+      ...this.storage,
       store: this.stageStore,
       results: this.stageResults,
       analyser: this.analyser,
+      sightings: { publish: async (sighting: Sighting) => this.emit({ type: 'sighting', sighting }) },
+    };
+  }
+
+  /** The stores alone (queries, corrections, erasure): also without models. */
+  get storage(): StorageContext {
+    return {
+      store: this.store,
+      results: this.results,
       buckets: this.buckets,
+      faceIndex: this.faceIndex,
       purgeErased: this.purgeErased,
       ...(this.videoQueue ? { videoQueue: this.videoQueue } : {}),
-      sightings: { publish: async (sighting) => this.emit({ type: 'sighting', sighting }) },
     };
   }
 
@@ -482,7 +514,7 @@ export class LocalPipeline {
       await emotionStage(context, event);
     });
     recognise.start(async (event) => {
-      await recogniseStage(context, gallery, event);
+      await recogniseStage(context, gallery, event, this.clusters);
     });
   }
 

@@ -1,7 +1,7 @@
 import type { FaceVision } from '../../vision/analyser';
 import type { StageBackends } from '../backends';
 import type { ErasureReport } from '../erasure';
-import type { MessageQueue, ObjectStore, ResultsStore, SightingsTopic, VideoMessage } from '../ports';
+import type { FaceIndex, MessageQueue, ObjectStore, ResultsStore, SightingsTopic, VideoMessage } from '../ports';
 
 export interface BucketNames {
   ingest: string;
@@ -17,6 +17,11 @@ export interface StageContext {
   results: ResultsStore;
   analyser: FaceVision;
   buckets: BucketNames;
+  /**
+   * Every described face's embedding, for search by face and re-matching (the ONNX recognition backend only: the
+   * Rekognition one stores no embeddings). Absent, those features are unavailable and nothing is indexed.
+   */
+  faceIndex?: FaceIndex;
   /** Emotion and recognition backends other than the ONNX models of `analyser` (the default for what is absent). */
   backends?: StageBackends;
   /**
@@ -40,5 +45,5 @@ export const nowIso = (context: Pick<StageContext, 'now'>) => (context.now?.() ?
  */
 export type StorageContext = Pick<
   StageContext,
-  'store' | 'results' | 'buckets' | 'backends' | 'purgeErased' | 'now' | 'videoQueue'
+  'store' | 'results' | 'buckets' | 'backends' | 'purgeErased' | 'now' | 'videoQueue' | 'faceIndex'
 >;

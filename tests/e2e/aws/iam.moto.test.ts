@@ -52,6 +52,7 @@ const NOT_CALLED_BY_THE_CODE: readonly { fn: Fn; permission: Permission; why: st
       ['emotion', 'EmotionQueue'],
       ['recognise', 'RecogniseQueue'],
       ['video', 'VideoQueue'],
+      ['rematch', 'RematchQueue'],
     ] as const
   ).flatMap(([fn, queue]) =>
     ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'].map(
@@ -105,6 +106,9 @@ describeMoto('IAM: each role is what its function calls (moto)', () => {
 
   beforeAll(async () => {
     template = (await packageService()).template;
+    // Consolidation merges any two clusters it may (no photo in common, none split off the other), so its merge path
+    // runs and its calls are recorded; only the consolidate function reads this setting.
+    process.env.FACEPIPE_CLUSTER_MERGE_THRESHOLD = '-1';
     aws = await startAwsPipeline('facepipe-iam', {
       maxReceiveCount: 3,
       visibilityTimeoutSeconds: 30,
@@ -278,8 +282,9 @@ describeMoto('IAM: each role is what its function calls (moto)', () => {
     expect(erased.fired()).toBe(true);
     await erased.done;
 
-    // Assess: the removal found no face of alex (none was written yet); recognise erased the photo itself.
-    expect(removal).toMatchObject({ status: 200, body: { removed: { records: 1, objects: 0 } } });
+    // Assess: the removal found no face of alex (none was written yet; it removed the person and the re-match job
+    // their enrolment started); recognise erased the photo itself.
+    expect(removal).toMatchObject({ status: 200, body: { removed: { records: 2, objects: 0 } } });
     expect(await aws.context.results.getImage(imageId(key))).toBeUndefined();
     expect(await aws.context.results.facesOfImage(imageId(key))).toEqual([]);
     expect(await derivedObjects(key)).toEqual([]);
@@ -447,6 +452,75 @@ describeMoto('IAM: each role is what its function calls (moto)', () => {
     }
   });
 
+  test('unknown faces: clusters, split, naming, re-matching, not this person, move, merge, search, consolidation', async () => {
+    // Prepare: two photos of someone never enrolled (she is also in kit_with_rose.jpg)
+    const keys = ['rose/img1.jpg', 'rose/img2.jpg'];
+    for (const key of keys) await aws.put(key, photo('train', 'rose_leslie', key.split('/')[1] as string));
+    await aws.drain();
+    const faces = (await Promise.all(keys.map((k) => aws.context.results.facesOfImage(imageId(k))))).flat();
+    expect(faces).toHaveLength(2);
+    const clusterId = faces[0]?.clusterId as string;
+    expect(clusterId).toMatch(/^c[0-9a-f]{15}$/);
+    expect(faces[1]?.clusterId).toBe(clusterId);
+
+    // Act and assess: the cluster routes
+    const listed = await api('GET /clusters');
+    expect(listed.status).toBe(200);
+    expect(listed.body.clusters.map((c: { clusterId: string }) => c.clusterId)).toContain(clusterId);
+    const shown = await api('GET /clusters/{clusterId}', { path: { clusterId } });
+    expect(shown).toMatchObject({ status: 200, body: { clusterId, asked: clusterId } });
+    expect(shown.body.faces.length).toBeGreaterThanOrEqual(2);
+    const page = await api('GET /faces', { query: { cluster: clusterId } });
+    expect(page.status).toBe(200);
+    // One face leaves for a cluster of its own; the cluster left is named
+    const off = faces[1]?.faceId as string;
+    const split = await api('POST /clusters/{clusterId}/split', {
+      path: { clusterId },
+      body: JSON.stringify({ faces: [off] }),
+    });
+    expect(split.status).toBe(200);
+    const named = await api('POST /people', {
+      body: JSON.stringify({ personId: 'rose', name: 'Rose', fromCluster: clusterId }),
+    });
+    expect(named.status).toBe(201);
+    expect(named.body.fromCluster.named).toBeGreaterThanOrEqual(1);
+    await aws.drain(undefined, ['rematch']);
+    const job = await api('GET /jobs/{jobId}', { path: { jobId: named.body.job.jobId } });
+    expect(job).toMatchObject({ status: 200, body: { kind: 'rematch', personId: 'rose', status: 'done' } });
+    // The split-off face: not rose, says the user; then it is someone else's, who turns out to be rose enrolled twice
+    expect(
+      (await api('POST /faces/{faceId}/reject', { path: { faceId: off }, body: '{"person":"rose"}' })).status,
+    ).toBe(200);
+    expect((await enrol('leslie', photoBody('img2.jpg', 'train', 'rose_leslie', 'img2.jpg'))).status).toBe(201);
+    await aws.drain(undefined, ['rematch']);
+    const moved = await api('POST /faces/{faceId}/move', { path: { faceId: off }, body: '{"person":"leslie"}' });
+    expect(moved).toMatchObject({ status: 200, body: { personId: 'leslie' } });
+    const merged = await api('POST /people/{personId}/merge', {
+      path: { personId: 'rose' },
+      body: '{"from":"leslie"}',
+    });
+    expect(merged.status).toBe(200);
+    const search = await api('POST /search', {
+      body: JSON.stringify({ photo: photoBody('img1.jpg', 'train', 'rose_leslie', 'img1.jpg'), limit: 3 }),
+    });
+    expect(search.status).toBe(200);
+    expect(search.body.hits.length).toBeGreaterThanOrEqual(1);
+    expect(search.body.hits[0].similarity).toBeGreaterThan(0.9);
+    const report = (await aws.consolidate()) as { merges: number };
+    expect(report.merges).toBeGreaterThanOrEqual(1);
+    // Erasure of her: every face named as her, with its cluster place, rejections and index entry
+    const hers = await aws.context.results.facesOfPerson('rose');
+    expect(hers.length).toBeGreaterThanOrEqual(1);
+    const erased = await api('DELETE /people/{personId}', { path: { personId: 'rose' }, query: { erase: 'true' } });
+    expect(erased.status).toBe(200);
+    await aws.drain();
+    for (const face of hers) expect(await aws.context.results.getFace(face.imageId, face.index)).toBeUndefined();
+    // The split-off face, said not to be her, was left unknown by the merge: it stays, her rejection forgotten.
+    const left = await aws.context.results.getFace(imageId(keys[1] as string), 0);
+    expect(left?.identity?.personId ?? null).toBeNull();
+    expect(await aws.context.results.facesRejecting('rose')).toEqual([]);
+  });
+
   test('every call a function made is allowed to it, and everything its role allows was called or is listed', () => {
     calls.push(...aws.calls.calls);
     const { names } = aws.stack;
@@ -457,6 +531,8 @@ describeMoto('IAM: each role is what its function calls (moto)', () => {
       [names.framesBucket]: 'FramesBucket',
       [names.table]: 'ResultsTable',
       [names.videoQueue]: 'VideoQueue',
+      [names.rematchQueue]: 'RematchQueue',
+      [aws.stack.queues.rematch.url]: 'RematchQueue',
     };
     const logicalId = (name: unknown) => logicalIds[String(name)] ?? `unknown:${String(name)}`;
     const topics: Record<string, string> = { [names.sightingsTopic]: 'SightingsTopic' };

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { SETTINGS_ENV } from '../../../lib/adapters/aws/settings';
 import { TTL_ATTRIBUTE, tableDefinition } from '../../../lib/adapters/dynamodb/schema';
 import { DEVICE_ROUTE_ACCESS } from '../../../lib/http';
+import { ROUTES } from '../../../lib/http/router';
 import { modelEntry } from '../../../lib/models/manifest';
 import { functionModelIds } from '../../../scripts/lambdaModels';
 import {
@@ -36,6 +37,7 @@ const FUNCTION_OF_QUEUE = {
   EmotionQueue: 'emotion',
   RecogniseQueue: 'recognise',
   VideoQueue: 'video',
+  RematchQueue: 'rematch',
 } as const;
 type SourceQueue = keyof typeof FUNCTION_OF_QUEUE;
 const SOURCE_QUEUES = Object.keys(FUNCTION_OF_QUEUE) as SourceQueue[];
@@ -44,28 +46,15 @@ const DLQ_OF: Record<SourceQueue, string> = {
   EmotionQueue: 'EmotionDeadLetterQueue',
   RecogniseQueue: 'RecogniseDeadLetterQueue',
   VideoQueue: 'VideoDeadLetterQueue',
+  RematchQueue: 'RematchDeadLetterQueue',
 };
 const DATA_BUCKETS = ['IngestBucket', 'CropsBucket', 'ThumbnailsBucket', 'FramesBucket'];
-const API_ROUTES = [
-  'GET /images',
-  'GET /images/{imageId}',
-  'DELETE /images/{imageId}',
-  'DELETE /images',
-  'GET /faces',
-  'GET /videos',
-  'GET /videos/{videoId}',
-  'GET /people',
-  'POST /people',
-  'GET /people/{personId}',
-  'DELETE /people/{personId}',
-  'GET /devices',
-  'POST /devices',
-  'DELETE /devices/{name}',
-  'POST /devices/{name}/token',
-  'POST /admin/analyze',
-];
 /** The routes devices call with their token, through the REQUEST authoriser (lib/http/access.ts). */
 const DEVICE_ROUTES = ['POST /uploads', 'GET /uploads/{imageId}', 'POST /analyze'];
+/** Every other route the API core serves, as API Gateway route keys, behind IAM (serverless.yml must declare exactly these). */
+const API_ROUTES = Object.entries(ROUTES)
+  .flatMap(([route, methods]) => Object.keys(methods).map((method) => `${method} ${route}`))
+  .filter((route) => !DEVICE_ROUTES.includes(route));
 
 type Statement = {
   Sid?: string;
@@ -483,29 +472,40 @@ describe('serverless.yml packaged for stage test', () => {
       emotion: 'EmotionQueue',
       recognise: 'RecogniseQueue',
       video: 'VideoQueue',
+      rematch: 'RematchQueue',
     };
+    // Re-match jobs are sent by the api (enrolment, removal) and by rematch itself (a job's batches), nothing else.
+    const sendsJobs: readonly FunctionName[] = ['api', 'rematch'];
+    // Video work is sent by the stages a video's frames go through, by video itself and by the api (erasure).
+    const sendsVideo: readonly FunctionName[] = ['detect', 'emotion', 'recognise', 'video', 'api'];
+    const CONSUME = [
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:ReceiveMessage',
+    ];
     for (const fn of FUNCTIONS) {
       const statements = roleStatements(roleOf(fn));
-      const all = statements.filter((s) => asList(s.Action).some((a) => a.startsWith('sqs:')));
-      // Sending video work (a plan, a settled frame's track assembly) is the one other queue right a function has
-      // (the api's: a person's erasure may settle a video's last frame).
-      const sends = all.filter((s) => !asList(s.Action).includes('sqs:ReceiveMessage'));
-      for (const send of sends) {
-        expect(asList(send.Action).sort()).toEqual(['sqs:GetQueueUrl', 'sqs:SendMessage']);
-        expect(send.Resource).toEqual(getAtt('VideoQueue', 'Arn'));
-      }
-      expect(sends).toHaveLength(1);
-      const sqs = all.filter((s) => asList(s.Action).includes('sqs:ReceiveMessage'));
+      const sqs = statements.filter((s) => asList(s.Action).some((a) => a.startsWith('sqs:')));
+      const consumes = sqs.filter((s) => asList(s.Action).includes('sqs:ReceiveMessage'));
+      const sends = sqs.filter((s) => !consumes.includes(s));
       const queue = ownQueue[fn];
       if (queue) {
-        expect(sqs).toHaveLength(1);
-        expect(asList(sqs[0]?.Action).sort()).toEqual(
-          ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'].sort(),
-        );
-        expect(sqs[0]?.Resource).toEqual(getAtt(queue, 'Arn'));
+        expect(consumes).toHaveLength(1);
+        expect(asList(consumes[0]?.Action).sort()).toEqual(CONSUME);
+        expect(consumes[0]?.Resource).toEqual(getAtt(queue, 'Arn'));
       } else {
-        expect(sqs).toHaveLength(0);
+        expect(consumes).toHaveLength(0);
       }
+      // Sending is for video work (a plan, a settled frame's track assembly; the api's: a person's erasure may settle
+      // a video's last frame) and for re-match and re-cluster jobs, each to its own queue.
+      const sendsTo = [
+        ...(sendsVideo.includes(fn) ? [getAtt('VideoQueue', 'Arn')] : []),
+        ...(sendsJobs.includes(fn) ? [getAtt('RematchQueue', 'Arn')] : []),
+      ];
+      expect([fn, sends.map((send) => send.Resource)]).toEqual([fn, expect.arrayContaining(sendsTo)]);
+      expect([fn, sends.length]).toEqual([fn, sendsTo.length]);
+      for (const send of sends) expect(asList(send.Action).sort()).toEqual(['sqs:GetQueueUrl', 'sqs:SendMessage']);
       const logs = statements.filter((s) => asList(s.Action).some((a) => a.startsWith('logs:')));
       expect(logs).toHaveLength(1);
       expect(JSON.stringify(logs[0]?.Resource)).toContain(`log-group:/aws/lambda/${functionProps(fn).FunctionName}:*`);
@@ -595,9 +595,9 @@ describe('serverless.yml packaged for stage test', () => {
       const sizes = new Map(entries.map((e) => [e.name, e.size]));
       expect(sizes.has(`functions/${fn}.js`)).toBe(true);
       // The functions that analyse carry the models (`package: *models`); the video function never loads them (it
-      // decodes with ffmpeg and links stored faces), so its zip has none.
+      // decodes with ffmpeg and links stored faces), so its zip has none; rematch and consolidate never load them either.
       const modelFiles = [...sizes.keys()].filter((name) => name.startsWith('lambda-models/'));
-      if (fn === 'video') expect(modelFiles).toEqual([]);
+      if (['video', 'rematch', 'consolidate'].includes(fn)) expect(modelFiles).toEqual([]);
       else for (const model of models) expect(sizes.get(`lambda-models/${model.file}`)).toBe(model.bytes);
       const ffmpeg = entries.find((e) => e.name === 'node_modules/@ffmpeg-installer/linux-x64/ffmpeg');
       expect(ffmpeg !== undefined).toBe(fn === 'video');

@@ -36,8 +36,9 @@ const photoOf = (...parts: string[]) => ({
 function apiContext(pipeline: LocalPipeline, withModels: boolean): ApiContext {
   const logger = { error: jest.fn() };
   return {
-    storage: pipeline,
+    storage: pipeline.storage,
     stages: async () => (withModels ? pipeline.context : Promise.reject(new Error('no models in this phase'))),
+    recognition: () => pipeline.recognition,
     logger,
   };
 }
@@ -123,6 +124,8 @@ describe('the HTTP API on the local pipeline (embedded table, folder buckets, re
           createdAt: expect.any(String),
           updatedAt: obama.body.createdAt,
           enrolmentPhotos: ['obama.jpg'],
+          // Nothing processed yet: the re-match of earlier unknown faces finds none.
+          job: expect.objectContaining({ kind: 'rematch', personId: 'obama', status: 'done', total: 0, changed: 0 }),
         },
       });
       expect(more.status).toBe(200);
@@ -161,7 +164,10 @@ describe('the HTTP API on the local pipeline (embedded table, folder buckets, re
         createdAt: expect.any(String),
         updatedAt: expect.any(String),
       });
-      expect(shown).toEqual({ status: 200, headers: expect.any(Object), body: more.body });
+      // The person as enrolment answered it, without the re-match job it started.
+      const { job: _job, ...person } = more.body;
+      expect(_job).toMatchObject({ kind: 'rematch', personId: 'obama', status: 'done' });
+      expect(shown).toEqual({ status: 200, headers: expect.any(Object), body: person });
       expect(missing).toEqual({
         status: 404,
         headers: expect.any(Object),
@@ -283,8 +289,8 @@ describe('the HTTP API on the local pipeline (embedded table, folder buckets, re
       // Assess
       expect(byId.status).toBe(200);
       expect(byId.body).toEqual({
-        removed: { records: 2, objects: 4 },
-        items: [`image ${obama1}`, expect.stringMatching(new RegExp(`^face ${obama1}-0$`))],
+        removed: { records: 3, objects: 4 },
+        items: [`image ${obama1}`, `face-index entry ${obama1}-0`, `face ${obama1}-0`],
         objects: [
           { bucket: 'ingest', key: 'obama1.jpg' },
           { bucket: 'crops', key: expect.stringMatching(new RegExp(`^${obama1}/`)) },
@@ -294,7 +300,7 @@ describe('the HTTP API on the local pipeline (embedded table, folder buckets, re
       });
       expect(gone.status).toBe(404);
       expect(bucketFiles(dataDir).filter((f) => f.includes(obama1) || f.endsWith('obama1.jpg'))).toEqual([]);
-      expect(byKey).toMatchObject({ status: 200, body: { removed: { records: 2, objects: 4 } } });
+      expect(byKey).toMatchObject({ status: 200, body: { removed: { records: 3, objects: 4 } } });
       expect(again).toEqual({
         status: 404,
         headers: expect.any(Object),
@@ -306,7 +312,10 @@ describe('the HTTP API on the local pipeline (embedded table, folder buckets, re
       expect(biden.body.items).toEqual([
         expect.stringMatching(/^person biden\b/),
         `face ${twoPeople}-${biden.body.items[1].split('-').at(-1)}`,
+        `face-index entry ${twoPeople}-${biden.body.items[1].split('-').at(-1)}`,
         `image ${twoPeople} (its upload and thumbnail; 2 other face(s) kept)`,
+        // The re-match job his enrolment started: its record named him.
+        expect.stringMatching(/^job [0-9a-f-]{36}$/),
       ]);
       expect(biden.body.objects).toEqual([
         { bucket: 'crops', key: expect.stringMatching(new RegExp(`^${twoPeople}/.*face-`)) },
@@ -314,8 +323,12 @@ describe('the HTTP API on the local pipeline (embedded table, folder buckets, re
         { bucket: 'ingest', key: 'obama_and_biden.jpg' },
         { bucket: 'thumbnails', key: expect.stringMatching(new RegExp(`^${twoPeople}/.*image`)) },
       ]);
-      expect(biden.body.removed).toEqual({ records: 3, objects: 4 });
-      expect(rose).toMatchObject({ status: 200, body: { removed: { records: 1, objects: 0 }, objects: [] } });
+      expect(biden.body.removed).toEqual({ records: 5, objects: 4 });
+      // Rose and her enrolment's re-match job; her face, unknown now, rejoins clustering (a recluster job).
+      expect(rose).toMatchObject({
+        status: 200,
+        body: { removed: { records: 2, objects: 0 }, objects: [], job: { kind: 'recluster', status: 'done' } },
+      });
       expect(nobody.body).toEqual({ error: { code: 'NOT_FOUND', message: 'No person with id "rose_leslie".' } });
       // Rose's face stays, now unknown; the child nobody enrolled was unknown already.
       expect(unknown.body.faces.map((f: { image: string }) => f.image).sort()).toEqual([

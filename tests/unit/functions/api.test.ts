@@ -57,6 +57,8 @@ function storageWith(
       putPerson,
       removePerson: async () => person,
       facesOfPerson: async () => [],
+      facesRejecting: async () => [],
+      forgetJobsOf: async () => [],
     },
     buckets: { ingest: 'ingest', crops: 'crops', thumbnails: 'thumbnails' },
   } as unknown as StorageContext;

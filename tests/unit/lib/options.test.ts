@@ -266,6 +266,8 @@ describe('serverless.yml', () => {
     'apiThrottleRate',
     'apiThrottleBurst',
     'pointInTimeRecoveryDays',
+    'rematchMaxConcurrency',
+    'consolidateSchedule',
   ];
 
   test('its params default to the defaults of the options they set', () => {

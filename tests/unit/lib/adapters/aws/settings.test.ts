@@ -28,6 +28,7 @@ describe('settingsFromEnv', () => {
       retentionDays: OPTIONS.retentionDays.default,
       maxReceiveCount: OPTIONS.maxReceiveCount.default,
       sightingsTopic: '',
+      rematchQueue: '',
     });
   });
 
@@ -42,6 +43,7 @@ describe('settingsFromEnv', () => {
       FACEPIPE_RETENTION_DAYS: '0',
       FACEPIPE_MAX_RECEIVE_COUNT: '5',
       FACEPIPE_SIGHTINGS_TOPIC: 'facepipe-prod-sightings',
+      FACEPIPE_REMATCH_QUEUE: 'facepipe-prod-rematch',
     });
 
     // Assess
@@ -53,6 +55,7 @@ describe('settingsFromEnv', () => {
       retentionDays: 0,
       maxReceiveCount: 5,
       sightingsTopic: 'facepipe-prod-sightings',
+      rematchQueue: 'facepipe-prod-rematch',
     });
   });
 
