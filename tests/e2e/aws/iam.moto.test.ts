@@ -69,6 +69,11 @@ const NOT_CALLED_BY_THE_CODE: readonly { fn: Fn; permission: Permission; why: st
     why: "each function's container asks for the video queue's URL before its first send (lib/adapters/aws/sqsQueue.ts); on loopback the functions share one container, so only the first sender, detect, is seen asking",
   })),
   {
+    fn: 'video',
+    permission: 'dynamodb:PutItem ResultsTable',
+    why: 'a video that cannot be sampled (too long, too large, no video stream, a corrupt container) is recorded failed with its code (lib/pipeline/stages/video.ts, failVideo): those paths are tested locally (tests/integration/video), not on these',
+  },
+  {
     fn: 'detect',
     permission: 's3:ListBucket IngestBucket',
     why: 'S3 answers HeadObject on a missing key with 404 only to a caller that may list the bucket (403 otherwise): detect settles an upload deleted before it ran instead of retrying it into the dead letters (lib/pipeline/stages/detect.ts, head → gone)',
