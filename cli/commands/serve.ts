@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { buildServer } from '../../lib/adapters/fastify/server';
+import { WebSessions } from '../../lib/adapters/fastify/webSessions';
 import { ADMIN_TOKEN_FILE, adminToken } from '../../lib/adapters/local/adminToken';
 import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
@@ -32,9 +33,12 @@ export async function serveCommand(
       sightings: flags.sightings,
       ownUpload: (key) => uploadedHere.has(key),
     });
+    const token = await adminToken(pipeline.dataDir);
+    const webSessions = new WebSessions(token);
     const server = await buildServer({
       pipeline,
-      adminToken: await adminToken(pipeline.dataDir),
+      adminToken: token,
+      webSessions,
       allowRemoteAdmin: flags.allowRemoteAdmin,
       onUpload: (key) => {
         uploadedHere.add(key);
@@ -45,6 +49,8 @@ export async function serveCommand(
     const address = await server.listen({ port: flags.port, host: flags.host });
     const adminFile = path.join(pipeline.dataDir, ADMIN_TOKEN_FILE);
     process.stdout.write(`listening on ${address}\n`);
+    // The web gallery's one-time login link (docs/web.md): it sets an HttpOnly session cookie in the browser.
+    process.stdout.write(`gallery: ${address}/ui/login?code=${webSessions.loginCode()} (one-time link, 10 minutes)\n`);
     process.stderr.write(
       `facepipe serve: the API on ${address} (admin token in ${printable(adminFile)}` +
         `${isLoopbackHost(flags.host) || flags.allowRemoteAdmin ? '' : ', accepted from this machine only'}); ` +

@@ -4,6 +4,7 @@ import { ApiError } from './errors';
 import { getFaces } from './faces';
 import { deleteImage, deleteImageByKey, getImage, getImages } from './images';
 import { deletePerson, getPerson, listPeople, postPerson } from './people';
+import { patchPerson } from './personEdit';
 import type { ApiRequest, RouteHandler } from './types';
 import { getUpload, postUpload } from './uploads';
 
@@ -16,7 +17,7 @@ export const ROUTES: Readonly<Record<string, Readonly<Record<string, RouteHandle
   '/images/{imageId}': { GET: getImage, DELETE: deleteImage },
   '/faces': { GET: getFaces },
   '/people': { GET: listPeople, POST: postPerson },
-  '/people/{personId}': { GET: getPerson, DELETE: deletePerson },
+  '/people/{personId}': { GET: getPerson, PATCH: patchPerson, DELETE: deletePerson },
   '/devices': { GET: listDevices, POST: postDevice },
   '/devices/{name}': { DELETE: deleteDevice },
   '/devices/{name}/token': { POST: rotateDevice },

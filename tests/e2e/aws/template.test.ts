@@ -50,6 +50,7 @@ const API_ROUTES = [
   'POST /people',
   'GET /people/{personId}',
   'DELETE /people/{personId}',
+  'PATCH /people/{personId}',
   'GET /devices',
   'POST /devices',
   'DELETE /devices/{name}',
