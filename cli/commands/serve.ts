@@ -27,11 +27,20 @@ export async function serveCommand(
   config: FacepipeConfig,
 ): Promise<number> {
   const pipeline = await LocalPipeline.open({ dataDir: flags.dataDir, config, workers: flags.workers });
-  const uploadedHere = new Set<string>();
+  // Objects announced in the ingest bucket (device uploads, /analyze?store=true, files the watch loop took) are on
+  // their way; the watch loop, which sees the same file a moment later, leaves it alone while its content is the one
+  // announced (no second detect of the same bytes), and takes it again once it changed.
+  const announced = new Map<string, string>();
+  pipeline.store.onObjectCreated(pipeline.buckets.ingest, (event) => {
+    if (event.etag) announced.set(event.key, event.etag);
+    setTimeout(() => announced.delete(event.key), 60_000).unref();
+  });
+  const ingest = pipeline.buckets.ingest;
   try {
     const watching = await startWatching(pipeline, undefined, config, {
       sightings: flags.sightings,
-      ownUpload: (key) => uploadedHere.has(key),
+      alreadyAnnounced: async (key) =>
+        announced.has(key) && announced.get(key) === (await pipeline.store.head(ingest, key))?.etag,
     });
     const token = await adminToken(pipeline.dataDir);
     const webSessions = new WebSessions(token);
@@ -40,11 +49,6 @@ export async function serveCommand(
       adminToken: token,
       webSessions,
       allowRemoteAdmin: flags.allowRemoteAdmin,
-      onUpload: (key) => {
-        uploadedHere.add(key);
-        // The watch loop sees the file a moment later; after that it is an ordinary object again.
-        setTimeout(() => uploadedHere.delete(key), 60_000).unref();
-      },
     });
     const address = await server.listen({ port: flags.port, host: flags.host });
     const adminFile = path.join(pipeline.dataDir, ADMIN_TOKEN_FILE);

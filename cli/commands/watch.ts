@@ -65,8 +65,8 @@ export interface Watching {
 export interface WatchOptions {
   /** Print a line per sighting (a photo fully analysed). */
   sightings?: boolean;
-  /** Ingest keys written by this process itself (the local server's uploads): already announced by the store. */
-  ownUpload?: (key: string) => boolean;
+  /** Whether an ingest object was announced already as it is now (the local server's uploads): then left alone. */
+  alreadyAnnounced?: (key: string) => Promise<boolean>;
 }
 
 /**
@@ -117,7 +117,7 @@ export async function startWatching(
         return;
       }
       if (found.inBucket) {
-        if (options.ownUpload?.(found.key)) return;
+        if (await options.alreadyAnnounced?.(found.key)) return;
         await forgetDeletion(pipeline, found.key);
         await pipeline.announce(found.key);
         return;

@@ -33,8 +33,6 @@ export interface ServerOptions {
   adminToken: string;
   /** Accept the admin token from other machines too (the server listens beyond loopback). */
   allowRemoteAdmin?: boolean;
-  /** Called for every upload the server writes, before it is written (the watch loop then leaves it alone). */
-  onUpload?: (key: string) => void;
   now?: () => Date;
   /** The web gallery's browser sessions (`webUi.ts`); default: a new set, for the admin token. */
   webSessions?: WebSessions;
@@ -119,7 +117,6 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
         if (bytes.length === 0 || bytes.length > check.policy.maxBytes) {
           return refusal(reply, 413, 'PAYLOAD_TOO_LARGE', `The file must be 1 to ${check.policy.maxBytes} bytes.`);
         }
-        options.onUpload?.(check.policy.key);
         await pipeline.upload(check.policy.key, bytes);
         return reply.code(204).send();
       }

@@ -50,6 +50,8 @@ let server: ChildProcess | undefined;
 let url = '';
 let serverOutput = '';
 const tokens: Record<string, string> = {};
+/** The faces the pipeline stored for obama_and_biden.jpg (the curl test), to compare /analyze with. */
+let pipelineFaces: { box: Record<string, number>; identity: { personId: string | null } }[] = [];
 
 function addDevice(name: string, ...flags: string[]): string {
   const added = facepipe('devices', 'add', name, '--json', ...flags);
@@ -165,6 +167,7 @@ describe('facepipe serve', () => {
     const obama = results.body.faces.find((f: { identity: { personId: string } }) => f.identity.personId === 'obama');
     expect(obama.identity).toMatchObject({ name: 'Barack Obama', details: { team: 'blue' } });
     expect(obama.emotion.label).toEqual(expect.any(String));
+    pipelineFaces = results.body.faces;
     console.log(`local upload → results (curl, 3 faces): ${took.toFixed(0)} ms`);
     for (let i = 0; i < 100 && !events.join('').includes(ticket.body.imageId); i++)
       await new Promise((r) => setTimeout(r, 100));
@@ -298,6 +301,16 @@ describe('facepipe serve', () => {
       (f: { identity: { personId: string | null } }) => f.identity.personId ?? 'unknown',
     );
     expect(who.sort()).toEqual(['biden', 'obama', 'unknown']);
+    // The pipeline (detect, then recognise) found the same faces, boxes within a pixel, with the same identities.
+    expect(pipelineFaces).toHaveLength(binary.body.faces.length);
+    for (const face of binary.body.faces as typeof pipelineFaces) {
+      const same = pipelineFaces.find((stored) =>
+        ['x', 'y', 'width', 'height'].every(
+          (side) => Math.abs((stored.box[side] ?? Number.NaN) - (face.box[side] ?? Number.NaN)) <= 1,
+        ),
+      );
+      expect(same?.identity.personId).toBe(face.identity.personId);
+    }
     expect(stored.status).toBe(403); // the kiosk may analyse, not upload
     expect(empty.body.error.code).toBe('EMPTY_FILE');
     expect(text).toMatchObject({ status: 422, body: { error: { code: 'UNSUPPORTED_FORMAT' } } });

@@ -27,6 +27,7 @@ describe('settingsFromEnv', () => {
       rekognitionMatchThreshold: OPTIONS.rekognitionMatchThreshold.default,
       retentionDays: OPTIONS.retentionDays.default,
       maxReceiveCount: OPTIONS.maxReceiveCount.default,
+      sightingsTopic: '',
     });
   });
 
@@ -40,6 +41,7 @@ describe('settingsFromEnv', () => {
       FACEPIPE_REKOGNITION_MATCH_THRESHOLD: '95.5',
       FACEPIPE_RETENTION_DAYS: '0',
       FACEPIPE_MAX_RECEIVE_COUNT: '5',
+      FACEPIPE_SIGHTINGS_TOPIC: 'facepipe-prod-sightings',
     });
 
     // Assess
@@ -50,6 +52,7 @@ describe('settingsFromEnv', () => {
       rekognitionMatchThreshold: 95.5,
       retentionDays: 0,
       maxReceiveCount: 5,
+      sightingsTopic: 'facepipe-prod-sightings',
     });
   });
 
