@@ -4,15 +4,29 @@ import { describeError } from '../lib/errors';
 import { OPTIONS, optionFromEnv } from '../lib/options';
 import { printable } from '../lib/printable';
 import { analyzeCommand } from './commands/analyze';
+import {
+  consolidateClustersCommand,
+  listClustersCommand,
+  showClusterCommand,
+  splitClusterCommand,
+} from './commands/clusters';
 import { compareCommand } from './commands/compare';
 import { listDeadLettersCommand, redriveDeadLettersCommand } from './commands/deadLetters';
 import { deleteImageCommand } from './commands/delete';
 import { addDeviceCommand, listDevicesCommand, revokeDeviceCommand, rotateDeviceCommand } from './commands/devices';
+import { moveFaceCommand, rejectFaceCommand } from './commands/faces';
 import { convertModelCommand, fetchModelsCommand, listModelsCommand } from './commands/models';
-import { addPersonCommand, listPeopleCommand, removePersonCommand, showPersonCommand } from './commands/people';
+import {
+  addPersonCommand,
+  listPeopleCommand,
+  mergePeopleCommand,
+  removePersonCommand,
+  showPersonCommand,
+} from './commands/people';
 import { pushCommand } from './commands/push';
 import { queryCommand } from './commands/query';
 import { runCommand } from './commands/run';
+import { searchCommand } from './commands/search';
 import { serveCommand } from './commands/serve';
 import { watchCommand } from './commands/watch';
 import { addGlobalOptions, cliOption, configOverridesFromFlags, dataDirFrom } from './options';
@@ -166,12 +180,20 @@ export function buildProgram(): Command {
   const people = program.command('people').description('the people facepipe recognises');
   people
     .command('add')
-    .description('enrol a person from photos that each show exactly their face')
+    .description(
+      'enrol a person from photos that each show exactly their face, or from a cluster of unknown faces; then ' +
+        'earlier unknown faces alike them are re-matched',
+    )
     .argument('<id>', 'person id: letters, digits, ".", "_" or "-"')
-    .argument('<photos...>')
+    .argument('[photos...]')
     .option('--name <name>', 'display name (required for a new person)')
     .option('--details <json>', 'free-form details as a JSON object')
     .option('--details-file <file>', 'details from a JSON file')
+    .option(
+      '--from-cluster <cluster>',
+      "name a cluster: its faces become the person's, its most typical join the gallery",
+    )
+    .option('--json', 'JSON')
     .action(async (id: string, photos: string[], flags) => {
       exit(await addPersonCommand(id, photos, { ...flags, dataDir: dataDir() }, config()));
     });
@@ -185,6 +207,15 @@ export function buildProgram(): Command {
     .option('--json', 'JSON')
     .action(async (id: string, flags) => exit(await showPersonCommand(id, { ...flags, dataDir: dataDir() }, config())));
   people
+    .command('merge')
+    .description('one person enrolled twice: <from> becomes <into> (gallery, faces, rejections), <from> is removed')
+    .argument('<from>')
+    .argument('<into>')
+    .option('--json', 'JSON')
+    .action(async (from: string, into: string, flags) =>
+      exit(await mergePeopleCommand(from, into, { ...flags, dataDir: dataDir() }, config())),
+    );
+  people
     .command('remove')
     .description('remove a person from the gallery; with --erase also every face recognised as them')
     .argument('<id>')
@@ -194,6 +225,60 @@ export function buildProgram(): Command {
       exit(await removePersonCommand(id, { ...flags, dataDir: dataDir() }, config())),
     );
 
+  const faces = program.command('faces').description('correct who a face is');
+  faces
+    .command('reject')
+    .description(
+      '"not this person": the face leaves the person (or, with no person, its cluster) and never goes back, ' +
+        'through re-matching, new enrolments and consolidation',
+    )
+    .argument('<faceId>')
+    .option('--person <id>', 'the person it is not (default: the one it is named as)')
+    .option('--json', 'JSON')
+    .action(async (faceId: string, flags) =>
+      exit(await rejectFaceCommand(faceId, { ...flags, dataDir: dataDir() }, config())),
+    );
+  faces
+    .command('move')
+    .description('the face is this person (it leaves its cluster; a rejection of them for it is forgotten)')
+    .argument('<faceId>')
+    .requiredOption('--person <id>', 'the person it is')
+    .option('--json', 'JSON')
+    .action(async (faceId: string, flags) =>
+      exit(await moveFaceCommand(faceId, { ...flags, dataDir: dataDir() }, config())),
+    );
+
+  const clusters = program.command('clusters').description('clusters of unknown faces, with stable ids');
+  clusters
+    .command('list')
+    .description('the clusters, most recently changed first')
+    .addOption(cliOption(OPTIONS.limit, { parse: false }))
+    .option('--json', 'JSON lines')
+    .action(async (flags) => exit(await listClustersCommand({ ...flags, dataDir: dataDir() }, config())));
+  clusters
+    .command('show')
+    .description('one cluster and its faces (an id merged or named away says where it went)')
+    .argument('<cluster>')
+    .option('--json', 'JSON')
+    .action(async (id: string, flags) =>
+      exit(await showClusterCommand(id, { ...flags, dataDir: dataDir() }, config())),
+    );
+  clusters
+    .command('consolidate')
+    .description('merge clusters that drifted together (the oldest id is kept, the others lead to it)')
+    .option('--all', 'look at every cluster, not only those changed since the last run')
+    .option('--json', 'JSON')
+    .action(async (flags) => exit(await consolidateClustersCommand({ ...flags, dataDir: dataDir() }, config())));
+  clusters
+    .command('split')
+    .description('these faces leave the cluster for one of their own, and are never merged back')
+    .argument('<cluster>')
+    .argument('<faceIds...>')
+    .option('--json', 'JSON')
+    .action(async (id: string, faceIds: string[], flags) =>
+      exit(await splitClusterCommand(id, faceIds, { ...flags, dataDir: dataDir() }, config())),
+    );
+
   program
     .command('query')
     .description('faces and images in the results table')
@@ -201,6 +286,7 @@ export function buildProgram(): Command {
     .option('--person <id>', 'faces recognised as this person, newest first')
     .option('--emotion <label>', 'faces with this emotion, newest first')
     .option('--unknown', 'faces of nobody enrolled')
+    .option('--cluster <cluster>', 'the faces of one cluster of unknown faces, newest first')
     .option('--failed', 'images that failed, with the reason')
     .option('--since <time>', 'only from this date/time on')
     .option('--until <time>', 'only up to this date/time')
@@ -208,6 +294,16 @@ export function buildProgram(): Command {
     .addOption(cliOption(OPTIONS.limit, { parse: false }))
     .option('--json', 'JSON lines')
     .action(async (flags) => exit(await queryCommand({ ...flags, dataDir: dataDir() }, config())));
+
+  program
+    .command('search')
+    .description('the stored faces most alike the largest face of a photo (known and unknown), with images and times')
+    .argument('<photo>', 'a photo showing the face to look for')
+    .option('--limit <n>', 'at most this many faces (1-100, default 10)')
+    .option('--json', 'JSON lines')
+    .action(async (photo: string, flags) =>
+      exit(await searchCommand(photo, { ...flags, dataDir: dataDir() }, config())),
+    );
 
   program
     .command('delete')

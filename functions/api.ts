@@ -8,7 +8,15 @@ import {
   type HttpApiEvent,
   handleApiRequest,
 } from '../lib/http';
-import { decodeLimits, devices, galleryCache, stageContext, storageContext, uploadSigner } from './commons/context';
+import {
+  decodeLimits,
+  devices,
+  galleryCache,
+  recognition,
+  stageContext,
+  storageContext,
+  uploadSigner,
+} from './commons/context';
 import { logger } from './commons/logger';
 
 /**
@@ -27,6 +35,7 @@ export async function handler(event: HttpApiEvent, context: Context): Promise<AP
         storage: await storageContext(),
         stages: stageContext,
         decodeLimits,
+        recognition,
         logger,
         devices,
         uploads: uploadSigner,

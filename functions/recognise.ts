@@ -1,5 +1,5 @@
 import { recogniseStage } from '../lib/pipeline/stages/recognise';
-import { galleryCache, stageContext } from './commons/context';
+import { clusterCache, galleryCache, stageContext } from './commons/context';
 import { logger } from './commons/logger';
 import { s3EventQueueHandler } from './commons/s3EventQueue';
 
@@ -7,6 +7,6 @@ void stageContext().catch(() => undefined);
 
 /** Recognise queue (crops bucket → SNS → SQS) → the recognise stage. */
 export const handler = s3EventQueueHandler(async (event) => {
-  const outcome = await recogniseStage(await stageContext(), galleryCache(), event);
+  const outcome = await recogniseStage(await stageContext(), galleryCache(), event, clusterCache());
   logger.info('recognise', { crop: event.key, ...outcome });
 });

@@ -83,8 +83,26 @@ export interface FacepipeConfig {
   thumbnail: OutputImageOptions & { faceSize: number };
   /** Run the age/gender analyser. */
   ageGender: boolean;
-  /** Cosine similarity at or above which two faces are the same person (calibrated by `npm run eval`). */
+  /** Cosine similarity at or above which two faces are the same person, 1:1 (`facepipe compare`; calibrated by `npm run eval`). */
   matchThreshold: number;
+  /**
+   * Naming faces among many people (1:N, open set) and grouping unknown faces into clusters, calibrated for a
+   * false-identification rate of strangers (`npm run eval -- --only openset clustering`, reports/eval.md).
+   */
+  recognition: {
+    /** A face is named only at or above this cosine similarity to the person's closest enrolled embedding. */
+    threshold: number;
+    /** ... and only when that beats its similarity to every other person by this much. */
+    margin: number;
+    /** Faces whose shorter box side (original pixels) is below this are never named nor clustered. */
+    minFaceSize: number;
+    /** Faces detected with a lower score are never named nor clustered. */
+    minScore: number;
+    /** An unknown face joins the closest cluster (cosine to its centroid) at or above this, else opens a new one. */
+    clusterThreshold: number;
+    /** Consolidation merges two clusters whose faces are at least this alike on average across them. */
+    clusterMergeThreshold: number;
+  };
 }
 
 /** Cosine similarity for "same person" (calibration: `OPTIONS.matchThreshold` in lib/options.ts). */
@@ -143,6 +161,14 @@ export const defaults: FacepipeConfig = {
   },
   ageGender: o.ageGender.default,
   matchThreshold: o.matchThreshold.default,
+  recognition: {
+    threshold: o.identifyThreshold.default,
+    margin: o.identifyMargin.default,
+    minFaceSize: o.recogniseMinFaceSize.default,
+    minScore: o.recogniseMinScore.default,
+    clusterThreshold: o.clusterThreshold.default,
+    clusterMergeThreshold: o.clusterMergeThreshold.default,
+  },
 };
 
 export type ConfigOverrides = {
@@ -200,5 +226,6 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     thumbnail: { ...base.thumbnail, ...fromEnv.thumbnail, ...overrides.thumbnail },
     ageGender: overrides.ageGender ?? fromEnv.ageGender ?? base.ageGender,
     matchThreshold: overrides.matchThreshold ?? fromEnv.matchThreshold ?? base.matchThreshold,
+    recognition: { ...base.recognition, ...fromEnv.recognition, ...overrides.recognition },
   });
 }

@@ -318,6 +318,74 @@ export const OPTIONS = {
     description: 'cosine similarity at or above which two faces are the same person (calibrated by npm run eval)',
     lands: { config: ['matchThreshold'] },
   },
+  identifyThreshold: {
+    kind: 'number',
+    min: -1,
+    max: 1,
+    env: 'FACEPIPE_IDENTIFY_THRESHOLD',
+    // Calibrated for a false-identification rate of 0.1% per stranger face at a 100-person gallery (LFW fold 1,
+    // strangers from LFW and WIDER): the mean over 20 stranger splits of the lowest threshold reaching it, 0.464,
+    // rounded up (`npm run eval -- --only openset`, reports/eval.md). FIR 0.06% and TIR 97.7% there. Not the 1:1
+    // matchThreshold: comparing a face with a whole gallery gives a stranger many chances. Recalibrate when the
+    // embedder or the crops change, and expect a higher FIR with a much larger gallery.
+    default: 0.47,
+    description: 'cosine similarity at or above which a face is named as its closest enrolled person (1:N, open set)',
+    lands: { config: ['recognition.threshold'] },
+  },
+  identifyMargin: {
+    kind: 'number',
+    min: 0,
+    max: 2,
+    env: 'FACEPIPE_IDENTIFY_MARGIN',
+    // Measured from 0 to 0.1: no change in FIR or TIR at the calibrated threshold on the evaluation sets (their
+    // galleries hold no lookalikes); kept as the guard for two enrolled people alike (siblings), between whom a face
+    // stays unknown.
+    default: 0.05,
+    description: 'a face is named only when its closest person beats every other person by this much',
+    lands: { config: ['recognition.margin'] },
+  },
+  recogniseMinFaceSize: {
+    kind: 'number',
+    min: 0,
+    env: 'FACEPIPE_RECOGNISE_MIN_FACE_SIZE',
+    // Below 32 px the embeddings of WIDER faces crowd together (median similarity to the nearest face of another photo
+    // 0.54-0.66, against 0.35-0.42 above): a small blurred face looks like any other (reports/eval.md, quality gate).
+    default: 32,
+    description: 'faces whose shorter box side is below this many original pixels stay unknown and unclustered',
+    lands: { config: ['recognition.minFaceSize'] },
+  },
+  recogniseMinScore: {
+    kind: 'number',
+    min: 0,
+    max: 1,
+    env: 'FACEPIPE_RECOGNISE_MIN_SCORE',
+    // The same crowding below a detection score of 0.8 (0.54-0.59 against 0.34-0.42); every labelled face scores 0.88+.
+    default: 0.8,
+    description: 'faces detected with a lower score stay unknown and unclustered',
+    lands: { config: ['recognition.minScore'] },
+  },
+  clusterThreshold: {
+    kind: 'number',
+    min: -1,
+    max: 1,
+    env: 'FACEPIPE_CLUSTER_THRESHOLD',
+    // The lowest threshold keeping pairwise precision at 99.5% on every evaluation set in every stream order (0.47),
+    // plus 0.02 of headroom: precision falls off within a step below it (`npm run eval -- --only clustering`).
+    default: 0.49,
+    description:
+      "an unknown face joins the closest cluster at or above this cosine similarity to the cluster's centroid",
+    lands: { config: ['recognition.clusterThreshold'] },
+  },
+  clusterMergeThreshold: {
+    kind: 'number',
+    min: -1,
+    max: 1,
+    env: 'FACEPIPE_CLUSTER_MERGE_THRESHOLD',
+    // Chosen as the cluster threshold, after incremental clustering at 0.49: lowest keeping 99.5% (0.39) plus 0.02.
+    default: 0.41,
+    description: 'consolidation merges two clusters whose faces are at least this alike on average (average linkage)',
+    lands: { config: ['recognition.clusterMergeThreshold'] },
+  },
   maxBytes: {
     kind: 'integer',
     min: 1,
@@ -468,6 +536,14 @@ export const OPTIONS = {
     defaultText: 'required',
     description: 'the results table',
     lands: { setting: 'table' },
+  },
+  rematchQueue: {
+    kind: 'string',
+    env: 'FACEPIPE_REMATCH_QUEUE',
+    default: '',
+    defaultText: 'required by the functions that start re-match jobs',
+    description: 'the SQS queue (its name) re-match and re-cluster job messages go to',
+    lands: { setting: 'rematchQueue' },
   },
   emotionBackend: {
     kind: 'choice',

@@ -2,8 +2,10 @@ import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { FacepipeError } from '../../lib/errors';
 import { OPTIONS, parseOption } from '../../lib/options';
+import { liveCluster } from '../../lib/pipeline/clusters';
 import type { TimeRange } from '../../lib/pipeline/ports';
 import {
+  clusterFaces,
   emotionLabel,
   type FaceFilter,
   faceViews,
@@ -24,6 +26,7 @@ export interface QueryFlags {
   person?: string;
   emotion?: string;
   unknown?: boolean;
+  cluster?: string;
   failed?: boolean;
   since?: string;
   until?: string;
@@ -34,6 +37,13 @@ export interface QueryFlags {
 
 /** The widest an image key may show in a table; a longer one keeps its start and its end around an ellipsis. */
 const IMAGE_COLUMN_MAX = 60;
+
+/** Who a face is, in a table cell: the person and similarity, unknown with its cluster, or pending. */
+export function whoText(face: FaceView): string {
+  if (face.identity?.personId) return `${face.identity.personId} ${face.identity.similarity.toFixed(2)}`;
+  if (!face.identity) return '(pending)';
+  return face.cluster ? `unknown (cluster ${face.cluster})` : 'unknown';
+}
 
 /** Faces as a readable table: one row per face, columns as wide as their content. */
 export function facesTable(faces: readonly FaceView[]): string {
@@ -50,11 +60,7 @@ export function facesTable(faces: readonly FaceView[]): string {
     f.detectedAt,
     f.image,
     String(f.index),
-    f.identity?.personId
-      ? `${f.identity.personId} ${f.identity.similarity.toFixed(2)}`
-      : f.identity
-        ? 'unknown'
-        : '(pending)',
+    whoText(f),
     f.emotion ? `${f.emotion.label} ${(f.emotion.confidence * 100).toFixed(0)}%` : '(pending)',
     f.age === null ? '-' : String(Math.round(f.age)),
     f.gender?.label ?? '-',
@@ -78,9 +84,14 @@ function printFaces(faces: readonly FaceView[], json?: boolean) {
 
 /** `facepipe query`: one of --image, --person, --emotion, --unknown, --failed, with an optional time window. */
 export async function queryCommand(flags: QueryFlags, config: FacepipeConfig): Promise<number> {
-  const chosen = [flags.image, flags.person, flags.emotion, flags.unknown, flags.failed].filter((v) => v).length;
+  const chosen = [flags.image, flags.person, flags.emotion, flags.unknown, flags.cluster, flags.failed].filter(
+    (v) => v,
+  ).length;
   if (chosen !== 1) {
-    throw new FacepipeError('INVALID_OPTION', 'Give exactly one of --image, --person, --emotion, --unknown, --failed.');
+    throw new FacepipeError(
+      'INVALID_OPTION',
+      'Give exactly one of --image, --person, --emotion, --unknown, --cluster, --failed.',
+    );
   }
   const limit = flags.limit === undefined ? undefined : parseOption(OPTIONS.limit, flags.limit, OPTIONS.limit.flag);
   const emotion = flags.emotion ? emotionLabel(flags.emotion, '--emotion') : undefined;
@@ -103,6 +114,12 @@ export async function queryCommand(flags: QueryFlags, config: FacepipeConfig): P
         );
       }
       printFaces(await faceViews(pipeline, faces), flags.json);
+    } else if (flags.cluster) {
+      const cluster = await liveCluster(pipeline.storage, flags.cluster);
+      if (cluster.clusterId !== flags.cluster && !flags.json) {
+        process.stderr.write(`cluster ${flags.cluster} was merged into ${cluster.clusterId}\n`);
+      }
+      printFaces(await clusterFaces(pipeline.storage, cluster.clusterId, range), flags.json);
     } else if (flags.failed) {
       const images = await failedImages(pipeline, range);
       if (flags.json) for (const image of images) process.stdout.write(jsonLine(imageView(image)));

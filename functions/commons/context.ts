@@ -2,16 +2,21 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RekognitionClient } from '@aws-sdk/client-rekognition';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3UploadSigner } from '../../lib/adapters/aws/presignedPost';
 import { S3ObjectStore } from '../../lib/adapters/aws/s3Store';
 import { settingsFromEnv } from '../../lib/adapters/aws/settings';
 import { SnsSightingsTopic } from '../../lib/adapters/aws/snsSightings';
+import { sqsJobSender } from '../../lib/adapters/aws/sqsJobSender';
 import { DynamoResultsStore } from '../../lib/adapters/dynamodb/resultsStore';
+import { TableFaceIndex } from '../../lib/adapters/dynamodb/tableFaceIndex';
 import { rekognitionBackends } from '../../lib/adapters/rekognition';
 import { type FacepipeConfig, loadConfig } from '../../lib/config';
 import type { StageBackends } from '../../lib/pipeline/backends';
+import { ClusterCache } from '../../lib/pipeline/clusters';
+import type { Recognition } from '../../lib/pipeline/corrections';
 import type { SightingsTopic } from '../../lib/pipeline/ports';
 import { GalleryCache } from '../../lib/pipeline/recognition';
 import type { StageContext, StorageContext } from '../../lib/pipeline/stages/context';
@@ -65,6 +70,8 @@ const storage: StorageContext = {
   results: new DynamoResultsStore(documents, settings.table, { retentionDays: settings.retentionDays }),
   buckets: settings.buckets,
   backends,
+  // The face index (search, re-matching) holds the ONNX embeddings; the Rekognition backend stores none.
+  ...(settings.recognitionBackend === 'onnx' ? { faceIndex: new TableFaceIndex(documents, settings.table) } : {}),
 };
 
 export async function storageContext(): Promise<StorageContext> {
@@ -96,6 +103,29 @@ export function stageContext(): Promise<StageContext> {
     analyzing = undefined;
   });
   return analyzing;
+}
+
+let clusters: ClusterCache | undefined;
+
+/** The clusters of unknown faces, cached per container (re-read: what changed since). */
+export function clusterCache(): ClusterCache {
+  clusters ??= new ClusterCache(storage.results);
+  return clusters;
+}
+
+let sqs: SQSClient | undefined;
+
+/**
+ * The recognition settings, the cluster cache and the re-match queue: naming, corrections and re-matching. Needs no
+ * models (the settings are numbers of the config).
+ */
+export function recognition(): Recognition {
+  sqs ??= new SQSClient({});
+  return {
+    settings: facepipeConfig().recognition,
+    clusters: clusterCache(),
+    send: sqsJobSender(sqs, settings.rematchQueue),
+  };
 }
 
 let gallery: GalleryCache | undefined;

@@ -1,4 +1,5 @@
 import { FacepipeError } from '../errors';
+import { validateClusterId } from '../pipeline/clusters';
 import { type Enrolment, type EnrolmentPhoto, validateDetails, validatePersonId } from '../pipeline/people';
 import { ApiError } from './errors';
 import type { ApiLimits } from './limits';
@@ -9,7 +10,7 @@ import type { ApiRequest } from './types';
  * `{"personId": "obama", "name": "Barack Obama", "details": {...}, "photos": [{"name": "a.jpg", "data": "<base64>"}]}`.
  */
 
-const FIELDS = ['personId', 'name', 'details', 'photos'];
+const FIELDS = ['personId', 'name', 'details', 'photos', 'fromCluster'];
 const PHOTO_FIELDS = ['name', 'data'];
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 // Letters, digits, space and the usual file-name punctuation: no path separators, no control characters.
@@ -31,7 +32,7 @@ function unknownFields(value: Record<string, unknown>, allowed: readonly string[
 const decodedLength = (base64: string) =>
   (base64.length / 4) * 3 - (base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0);
 
-function bodyText(request: ApiRequest, limits: ApiLimits): string {
+export function bodyText(request: ApiRequest, limits: ApiLimits): string {
   const body = request.body ?? '';
   const bytes = request.isBase64Encoded ? decodedLength(body) : Buffer.byteLength(body);
   if (bytes > limits.maxBodyBytes) {
@@ -40,8 +41,12 @@ function bodyText(request: ApiRequest, limits: ApiLimits): string {
   return request.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
 }
 
-function photo(value: unknown, position: number, limits: ApiLimits): EnrolmentPhoto {
-  const where = `photos[${position}]`;
+export function photo(
+  value: unknown,
+  position: number,
+  limits: ApiLimits,
+  where = `photos[${position}]`,
+): EnrolmentPhoto {
   if (!isObject(value)) throw invalid(`${where} must be an object {name, data}.`);
   unknownFields(value, PHOTO_FIELDS, where);
   const { name, data } = value;
@@ -60,7 +65,28 @@ function photo(value: unknown, position: number, limits: ApiLimits): EnrolmentPh
   return { name, bytes: Buffer.from(data, 'base64') };
 }
 
-export function enrolmentOf(request: ApiRequest, limits: ApiLimits): Enrolment {
+/** A JSON object body with only the fields allowed (the parser's message is never echoed: it may quote the body). */
+export function jsonObjectBody(
+  request: ApiRequest,
+  limits: ApiLimits,
+  allowed: readonly string[],
+): Record<string, unknown> {
+  let body: unknown;
+  try {
+    body = JSON.parse(bodyText(request, limits));
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    throw invalid(`The body must be a JSON object with ${allowed.join(', ')}.`);
+  }
+  if (!isObject(body)) throw invalid(`The body must be a JSON object with ${allowed.join(', ')}.`);
+  unknownFields(body, allowed, 'the body');
+  return body;
+}
+
+/** An enrolment from photos, or the naming of a cluster (`fromCluster` instead of `photos`). */
+export type EnrolmentRequest = Enrolment | (Omit<Enrolment, 'photos'> & { fromCluster: string });
+
+export function enrolmentOf(request: ApiRequest, limits: ApiLimits): EnrolmentRequest {
   let body: unknown;
   try {
     body = JSON.parse(bodyText(request, limits));
@@ -81,6 +107,11 @@ export function enrolmentOf(request: ApiRequest, limits: ApiLimits): Enrolment {
     name = body.name.trim();
   }
   const details = body.details === undefined ? undefined : validateDetails(body.details);
+  if (body.fromCluster !== undefined) {
+    if (body.photos !== undefined) throw invalid('Give photos or fromCluster, not both.');
+    if (typeof body.fromCluster !== 'string') throw invalid('fromCluster must be a cluster id.');
+    return { personId, name, details, fromCluster: validateClusterId(body.fromCluster) };
+  }
   const photos = body.photos;
   if (!Array.isArray(photos) || photos.length < 1 || photos.length > limits.maxPhotos) {
     throw invalid(`photos must be a list of 1 to ${limits.maxPhotos} photos {name, data}.`);

@@ -1,9 +1,13 @@
 import { defaults } from '../config';
 import { FacepipeError } from '../errors';
+import { mergePeople, nameCluster } from '../pipeline/corrections';
 import { removePerson } from '../pipeline/erasure';
 import { checkEnrolmentPhotos, enrolPerson } from '../pipeline/people';
-import { erasureView, personView } from '../pipeline/views';
-import { enrolmentOf } from './enrolmentBody';
+import type { JobRecord } from '../pipeline/records';
+import { startJob } from '../pipeline/rematch';
+import { erasureView, jobView, personView } from '../pipeline/views';
+import { enrolmentOf, jsonObjectBody } from './enrolmentBody';
+import { recognitionOf } from './recognition';
 import { json } from './responses';
 import type { RouteHandler } from './types';
 import { allowOnly, booleanParam, personIdParam } from './validation';
@@ -31,19 +35,64 @@ export const getPerson: RouteHandler = async ({ storage }, { request: { query },
 export const postPerson: RouteHandler = async (context, { request, limits }) => {
   allowOnly(request.query, []);
   const enrolment = enrolmentOf(request, limits);
+  if ('fromCluster' in enrolment) {
+    const named = await nameCluster(context.storage, recognitionOf(context), {
+      personId: enrolment.personId,
+      clusterId: enrolment.fromCluster,
+      name: enrolment.name,
+      details: enrolment.details,
+    });
+    const body = {
+      ...personView(named.person),
+      enrolmentPhotos: named.person.photos,
+      fromCluster: { cluster: named.cluster, named: named.named, left: named.left, galleryAdded: named.galleryAdded },
+      job: jobView(named.job),
+    };
+    const created = named.person.createdAt === named.person.updatedAt;
+    return created
+      ? json(201, body, { location: `/people/${encodeURIComponent(named.person.personId)}` })
+      : json(200, body);
+  }
   // A photo that is no image or a likely bomb is refused from its header (413/422) before the models load.
   await checkEnrolmentPhotos(enrolment.photos, context.decodeLimits?.() ?? defaults.decode);
   const person = await enrolPerson(await context.stages(), enrolment);
+  // Earlier unknown faces alike them are re-matched in the background (a job whose progress GET /jobs/{id} shows);
+  // an API composed without recognition jobs (tests of the other routes) enrols only.
+  const job = context.recognition
+    ? await startJob(context.storage, context.recognition().send, { kind: 'rematch', personId: person.personId })
+    : undefined;
   const created = person.createdAt === person.updatedAt;
-  const body = { ...personView(person), enrolmentPhotos: person.photos };
+  const body = { ...personView(person), enrolmentPhotos: person.photos, job: job ? jobView(job) : null };
   if (!created) return json(200, body);
   return json(201, body, { location: `/people/${encodeURIComponent(person.personId)}` });
 };
 
+/** POST /people/{personId}/merge {"from": "<id>"}: `from` was this person enrolled twice. */
+export const postMerge: RouteHandler = async (context, { request, parameters, limits }) => {
+  allowOnly(request.query, []);
+  const into = personIdParam(parameters.personId);
+  const body = jsonObjectBody(request, limits, ['from']);
+  if (typeof body.from !== 'string')
+    throw new FacepipeError('INVALID_OPTION', 'from is required: the person id to merge.');
+  const from = personIdParam(body.from);
+  return json(200, await mergePeople(context.storage, recognitionOf(context), from, into));
+};
+
 /** DELETE /people/{personId}?erase=true|false: removes the person; with erase, every face recognised as them too. */
-export const deletePerson: RouteHandler = async ({ storage }, { request: { query }, parameters }) => {
+export const deletePerson: RouteHandler = async (context, { request: { query }, parameters }) => {
   allowOnly(query, ['erase']);
   const personId = personIdParam(parameters.personId);
-  const report = await removePerson(storage, personId, { erase: booleanParam(query.erase, 'erase', false) });
-  return json(200, erasureView(report));
+  let job: JobRecord | undefined;
+  const report = await removePerson(context.storage, personId, {
+    erase: booleanParam(query.erase, 'erase', false),
+    // Their faces are unknown now: back into clusters, in the background.
+    recluster: async (faces) => {
+      if (faces.length === 0 || !context.recognition) return;
+      job = await startJob(context.storage, context.recognition().send, {
+        kind: 'recluster',
+        faceIds: faces.map((f) => f.faceId),
+      });
+    },
+  });
+  return json(200, { ...erasureView(report), job: job ? jobView(job) : null });
 };

@@ -1,10 +1,13 @@
 import { postAnalyze } from './analyze';
+import { getCluster, getClusters, postSplit } from './clusters';
 import { deleteDevice, listDevices, postDevice, rotateDevice } from './devices';
 import { ApiError } from './errors';
-import { getFaces } from './faces';
+import { getFaces, postMove, postReject } from './faces';
 import { deleteImage, deleteImageByKey, getImage, getImages } from './images';
-import { deletePerson, getPerson, listPeople, postPerson } from './people';
+import { getJob } from './jobs';
+import { deletePerson, getPerson, listPeople, postMerge, postPerson } from './people';
 import { patchPerson } from './personEdit';
+import { postSearch } from './search';
 import type { ApiRequest, RouteHandler } from './types';
 import { getUpload, postUpload } from './uploads';
 
@@ -16,8 +19,16 @@ export const ROUTES: Readonly<Record<string, Readonly<Record<string, RouteHandle
   '/images': { GET: getImages, DELETE: deleteImageByKey },
   '/images/{imageId}': { GET: getImage, DELETE: deleteImage },
   '/faces': { GET: getFaces },
+  '/faces/{faceId}/reject': { POST: postReject },
+  '/faces/{faceId}/move': { POST: postMove },
   '/people': { GET: listPeople, POST: postPerson },
   '/people/{personId}': { GET: getPerson, PATCH: patchPerson, DELETE: deletePerson },
+  '/people/{personId}/merge': { POST: postMerge },
+  '/clusters': { GET: getClusters },
+  '/clusters/{clusterId}': { GET: getCluster },
+  '/clusters/{clusterId}/split': { POST: postSplit },
+  '/search': { POST: postSearch },
+  '/jobs/{jobId}': { GET: getJob },
   '/devices': { GET: listDevices, POST: postDevice },
   '/devices/{name}': { DELETE: deleteDevice },
   '/devices/{name}/token': { POST: rotateDevice },

@@ -1,3 +1,4 @@
+import type { Recognition } from '../pipeline/corrections';
 import type { DeviceRecord } from '../pipeline/devices';
 import type { DeviceRegistry } from '../pipeline/ports';
 import type { GalleryCache } from '../pipeline/recognition';
@@ -71,6 +72,11 @@ export interface ApiContext {
   storage: StorageContext;
   /** The stores with the models loaded, only called by enrolment (loading models costs seconds). */
   stages: () => Promise<StageContext>;
+  /**
+   * The recognition settings, the cluster cache and where re-match jobs go (the re-match queue on AWS, the job runner
+   * locally): naming clusters, corrections, re-matching after an enrolment.
+   */
+  recognition?: () => Recognition;
   /** The decode limits enrolment photos are checked against before the models load (default: `defaults.decode`). */
   decodeLimits?: () => DecodeLimits;
   logger?: ApiLogger;

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { FaceAnalysis } from '../vision/analyser';
 import { recognitionBackendOf } from './backends';
-import { assignBySimilarity, type GalleryCache } from './recognition';
+import { assignBySimilarity, type EnrolledPerson, type GalleryCache, mayBeNamed } from './recognition';
 import type { FaceRecord, Identity } from './records';
 import type { StageContext } from './stages/context';
 
@@ -58,8 +58,10 @@ export async function analysePhoto(
   const identities = assignBySimilarity(
     backend.similarities(described, people),
     people,
-    backend.threshold,
+    backend.rule,
     backend.noMatch,
+    // The recognise stage's quality gate too: a face too small or unsure to name stays unknown here as there.
+    (f, p) => mayBeNamed(faces[f] as FaceAnalysis, (people[p] as EnrolledPerson).personId, analyser.config.recognition),
   );
   const done = performance.now();
   return {

@@ -1,7 +1,12 @@
 import { FacepipeError } from '../errors';
 import type { FaceAnalyser, FaceCrop } from '../vision/analyser';
 import type { GenderResult } from '../vision/types';
-import { type EnrolledPerson, embeddingSimilarities, type SimilarityMatrix } from './recognition';
+import {
+  type EnrolledPerson,
+  embeddingSimilarities,
+  type IdentificationRule,
+  type SimilarityMatrix,
+} from './recognition';
 import type { FaceRecord, IndexedFace, PersonRecord, RekognitionMatch } from './records';
 
 /**
@@ -45,8 +50,8 @@ export interface EnrolmentAdditions {
 
 export interface RecognitionBackend {
   readonly name: BackendName;
-  /** A face is its closest person at or above this similarity (on the scale of `similarities`). */
-  readonly threshold: number;
+  /** When a face is its closest person (on the scale of `similarities`): threshold and margin over the runner-up. */
+  readonly rule: IdentificationRule;
   /** The similarity an unknown face is given when no person is close at all. */
   readonly noMatch: number;
   /** Describes the face in a crop (an embedding, or a collection's matches). */
@@ -113,8 +118,10 @@ export class OnnxRecognitionBackend implements RecognitionBackend {
 
   constructor(private readonly analyser: FaceAnalyser) {}
 
-  get threshold(): number {
-    return this.analyser.config.matchThreshold;
+  /** The 1:N rule calibrated for the embedder (`config.recognition`), not the 1:1 `matchThreshold`. */
+  get rule(): IdentificationRule {
+    const { threshold, margin } = this.analyser.config.recognition;
+    return { threshold, margin };
   }
 
   async describe(crop: FaceCrop): Promise<FaceDescription> {

@@ -14,8 +14,8 @@ export type ListingKey = string;
 
 const TOKEN = /^[A-Za-z0-9_-]{1,600}$/;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-/** Face ids (`<imageId>-<index>`) and image ids (24 lowercase hex). */
-const ITEM_ID = /^[0-9a-f]{24}(-\d{1,6})?$/;
+/** Face ids (`<imageId>-<index>`), image ids (24 lowercase hex) and cluster ids (`c` and 15 hex). */
+const ITEM_ID = /^([0-9a-f]{24}(-\d{1,6})?|c[0-9a-f]{15})$/;
 
 /**
  * The cursor of the next page: only a full page (as many items as asked for) has one, and a full last page gives a

@@ -1,6 +1,8 @@
 import { FacepipeError } from '../errors';
 import { assertNoIndexedFaces } from './backends';
-import { imageIdOf, imageObjectsPrefix } from './ids';
+import { leaveCluster } from './clusters';
+import { imageIdOf, imageObjectsPrefix, parseFaceId } from './ids';
+import { dropGalleryFaces } from './people';
 import type { FaceRecord, ImageRecord } from './records';
 import { nowIso, type StorageContext } from './stages/context';
 
@@ -59,11 +61,43 @@ async function eraseWholeImage(
   if (image) report.items.push(`image ${imageId}`);
   await deleteObject(context, buckets.ingest, key, report);
   const faces = await results.facesOfImage(imageId);
-  await results.deleteFaces(faces);
+  await forgetFaces(context, faces, report);
   for (const face of faces) report.items.push(`face ${face.faceId}`);
   for (const bucket of [buckets.crops, buckets.thumbnails]) {
     for (const object of await store.list(bucket, imageObjectsPrefix(imageId))) {
       await deleteObject(context, bucket, object.key, report);
+    }
+  }
+}
+
+/**
+ * Deletes face records and everything derived from them outside the image's own items: their entries in the face
+ * index, their places in clusters and the negative constraints naming them. The records go first (a stage that
+ * writes checks the record afterwards), then what points at them.
+ */
+async function forgetFaces(
+  context: StorageContext,
+  faces: readonly FaceRecord[],
+  report: ErasureReport,
+): Promise<void> {
+  await context.results.deleteFaces(faces);
+  if (faces.length === 0) return;
+  if (context.faceIndex) {
+    await context.faceIndex.remove(faces.map((f) => f.faceId));
+    report.items.push(...faces.map((f) => `face-index entry ${f.faceId}`));
+  }
+  for (const face of faces) {
+    if (face.clusterId) {
+      await leaveCluster(context, face, { record: false });
+      report.items.push(`cluster-member ${face.faceId} of cluster ${face.clusterId}`);
+    }
+    for (const personId of face.rejectedPeople ?? []) {
+      await context.results.removeRejection(face, personId);
+      report.items.push(`rejection of face ${face.faceId}`);
+    }
+    const personId = face.identity?.personId;
+    if (personId && (await dropGalleryFaces(context, personId, [face.faceId])) > 0) {
+      report.items.push(`gallery embedding of face ${face.faceId}`);
     }
   }
 }
@@ -100,7 +134,7 @@ export async function erasePersonFaces(
       await deleteObject(context, buckets.thumbnails, face.thumbnailKey, report);
       report.items.push(`face ${face.faceId}`);
     }
-    await results.deleteFaces(theirs);
+    await forgetFaces(context, theirs, report);
     if (!image) continue;
     await deleteObject(context, buckets.ingest, image.key, report);
     if (image.thumbnailKey) await deleteObject(context, buckets.thumbnails, image.thumbnailKey, report);
@@ -124,7 +158,11 @@ export async function erasePersonFaces(
 export async function removePerson(
   context: StorageContext,
   personId: string,
-  options: { erase?: boolean } = {},
+  options: {
+    erase?: boolean;
+    /** Faces that became unknown, to go back into clusters (run now, or queued as a job). */
+    recluster?: (faces: readonly FaceRecord[]) => Promise<void>;
+  } = {},
 ): Promise<ErasureReport> {
   const { results } = context;
   const person = await results.getPerson(personId);
@@ -140,6 +178,23 @@ export async function removePerson(
   const faces = await results.facesOfPerson(personId);
   if (options.erase) await erasePersonFaces(context, faces, report);
   else for (const face of faces) await results.markUnknown(face, personId);
+  // What named them elsewhere goes too: "not this person" constraints, and the aliases of clusters named as them.
+  for (const faceId of await results.facesRejecting(personId)) {
+    const id = parseFaceId(faceId);
+    if (id) await results.removeRejection({ ...id, faceId }, personId);
+    report.items.push(`rejection of face ${faceId}`);
+  }
+  for (const clusterId of removed?.fromClusters ?? person.fromClusters ?? []) {
+    const alias = await results.getCluster(clusterId);
+    if (alias?.namedAs === personId && (await results.deleteCluster(clusterId, alias.revision))) {
+      report.items.push(`cluster alias ${clusterId}`);
+    }
+  }
   await context.purgeErased?.(report);
+  if (!options.erase && options.recluster) {
+    await options.recluster(
+      faces.map((f) => ({ ...f, identity: { personId: null, similarity: f.identity?.similarity ?? 0 } })),
+    );
+  }
   return report;
 }

@@ -9,6 +9,14 @@ export function faceIdOf(imageId: string, index: number): string {
   return `${imageId}-${index}`;
 }
 
+const FACE_ID = /^([0-9a-f]{24})-(\d{1,6})$/;
+
+/** The image and index a face id names, or undefined for anything that is not a face id. */
+export function parseFaceId(faceId: string): { imageId: string; index: number } | undefined {
+  const match = FACE_ID.exec(faceId);
+  return match ? { imageId: match[1] as string, index: Number(match[2]) } : undefined;
+}
+
 /**
  * Crop keys carry the image version (a prefix of its etag): an event for the crop of an older version of an
  * overwritten image names a key no face record has any more, so the stages can tell it is stale.

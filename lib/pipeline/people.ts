@@ -44,6 +44,61 @@ export function validateDetails(details: unknown): Record<string, unknown> {
 /** Attempts at writing a person's record when other writes keep getting there first. */
 const MAX_WRITE_ATTEMPTS = 5;
 
+/** Where each enrolled embedding came from (records written before the field: all from enrolment photos). */
+export function embeddingFacesOf(
+  person: Pick<PersonRecord, 'embeddings' | 'embeddingFaces'> | undefined,
+): (string | null)[] {
+  if (!person) return [];
+  return person.embeddings.map((_, i) => person.embeddingFaces?.[i] ?? null);
+}
+
+/**
+ * Changes a person's record with `change` (given the record as it is now; undefined: leave it), written only if it is
+ * still at the revision read, retried when another write got there first. The record written, or undefined when the
+ * person does not exist or `change` left it.
+ */
+export async function updatePerson(
+  context: Pick<StageContext, 'results' | 'now'>,
+  personId: string,
+  change: (person: PersonRecord) => PersonRecord | undefined,
+): Promise<PersonRecord | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    const person = await context.results.getPerson(personId);
+    if (!person) return undefined;
+    const changed = change(person);
+    if (!changed) return undefined;
+    const next = { ...changed, revision: randomUUID(), updatedAt: (context.now?.() ?? new Date()).toISOString() };
+    if (await context.results.putPerson(next, person.revision)) return next;
+    if (attempt >= MAX_WRITE_ATTEMPTS * 4) {
+      throw new FacepipeError('CONFLICT', `Person "${personId}" kept changing (${attempt} attempts); try again.`);
+    }
+  }
+}
+
+/**
+ * Takes out of a person's gallery the embeddings copied from these stored faces (erased, rejected or moved away from
+ * them): a gallery never keeps what no longer is theirs.
+ */
+export async function dropGalleryFaces(
+  context: Pick<StageContext, 'results' | 'now'>,
+  personId: string,
+  faceIds: readonly string[],
+): Promise<number> {
+  let dropped = 0;
+  await updatePerson(context, personId, (person) => {
+    const sources = embeddingFacesOf(person);
+    const keep = sources.map((source) => source === null || !faceIds.includes(source));
+    dropped = keep.filter((k) => !k).length;
+    if (dropped === 0) return undefined;
+    return {
+      ...person,
+      embeddings: person.embeddings.filter((_, i) => keep[i]),
+      embeddingFaces: sources.filter((_, i) => keep[i]),
+    };
+  });
+  return dropped;
+}
+
 /** A photo refused for what it is, naming it: too large keeps its own code (the caller must send less), else ENROLMENT_PHOTO. */
 function enrolmentPhotoError(photo: EnrolmentPhoto, error: unknown): FacepipeError {
   const message = `Enrolment photo ${photo.name}: ${error instanceof Error ? error.message : String(error)}`;
@@ -117,6 +172,7 @@ export async function enrolPerson(context: StageContext, enrolment: Enrolment): 
         name,
         details: details ?? existing?.details ?? {},
         embeddings: [...(existing?.embeddings ?? []), ...added.embeddings],
+        embeddingFaces: [...embeddingFacesOf(existing), ...added.embeddings.map(() => null)],
         ...(rekognitionFaces.length > 0 ? { rekognitionFaces } : {}),
         photos: [...(existing?.photos ?? []), ...enrolment.photos.map((p) => p.name)],
         createdAt: existing?.createdAt ?? now,

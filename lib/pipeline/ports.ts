@@ -5,7 +5,16 @@
 
 import type { Emotion } from '../vision/types';
 import type { DeviceRecord, UploadTicket } from './devices';
-import type { FaceRecord, Identity, ImageRecord, PersonRecord, RekognitionMatch } from './records';
+import type {
+  ClusterMember,
+  ClusterRecord,
+  FaceRecord,
+  Identity,
+  ImageRecord,
+  JobRecord,
+  PersonRecord,
+  RekognitionMatch,
+} from './records';
 import type { Sighting } from './sightings';
 
 /** What an object store says about one object. */
@@ -75,6 +84,44 @@ export interface PagePosition {
   /** The item's id (face id or image id), which orders items of the same time. */
   id: string;
 }
+
+/** A stored face found alike: its id and the cosine similarity of its embedding. */
+export interface FaceMatch {
+  faceId: string;
+  similarity: number;
+}
+
+export interface NearestOptions {
+  /** At most this many, most alike first. */
+  limit: number;
+  /** Only faces at least this alike. */
+  minSimilarity?: number;
+}
+
+/**
+ * Every described face's embedding, searchable by likeness: search by face, re-matching unknown faces against a new
+ * person. It holds face ids and embeddings only (who a face is, its cluster, its photo stay in the results). Adapters:
+ * an exact scan in memory persisted to a file locally (`adapters/local/fileFaceIndex.ts`), the same scan over vector
+ * items of the results table on AWS (`adapters/dynamodb/tableFaceIndex.ts`); docs/scale.md says what replaces it
+ * past a Lambda's memory.
+ */
+export interface FaceIndex {
+  /** Adds a face's embedding, or replaces it (idempotent). */
+  add(faceId: string, embedding: Float32Array): Promise<void>;
+  /** Forgets faces (erasure); ids it does not hold are ignored. */
+  remove(faceIds: readonly string[]): Promise<void>;
+  /** The faces most alike an embedding, most alike first. */
+  nearest(embedding: Float32Array, options: NearestOptions): Promise<FaceMatch[]>;
+  size(): Promise<number>;
+}
+
+/**
+ * A message of a re-match or re-cluster job (lib/pipeline/rematch.ts): without `batch` it plans the job, with one it
+ * carries a batch of face ids to decide. On AWS these go through the re-match queue.
+ */
+export type RecognitionJob =
+  | { jobId: string; kind: 'rematch'; personId: string; faceIds?: string[]; batch?: number }
+  | { jobId: string; kind: 'recluster'; faceIds: string[]; batch?: number };
 
 /** A person's removal: when, and whether their faces were erased too (else they became unknown). */
 export interface PersonRemoval {
@@ -167,6 +214,11 @@ export interface ResultsStore {
   facesOfPerson(personId: string, range?: TimeRange): Promise<FaceRecord[]>;
   /** Faces of nobody enrolled, newest first. */
   unknownFaces(range?: TimeRange): Promise<FaceRecord[]>;
+  /**
+   * Every face that has an embedding, in no order: to fill a face index that was lost or never built (a full read of
+   * the table; never on a request path).
+   */
+  describedFaces(): AsyncIterable<Pick<FaceRecord, 'faceId' | 'embedding'>>;
   /** Faces whose emotion is `label`, newest first. */
   facesWithEmotion(label: Emotion, range?: TimeRange): Promise<FaceRecord[]>;
 
@@ -190,6 +242,52 @@ export interface ResultsStore {
   personRemoval(personId: string): Promise<PersonRemoval | undefined>;
   /** A counter that moves on every change to the people: recognisers reload their cached gallery when it moves. */
   galleryVersion(): Promise<number>;
+
+  // Clusters of unknown faces (lib/pipeline/clusters.ts)
+  /** A cluster, or the alias it left behind (merged, named). */
+  getCluster(clusterId: string): Promise<ClusterRecord | undefined>;
+  /** Writes a cluster if it is still at `expectedRevision` (undefined: it must not exist yet); false otherwise. */
+  putCluster(cluster: ClusterRecord, expectedRevision: string | undefined): Promise<boolean>;
+  /** Deletes a cluster (or alias) still at `expectedRevision`; false otherwise. */
+  deleteCluster(clusterId: string, expectedRevision: string): Promise<boolean>;
+  /** Live clusters (not aliases), most recently changed first. */
+  listClusters(range?: TimeRange): Promise<ClusterRecord[]>;
+  /** Clusters and aliases written since `since` (ISO; all when undefined): what a cache of clusters re-reads. */
+  clustersChangedSince(since?: string): Promise<ClusterRecord[]>;
+  /** Adds a face to a cluster's members; false when it was already there (a duplicate delivery). */
+  addClusterMember(member: ClusterMember): Promise<boolean>;
+  /** Takes a face out of a cluster's members; false when it was not there. */
+  removeClusterMember(member: Pick<ClusterMember, 'clusterId' | 'faceId' | 'detectedAt'>): Promise<boolean>;
+  /** A cluster's faces, newest first. */
+  clusterMembers(clusterId: string, range?: TimeRange): Promise<ClusterMember[]>;
+  /**
+   * Records a face's cluster (null: none) while it still shows the same crop and, to join one, is still unknown and
+   * in no cluster (or, with `from`, still in that one: a merge moving it); false otherwise.
+   */
+  setFaceCluster(face: FaceRecord, clusterId: string | null, options?: { from?: string }): Promise<boolean>;
+
+  // Corrections
+  /** Names a face that is still unknown and shows the same crop (re-matching, naming a cluster); false otherwise. */
+  claimUnknownFace(face: FaceRecord, identity: Identity): Promise<boolean>;
+  /** Records that a face is not a person, or not of a cluster (a user's "not this person"). */
+  addRejection(face: FaceRecord, rejection: { personId?: string; clusterId?: string }): Promise<void>;
+  /** Forgets that a face is not a person (the user moved it to them after all). */
+  removeRejection(face: Pick<FaceRecord, 'imageId' | 'index' | 'faceId'>, personId: string): Promise<void>;
+  /** Faces a user said are not this person. */
+  facesRejecting(personId: string): Promise<string[]>;
+
+  // Jobs
+  putJob(job: JobRecord): Promise<void>;
+  getJob(jobId: string): Promise<JobRecord | undefined>;
+  /** Adds to a job's counters and sets its other fields (atomically: concurrent batches of one job add up). */
+  updateJob(
+    jobId: string,
+    update: { examined?: number; changed?: number } & Partial<Pick<JobRecord, 'status' | 'total' | 'error'>>,
+  ): Promise<void>;
+
+  /** When consolidation last ran to the end (ISO), so the next run looks at what changed since. */
+  lastConsolidation(): Promise<string | undefined>;
+  setLastConsolidation(at: string): Promise<void>;
 }
 
 /**

@@ -1,10 +1,11 @@
 import { FacepipeError } from '../errors';
 import { quoteValue } from '../printable';
 import { EMOTIONS, type Emotion, REKOGNITION_NAME } from '../vision/types';
+import { memberFaces } from './clusters';
 import type { ListingKey } from './cursor';
 import { imageIdOf } from './ids';
 import type { TimeRange } from './ports';
-import type { FaceRecord, ImageRecord, PersonRecord } from './records';
+import type { ClusterRecord, FaceRecord, ImageRecord, PersonRecord } from './records';
 import type { StorageContext } from './stages/context';
 import { type FaceView, faceView, type PeopleById } from './views';
 
@@ -117,6 +118,28 @@ export function faceListing(filter: FaceFilter): ListingKey {
 
 /** The listing of failed images. */
 export const FAILED_LISTING: ListingKey = 'failed';
+
+/** The public shape of a cluster (its faces are listed apart: `clusterFaces`). */
+export function clusterView(cluster: ClusterRecord) {
+  return {
+    clusterId: cluster.clusterId,
+    faces: cluster.size,
+    createdAt: cluster.createdAt,
+    updatedAt: cluster.updatedAt,
+    /** Ids of clusters merged into this one: they lead here. */
+    mergedFrom: cluster.aliases,
+  };
+}
+
+/** The faces of a cluster, newest first, as the public sees them. */
+export async function clusterFaces(
+  context: StorageContext,
+  clusterId: string,
+  range: TimeRange = {},
+): Promise<FaceView[]> {
+  const members = await context.results.clusterMembers(clusterId, range);
+  return faceViews(context, await memberFaces(context, members));
+}
 
 /** The people these faces are recognised as, read now: their records are the one source of names and details. */
 export async function peopleOf(context: StorageContext, faces: readonly FaceRecord[]): Promise<PeopleById> {

@@ -1,6 +1,7 @@
 import { cosineSimilarity } from '../vision/analysers/embedder';
+import type { DetectedFace } from '../vision/types';
 import type { ResultsStore } from './ports';
-import type { Identity, PersonRecord } from './records';
+import type { FaceRecord, Identity, PersonRecord } from './records';
 
 export type EnrolledPerson = Pick<PersonRecord, 'personId' | 'name' | 'details' | 'embeddings' | 'rekognitionFaces'>;
 
@@ -26,21 +27,59 @@ export function embeddingSimilarities(
 }
 
 /**
- * Who each face of one photo is, from its similarity matrix. The most similar face-person pairs at or above the
- * threshold are taken first, and a person already given to a face of this photo is not given to another (one person
- * appears once in a photo). The rest are unknown, with the similarity of their closest person for reference
- * (`noMatch` when nothing at all is close).
+ * How a face is named among many people (1:N, open set): its best person must be at least `threshold` alike and beat
+ * every other person by `margin`. Calibrated for a false-identification rate of strangers, not for 1:1 verification
+ * (`npm run eval -- --only openset`, the definitions in lib/options.ts).
+ */
+export interface IdentificationRule {
+  threshold: number;
+  margin: number;
+}
+
+/** Faces too small or too unsure to carry an identity: they are never named nor clustered (they stay unknown). */
+export interface QualityGate {
+  /** Shorter side of the face's box, in pixels of the original image. */
+  minFaceSize: number;
+  /** Detection score. */
+  minScore: number;
+}
+
+/** Whether a face is clear enough to be named or clustered. */
+export function recognisable(face: Pick<DetectedFace, 'box' | 'score'>, gate: QualityGate): boolean {
+  return Math.min(face.box.width, face.box.height) >= gate.minFaceSize && face.score >= gate.minScore;
+}
+
+/** Whether a face may be named as a person: clear enough to be recognised, and not rejected for them by a user. */
+export function mayBeNamed(
+  face: Pick<FaceRecord, 'box' | 'score' | 'rejectedPeople'>,
+  personId: string,
+  gate: QualityGate,
+): boolean {
+  return recognisable(face, gate) && !face.rejectedPeople?.includes(personId);
+}
+
+/**
+ * Who each face of one photo is, from its similarity matrix. A face may be given person p only when its similarity
+ * to p is at or above the rule's threshold and beats its similarity to every other person by the rule's margin (a
+ * margin of 0 checks nothing: a face may then take its second-best person when its best went to another face), and
+ * `allowed(face, person)` agrees (a face the user said is not p, or a face too poor to name). Of those pairs, the most
+ * similar are taken first, and a person already given to a face of this photo is not given to another (one person
+ * appears once in a photo). The rest are unknown, with the similarity of their closest person for reference (`noMatch`
+ * when nothing at all is close).
  */
 export function assignBySimilarity(
   similarity: SimilarityMatrix,
   people: readonly EnrolledPerson[],
-  threshold: number,
+  rule: IdentificationRule,
   noMatch = -1,
+  allowed: (face: number, person: number) => boolean = () => true,
 ): Identity[] {
   const pairs: { face: number; person: number; similarity: number }[] = [];
   similarity.forEach((row, f) => {
     row.forEach((s, p) => {
-      if (s >= threshold && p < people.length) pairs.push({ face: f, person: p, similarity: s });
+      if (s < rule.threshold || p >= people.length || !allowed(f, p)) return;
+      const runnerUp = row.reduce((best, other, q) => (q === p ? best : Math.max(best, other)), noMatch);
+      if (rule.margin <= 0 || s - runnerUp >= rule.margin) pairs.push({ face: f, person: p, similarity: s });
     });
   });
   pairs.sort((a, b) => b.similarity - a.similarity || a.face - b.face || a.person - b.person);
@@ -64,9 +103,9 @@ export function assignBySimilarity(
 export function assignIdentities(
   faces: readonly Float32Array[],
   people: readonly EnrolledPerson[],
-  threshold: number,
+  rule: IdentificationRule,
 ): Identity[] {
-  return assignBySimilarity(embeddingSimilarities(faces, people), people, threshold);
+  return assignBySimilarity(embeddingSimilarities(faces, people), people, rule);
 }
 
 const round = (v: number) => Math.round(v * 10000) / 10000;

@@ -81,6 +81,67 @@ export interface FaceRecord {
   embedding?: Float32Array;
   /** What recognition backend `rekognition` stores where the ONNX one stores the embedding. */
   rekognitionMatches?: RekognitionMatch[];
+  /**
+   * The cluster of unknown faces this face belongs to (unknown faces clear enough to be recognised only): a stable id,
+   * see lib/pipeline/clusters.ts.
+   */
+  clusterId?: string;
+  /** People a user said this face is not ("not this person"): every later assignment, re-match and merge honours it. */
+  rejectedPeople?: string[];
+  /** Clusters a user took this face out of: it never joins them again, and they never merge with its cluster. */
+  rejectedClusters?: string[];
+}
+
+/**
+ * A cluster of unknown faces (lib/pipeline/clusters.ts): a stable id, and the sum of its faces' embeddings (its
+ * centroid's direction) with their count, enough to decide whether a new face joins it. Its faces are its members
+ * (`ClusterMember`). A cluster merged into another, or named as a person, stays as an alias saying so, so an id a user
+ * saw never silently stops meaning something.
+ */
+export interface ClusterRecord {
+  clusterId: string;
+  /** Changes on every write (a random token): writes are conditional on the revision they read. */
+  revision: string;
+  sum: Float32Array;
+  size: number;
+  createdAt: string;
+  updatedAt: string;
+  /** Ids of the clusters merged into this one (each of them an alias pointing here). */
+  aliases: string[];
+  /** On an alias: the cluster it was merged into. */
+  mergedInto?: string;
+  /** On an alias: the person it was named as (`people add --from-cluster`). */
+  namedAs?: string;
+}
+
+/** A face of a cluster, with what consolidation and naming need without reading the face record. */
+export interface ClusterMember {
+  clusterId: string;
+  faceId: string;
+  imageId: string;
+  index: number;
+  detectedAt: string;
+  embedding: Float32Array;
+  /** Clusters a user took this face out of (copied from the face record when it joined). */
+  rejectedClusters?: string[];
+}
+
+/** A long-running piece of work (a re-match after an enrolment, faces going back into clusters), with its progress. */
+export interface JobRecord {
+  jobId: string;
+  kind: 'rematch' | 'recluster';
+  /** The person whose enrolment started it (re-match). */
+  personId?: string;
+  status: 'queued' | 'running' | 'done' | 'failed';
+  /** Faces to look at, once known. */
+  total?: number;
+  /** Faces looked at so far. */
+  examined: number;
+  /** Faces that changed: named as the person (re-match), or placed in a cluster (recluster). */
+  changed: number;
+  error?: string;
+  createdAt: string;
+  updatedAt: string;
 }
 
 export interface PersonRecord {
@@ -97,6 +158,13 @@ export interface PersonRecord {
   rekognitionFaces?: IndexedFace[];
   /** Names of the enrolment photos, for `people show`. */
   photos: string[];
+  /**
+   * For each of `embeddings`, the stored face it was copied from (a cluster named as this person), or null for an
+   * enrolment photo: a face erased, rejected or moved away takes its embedding out of the gallery.
+   */
+  embeddingFaces?: (string | null)[];
+  /** Clusters named as this person: their aliases go when the person is erased. */
+  fromClusters?: string[];
   createdAt: string;
   updatedAt: string;
 }

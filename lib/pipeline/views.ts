@@ -1,7 +1,7 @@
 import type { FaceAnalysis } from '../vision/analyser';
 import type { Box, Emotion, GenderResult, Point } from '../vision/types';
 import type { ErasureReport } from './erasure';
-import type { FaceRecord, Identity, ImageRecord, PersonRecord } from './records';
+import type { FaceRecord, Identity, ImageRecord, JobRecord, PersonRecord } from './records';
 
 /**
  * The public JSON shapes of the results, for every way out (`analyze --json`, `query --json`, the HTTP API): they
@@ -115,6 +115,8 @@ export function faceView(face: FaceRecord, people: PeopleById) {
     age: face.age === undefined ? null : round(face.age, 1),
     gender: face.gender ? genderJson(face.gender) : null,
     identity: identityView(face.identity, people),
+    /** The cluster of unknown faces it belongs to (null when known, too poor to cluster, or not decided yet). */
+    cluster: face.clusterId ?? null,
     crop: face.crop.key,
     thumbnail: face.thumbnailKey,
     detectedAt: face.detectedAt,
@@ -157,6 +159,22 @@ export function personView(person: PersonRecord) {
 }
 
 export type PersonView = ReturnType<typeof personView>;
+
+/** The public shape of a job: what it is, how far it got. */
+export function jobView(job: JobRecord) {
+  return {
+    jobId: job.jobId,
+    kind: job.kind,
+    personId: job.personId ?? null,
+    status: job.status,
+    total: job.total ?? null,
+    examined: job.examined,
+    changed: job.changed,
+    error: job.error ?? null,
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
+  };
+}
 
 /** What an erasure removed, with counts first: the keys of records and objects, never their contents. */
 export function erasureView(report: ErasureReport) {

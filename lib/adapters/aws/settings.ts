@@ -25,6 +25,8 @@ export interface DeploymentSettings {
   maxReceiveCount: number;
   /** The SNS topic (name or ARN) fully analysed photos are announced on; '' announces nothing. */
   sightingsTopic: string;
+  /** The queue (name) re-match and re-cluster job messages go to; '' where no function sends any. */
+  rematchQueue: string;
 }
 
 /** The environment variables `serverless.yml` sets on every function (their definitions: lib/options.ts). */
@@ -40,6 +42,7 @@ export const SETTINGS_ENV = {
   retentionDays: OPTIONS.retentionDays.env,
   maxReceiveCount: OPTIONS.maxReceiveCount.env,
   sightingsTopic: OPTIONS.sightingsTopic.env,
+  rematchQueue: OPTIONS.rematchQueue.env,
 } as const;
 
 type Setting = (typeof OPTIONS)[keyof typeof SETTINGS_ENV];
@@ -79,5 +82,6 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Deploymen
     retentionDays: setting(env, OPTIONS.retentionDays),
     maxReceiveCount: setting(env, OPTIONS.maxReceiveCount),
     sightingsTopic: setting(env, OPTIONS.sightingsTopic),
+    rematchQueue: setting(env, OPTIONS.rematchQueue),
   };
 }

@@ -7,17 +7,28 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { cropVersionOf } from '../../pipeline/ids';
 import { IO_PARALLELISM, inParallel } from '../../pipeline/inParallel';
 import type { PersonRemoval, ResultsStore, TimeRange } from '../../pipeline/ports';
-import type { FaceRecord, Identity, ImageRecord, PersonRecord, RekognitionMatch } from '../../pipeline/records';
+import type {
+  ClusterMember,
+  ClusterRecord,
+  FaceRecord,
+  Identity,
+  ImageRecord,
+  JobRecord,
+  PersonRecord,
+  RekognitionMatch,
+} from '../../pipeline/records';
 import type { Emotion } from '../../vision/types';
 import {
   faceTimeKey,
   failedTimeKey,
   INDEX,
+  JOB_DAYS,
   KEY,
   positionKey,
   REMOVAL_MARK_DAYS,
@@ -40,15 +51,34 @@ const strip = <T>(item: Item): T => {
   return rest as T;
 };
 
+/** A string set as the table returns it (a Set), as a sorted list; absent when empty. */
+const listOf = (value: unknown): string[] | undefined =>
+  value instanceof Set && value.size > 0 ? [...(value as Set<string>)].sort() : undefined;
+
 function faceFromItem(item: Item): FaceRecord {
   const face = strip<FaceRecord & { embedding?: Uint8Array }>(item);
   // Only the person's id and the similarity: records written before details lived only on the person may hold more.
   const identity = face.identity && { personId: face.identity.personId, similarity: face.identity.similarity };
+  const { rejectedPeople, rejectedClusters, ...rest } = face;
+  const people = listOf(rejectedPeople);
+  const clusters = listOf(rejectedClusters);
   return {
-    ...face,
+    ...rest,
     ...(identity ? { identity } : {}),
+    ...(people ? { rejectedPeople: people } : {}),
+    ...(clusters ? { rejectedClusters: clusters } : {}),
     embedding: face.embedding ? fromBinary(face.embedding) : undefined,
   } as FaceRecord;
+}
+
+function clusterFromItem(item: Item): ClusterRecord {
+  const cluster = strip<Omit<ClusterRecord, 'sum'> & { sum: Uint8Array }>(item);
+  return { ...cluster, aliases: cluster.aliases ?? [], sum: fromBinary(cluster.sum) };
+}
+
+function memberFromItem(item: Item): ClusterMember {
+  const member = strip<Omit<ClusterMember, 'embedding'> & { embedding: Uint8Array }>(item);
+  return { ...member, embedding: fromBinary(member.embedding) };
 }
 
 function personFromItem(item: Item): PersonRecord {
@@ -424,6 +454,26 @@ export class DynamoResultsStore implements ResultsStore {
     return this.facesOfPerson(UNKNOWN_PERSON, range);
   }
 
+  async *describedFaces(): AsyncIterable<Pick<FaceRecord, 'faceId' | 'embedding'>> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: '#type = :face AND attribute_exists(#embedding)',
+          ProjectionExpression: 'faceId, #embedding',
+          ExpressionAttributeNames: { '#type': 'type', '#embedding': 'embedding' },
+          ExpressionAttributeValues: { ':face': 'face' },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        yield { faceId: item.faceId as string, embedding: fromBinary(item.embedding as Uint8Array) };
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+
   facesWithEmotion(label: Emotion, range: TimeRange = {}): Promise<FaceRecord[]> {
     return this.queryIndex(INDEX.emotionAndPeople, `EMOTION#${label}`, range).then((items) => items.map(faceFromItem));
   }
@@ -521,11 +571,341 @@ export class DynamoResultsStore implements ResultsStore {
     );
   }
 
+  // Clusters
+
+  async getCluster(clusterId: string): Promise<ClusterRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: KEY.cluster(clusterId), ConsistentRead: true }),
+    );
+    return Item ? clusterFromItem(Item) : undefined;
+  }
+
+  async putCluster(cluster: ClusterRecord, expectedRevision: string | undefined): Promise<boolean> {
+    return this.conditionalPut(
+      {
+        ...KEY.cluster(cluster.clusterId),
+        type: 'cluster',
+        ...cluster,
+        sum: toBinary(cluster.sum),
+        GSI2PK: 'CLUSTERS',
+        GSI2SK: `${cluster.updatedAt}#${cluster.clusterId}`,
+      },
+      expectedRevision,
+    );
+  }
+
+  async deleteCluster(clusterId: string, expectedRevision: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: KEY.cluster(clusterId),
+          ConditionExpression: '#revision = :expected',
+          ExpressionAttributeNames: { '#revision': 'revision' },
+          ExpressionAttributeValues: { ':expected': expectedRevision },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async listClusters(range: TimeRange = {}): Promise<ClusterRecord[]> {
+    // Aliases share the listing (caches must see them change): read on past them to fill a page of live clusters.
+    const live: ClusterRecord[] = [];
+    let after = range.after;
+    for (;;) {
+      const page = await this.queryIndex(INDEX.emotionAndPeople, 'CLUSTERS', { ...range, after });
+      live.push(...page.map(clusterFromItem).filter((c) => !c.mergedInto && !c.namedAs));
+      const last = page[page.length - 1];
+      if (range.limit === undefined || live.length >= range.limit || page.length < range.limit || !last) break;
+      const [at, id] = [String(last.updatedAt), String(last.clusterId)];
+      after = { at, id };
+    }
+    return range.limit === undefined ? live : live.slice(0, range.limit);
+  }
+
+  async clustersChangedSince(since?: string): Promise<ClusterRecord[]> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      IndexName: INDEX.emotionAndPeople,
+      KeyConditionExpression: since === undefined ? 'GSI2PK = :pk' : 'GSI2PK = :pk AND GSI2SK > :since',
+      ExpressionAttributeValues: { ':pk': 'CLUSTERS', ...(since === undefined ? {} : { ':since': since }) },
+    });
+    return items.map(clusterFromItem);
+  }
+
+  async addClusterMember(member: ClusterMember): Promise<boolean> {
+    const { embedding, rejectedClusters, ...rest } = member;
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...KEY.clusterMember(member.clusterId, member.detectedAt, member.faceId),
+            type: 'cluster-member',
+            ...rest,
+            embedding: toBinary(embedding),
+            ...(rejectedClusters?.length ? { rejectedClusters } : {}),
+          },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async removeClusterMember(member: Pick<ClusterMember, 'clusterId' | 'faceId' | 'detectedAt'>): Promise<boolean> {
+    const { Attributes } = await this.client.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: KEY.clusterMember(member.clusterId, member.detectedAt, member.faceId),
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return Attributes !== undefined;
+  }
+
+  async clusterMembers(clusterId: string, range: TimeRange = {}): Promise<ClusterMember[]> {
+    const values: Item = { ':pk': KEY.cluster(clusterId).PK, ':member': 'MEMBER#' };
+    let condition = 'PK = :pk AND begins_with(SK, :member)';
+    if (range.after) {
+      condition = 'PK = :pk AND SK BETWEEN :member AND :before';
+      values[':before'] = `MEMBER#${positionKey(range.after)}`;
+    }
+    const items = await this.queryAll(
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: condition,
+        ExpressionAttributeValues: values,
+        ScanIndexForward: false,
+        ConsistentRead: true,
+      },
+      range.limit === undefined ? undefined : range.limit + 1,
+    );
+    const members = items.map(memberFromItem).filter((m) => {
+      if (range.after && m.detectedAt === range.after.at && m.faceId === range.after.id) return false;
+      if (range.since && m.detectedAt < range.since) return false;
+      if (range.until && m.detectedAt > `${range.until}\uffff`) return false;
+      return true;
+    });
+    return range.limit === undefined ? members : members.slice(0, range.limit);
+  }
+
+  async setFaceCluster(face: FaceRecord, clusterId: string | null, options: { from?: string } = {}): Promise<boolean> {
+    const names = { '#crop': 'crop', '#key': 'key', '#cluster': 'clusterId' };
+    if (clusterId === null) {
+      return this.conditionalUpdate(face, 'REMOVE #cluster', '#crop.#key = :crop', names, { ':crop': face.crop.key });
+    }
+    // Joining: only an unknown face, and only from no cluster (two racing decisions: the first one stands), or from
+    // the cluster a merge moves it out of.
+    const from =
+      options.from === undefined ? 'attribute_not_exists(#cluster) OR #cluster = :cluster' : '#cluster = :from';
+    return this.conditionalUpdate(
+      face,
+      'SET #cluster = :cluster',
+      `#crop.#key = :crop AND attribute_type(#identity.#person, :null) AND (${from})`,
+      { ...names, '#identity': 'identity', '#person': 'personId' },
+      {
+        ':crop': face.crop.key,
+        ':cluster': clusterId,
+        ':null': 'NULL',
+        ...(options.from === undefined ? {} : { ':from': options.from }),
+      },
+    );
+  }
+
+  // Corrections
+
+  async claimUnknownFace(face: FaceRecord, identity: Identity): Promise<boolean> {
+    return this.conditionalUpdate(
+      face,
+      'SET #identity = :identity, GSI1PK = :gsi1pk, GSI1SK = :gsi1sk REMOVE #cluster',
+      '#crop.#key = :crop AND attribute_type(#identity.#person, :null)',
+      { '#crop': 'crop', '#key': 'key', '#identity': 'identity', '#person': 'personId', '#cluster': 'clusterId' },
+      {
+        ':crop': face.crop.key,
+        ':null': 'NULL',
+        ':identity': { personId: identity.personId, similarity: identity.similarity },
+        ':gsi1pk': `PERSON#${identity.personId ?? UNKNOWN_PERSON}`,
+        ':gsi1sk': faceTimeKey(face),
+      },
+    );
+  }
+
+  async addRejection(face: FaceRecord, rejection: { personId?: string; clusterId?: string }): Promise<void> {
+    const sets: string[] = [];
+    const names: Record<string, string> = {};
+    const values: Item = {};
+    if (rejection.personId) {
+      sets.push('#people :person');
+      names['#people'] = 'rejectedPeople';
+      values[':person'] = new Set([rejection.personId]);
+      // The person's side first: a removal of the person that lists its rejections finds this one.
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...KEY.rejection(rejection.personId, face.faceId),
+            type: 'rejection',
+            faceId: face.faceId,
+            imageId: face.imageId,
+            index: face.index,
+          },
+        }),
+      );
+    }
+    if (rejection.clusterId) {
+      sets.push('#clusters :cluster');
+      names['#clusters'] = 'rejectedClusters';
+      values[':cluster'] = new Set([rejection.clusterId]);
+    }
+    if (sets.length === 0) return;
+    await this.client
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: KEY.face(face.imageId, face.index),
+          UpdateExpression: `ADD ${sets.join(', ')}`,
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      )
+      .catch((error) => {
+        if (!isConditionFailure(error)) throw error;
+      });
+  }
+
+  async removeRejection(face: Pick<FaceRecord, 'imageId' | 'index' | 'faceId'>, personId: string): Promise<void> {
+    await this.client
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: KEY.face(face.imageId, face.index),
+          UpdateExpression: 'DELETE #people :person',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeNames: { '#people': 'rejectedPeople' },
+          ExpressionAttributeValues: { ':person': new Set([personId]) },
+        }),
+      )
+      .catch((error) => {
+        if (!isConditionFailure(error)) throw error;
+      });
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: KEY.rejection(personId, face.faceId) }));
+  }
+
+  async facesRejecting(personId: string): Promise<string[]> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :rejected)',
+      ExpressionAttributeValues: { ':pk': KEY.person(personId).PK, ':rejected': 'REJECTED#' },
+      ConsistentRead: true,
+    });
+    return items.map((item) => item.faceId as string);
+  }
+
+  // Jobs
+
+  async putJob(job: JobRecord): Promise<void> {
+    const expires = Math.floor(Date.parse(job.createdAt) / 1000) + JOB_DAYS * 86_400;
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...KEY.job(job.jobId), type: 'job', ...job, [TTL_ATTRIBUTE]: expires },
+      }),
+    );
+  }
+
+  async getJob(jobId: string): Promise<JobRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: KEY.job(jobId), ConsistentRead: true }),
+    );
+    return Item ? strip<JobRecord>(Item) : undefined;
+  }
+
+  async updateJob(
+    jobId: string,
+    update: { examined?: number; changed?: number } & Partial<Pick<JobRecord, 'status' | 'total' | 'error'>>,
+  ): Promise<void> {
+    const names: Record<string, string> = { '#updatedAt': 'updatedAt' };
+    const values: Item = { ':now': new Date().toISOString() };
+    const adds: string[] = [];
+    const sets = ['#updatedAt = :now'];
+    for (const key of ['examined', 'changed'] as const) {
+      if (update[key] === undefined) continue;
+      names[`#${key}`] = key;
+      values[`:${key}`] = update[key];
+      adds.push(`#${key} :${key}`);
+    }
+    for (const key of ['status', 'total', 'error'] as const) {
+      if (update[key] === undefined) continue;
+      names[`#${key}`] = key;
+      values[`:${key}`] = update[key];
+      sets.push(`#${key} = :${key}`);
+    }
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: KEY.job(jobId),
+        UpdateExpression: `SET ${sets.join(', ')}${adds.length ? ` ADD ${adds.join(', ')}` : ''}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  async lastConsolidation(): Promise<string | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: KEY.consolidation(), ConsistentRead: true }),
+    );
+    return Item?.at as string | undefined;
+  }
+
+  async setLastConsolidation(at: string): Promise<void> {
+    await this.client.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...KEY.consolidation(), type: 'consolidation', at } }),
+    );
+  }
+
   // Helpers
 
+  /** A put conditional on the item's revision (undefined: the item must not exist yet); false when refused. */
+  private async conditionalPut(item: Item, expectedRevision: string | undefined): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ...(expectedRevision === undefined
+            ? { ConditionExpression: 'attribute_not_exists(PK)' }
+            : {
+                ConditionExpression: '#revision = :expected',
+                ExpressionAttributeNames: { '#revision': 'revision' },
+                ExpressionAttributeValues: { ':expected': expectedRevision },
+              }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   private faceAttributes(face: FaceRecord): Item {
-    const { embedding, ...rest } = face;
-    return embedding ? { ...rest, embedding: toBinary(embedding) } : rest;
+    const { embedding, rejectedPeople, rejectedClusters, ...rest } = face;
+    return {
+      ...rest,
+      ...(embedding ? { embedding: toBinary(embedding) } : {}),
+      ...(rejectedPeople?.length ? { rejectedPeople: new Set(rejectedPeople) } : {}),
+      ...(rejectedClusters?.length ? { rejectedClusters: new Set(rejectedClusters) } : {}),
+    };
   }
 
   private async conditionalUpdate(

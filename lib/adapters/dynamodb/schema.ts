@@ -15,6 +15,12 @@ import { type FaceRecord, facePosition, failedImagePosition, type ImageRecord } 
  * | removal | REMOVED#<sha256(id)>| #PERSON     | —                                  | —                               |
  * | device  | DEVICE#<name>       | #DEVICE     | —                                  | DEVICES / <name>                |
  * | upload  | UPLOAD#<imageId>    | #UPLOAD     | —                                  | —                               |
+ * | rejection | PERSON#<personId> | REJECTED#<faceId> | —                              | —                               |
+ * | cluster | CLUSTER#<clusterId> | #CLUSTER    | —                                  | CLUSTERS / <updatedAt>#<clusterId> |
+ * | member  | CLUSTER#<clusterId> | MEMBER#<detectedAt>#<faceId> | —                 | —                               |
+ * | consolidated | CLUSTERS       | #CONSOLIDATED | —                                | —                               |
+ * | vector  | VECTOR#<faceId>     | #VECTOR     | VECTORS#<0-f> / <addedAt>#<faceId> | —                               |
+ * | job     | JOB#<jobId>         | #JOB        | —                                  | —                               |
  *
  * A device item holds its name, the SHA-256 of its token's secret (never the token), its folder, permissions, times
  * and its revocation; it is never expired. An upload ticket says which device an image id was handed to and under
@@ -24,9 +30,19 @@ import { type FaceRecord, facePosition, failedImagePosition, type ImageRecord } 
  * An erased image's item keeps only `erasedAt` (no key, no content); a removed person's record is deleted and a
  * removal mark (when, whether their faces were erased) stays under a hash of their id for `REMOVAL_MARK_DAYS`.
  *
+ * Faces also carry `clusterId` (their cluster, while unknown) and the string sets `rejectedPeople` and
+ * `rejectedClusters` (a user's "not this person"); each rejection of a person is also a `rejection` item in the
+ * person's partition, so removing the person finds and forgets it. A cluster's item holds the sum of its members'
+ * embeddings and their count; a merged or named cluster stays as an alias (`mergedInto`, `namedAs`). Vector items are
+ * the face index on AWS (TableFaceIndex): the embedding again, apart from the face item, spread over 16 GSI1
+ * partitions by a hash of the face id and ordered by when they were added, so a container's copy reads only what was
+ * added since. Job items (re-matching progress) expire after `JOB_DAYS`.
+ *
  * Access patterns: faces of an image (Query PK, SK begins_with FACE#), an image (Get), faces of a person over time
  * (GSI1), unknown faces (GSI1, PERSON#unknown), failed images (GSI1, FAILED), faces by emotion over time (GSI2),
- * people (GSI2, PEOPLE), devices (GSI2, DEVICES), a device (Get), an upload ticket (Get). Index keys are written
+ * people (GSI2, PEOPLE), devices (GSI2, DEVICES), a device (Get), an upload ticket (Get), clusters by last change
+ * (GSI2, CLUSTERS), a cluster's faces newest first (Query PK, SK begins_with MEMBER#), the faces rejected for a person
+ * (Query PK, SK begins_with REJECTED#), every vector added since a time (GSI1, VECTORS#0-f). Index keys are written
  * only once a fact is known (sparse indexes): a face enters the person index when it has been recognised and the
  * emotion index when its emotion has been read.
  */
@@ -42,6 +58,18 @@ export const KEY = {
   gallery: () => ({ PK: 'GALLERY', SK: '#VERSION' }),
   device: (name: string) => ({ PK: `DEVICE#${name}`, SK: '#DEVICE' }),
   uploadTicket: (imageId: string) => ({ PK: `UPLOAD#${imageId}`, SK: '#UPLOAD' }),
+  cluster: (clusterId: string) => ({ PK: `CLUSTER#${clusterId}`, SK: '#CLUSTER' }),
+  /** A face of a cluster, ordered by when the face was detected (listings newest first). */
+  clusterMember: (clusterId: string, detectedAt: string, faceId: string) => ({
+    PK: `CLUSTER#${clusterId}`,
+    SK: `MEMBER#${detectedAt}#${faceId}`,
+  }),
+  /** That a user said a face is not this person (found again when the person is removed). */
+  rejection: (personId: string, faceId: string) => ({ PK: `PERSON#${personId}`, SK: `REJECTED#${faceId}` }),
+  job: (jobId: string) => ({ PK: `JOB#${jobId}`, SK: '#JOB' }),
+  consolidation: () => ({ PK: 'CLUSTERS', SK: '#CONSOLIDATED' }),
+  /** A face's embedding in the face index (TableFaceIndex), apart from the face item so the index reads only these. */
+  vector: (faceId: string) => ({ PK: `VECTOR#${faceId}`, SK: '#VECTOR' }),
   /** That an image was erased on request, and when (nothing else: no key, no content). */
 } as const;
 
@@ -59,6 +87,15 @@ export const INDEX = {
 
 export const UNKNOWN_PERSON = 'unknown';
 
+/** Partitions of GSI1 the vector items are spread over (`VECTORS#0` … `VECTORS#f`). */
+export const VECTOR_SHARDS = 16;
+
+/** The GSI1 partition of a face's vector item (a hash of its id: it never moves). */
+export function vectorShardKey(faceId: string): string {
+  const shard = Number.parseInt(createHash('sha256').update(faceId).digest('hex').slice(0, 2), 16) % VECTOR_SHARDS;
+  return `VECTORS#${shard.toString(16)}`;
+}
+
 /** The index sort key of a listed item: its time, then its id (unique), so listings are newest first. */
 export const positionKey = (position: PagePosition) => `${position.at}#${position.id}`;
 
@@ -70,6 +107,9 @@ export const failedTimeKey = (image: ImageRecord) => positionKey(failedImagePosi
 
 /** The table's TTL attribute (epoch seconds): image and face items expire with the configured retention. */
 export const TTL_ATTRIBUTE = 'expiresAt';
+
+/** How long a job's record (its progress) is kept after it was created. */
+export const JOB_DAYS = 7;
 
 /** How long a person's removal mark is kept: longer than any message can wait in a queue (SQS keeps 14 days at most). */
 export const REMOVAL_MARK_DAYS = 15;

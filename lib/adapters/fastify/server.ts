@@ -81,6 +81,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     devices: pipeline.devices,
     uploads: signer.at(baseUrlOf(request), now),
     gallery: () => pipeline.gallery,
+    recognition: () => pipeline.recognition,
     now,
   });
 
@@ -130,10 +131,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     isAdmin,
     maxUploadBytes,
     now,
-    upload: async (key, bytes) => {
-      options.onUpload?.(key);
-      await pipeline.upload(key, bytes);
-    },
+    upload: (key, bytes) => pipeline.upload(key, bytes),
   });
 
   await app.register(async (scope) => {

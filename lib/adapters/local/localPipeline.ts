@@ -1,13 +1,16 @@
 import path from 'node:path';
 import type { FacepipeConfig } from '../../config';
 import { FacepipeError } from '../../errors';
+import { ClusterCache } from '../../pipeline/clusters';
+import type { Recognition } from '../../pipeline/corrections';
 import { eraseImage } from '../../pipeline/erasure';
 import { imageIdOf } from '../../pipeline/ids';
 import type { ObjectCreatedEvent, ObjectStore } from '../../pipeline/ports';
 import { GalleryCache } from '../../pipeline/recognition';
 import { emotionSettled, identitySettled } from '../../pipeline/records';
+import { type JobSender, runRecognitionJob } from '../../pipeline/rematch';
 import type { Sighting } from '../../pipeline/sightings';
-import type { BucketNames, StageContext } from '../../pipeline/stages/context';
+import type { BucketNames, StageContext, StorageContext } from '../../pipeline/stages/context';
 import { type DetectOutcome, detectStage, recordGaveUp } from '../../pipeline/stages/detect';
 import { emotionStage } from '../../pipeline/stages/emotion';
 import { recogniseStage } from '../../pipeline/stages/recognise';
@@ -17,6 +20,7 @@ import { DynamoResultsStore } from '../dynamodb/resultsStore';
 import { tableDefinition } from '../dynamodb/schema';
 import { FileDeadLetterStore, type StoredDeadLetter } from './deadLetterFile';
 import { type EmbeddedDynamo, startEmbeddedDynamo } from './embeddedDynamo';
+import { FileFaceIndex } from './fileFaceIndex';
 import { FolderObjectStore } from './folderStore';
 import { InProcessQueue, InProcessTopic, type QueueOptions } from './inProcessQueue';
 import { LocalKeys } from './localKeys';
@@ -86,6 +90,8 @@ export class LocalPipeline {
   private readonly listeners: ((event: PipelineEvent) => void)[] = [];
   private readonly queues: InProcessQueue<ObjectCreatedEvent>[] = [];
   private closed = false;
+  /** The clusters, cached for every stage and command of this process. */
+  readonly clusters: ClusterCache;
 
   private constructor(
     readonly dataDir: string,
@@ -95,10 +101,23 @@ export class LocalPipeline {
     private readonly dynamo: EmbeddedDynamo,
     private readonly analyser: FaceAnalyser | undefined,
     private readonly stageStore: ObjectStore,
+    /** Every described face's embedding (search by face, re-matching): `<dataDir>/index/faces.log`. */
+    readonly faceIndex: FileFaceIndex,
+    readonly config: FacepipeConfig,
   ) {
     this.keys = new LocalKeys(store, this.buckets.ingest);
     this.devices = new DynamoDeviceRegistry(dynamo.client, LOCAL_TABLE);
     this.gallery = new GalleryCache(results);
+    this.clusters = new ClusterCache(results);
+  }
+
+  /**
+   * What re-matching, clustering and corrections need: the settings, the cluster cache, and where jobs go — here
+   * straight to the job runner, one message after the other (on AWS, the re-match queue).
+   */
+  get recognition(): Recognition {
+    const send: JobSender = (job) => runRecognitionJob(this.storage, this.config.recognition, this.clusters, send, job);
+    return { settings: this.config.recognition, clusters: this.clusters, send };
   }
 
   static async open(options: LocalPipelineOptions): Promise<LocalPipeline> {
@@ -116,7 +135,15 @@ export class LocalPipeline {
         dynamo,
         analyser,
         options.wrapStore?.(store) ?? store,
+        FileFaceIndex.open(dataDir),
+        options.config,
       );
+      // A data directory from before the face index (or whose index file was deleted): fill it from the results.
+      if (!pipeline.faceIndex.existed) {
+        for await (const face of pipeline.results.describedFaces()) {
+          if (face.embedding) await pipeline.faceIndex.add(face.faceId, face.embedding);
+        }
+      }
       // We hold the table's lock, so no other process is writing here: leftovers of a killed run can go.
       await pipeline.store.sweepTemporaryFiles();
       if (options.consume !== false) pipeline.wire(options);
@@ -131,12 +158,27 @@ export class LocalPipeline {
   get context(): StageContext {
     if (!this.analyser) throw new FacepipeError('INTERNAL', 'This pipeline was opened without models.');
     return {
+      ...this.storage,
       store: this.stageStore,
-      results: this.results,
       analyser: this.analyser,
-      buckets: this.buckets,
       sightings: { publish: async (sighting) => this.emit({ type: 'sighting', sighting }) },
     };
+  }
+
+  /** The stores alone (queries, erasure): also without models. */
+  get storage(): StorageContext {
+    return {
+      store: this.store,
+      results: this.results,
+      buckets: this.buckets,
+      faceIndex: this.faceIndex,
+      purgeErased: () => this.purgeErased(),
+    };
+  }
+
+  /** After an erasure: erased embeddings must not stay in the face index's file either. */
+  purgeErased(): Promise<void> {
+    return this.faceIndex.compact();
   }
 
   /** Listens to what the pipeline does; returns the function that stops listening. */
@@ -298,7 +340,7 @@ export class LocalPipeline {
       await emotionStage(context, event);
     });
     recognise.start(async (event) => {
-      await recogniseStage(context, gallery, event);
+      await recogniseStage(context, gallery, event, this.clusters);
     });
   }
 

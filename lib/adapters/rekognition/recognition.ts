@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-rekognition';
 import { FacepipeError } from '../../errors';
 import type { EnrolmentAdditions, EnrolmentFace, FaceDescription, RecognitionBackend } from '../../pipeline/backends';
-import type { EnrolledPerson, SimilarityMatrix } from '../../pipeline/recognition';
+import type { EnrolledPerson, IdentificationRule, SimilarityMatrix } from '../../pipeline/recognition';
 import type { FaceRecord, IndexedFace, PersonRecord, RekognitionMatch } from '../../pipeline/records';
 import type { FaceCrop } from '../../vision/analyser';
 import { deleteIndexedFaces } from './collection';
@@ -78,8 +78,9 @@ export class RekognitionRecognitionBackend implements RecognitionBackend {
     this.matchThreshold = options.matchThreshold;
   }
 
-  get threshold(): number {
-    return this.matchThreshold / 100;
+  /** Rekognition's own FaceMatchThreshold (0..1 here), and no margin: the collection's scores are its calibration. */
+  get rule(): IdentificationRule {
+    return { threshold: this.matchThreshold / 100, margin: 0 };
   }
 
   /**

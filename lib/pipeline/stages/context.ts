@@ -1,7 +1,7 @@
 import type { FaceAnalyser } from '../../vision/analyser';
 import type { StageBackends } from '../backends';
 import type { ErasureReport } from '../erasure';
-import type { ObjectStore, ResultsStore, SightingsTopic } from '../ports';
+import type { FaceIndex, ObjectStore, ResultsStore, SightingsTopic } from '../ports';
 
 export interface BucketNames {
   ingest: string;
@@ -15,6 +15,11 @@ export interface StageContext {
   results: ResultsStore;
   analyser: FaceAnalyser;
   buckets: BucketNames;
+  /**
+   * Every described face's embedding, for search by face and re-matching (the ONNX recognition backend only: the
+   * Rekognition one stores no embeddings). Absent, those features are unavailable and nothing is indexed.
+   */
+  faceIndex?: FaceIndex;
   /** Emotion and recognition backends other than the ONNX models of `analyser` (the default for what is absent). */
   backends?: StageBackends;
   /**
@@ -34,4 +39,7 @@ export const nowIso = (context: Pick<StageContext, 'now'>) => (context.now?.() ?
  * The stores alone, for work that needs no models (queries, erasure), with the backends: erasing a person also
  * removes what a backend keeps of them outside the table (their faces in a Rekognition collection).
  */
-export type StorageContext = Pick<StageContext, 'store' | 'results' | 'buckets' | 'backends' | 'purgeErased' | 'now'>;
+export type StorageContext = Pick<
+  StageContext,
+  'store' | 'results' | 'buckets' | 'backends' | 'purgeErased' | 'now' | 'faceIndex'
+>;

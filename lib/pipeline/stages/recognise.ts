@@ -1,9 +1,10 @@
 import { recognitionBackendOf } from '../backends';
+import { ClusterCache, clusterFaces } from '../clusters';
 import { erasePersonFaces } from '../erasure';
 import { cropVersionOf } from '../ids';
 import { IO_PARALLELISM, inParallel } from '../inParallel';
 import type { ObjectCreatedEvent } from '../ports';
-import { assignBySimilarity, type GalleryCache } from '../recognition';
+import { assignBySimilarity, type EnrolledPerson, type GalleryCache, mayBeNamed } from '../recognition';
 import type { FaceRecord, Identity } from '../records';
 import { announceIfComplete } from '../sightings';
 import type { StageContext } from './context';
@@ -27,6 +28,7 @@ export async function recogniseStage(
   context: StageContext,
   gallery: GalleryCache,
   event: ObjectCreatedEvent,
+  clusters: ClusterCache = new ClusterCache(context.results),
 ): Promise<RecogniseOutcome> {
   const found = await loadCrop(context, event);
   if (found.status === 'stale') return found;
@@ -38,6 +40,7 @@ export async function recogniseStage(
       ? await context.results.setEmbedding(face, description.embedding)
       : await context.results.setRekognitionMatches(face, description.matches);
   if (!stored) return { status: 'stale', reason: 'the face changed while it was described' };
+  if (description.kind === 'embedding') await indexEmbedding(context, face, description.embedding);
   const count = await context.results.countDescribedFace(face);
   if (!count) return { status: 'stale', reason: 'the image changed while the face was described' };
   if (count.described < count.faceCount) {
@@ -51,19 +54,42 @@ export async function recogniseStage(
     throw new Error(`a counted face has no stored description from the ${backend.name} recognition backend`);
   }
   const people = await gallery.current();
+  const gate = context.analyser.config.recognition;
   const identities = assignBySimilarity(
     backend.similarities(siblings, people),
     people,
-    backend.threshold,
+    backend.rule,
     backend.noMatch,
+    (f, p) => mayBeNamed(siblings[f] as FaceRecord, (people[p] as EnrolledPerson).personId, gate),
   );
   await inParallel([...siblings.entries()], IO_PARALLELISM, ([i, sibling]) =>
     context.results.setIdentity(sibling, sibling.crop.key, identities[i] as Identity),
   );
   await takeBackFromRemovedPeople(context, siblings, identities);
+  // Unknown faces join clusters (the ONNX backend's embeddings only: Rekognition's matches cannot be clustered).
+  if (backend.name === 'onnx') {
+    await clusterFaces(
+      context,
+      clusters,
+      siblings.map((s, i) => ({ ...s, identity: identities[i] as Identity })),
+      context.analyser.config.recognition,
+    );
+  }
   // The photo's decision is made: announced now if every emotion is read too (else the emotion stage announces it).
   await announceIfComplete(context, face);
   return { status: 'done', faceId: face.faceId, identities: siblings.length };
+}
+
+/**
+ * Puts a face's embedding in the face index. An erasure deletes the face record before it removes index entries, and
+ * this reads the record after adding: either the erasure's removal comes after this add, or this finds the face gone
+ * (or showing another version) and takes the entry out itself.
+ */
+async function indexEmbedding(context: StageContext, face: FaceRecord, embedding: Float32Array): Promise<void> {
+  if (!context.faceIndex) return;
+  await context.faceIndex.add(face.faceId, embedding);
+  const now = await context.results.getFace(face.imageId, face.index);
+  if (!now || now.crop.key !== face.crop.key) await context.faceIndex.remove([face.faceId]);
 }
 
 /**

@@ -261,6 +261,8 @@ describe('serverless.yml', () => {
     'analyseBatchSize',
     'analyseMaxConcurrency',
     'architecture',
+    'rematchMaxConcurrency',
+    'consolidateSchedule',
   ];
 
   test('its params default to the defaults of the options they set', () => {

@@ -61,8 +61,10 @@ const messageOf = (run: () => unknown): string => {
 };
 
 const ROUTES_MESSAGE =
-  'No such resource; the API serves /images, /images/{imageId}, /faces, /people, /people/{personId}, /devices, ' +
-  '/devices/{name}, /devices/{name}/token, /uploads, /uploads/{imageId}, /analyze, /admin/analyze.';
+  'No such resource; the API serves /images, /images/{imageId}, /faces, /faces/{faceId}/reject, /faces/{faceId}/move, ' +
+  '/people, /people/{personId}, /people/{personId}/merge, /clusters, /clusters/{clusterId}, ' +
+  '/clusters/{clusterId}/split, /search, /jobs/{jobId}, /devices, /devices/{name}, /devices/{name}/token, /uploads, ' +
+  '/uploads/{imageId}, /analyze, /admin/analyze.';
 const LIMIT_MESSAGE = 'limit must be a whole number from 1 to 1000.';
 const DATE_MESSAGE = (name: string) =>
   `${name} must be an ISO 8601 date (2026-01-31) or date and time with a zone (2026-01-31T12:00:00Z).`;
@@ -100,10 +102,10 @@ describe('the HTTP API refuses', () => {
     const post = await expectRefusal(raw('POST', '/images/'), 405, 'METHOD_NOT_ALLOWED', '/images takes GET, DELETE.');
     expect(post.headers.allow).toBe('GET, DELETE');
     await expectRefusal(
-      routed('PATCH /people/{personId}', { path: { personId: 'obama' } }),
+      routed('PUT /people/{personId}', { path: { personId: 'obama' } }),
       405,
       'METHOD_NOT_ALLOWED',
-      '/people/{personId} takes GET, DELETE.',
+      '/people/{personId} takes GET, PATCH, DELETE.',
     );
   });
 
@@ -112,7 +114,7 @@ describe('the HTTP API refuses', () => {
       routed('GET /faces', { query: { person: 'obama', zzz: '1', colour: 'red' } }),
       400,
       'INVALID_OPTION',
-      'Unknown query parameter(s) colour, zzz: it takes person, emotion, unknown, since, until, limit, next.',
+      'Unknown query parameter(s) colour, zzz: it takes person, emotion, unknown, cluster, since, until, limit, next.',
     );
     await expectRefusal(
       routed('GET /people', { query: { limit: '5' } }),
@@ -135,7 +137,7 @@ describe('the HTTP API refuses', () => {
   });
 
   it('a query that is not exactly one of its kinds, and switches that are not true', async () => {
-    const faces = 'Give exactly one of person, emotion, unknown.';
+    const faces = 'Give exactly one of person, emotion, unknown, cluster.';
     await expectRefusal(routed('GET /faces'), 400, 'INVALID_OPTION', faces);
     await expectRefusal(
       routed('GET /faces', { query: { person: 'a', unknown: 'true' } }),
@@ -343,7 +345,7 @@ describe('POST /people refuses a body', () => {
       enrol({ personId: 'p', photos: [photo()], embeddings: [], admin: true }),
       400,
       'INVALID_OPTION',
-      'Unknown field(s) admin, embeddings in the body: it takes personId, name, details, photos.',
+      'Unknown field(s) admin, embeddings in the body: it takes personId, name, details, photos, fromCluster.',
     );
     await expectRefusal(enrol({ photos: [photo()] }), 400, 'INVALID_OPTION', 'personId is required, a string.');
     await expectRefusal(
@@ -433,6 +435,120 @@ describe('POST /people refuses a body', () => {
       status: 413,
       body: error('FILE_TOO_LARGE', 'photos[1] is 5242883 bytes; the limit is 5242880.'),
     });
+  });
+});
+
+describe('the unknown-face routes refuse, before any read, write or model load', () => {
+  const FACE_ID = `${IMAGE_ID}-0`;
+  const CLUSTER_ID = 'c0123456789abcde';
+  const post = (routeKey: string, path: Record<string, string>, body?: unknown) =>
+    routed(routeKey, { path, body: body === undefined ? undefined : JSON.stringify(body) });
+  const FACE_ID_MESSAGE = 'A face id is <imageId>-<index> (the faceId of a query result).';
+  const CLUSTER_ID_MESSAGE = 'A cluster id is "c" and 15 hexadecimal characters (the clusterId of a query result).';
+
+  it.each(['abc', IMAGE_ID, `${IMAGE_ID}-x`, `${IMAGE_ID.toUpperCase()}-0`, '../x-0'])(
+    'face id %j with 400 (reject, move)',
+    async (faceId) => {
+      await expectRefusal(post('POST /faces/{faceId}/reject', { faceId }), 400, 'INVALID_OPTION', FACE_ID_MESSAGE);
+      const move = post('POST /faces/{faceId}/move', { faceId }, { person: 'obama' });
+      await expectRefusal(move, 400, 'INVALID_OPTION', FACE_ID_MESSAGE);
+    },
+  );
+
+  it.each(['abc', 'c0123', `${CLUSTER_ID}0`, 'C0123456789ABCDE', '../c0123456789abc'])(
+    'cluster id %j with 400 (show, split, faces of a cluster)',
+    async (clusterId) => {
+      await expectRefusal(
+        routed('GET /clusters/{clusterId}', { path: { clusterId } }),
+        400,
+        'INVALID_OPTION',
+        CLUSTER_ID_MESSAGE,
+      );
+      const split = post('POST /clusters/{clusterId}/split', { clusterId }, { faces: [FACE_ID] });
+      await expectRefusal(split, 400, 'INVALID_OPTION', CLUSTER_ID_MESSAGE);
+      await expectRefusal(
+        routed('GET /faces', { query: { cluster: clusterId } }),
+        400,
+        'INVALID_OPTION',
+        CLUSTER_ID_MESSAGE,
+      );
+      await expectRefusal(enrol({ personId: 'p', fromCluster: clusterId }), 400, 'INVALID_OPTION', CLUSTER_ID_MESSAGE);
+    },
+  );
+
+  it('bodies with fields missing, unknown or of the wrong type', async () => {
+    const face = { faceId: FACE_ID };
+    await expectRefusal(
+      post('POST /faces/{faceId}/move', face, {}),
+      400,
+      'INVALID_OPTION',
+      'person is required: a person id.',
+    );
+    await expectRefusal(
+      post('POST /faces/{faceId}/reject', face, { person: 'obama', why: 'x' }),
+      400,
+      'INVALID_OPTION',
+      'Unknown field(s) why in the body: it takes person.',
+    );
+    await expectRefusal(
+      post('POST /faces/{faceId}/reject', face, { person: 3 }),
+      400,
+      'INVALID_OPTION',
+      'person must be a person id.',
+    );
+    await expectRefusal(
+      post('POST /faces/{faceId}/move', face, { person: '../obama' }),
+      400,
+      'INVALID_OPTION',
+      messageOf(() => validatePersonId('../obama')),
+    );
+    await expectRefusal(
+      post('POST /people/{personId}/merge', { personId: 'obama' }, {}),
+      400,
+      'INVALID_OPTION',
+      'from is required: the person id to merge.',
+    );
+    const splitMessage = 'faces must be a list of 1 to 1000 face ids.';
+    for (const faces of [[], 'x', [1], Array.from({ length: 1001 }, () => FACE_ID)]) {
+      const split = post('POST /clusters/{clusterId}/split', { clusterId: CLUSTER_ID }, { faces });
+      await expectRefusal(split, 400, 'INVALID_OPTION', splitMessage);
+    }
+    await expectRefusal(
+      enrol({ personId: 'p', fromCluster: CLUSTER_ID, photos: [photo()] }),
+      400,
+      'INVALID_OPTION',
+      'Give photos or fromCluster, not both.',
+    );
+    await expectRefusal(
+      enrol({ personId: 'p', fromCluster: 7 }),
+      400,
+      'INVALID_OPTION',
+      'fromCluster must be a cluster id.',
+    );
+  });
+
+  it('a search without a photo, with a bad limit, or a photo that is no image (422, from its header)', async () => {
+    const search = (body: unknown) => routed('POST /search', { body: JSON.stringify(body) });
+    const limitMessage = 'limit must be a whole number from 1 to 100.';
+    await expectRefusal(search({}), 400, 'INVALID_OPTION', 'photo must be an object {name, data}.');
+    for (const limit of [0, 101, 1.5, '10']) {
+      await expectRefusal(search({ photo: photo(), limit }), 400, 'INVALID_OPTION', limitMessage);
+    }
+    const response = await call(search({ photo: photo() }));
+    expect(response.statusCode).toBe(422);
+  });
+
+  it('a job id that is not a UUID, and query parameters on routes that take none', async () => {
+    const jobMessage = 'A job id is a UUID (the jobId of a response).';
+    for (const jobId of ['abc', '../jobs', '0123456789abcdef01234567']) {
+      await expectRefusal(routed('GET /jobs/{jobId}', { path: { jobId } }), 400, 'INVALID_OPTION', jobMessage);
+    }
+    const withQuery = routed('GET /jobs/{jobId}', {
+      path: { jobId: '8f14e45f-ceea-4f6a-9d0b-2a4b7d1e0c11' },
+      query: { all: 'true' },
+    });
+    expect((await call(withQuery)).statusCode).toBe(400);
+    expect((await call(routed('GET /clusters', { query: { person: 'obama' } }))).statusCode).toBe(400);
   });
 });
 

@@ -1,10 +1,11 @@
 import type { DynamoResultsStore } from '../../../../lib/adapters/dynamodb/resultsStore';
-import { assignBySimilarity, assignIdentities, GalleryCache } from '../../../../lib/pipeline/recognition';
+import { assignBySimilarity, assignIdentities, GalleryCache, recognisable } from '../../../../lib/pipeline/recognition';
 
 const unit = (...v: number[]) => {
   const n = Math.hypot(...v);
   return new Float32Array(v.map((x) => x / n));
 };
+const rule = (threshold: number, margin = 0) => ({ threshold, margin });
 const person = (personId: string, ...embeddings: Float32Array[]) => ({
   personId,
   name: personId,
@@ -18,16 +19,16 @@ describe('assignIdentities', () => {
     const bob = person('bob', unit(0, 1, 0), unit(0, 0.9, 0.1));
     // Both faces look most like Ann; the closer one gets her, the other is not Ann.
     const faces = [unit(1, 0.3, 0), unit(1, 0.05, 0), unit(0.1, 1, 0)];
-    const identities = assignIdentities(faces, [ann, bob], 0.5);
+    const identities = assignIdentities(faces, [ann, bob], rule(0.5));
     expect(identities.map((i) => i.personId)).toEqual([null, 'ann', 'bob']);
     expect(identities[0]?.similarity).toBeGreaterThan(0.9);
   });
 
   it('calls everyone unknown below the threshold and with no one enrolled', () => {
-    expect(assignIdentities([unit(1, 0, 0)], [person('ann', unit(0, 1, 0))], 0.5)).toEqual([
+    expect(assignIdentities([unit(1, 0, 0)], [person('ann', unit(0, 1, 0))], rule(0.5))).toEqual([
       { personId: null, similarity: 0 },
     ]);
-    expect(assignIdentities([unit(1, 0, 0)], [], 0.5)).toEqual([{ personId: null, similarity: -1 }]);
+    expect(assignIdentities([unit(1, 0, 0)], [], rule(0.5))).toEqual([{ personId: null, similarity: -1 }]);
   });
 });
 
@@ -41,7 +42,7 @@ describe('assignBySimilarity', () => {
       [0.9, 0.95],
       [0.9, 0.1],
     ];
-    expect(assignBySimilarity(matrix, [ann, bob], 0.5)).toEqual([
+    expect(assignBySimilarity(matrix, [ann, bob], rule(0.5))).toEqual([
       { personId: 'bob', similarity: 0.95 },
       { personId: 'ann', similarity: 0.9 },
       { personId: null, similarity: 0.9 },
@@ -57,14 +58,51 @@ describe('assignBySimilarity', () => {
           [none, 0.3],
         ],
         [ann, bob],
-        0,
+        rule(0),
         0,
       ),
     ).toEqual([
       { personId: null, similarity: 0 },
       { personId: 'bob', similarity: 0.3 },
     ]);
-    expect(assignBySimilarity([[0.123456]], [ann], 0.5)).toEqual([{ personId: null, similarity: 0.1235 }]);
+    expect(assignBySimilarity([[0.123456]], [ann], rule(0.5))).toEqual([{ personId: null, similarity: 0.1235 }]);
+  });
+});
+
+describe('the open-set rule', () => {
+  const ann = person('ann');
+  const bob = person('bob');
+
+  it('names a face only when its best person beats the runner-up by the margin', () => {
+    // Prepare: face 0 is close to both (a lookalike pair), face 1 clearly Bob's
+    const matrix = [
+      [0.62, 0.6],
+      [0.2, 0.7],
+    ];
+    // Act
+    const identities = assignBySimilarity(matrix, [ann, bob], rule(0.5, 0.05));
+    // Assess
+    expect(identities).toEqual([
+      { personId: null, similarity: 0.62 },
+      { personId: 'bob', similarity: 0.7 },
+    ]);
+  });
+
+  it('never gives a face a person it is not allowed (a rejection, a face too poor to name)', () => {
+    const matrix = [
+      [0.9, 0.1],
+      [0.8, 0.2],
+    ];
+    const identities = assignBySimilarity(matrix, [ann, bob], rule(0.5), -1, (face) => face !== 0);
+    expect(identities.map((i) => i.personId)).toEqual([null, 'ann']);
+  });
+
+  it('keeps tiny and unsure faces out of recognition', () => {
+    const box = (side: number) => ({ x: 0, y: 0, width: side, height: side * 1.2 });
+    const gate = { minFaceSize: 32, minScore: 0.8 };
+    expect(recognisable({ box: box(40), score: 0.9 }, gate)).toBe(true);
+    expect(recognisable({ box: box(31), score: 0.95 }, gate)).toBe(false);
+    expect(recognisable({ box: box(100), score: 0.79 }, gate)).toBe(false);
   });
 });
 
