@@ -1,4 +1,5 @@
 import { html } from 'lit';
+import { repeat } from 'lit/directives/repeat.js';
 import { type GalleryImage, get, type Person, query, thumbnailUrl, uploadPhoto } from '../api';
 import { notify, Page, when } from '../base';
 
@@ -44,7 +45,11 @@ class ImagesPage extends Page {
     if (changed.has('filters')) void this.load();
   }
 
+  /** Answers can overtake each other (uploads and live events both reload): only the latest request's is shown. */
+  private loads = 0;
+
   private async load() {
+    const load = ++this.loads;
     this.loading = true;
     const params: Record<string, string> = { limit: String(PAGE_SIZE) };
     for (const name of FILTERS) {
@@ -53,6 +58,7 @@ class ImagesPage extends Page {
     }
     await this.attempt(async () => {
       const page = await get<{ images: GalleryImage[]; total: number }>(`/ui/api/images${query(params)}`);
+      if (load !== this.loads) return;
       this.images = page.images;
       this.total = page.total;
     });
@@ -134,7 +140,11 @@ class ImagesPage extends Page {
         }
       </p>
       <ul class="grid" data-testid="image-grid">
-        ${this.images.map((image) => tile(image))}
+        ${repeat(
+          this.images,
+          (image) => image.imageId,
+          (image) => tile(image),
+        )}
       </ul>
       ${
         this.total > PAGE_SIZE

@@ -1,4 +1,5 @@
 import { html } from 'lit';
+import { repeat } from 'lit/directives/repeat.js';
 import { ApiFailure, type Cluster, call, cropUrl, type Face, get, imageIdOfFace, type Person } from '../api';
 import { notify, Page } from '../base';
 import { faceActions } from './faceActions';
@@ -84,7 +85,11 @@ class UnknownPage extends Page {
       <p class="meta">${this.total} group(s) of unknown faces, biggest first${this.total > CLUSTERS_SHOWN ? `; the ${CLUSTERS_SHOWN} biggest shown` : ''}.</p>
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : ''}
       <ol class="clusters">
-        ${this.rows.map((cluster) => this.row(cluster))}
+        ${repeat(
+          this.rows,
+          (cluster) => cluster.clusterId,
+          (cluster) => this.row(cluster),
+        )}
       </ol>
     `;
   }
