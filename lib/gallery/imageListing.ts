@@ -1,5 +1,4 @@
 import { imageIdOf } from '../pipeline/ids';
-import { IO_PARALLELISM, inParallel } from '../pipeline/inParallel';
 import type { FaceFilter } from '../pipeline/queries';
 import { findFaces } from '../pipeline/queries';
 import type { ImageRecord } from '../pipeline/records';
@@ -37,8 +36,8 @@ export interface GalleryImage {
   error: { code: string; message: string } | null;
   /** The device that uploaded it, for keys under `devices/<name>/`. */
   device: string | null;
-  /** Whether a whole-image thumbnail exists (the grid shows it). */
-  thumbnail: boolean;
+  /** The key of the whole-image thumbnail in the thumbnails bucket (the grid shows it), if there is one. */
+  thumbnail: string | null;
 }
 
 export interface ImagePage {
@@ -54,6 +53,35 @@ interface Candidate {
   imageId: string;
   key: string;
   at: string;
+  /** The upload's version, when the candidate comes from the bucket's listing. */
+  etag?: string;
+}
+
+/** The most image records a `RecordCache` keeps (about 1 KB each). */
+const CACHED_RECORDS = 20_000;
+
+/**
+ * Records of finished images (done or failed), by image id, for the grid: a record is reused only while the upload
+ * in the bucket is still the version it describes (same etag), so a new version is read afresh, and an erased image
+ * is not listed at all (its upload is gone). Records of images still processing are never kept.
+ */
+export class RecordCache {
+  private readonly records = new Map<string, ImageRecord>();
+
+  get(candidate: { imageId: string; etag?: string }): ImageRecord | undefined {
+    const record = this.records.get(candidate.imageId);
+    return record && candidate.etag !== undefined && record.etag === candidate.etag ? record : undefined;
+  }
+
+  keep(record: ImageRecord): void {
+    if (record.status === 'processing') return;
+    this.records.delete(record.imageId);
+    this.records.set(record.imageId, record);
+    if (this.records.size > CACHED_RECORDS) {
+      const oldest = this.records.keys().next().value;
+      if (oldest !== undefined) this.records.delete(oldest);
+    }
+  }
 }
 
 const deviceOfKey = (key: string) => /^devices\/([^/]+)\//.exec(key)?.[1] ?? null;
@@ -96,6 +124,7 @@ async function candidates(context: StorageContext, filter: ImageFilter): Promise
     imageId: imageIdOf(context.buckets.ingest, object.key),
     key: object.key,
     at: object.lastModified ?? '',
+    etag: object.etag,
   }));
   // A refused upload (over the size limit, a key the store cannot hold) has a failed record and no object.
   const listed = new Set(uploads.map((u) => u.imageId));
@@ -104,21 +133,31 @@ async function candidates(context: StorageContext, filter: ImageFilter): Promise
 
 /**
  * One page of the images matching `filter`, newest first (`offset` and `limit` count images). The records of the
- * page's images are read in parallel; an image whose record is gone (erased meanwhile) is left out.
+ * page's images are read in batches; an upload with no record yet shows as waiting.
  */
 export async function listImages(
   context: StorageContext,
   filter: ImageFilter,
   page: { offset: number; limit: number },
+  cache?: RecordCache,
 ): Promise<ImagePage> {
   let found = await candidates(context, filter);
   if (filter.device !== undefined) found = found.filter((c) => deviceOfKey(c.key) === filter.device);
   found.sort(newestFirst);
   const shown = found.slice(page.offset, page.offset + page.limit);
-  const records = new Map<string, ImageRecord | undefined>();
-  await inParallel(shown, IO_PARALLELISM, async (c) =>
-    records.set(c.imageId, await context.results.getImage(c.imageId)),
-  );
+  const records = new Map<string, ImageRecord>();
+  const unread: Candidate[] = [];
+  for (const candidate of shown) {
+    const cached = cache?.get(candidate);
+    if (cached) records.set(candidate.imageId, cached);
+    else unread.push(candidate);
+  }
+  if (unread.length > 0) {
+    for (const [imageId, record] of await context.results.getImages(unread.map((c) => c.imageId))) {
+      records.set(imageId, record);
+      cache?.keep(record);
+    }
+  }
   const images: GalleryImage[] = [];
   for (const candidate of shown) {
     const record = records.get(candidate.imageId);
@@ -139,6 +178,6 @@ function galleryImage(candidate: Candidate, record: ImageRecord | undefined): Ga
     at: record?.createdAt ?? candidate.at,
     error: record?.error ?? null,
     device: deviceOfKey(candidate.key),
-    thumbnail: record?.thumbnailKey !== undefined && record.sourceErased !== true,
+    thumbnail: record?.thumbnailKey !== undefined && record.sourceErased !== true ? record.thumbnailKey : null,
   };
 }

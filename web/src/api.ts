@@ -55,7 +55,8 @@ export interface GalleryImage {
   at: string;
   error: { code: string; message: string } | null;
   device: string | null;
-  thumbnail: boolean;
+  /** The key of its thumbnail in the thumbnails bucket. */
+  thumbnail: string | null;
 }
 
 export interface Person {
@@ -127,9 +128,9 @@ export async function photoOf(file: File): Promise<{ name: string; data: string 
 }
 
 export const imageUrl = (imageId: string) => `/ui/files/images/${imageId}`;
-export const thumbnailUrl = (imageId: string) => `/ui/files/thumbnails/${imageId}`;
-export const faceThumbnailUrl = (face: Pick<Face, 'thumbnail'>) => `/ui/files/faces/thumbnails/${face.thumbnail}`;
-export const cropUrl = (face: Pick<Face, 'crop'>) => `/ui/files/faces/crops/${face.crop}`;
+export const thumbnailUrl = (key: string) => `/ui/files/thumbnails/${key}`;
+export const faceThumbnailUrl = (face: Pick<Face, 'thumbnail'>) => `/ui/files/thumbnails/${face.thumbnail}`;
+export const cropUrl = (face: Pick<Face, 'crop'>) => `/ui/files/crops/${face.crop}`;
 export const imageIdOfFace = (faceId: string) => faceId.slice(0, faceId.lastIndexOf('-'));
 
 /** Uploads one photo into the pipeline (as a device's upload would land); results arrive on the event stream. */

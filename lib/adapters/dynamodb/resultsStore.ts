@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -96,6 +97,9 @@ function isConditionFailure(error: unknown): boolean {
  * The results store on DynamoDB: every read and write of images, faces and people, one code path for DynamoDB on
  * AWS and the embedded dynalite locally. Layout in `schema.ts`.
  */
+/** The most keys one BatchGetItem takes. */
+const BATCH_GET_KEYS = 100;
+
 export class DynamoResultsStore implements ResultsStore {
   /**
    * `retentionDays`: image and face items carry `expiresAt` (epoch seconds), the table's TTL attribute, that many days
@@ -126,6 +130,29 @@ export class DynamoResultsStore implements ResultsStore {
   async getImage(imageId: string): Promise<ImageRecord | undefined> {
     const item = await this.getImageItem(imageId);
     return item && item.erasedAt === undefined ? strip<ImageRecord>(item) : undefined;
+  }
+
+  async getImages(imageIds: readonly string[]): Promise<Map<string, ImageRecord>> {
+    const found = new Map<string, ImageRecord>();
+    const ids = [...new Set(imageIds)];
+    // BatchGetItem takes 100 keys; keys DynamoDB leaves unprocessed (throttling) are asked for again.
+    for (let start = 0; start < ids.length; start += BATCH_GET_KEYS) {
+      let keys: Record<string, unknown>[] = ids.slice(start, start + BATCH_GET_KEYS).map((id) => KEY.image(id));
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+        const answer = await this.client.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
+        );
+        for (const item of answer.Responses?.[this.tableName] ?? []) {
+          if (item.erasedAt === undefined) {
+            const image = strip<ImageRecord>(item);
+            found.set(image.imageId, image);
+          }
+        }
+        keys = answer.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return found;
   }
 
   async imageErasedAt(imageId: string): Promise<string | undefined> {

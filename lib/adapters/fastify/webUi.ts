@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import sharp from 'sharp';
 import { FacepipeError } from '../../errors';
 import { emotionTimeline, type TimeBucket } from '../../gallery/emotionTimeline';
-import { type ImageFilter, listImages, MAX_LISTED_IMAGES } from '../../gallery/imageListing';
+import { type ImageFilter, listImages, MAX_LISTED_IMAGES, RecordCache } from '../../gallery/imageListing';
 import { errorResponse } from '../../http';
 import { allowOnly, emotionParam, imageIdParam, isoTimeParam, personIdParam, trueFlag } from '../../http/validation';
 import { imageIdOf } from '../../pipeline/ids';
@@ -21,7 +21,7 @@ import { UI_HEADER, type WebSessions } from './webSessions';
  *   (`webSessions.ts`); `/ui/logout`;
  * - `/ui/api/images`, `/ui/api/emotions`: the two reads the pages need that the API has no route for (the images
  *   grid with its filters, the emotion chart), admin only;
- * - `/ui/files/…`: an image, its thumbnail, a face crop or face thumbnail, admin only, read through the stores (an
+ * - `/ui/files/…`: an image (by id), a thumbnail or a face crop (by key), admin only, read through the stores (an
  *   erased image is gone from here as from everywhere).
  *
  * Every other page action calls the API's own routes, authenticated by the session cookie (`server.ts` admits it as
@@ -156,6 +156,7 @@ export function imageFilterOf(query: Query): ImageFilter {
 export async function registerWebUi(app: FastifyInstance, options: WebUiOptions): Promise<void> {
   const { storage, sessions, isAdmin } = options;
   const assets = loadAssets(options.assetsDir ?? defaultAssetsDir());
+  const records = new RecordCache();
 
   const sendAsset = (reply: FastifyReply, name: string) => {
     const asset = assets.get(name);
@@ -222,7 +223,7 @@ export async function registerWebUi(app: FastifyInstance, options: WebUiOptions)
           offset: wholeNumber(request.query.offset, 'offset', 0, MAX_LISTED_IMAGES),
           limit: Math.max(1, wholeNumber(request.query.limit, 'limit', 200, 1000)),
         };
-        return reply.header('cache-control', 'no-store').send(await listImages(storage, filter, page));
+        return reply.header('cache-control', 'no-store').send(await listImages(storage, filter, page, records));
       } catch (error) {
         return sendError(reply, error);
       }
@@ -301,19 +302,10 @@ export async function registerWebUi(app: FastifyInstance, options: WebUiOptions)
       }
     });
 
-    scope.get<{ Params: { imageId: string } }>('/ui/files/thumbnails/:imageId', async (request, reply) => {
-      if (!admin(request, reply)) return reply;
-      try {
-        const image = await storage.results.getImage(imageIdParam(request.params.imageId));
-        if (!image?.thumbnailKey || image.sourceErased) return refuse(reply, 404, 'NOT_FOUND', 'No thumbnail.');
-        return await sendObject(reply, storage.buckets.thumbnails, image.thumbnailKey);
-      } catch (error) {
-        return sendError(reply, error);
-      }
-    });
-
     for (const bucket of ['crops', 'thumbnails'] as const) {
-      scope.get<{ Params: { '*': string } }>(`/ui/files/faces/${bucket}/*`, async (request, reply) => {
+      // Crops and thumbnails by key (the listing and the API name them): read straight from the bucket, so a page of
+      // thumbnails costs one file read each; an erased image's are gone from the bucket, hence from here.
+      scope.get<{ Params: { '*': string } }>(`/ui/files/${bucket}/*`, async (request, reply) => {
         if (!admin(request, reply)) return reply;
         const key = request.params['*'];
         if (!DERIVED_KEY.test(key)) return refuse(reply, 400, 'INVALID_OPTION', 'Not a crop or thumbnail key.');

@@ -358,7 +358,7 @@ describe('the web gallery', () => {
     await page.waitForFunction(() => location.hash === '#/images');
     expect((await api('GET', `/images/${image.imageId}`)).status).toBe(404);
     expect((await page.request.get(`${serve.url}/ui/files/images/${image.imageId}`)).status()).toBe(404);
-    expect((await page.request.get(`${serve.url}/ui/files/faces/crops/${faces[0].crop}`)).status()).toBe(404);
+    expect((await page.request.get(`${serve.url}/ui/files/crops/${faces[0].crop}`)).status()).toBe(404);
     await page.waitForFunction((id) => !document.querySelector(`.tile a[href="#/image/${id}"]`), image.imageId);
 
     // A person, with their faces.

@@ -172,7 +172,7 @@ function tile(image: GalleryImage) {
     <a href="#/image/${image.imageId}" aria-label=${label} title=${image.key}>
       ${
         image.thumbnail
-          ? html`<img src=${thumbnailUrl(image.imageId)} alt="" loading="lazy" decoding="async" width="160" height="160" />`
+          ? html`<img src=${thumbnailUrl(image.thumbnail)} alt="" loading="lazy" decoding="async" width="160" height="160" />`
           : html`<span class="placeholder">${image.status === 'failed' ? (image.error?.code ?? 'failed') : image.status}</span>`
       }
       <span class="caption">
