@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { buildServer } from '../../lib/adapters/fastify/server';
+import { WebSessions } from '../../lib/adapters/fastify/webSessions';
 import { ADMIN_TOKEN_FILE, adminToken } from '../../lib/adapters/local/adminToken';
 import type { FacepipeConfig } from '../../lib/config';
 import { printable } from '../../lib/printable';
@@ -43,9 +44,12 @@ export async function serveCommand(
       alreadyAnnounced: async (key) =>
         announced.has(key) && announced.get(key) === (await pipeline.store.head(ingest, key))?.etag,
     });
+    const token = await adminToken(pipeline.dataDir);
+    const webSessions = new WebSessions(token);
     const server = await buildServer({
       pipeline,
-      adminToken: await adminToken(pipeline.dataDir),
+      adminToken: token,
+      webSessions,
       allowRemoteAdmin: flags.allowRemoteAdmin,
       // JSON lines on stderr: 500 causes (redacted), refused tokens, audit lines; never a token, body, name or details.
       log: (line) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`),
@@ -53,6 +57,8 @@ export async function serveCommand(
     const address = await server.listen({ port: flags.port, host: flags.host });
     const adminFile = path.join(pipeline.dataDir, ADMIN_TOKEN_FILE);
     process.stdout.write(`listening on ${address}\n`);
+    // The web gallery's one-time login link (docs/web.md): it sets an HttpOnly session cookie in the browser.
+    process.stdout.write(`gallery: ${address}/ui/login?code=${webSessions.loginCode()} (one-time link, 10 minutes)\n`);
     process.stderr.write(
       `facepipe serve: the API on ${address} (admin token in ${printable(adminFile)}` +
         `${isLoopbackHost(flags.host) || flags.allowRemoteAdmin ? '' : ', accepted from this machine only'}); ` +

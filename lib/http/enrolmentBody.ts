@@ -147,3 +147,43 @@ export function enrolmentOf(request: ApiRequest, limits: ApiLimits): EnrolmentRe
   }
   return { personId, name, details, photos: photos.map((p, i) => photo(p, i, limits)) };
 }
+
+/**
+ * The body of PATCH /people/{personId}: `{"name"?, "details"?}` (details replace the old ones whole), under the
+ * enrolment body's rules: size, nesting, a well-formed name, details the table can hold exactly.
+ */
+export function personEditOf(
+  request: ApiRequest,
+  limits: ApiLimits,
+): { name?: string; details?: Record<string, unknown> } {
+  let body: unknown;
+  let text: string;
+  try {
+    text = bodyText(request, limits);
+    if (nestsDeeperThan(text, MAX_BODY_NESTING)) {
+      throw new ApiError(
+        400,
+        'INVALID_OPTION',
+        `The body nests lists and objects more than ${MAX_BODY_NESTING} levels deep; details may nest ` +
+          `${MAX_DETAILS_DEPTH}.`,
+      );
+    }
+    body = JSON.parse(text);
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    throw invalid('The body must be a JSON object with name and/or details.');
+  }
+  if (!isObject(body)) throw invalid('The body must be a JSON object with name and/or details.');
+  unknownFields(body, ['name', 'details'], 'the body');
+  const edit: { name?: string; details?: Record<string, unknown> } = {};
+  if (body.name !== undefined) {
+    if (typeof body.name !== 'string' || body.name.trim() === '' || body.name.length > limits.maxNameLength) {
+      throw invalid(`name must be a string of 1 to ${limits.maxNameLength} characters.`);
+    }
+    if (!body.name.isWellFormed()) throw invalid('name must be well-formed Unicode text (it holds a lone surrogate).');
+    edit.name = body.name.trim();
+  }
+  if (body.details !== undefined) edit.details = validateDetails(body.details, detailsNumbers(text));
+  if (edit.name === undefined && edit.details === undefined) throw invalid('Give name, details or both.');
+  return edit;
+}

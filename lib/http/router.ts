@@ -6,6 +6,7 @@ import { getFaces, postMove, postReject } from './faces';
 import { deleteImage, deleteImageByKey, getImage, getImages } from './images';
 import { getJob } from './jobs';
 import { deletePerson, getPerson, listPeople, postMerge, postPerson } from './people';
+import { patchPerson } from './personEdit';
 import { postSearch } from './search';
 import type { ApiRequest, RouteHandler } from './types';
 import { getUpload, postUpload } from './uploads';
@@ -24,7 +25,7 @@ export const ROUTES: Readonly<Record<string, Readonly<Record<string, RouteHandle
   '/videos': { GET: getVideos },
   '/videos/{videoId}': { GET: getVideo },
   '/people': { GET: listPeople, POST: postPerson },
-  '/people/{personId}': { GET: getPerson, DELETE: deletePerson },
+  '/people/{personId}': { GET: getPerson, PATCH: patchPerson, DELETE: deletePerson },
   '/people/{personId}/merge': { POST: postMerge },
   '/clusters': { GET: getClusters },
   '/clusters/{clusterId}': { GET: getCluster },

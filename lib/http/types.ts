@@ -75,6 +75,7 @@ export interface AuditSubject {
   action:
     | 'enrol'
     | 'remove-person'
+    | 'edit-person'
     | 'erase-image'
     | 'read-person'
     | 'read-image'

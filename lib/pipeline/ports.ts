@@ -188,6 +188,11 @@ export interface ResultsStore {
   // Images
   /** The image's record; undefined when there is none (never stored, or erased). */
   getImage(imageId: string): Promise<ImageRecord | undefined>;
+  /**
+   * The records of many images at once (the gallery's grid), by id; an image with no record, or erased, is absent.
+   * Eventually consistent: for listings, not for decisions.
+   */
+  getImages(imageIds: readonly string[]): Promise<Map<string, ImageRecord>>;
   /** When the image was erased, if it was: an erasure leaves only this mark (no key, nothing of the content). */
   imageErasedAt(imageId: string): Promise<string | undefined>;
   /**

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -27,6 +28,7 @@ import type {
   VideoSummary,
 } from '../../pipeline/records';
 import type { Emotion } from '../../vision/types';
+import { batchWriteAll } from './batchWrite';
 import {
   faceTimeKey,
   failedTimeKey,
@@ -135,6 +137,9 @@ function isConditionFailure(error: unknown): boolean {
  * The results store on DynamoDB: every read and write of images, faces and people, one code path for DynamoDB on
  * AWS and the embedded dynalite locally. Layout in `schema.ts`.
  */
+/** The most keys one BatchGetItem takes. */
+const BATCH_GET_KEYS = 100;
+
 export class DynamoResultsStore implements ResultsStore {
   /**
    * `retentionDays`: image and face items carry `expiresAt` (epoch seconds), the table's TTL attribute, that many days
@@ -165,6 +170,29 @@ export class DynamoResultsStore implements ResultsStore {
   async getImage(imageId: string): Promise<ImageRecord | undefined> {
     const item = await this.getImageItem(imageId);
     return item && item.erasedAt === undefined ? strip<ImageRecord>(item) : undefined;
+  }
+
+  async getImages(imageIds: readonly string[]): Promise<Map<string, ImageRecord>> {
+    const found = new Map<string, ImageRecord>();
+    const ids = [...new Set(imageIds)];
+    // BatchGetItem takes 100 keys; keys DynamoDB leaves unprocessed (throttling) are asked for again.
+    for (let start = 0; start < ids.length; start += BATCH_GET_KEYS) {
+      let keys: Record<string, unknown>[] = ids.slice(start, start + BATCH_GET_KEYS).map((id) => KEY.image(id));
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+        const answer = await this.client.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
+        );
+        for (const item of answer.Responses?.[this.tableName] ?? []) {
+          if (item.erasedAt === undefined) {
+            const image = strip<ImageRecord>(item);
+            found.set(image.imageId, image);
+          }
+        }
+        keys = answer.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return found;
   }
 
   async imageErasedAt(imageId: string): Promise<string | undefined> {
@@ -1155,18 +1183,6 @@ export class DynamoResultsStore implements ResultsStore {
   }
 
   private async batchWrite(requests: Item[]): Promise<void> {
-    for (let i = 0; i < requests.length; i += 25) {
-      let pending: Item[] | undefined = requests.slice(i, i + 25);
-      for (let attempt = 0; pending && pending.length > 0; attempt++) {
-        const result = await this.client.send(
-          new BatchWriteCommand({ RequestItems: { [this.tableName]: pending as never } }),
-        );
-        pending = result.UnprocessedItems?.[this.tableName] as Item[] | undefined;
-        if (pending && pending.length > 0) {
-          if (attempt >= 8) throw new Error(`DynamoDB left ${pending.length} writes unprocessed after retries`);
-          await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
-        }
-      }
-    }
+    await batchWriteAll(this.client, this.tableName, requests);
   }
 }

@@ -1,6 +1,7 @@
 import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { FaceIndex, FaceMatch, NearestOptions } from '../../pipeline/ports';
 import { ExactFaceIndex } from '../vectors/exactFaceIndex';
+import { batchWriteAll } from './batchWrite';
 import type { DocumentClient } from './resultsStore';
 import { INDEX, KEY, VECTOR_SHARDS, vectorShardKey } from './schema';
 
@@ -59,9 +60,12 @@ export class TableFaceIndex implements FaceIndex {
   }
 
   async remove(faceIds: readonly string[]): Promise<void> {
-    for (const faceId of faceIds) {
-      await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: KEY.vector(faceId) }));
-    }
+    // In batches (the stages that erase faces delete their items in batches, not one by one).
+    await batchWriteAll(
+      this.client,
+      this.tableName,
+      faceIds.map((faceId) => ({ DeleteRequest: { Key: KEY.vector(faceId) } })),
+    );
     this.memory.delete(faceIds);
   }
 

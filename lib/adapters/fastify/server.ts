@@ -10,6 +10,8 @@ import type { Sighting } from '../../pipeline/sightings';
 import { isAdminToken } from '../local/adminToken';
 import type { LocalPipeline } from '../local/localPipeline';
 import { LocalUploadSigner } from '../local/localUploads';
+import { WebSessions } from './webSessions';
+import { registerWebUi } from './webUi';
 
 /**
  * `facepipe serve`'s HTTP server: the API's framework-free core (`lib/http`) on fastify, with the same routes,
@@ -37,6 +39,8 @@ export interface ServerOptions {
    */
   log?: (line: Record<string, unknown>) => void;
   now?: () => Date;
+  /** The web gallery's browser sessions (`webUi.ts`); default: a new set, for the admin token. */
+  webSessions?: WebSessions;
 }
 
 /** The largest body the server reads for the core (the API's own limits answer with their codes below it). */
@@ -69,8 +73,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const maxUploadBytes = Math.min(limits.maxUploadBytes, pipeline.context.analyser.config.decode.maxBytes);
   const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, requestIdHeader: false });
 
+  const webSessions = options.webSessions ?? new WebSessions(options.adminToken, { now });
+  // The admin token, or a session of the web gallery (its cookie), from where the admin routes are allowed.
   const isAdmin = (request: FastifyRequest) =>
-    isAdminToken(bearerToken(request.headers.authorization), options.adminToken) &&
+    (isAdminToken(bearerToken(request.headers.authorization), options.adminToken) || webSessions.admits(request)) &&
     (options.allowRemoteAdmin === true || isLoopback(request.socket.remoteAddress));
 
   const log = options.log ?? (() => {});
@@ -85,6 +91,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     devices: pipeline.devices,
     uploads: signer.at(baseUrlOf(request), now),
     gallery: () => pipeline.gallery,
+    recognition: () => pipeline.recognition,
     logger,
     audit: (entry) => log({ level: 'info', message: 'audit', ...entry }),
     now,
@@ -128,6 +135,15 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       }
       return refusal(reply, 400, 'INVALID_OPTION', 'The form has no file (it must come after the fields).');
     });
+  });
+
+  await registerWebUi(app, {
+    storage: pipeline,
+    sessions: webSessions,
+    isAdmin,
+    maxUploadBytes,
+    now,
+    upload: (key, bytes) => pipeline.upload(key, bytes),
   });
 
   await app.register(async (scope) => {

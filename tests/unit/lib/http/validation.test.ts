@@ -110,10 +110,10 @@ describe('the HTTP API refuses', () => {
     const post = await expectRefusal(raw('POST', '/images/'), 405, 'METHOD_NOT_ALLOWED', '/images takes GET, DELETE.');
     expect(post.headers.allow).toBe('GET, DELETE');
     await expectRefusal(
-      routed('PATCH /people/{personId}', { path: { personId: 'obama' } }),
+      routed('PUT /people/{personId}', { path: { personId: 'obama' } }),
       405,
       'METHOD_NOT_ALLOWED',
-      '/people/{personId} takes GET, DELETE.',
+      '/people/{personId} takes GET, PATCH, DELETE.',
     );
   });
 
