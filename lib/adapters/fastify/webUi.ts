@@ -268,7 +268,16 @@ export async function registerWebUi(app: FastifyInstance, options: WebUiOptions)
       }
     });
 
-    const sendObject = async (reply: FastifyReply, bucket: string, key: string) => {
+    // Revalidated on every use (no-cache: an erased file must not outlive its erasure in the browser's cache), so a
+    // browser that has the file gets 304 from the object's metadata alone, without its bytes being read.
+    const sendObject = async (request: FastifyRequest, reply: FastifyReply, bucket: string, key: string) => {
+      const known = request.headers['if-none-match'];
+      if (known !== undefined) {
+        const head = await storage.store.head(bucket, key);
+        if (head && known === `"${head.etag}"`) {
+          return reply.code(304).header('cache-control', 'private, no-cache').header('etag', known).send();
+        }
+      }
       const found = await storage.store.get(bucket, key);
       if (!found) return refuse(reply, 404, 'NOT_FOUND', 'No such file (erased, or replaced by a newer version).');
       const extension = key.slice(key.lastIndexOf('.') + 1);
@@ -309,7 +318,7 @@ export async function registerWebUi(app: FastifyInstance, options: WebUiOptions)
         if (!admin(request, reply)) return reply;
         const key = request.params['*'];
         if (!DERIVED_KEY.test(key)) return refuse(reply, 400, 'INVALID_OPTION', 'Not a crop or thumbnail key.');
-        return sendObject(reply, storage.buckets[bucket], key);
+        return sendObject(request, reply, storage.buckets[bucket], key);
       });
     }
   });
