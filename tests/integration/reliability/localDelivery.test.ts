@@ -338,7 +338,7 @@ describe('failures of the store', () => {
       // Act: a re-drive while the disk is still broken fails again, and is a dead letter again (not lost).
       const again = await pipeline.redrive('ingest');
       expect(again).toEqual({
-        sent: { ingest: 1, emotion: 0, recognise: 0 },
+        sent: { ingest: 1, emotion: 0, recognise: 0, video: 0 },
         removed: 1,
         deadLetteredAgain: 1,
         unknownQueue: 0,
@@ -354,7 +354,7 @@ describe('failures of the store', () => {
       expect((await pipeline.results.facesOfImage(sadId))[0]?.identity).toBeUndefined();
       const rest = await pipeline.redrive();
       expect(rest).toEqual({
-        sent: { ingest: 1, emotion: 0, recognise: 1 },
+        sent: { ingest: 1, emotion: 0, recognise: 1, video: 0 },
         removed: 2,
         deadLetteredAgain: 0,
         unknownQueue: 0,
