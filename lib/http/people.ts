@@ -9,7 +9,7 @@ import { erasureView, jobView, personView } from '../pipeline/views';
 import { enrolmentOf, jsonObjectBody } from './enrolmentBody';
 import { recognitionOf } from './recognition';
 import { json } from './responses';
-import type { RouteHandler } from './types';
+import type { ApiContext, RouteHandler } from './types';
 import { allowOnly, booleanParam, personIdParam } from './validation';
 
 /** GET /people: every enrolled person (no embeddings). */
@@ -61,9 +61,11 @@ export const postPerson: RouteHandler = async (context, { request, limits, audit
   audit({ action: 'enrol', personId: enrolment.personId, photos: enrolment.photos.length });
   const person = await enrolPerson(await context.stages(), enrolment);
   // Earlier unknown faces alike them are re-matched in the background (a job whose progress GET /jobs/{id} shows);
-  // an API composed without recognition jobs (tests of the other routes) enrols only.
-  const job = context.recognition
-    ? await startJob(context.storage, context.recognition().send, { kind: 'rematch', personId: person.personId })
+  // an API composed without recognition jobs (tests of the other routes), or a deployment whose recognition is
+  // Rekognition's (no stored embeddings, no face index), enrols only.
+  const jobs = jobsOf(context);
+  const job = jobs
+    ? await startJob(context.storage, jobs.send, { kind: 'rematch', personId: person.personId })
     : undefined;
   const created = person.createdAt === person.updatedAt;
   audit({ created });
@@ -71,6 +73,10 @@ export const postPerson: RouteHandler = async (context, { request, limits, audit
   if (!created) return json(200, body);
   return json(201, body, { location: `/people/${encodeURIComponent(person.personId)}` });
 };
+
+/** Where re-match and re-cluster jobs go, when they run here: composed with them, and with the face index. */
+const jobsOf = (context: ApiContext) =>
+  context.recognition && context.storage.faceIndex ? context.recognition() : undefined;
 
 /** POST /people/{personId}/merge {"from": "<id>"}: `from` was this person enrolled twice. */
 export const postMerge: RouteHandler = async (context, { request, parameters, limits, audit }) => {
@@ -95,8 +101,9 @@ export const deletePerson: RouteHandler = async (context, { request: { query }, 
     erase,
     // Their faces are unknown now: back into clusters, in the background.
     recluster: async (faces) => {
-      if (faces.length === 0 || !context.recognition) return;
-      job = await startJob(context.storage, context.recognition().send, {
+      const jobs = jobsOf(context);
+      if (faces.length === 0 || !jobs) return;
+      job = await startJob(context.storage, jobs.send, {
         kind: 'recluster',
         faceIds: faces.map((f) => f.faceId),
       });

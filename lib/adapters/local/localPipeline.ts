@@ -4,7 +4,7 @@ import { ClusterCache } from '../../pipeline/clusters';
 import type { Recognition } from '../../pipeline/corrections';
 import { type ErasureReport, eraseImage } from '../../pipeline/erasure';
 import { imageIdOf, parseCropKey, parseFrameKey } from '../../pipeline/ids';
-import type { ObjectCreatedEvent, ObjectStore, ResultsStore, VideoMessage } from '../../pipeline/ports';
+import type { FaceIndex, ObjectCreatedEvent, ObjectStore, ResultsStore, VideoMessage } from '../../pipeline/ports';
 import { GalleryCache } from '../../pipeline/recognition';
 import { emotionSettled, identitySettled } from '../../pipeline/records';
 import { type JobSender, runRecognitionJob } from '../../pipeline/rematch';
@@ -25,6 +25,7 @@ import { DataDirectory } from './dataDirectory';
 import { type DeadLetterStore, FileDeadLetterStore, type StoredDeadLetter } from './deadLetterFile';
 import { FolderObjectStore } from './folderStore';
 import { InProcessQueue, InProcessTopic, type QueueOptions } from './inProcessQueue';
+import { JoinedFaceIndex, serveFaceIndex } from './joinedFaceIndex';
 import { LocalKeys } from './localKeys';
 import { openStore, type StoreAccess } from './storeAccess';
 import { checkStore, type StoreCheck } from './storeCheck';
@@ -144,7 +145,7 @@ export class LocalPipeline {
   /** The clusters, cached for every stage and command of this process. */
   readonly clusters: ClusterCache;
   /** Every described face's embedding (search by face, re-matching). */
-  readonly faceIndex: TableFaceIndex;
+  readonly faceIndex: FaceIndex;
 
   private constructor(
     private readonly directory: DataDirectory,
@@ -162,8 +163,12 @@ export class LocalPipeline {
     this.devices = new DynamoDeviceRegistry(access.client, LOCAL_TABLE);
     this.gallery = new GalleryCache(results);
     this.clusters = new ClusterCache(results);
-    // Vector items of the table itself, as on AWS: shared with joined processes, purged with the table after erasure.
-    this.faceIndex = new TableFaceIndex(access.client, LOCAL_TABLE);
+    // Vector items of the table itself, as on AWS: purged with the table after erasure. A joined command asks the
+    // holder's in-memory copy instead of reading every item for itself.
+    this.faceIndex =
+      access.mode === 'shared'
+        ? new JoinedFaceIndex((op, args) => access.connection.call(op, args))
+        : new TableFaceIndex(access.client, LOCAL_TABLE);
   }
 
   /**
@@ -451,6 +456,7 @@ export class LocalPipeline {
       purgeErased: (report) => this.purgeErased(report as ErasureReport),
       checkStore: () => this.checkStore(),
       backupStore: (args) => this.backupStore(String((args as { file?: unknown }).file)),
+      faceIndex: (args) => serveFaceIndex(this.faceIndex, args),
     };
   }
 
