@@ -65,10 +65,15 @@ export class FacepipeError extends Error {
  * FILE_TOO_LARGE for a file or object of `size` bytes: every reader of a user's file or object decides it from the
  * size alone (`stat`, `head`) before reading a byte.
  */
-export function fileTooLarge(size: number, maxBytes: number, what: 'file' | 'object' = 'file'): FacepipeError {
+export function fileTooLarge(
+  size: number,
+  maxBytes: number,
+  what: 'file' | 'object' = 'file',
+  option = 'FACEPIPE_MAX_BYTES',
+): FacepipeError {
   return new FacepipeError(
     'FILE_TOO_LARGE',
-    `The ${what} is ${size} bytes; the limit is ${maxBytes} bytes (FACEPIPE_MAX_BYTES). Refused unread.`,
+    `The ${what} is ${size} bytes; the limit is ${maxBytes} bytes (${option}). Refused unread.`,
   );
 }
 

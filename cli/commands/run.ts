@@ -3,9 +3,10 @@ import fs from 'node:fs/promises';
 import { deletedAt, forgetDeletion } from '../../lib/adapters/local/deletions';
 import { readFileWithin } from '../../lib/adapters/local/fileWithin';
 import { legacyKeyOf } from '../../lib/adapters/local/localKeys';
-import { type LocalPipeline, maxUploadBytes, type PipelineEvent } from '../../lib/adapters/local/localPipeline';
+import type { LocalPipeline, PipelineEvent } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { imageIdOf } from '../../lib/pipeline/ids';
+import { uploadLimitOf } from '../../lib/pipeline/uploadLimit';
 import { jsonLine, printable } from '../../lib/printable';
 import { expandInputs } from '../inputs';
 import { openRunning } from '../openPipeline';
@@ -136,7 +137,7 @@ export async function runCommand(inputs: string[], flags: RunFlags, config: Face
     progress = new Progress('images', named.length);
 
     for (const { file, key, inBucket } of named) {
-      const read = await readFileWithin(file.path, maxUploadBytes(config));
+      const read = await readFileWithin(file.path, (start) => uploadLimitOf(start, config, true));
       if ('refused' in read) {
         // Over the size limit: recorded as failed under its key from its size alone, never read nor copied.
         await pipeline.refuseUpload(key, read.size, read.refused);

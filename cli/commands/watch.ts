@@ -4,11 +4,12 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { deletedAt, forgetDeletion } from '../../lib/adapters/local/deletions';
 import { readFileWithin } from '../../lib/adapters/local/fileWithin';
-import { type LocalPipeline, maxUploadBytes } from '../../lib/adapters/local/localPipeline';
+import type { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import type { FacepipeConfig } from '../../lib/config';
 import { describeError } from '../../lib/errors';
 import { imageIdOf } from '../../lib/pipeline/ids';
 import type { Sighting } from '../../lib/pipeline/sightings';
+import { uploadLimitOf } from '../../lib/pipeline/uploadLimit';
 import { printable } from '../../lib/printable';
 import { expandInputs, isHiddenOrPartial, isImageFileName } from '../inputs';
 import { openRunning } from '../openPipeline';
@@ -123,7 +124,7 @@ export async function startWatching(
         await pipeline.announce(found.key);
         return;
       }
-      const read = await readFileWithin(file, maxUploadBytes(config));
+      const read = await readFileWithin(file, (start) => uploadLimitOf(start, config, true));
       if ('refused' in read) {
         // Over the size limit: recorded as failed under its key from its size alone, never read nor copied.
         await pipeline.refuseUpload(found.key, read.size, read.refused);

@@ -38,6 +38,8 @@ export interface ObjectStore {
   /** Undefined when the object does not exist. */
   get(bucket: string, key: string): Promise<{ object: StoredObject; body: Buffer } | undefined>;
   head(bucket: string, key: string): Promise<StoredObject | undefined>;
+  /** The first `bytes` bytes of an object (a ranged read: enough to tell its format); undefined when it is gone. */
+  getStart(bucket: string, key: string, bytes: number): Promise<Buffer | undefined>;
   /**
    * Whether an object is there, without reading it or its metadata: on S3 a listing, so code that only finds and
    * deletes objects (erasure) needs no right to read them.

@@ -7,7 +7,7 @@ import type { ConfigOverrides } from '../../lib/config';
 import type { ObjectStore, StoredObject } from '../../lib/pipeline/ports';
 import { testConfig } from './testConfig';
 
-export type StoreOperation = 'put' | 'get' | 'head' | 'exists' | 'delete' | 'list';
+export type StoreOperation = 'put' | 'get' | 'getStart' | 'head' | 'exists' | 'delete' | 'list';
 
 /** A fault: which calls it hits, what it does, how often it may still fire. */
 export interface FaultRule {
@@ -53,6 +53,10 @@ export class FaultyStore implements ObjectStore {
 
   get(bucket: string, key: string) {
     return this.call('get', bucket, key, () => this.inner.get(bucket, key));
+  }
+
+  getStart(bucket: string, key: string, bytes: number) {
+    return this.call('getStart', bucket, key, () => this.inner.getStart(bucket, key, bytes));
   }
 
   head(bucket: string, key: string) {

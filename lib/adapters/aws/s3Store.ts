@@ -52,6 +52,18 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  async getStart(bucket: string, key: string, bytes: number): Promise<Buffer | undefined> {
+    try {
+      const result = await this.client.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${Math.max(0, bytes - 1)}` }),
+      );
+      return Buffer.from((await result.Body?.transformToByteArray()) ?? new Uint8Array());
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
   async head(bucket: string, key: string): Promise<StoredObject | undefined> {
     try {
       const result = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import { FacepipeError, fileTooLarge } from '../../errors';
+import { UPLOAD_START_BYTES, type UploadLimit } from '../../pipeline/uploadLimit';
 import { quoteValue } from '../../printable';
 
 /**
@@ -38,7 +39,10 @@ export type FileWithin = { size: number; bytes: Buffer } | { size: number; refus
  * is within `maxBytes`; a larger one is refused unread, however large (a 3 GiB file is one `fstat`). A missing path
  * or a folder is FILE_NOT_FOUND.
  */
-export async function readFileWithin(file: string, maxBytes: number): Promise<FileWithin> {
+export async function readFileWithin(
+  file: string,
+  limit: number | ((start: Buffer) => UploadLimit),
+): Promise<FileWithin> {
   let handle: FileHandle;
   try {
     handle = await fs.open(file, constants.O_RDONLY);
@@ -48,9 +52,19 @@ export async function readFileWithin(file: string, maxBytes: number): Promise<Fi
   try {
     const stats = await handle.stat();
     if (!stats.isFile()) throw new FacepipeError('FILE_NOT_FOUND', `Not a file: ${quoteValue(file)}`);
-    if (stats.size > maxBytes) return { size: stats.size, refused: fileTooLarge(stats.size, maxBytes) };
+    // A limit told by the content (an image's or a video's) reads the file's first bytes only.
+    let maxBytes = typeof limit === 'number' ? limit : 0;
+    let option: string | undefined;
+    if (typeof limit === 'function') {
+      const start = Buffer.alloc(Math.min(UPLOAD_START_BYTES, stats.size));
+      const { bytesRead } = await handle.read(start, 0, start.length, 0);
+      ({ maxBytes, option } = limit(start.subarray(0, bytesRead)));
+    }
+    if (stats.size > maxBytes) return { size: stats.size, refused: fileTooLarge(stats.size, maxBytes, 'file', option) };
     const bytes = await readAtMost(handle, maxBytes);
-    if (!bytes) return { size: stats.size, refused: fileTooLarge((await handle.stat()).size, maxBytes) };
+    if (!bytes) {
+      return { size: stats.size, refused: fileTooLarge((await handle.stat()).size, maxBytes, 'file', option) };
+    }
     return { size: bytes.length, bytes };
   } finally {
     await handle.close();

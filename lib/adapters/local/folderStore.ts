@@ -139,6 +139,21 @@ export class FolderObjectStore implements ObjectStore {
     return found?.body ? { object: found.object, body: found.body } : undefined;
   }
 
+  async getStart(bucket: string, key: string, bytes: number): Promise<Buffer | undefined> {
+    const handle = await fs.open(this.pathOf(bucket, key), 'r').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (!handle) return undefined;
+    try {
+      const start = Buffer.alloc(bytes);
+      const { bytesRead } = await handle.read(start, 0, bytes, 0);
+      return start.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  }
+
   async head(bucket: string, key: string): Promise<StoredObject | undefined> {
     return (await this.read(bucket, key, this.pathOf(bucket, key), { body: false }))?.object;
   }

@@ -15,6 +15,7 @@ import {
 import { IO_PARALLELISM, inParallel } from '../inParallel';
 import type { ObjectCreatedEvent, StoredObject } from '../ports';
 import type { FaceRecord, FrameRef, ImageRecord } from '../records';
+import { UPLOAD_START_BYTES, uploadLimitOf } from '../uploadLimit';
 import { acceptVideo, settleFrame } from '../videoFrames';
 import { nowIso, type StageContext, type StorageContext } from './context';
 
@@ -90,10 +91,18 @@ async function detectCurrentVersion(
   if (!force && existing?.etag === head.etag && isSettled(existing)) {
     return { status: 'skipped', imageId, reason: 'unchanged' };
   }
-  // The size decides before a byte is read: an upload of gigabytes must never be loaded into memory. Videos may be
-  // larger than images; which one it is, its first bytes tell below.
-  const maxBytes = maxUploadBytes(context);
-  if (head.size > maxBytes) return recordFailure(context, event, head, fileTooLarge(head.size, maxBytes, 'object'));
+  // The size decides before the body is read: an upload of gigabytes must never be loaded into memory. Videos may be
+  // larger than images: an upload over the image limit is judged by its first bytes (a ranged read) first.
+  if (head.size > analyser.config.decode.maxBytes) {
+    const frames = context.buckets.frames;
+    const takesVideos = context.videoQueue !== undefined && frames !== undefined && event.bucket !== frames;
+    const start = takesVideos ? await store.getStart(event.bucket, event.key, UPLOAD_START_BYTES) : undefined;
+    if (takesVideos && !start) return { status: 'skipped', imageId, reason: 'gone' };
+    const limit = uploadLimitOf(start ?? Buffer.alloc(0), analyser.config, takesVideos);
+    if (head.size > limit.maxBytes) {
+      return recordFailure(context, event, head, fileTooLarge(head.size, limit.maxBytes, 'object', limit.option));
+    }
+  }
   let object: { object: StoredObject; body: Buffer } | undefined;
   try {
     object = await store.get(event.bucket, event.key);
@@ -166,12 +175,6 @@ async function detectCurrentVersion(
   // A frame without faces is settled now; one with faces, when its last face has its emotion and identity.
   if (frame && faces.length === 0) await settleFrame(context, imageId);
   return { status: 'done', imageId, faces: faces.length, facesOmitted: cutouts.found - faces.length };
-}
-
-/** The largest upload read at all: images have their limit, videos theirs (when this pipeline takes videos). */
-function maxUploadBytes(context: StageContext): number {
-  const { decode, video } = context.analyser.config;
-  return context.videoQueue && context.buckets.frames ? Math.max(decode.maxBytes, video.maxBytes) : decode.maxBytes;
 }
 
 /** The video frame an event names (an object of the frames bucket), from its key. */

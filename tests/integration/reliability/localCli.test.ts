@@ -62,7 +62,7 @@ describe('facepipe dead-letters', () => {
     expect(readable.stdout).toContain(
       'ingest    ingest/holiday/kit and rose.jpg  after 3 attempt(s): ENOSPC: no space',
     );
-    expect(readable.stdout).toContain('1 dead letter(s) (ingest 1, emotion 0, recognise 0)\n');
+    expect(readable.stdout).toContain('1 dead letter(s) (ingest 1, emotion 0, recognise 0, video 0)\n');
     const failed = facepipe(dataDir, 'query', '--failed', '--json');
     expect(jsonLines(failed.stdout)).toEqual([
       expect.objectContaining({
@@ -89,7 +89,7 @@ describe('facepipe dead-letters', () => {
     const redriven = facepipe(dataDir, 'dead-letters', 'redrive');
     expect([redriven.code, redriven.stderr]).toEqual([0, '']);
     expect(redriven.stdout).toBe(
-      're-drove 1 dead letter(s) (ingest 1, emotion 0, recognise 0): 1 removed, 0 failed again; ' +
+      're-drove 1 dead letter(s) (ingest 1, emotion 0, recognise 0, video 0): 1 removed, 0 failed again; ' +
         'images: 1 done, 0 failed, 0 unchanged or gone\n',
     );
     expect(facepipe(dataDir, 'dead-letters', 'list', '--json').stdout).toBe('');
