@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { tableDefinition } from '../../../lib/adapters/dynamodb/schema';
 import { imageIdOf } from '../../../lib/pipeline/ids';
@@ -25,6 +27,9 @@ const BUCKETS = {
   thumbnails: `facepipe-test-thumbnails-${TEST_BUCKET_SUFFIX}`,
 };
 const TABLE = 'facepipe-test-results';
+/** What the functions send to, by the names serverless.yml gives them: video work, re-match jobs, sightings. */
+const QUEUES = ['facepipe-test-video', 'facepipe-test-rematch'];
+const SIGHTINGS_TOPIC = 'facepipe-test-sightings';
 /** The key in fixtures/detect-sqs-s3-put.json, which S3 sends URL-encoded: photos/obama+and+biden.jpg. */
 const PHOTO_KEY = 'photos/obama and biden.jpg';
 const PHOTO = dataFile('verification', 'face_recognition_knn_examples', 'test', 'obama_and_biden.jpg');
@@ -100,6 +105,9 @@ describeMoto('osls invoke local on the fixtures, against moto', () => {
       );
     }
     await dynamo.send(new CreateTableCommand(tableDefinition(TABLE)));
+    const sqs = new SQSClient(config);
+    for (const queue of QUEUES) await sqs.send(new CreateQueueCommand({ QueueName: queue }));
+    await new SNSClient(config).send(new CreateTopicCommand({ Name: SIGHTINGS_TOPIC }));
     await s3.send(
       new PutObjectCommand({
         Bucket: BUCKETS.ingest,
