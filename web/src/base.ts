@@ -33,11 +33,29 @@ export const when = (at: string | null | undefined) => (at ? new Date(at).toLoca
 
 export const percent = (value: number) => `${Math.round(value * 100)}%`;
 
-/** Shows a short notice at the bottom of the window (polite live region: screen readers announce it). */
-export function notify(message: string): void {
+let hideNotice: number | undefined;
+/** A notice with an action is showing: passing notices (a new result) do not replace it. */
+let keptNotice = false;
+
+/**
+ * Shows a notice at the bottom of the window (polite live region: screen readers announce it): for 6 s, or, with
+ * `keep` (a notice with an action such as Undo), until the next kept notice or `dismissNotice` — an action a user
+ * may need longer to reach must not vanish on a timer, nor under a passing notice.
+ */
+export function notify(message: string, options: { keep?: boolean } = {}): void {
   const region = document.getElementById('notice');
-  if (!region) return;
+  if (!region || (keptNotice && !options.keep)) return;
+  keptNotice = options.keep === true;
+  window.clearTimeout(hideNotice);
+  hideNotice = undefined;
   region.textContent = message;
   region.classList.add('shown');
-  window.setTimeout(() => region.classList.remove('shown'), 6000);
+  if (!options.keep) hideNotice = window.setTimeout(() => region.classList.remove('shown'), 6000);
+}
+
+export function dismissNotice(): void {
+  keptNotice = false;
+  window.clearTimeout(hideNotice);
+  hideNotice = undefined;
+  document.getElementById('notice')?.classList.remove('shown');
 }

@@ -78,7 +78,9 @@ describe('facepipe dead-letters', () => {
     // A queue with nothing to re-drive, and one that does not exist.
     const none = facepipe(dataDir, 'dead-letters', 'redrive', '--queue', 'recognise');
     expect(none.code).toBe(0);
-    expect(none.stdout).toMatch(/^re-drove 0 dead letter\(s\) \(ingest 0, emotion 0, recognise 0\): 0 removed/);
+    expect(none.stdout).toMatch(
+      /^re-drove 0 dead letter\(s\) \(ingest 0, emotion 0, recognise 0, video 0\): 0 removed/,
+    );
     const bogus = facepipe(dataDir, 'dead-letters', 'redrive', '--queue', 'uploads');
     expect(bogus.code).toBe(2);
     expect(bogus.stderr).toBe(

@@ -1,6 +1,6 @@
 import { html } from 'lit';
 import { call, type Face, type Person } from '../api';
-import { notify } from '../base';
+import { dismissNotice, notify } from '../base';
 
 /**
  * "Not this person" and "this is …" for one face, the API's corrections (`POST /faces/{id}/reject`, `/move`), with
@@ -72,7 +72,7 @@ export function faceActions(
 }
 
 function notifyWithUndo(message: string, undo: (() => Promise<void>) | undefined) {
-  notify(message);
+  notify(message, { keep: undo !== undefined });
   const region = document.getElementById('notice');
   if (!region || !undo) return;
   const button = document.createElement('button');
@@ -81,7 +81,14 @@ function notifyWithUndo(message: string, undo: (() => Promise<void>) | undefined
   button.className = 'undo';
   button.addEventListener('click', () => {
     button.remove();
+    dismissNotice();
     void undo();
   });
-  region.append(' ', button);
+  const close = document.createElement('button');
+  close.type = 'button';
+  close.textContent = '×';
+  close.className = 'dismiss';
+  close.setAttribute('aria-label', 'Dismiss');
+  close.addEventListener('click', () => dismissNotice());
+  region.append(' ', button, ' ', close);
 }
