@@ -42,6 +42,16 @@ export function loadModel(id: string, role: ModelRole, config: FacepipeConfig['m
   return loaded;
 }
 
+/**
+ * Releases every session of this thread (a vision worker about to stop): onnxruntime's native sessions must be
+ * released while the thread is alive; a worker terminated with them open aborts the whole process.
+ */
+export async function releaseModels(): Promise<void> {
+  const loaded = await Promise.allSettled([...sessions.values()]);
+  sessions.clear();
+  for (const model of loaded) if (model.status === 'fulfilled') await model.value.session.release();
+}
+
 /** Number of sessions created so far (tests assert models load once per process). */
 export function loadedSessionCount(): number {
   return sessions.size;

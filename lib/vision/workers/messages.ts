@@ -23,6 +23,9 @@ export interface JobRequest {
   args: unknown[];
 }
 
+/** What the pool sends a worker: a job, or that it is to stop (its jobs done, its models released). */
+export type PoolMessage = JobRequest | { close: true };
+
 export type WorkerMessage =
   /** `thread`: the OS thread id (Linux), for per-thread CPU figures. */
   | { type: 'ready'; thread?: number }

@@ -68,6 +68,9 @@ const FIRST: ReadonlySet<VisionMethod> = new Set(['readAppearance', 'embedFaces'
  *
  * A worker that stops (a crash in native code) fails its job, which the queue retries, and is replaced.
  */
+/** How long a stopping worker may take to finish its job and release its models before it is terminated. */
+const CLOSE_GRACE_MS = 30_000;
+
 export class VisionPool implements FaceVision {
   private readonly slots: Slot[] = [];
   private readonly waiting: { faces: Job[]; images: Job[] } = { faces: [], images: [] };
@@ -137,7 +140,19 @@ export class VisionPool implements FaceVision {
     this.closed = true;
     const stopped = new FacepipeError('INTERNAL', 'The vision pool was closed.');
     for (const job of [...this.waiting.faces.splice(0), ...this.waiting.images.splice(0)]) job.reject(stopped);
-    await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+    // Each worker finishes its job, releases its models and ends; terminating it with onnxruntime's sessions open
+    // aborts the process (SIGABRT). One that does not end by itself is terminated after a grace period.
+    await Promise.all(
+      [...this.slots].map(
+        (slot) =>
+          new Promise<void>((resolve) => {
+            slot.worker.once('exit', () => resolve());
+            const stop = setTimeout(() => void slot.worker.terminate(), CLOSE_GRACE_MS);
+            stop.unref();
+            slot.worker.postMessage({ close: true });
+          }),
+      ),
+    );
   }
 
   private call<T>(method: VisionMethod, args: unknown[]): Promise<T> {

@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FacepipeConfig } from '../../config';
+import { releaseModels } from '../../models/sessions';
 import { emptyTimings, FaceAnalyser } from '../analyser';
-import { type JobRequest, reviveBuffers, serialiseError, TIMINGS_ARGUMENT, type WorkerMessage } from './messages';
+import { type PoolMessage, reviveBuffers, serialiseError, TIMINGS_ARGUMENT, type WorkerMessage } from './messages';
 
 /**
  * A vision worker thread (started by `VisionPool`): loads the models once, says it is ready, then runs one job at a
@@ -20,7 +21,21 @@ async function main(): Promise<void> {
     post({ type: 'failed', error: serialiseError(error) });
     return;
   }
-  port.on('message', async ({ id, method, args }: JobRequest) => {
+  const running = new Set<Promise<unknown>>();
+  port.on('message', async (message: PoolMessage) => {
+    if ('close' in message) {
+      // The jobs in flight finish, then the native sessions are released, then the thread ends by itself.
+      await Promise.allSettled([...running]);
+      await releaseModels();
+      port.close();
+      return;
+    }
+    const job = runJob(message);
+    running.add(job);
+    await job;
+    running.delete(job);
+  });
+  const runJob = async ({ id, method, args }: Extract<PoolMessage, { id: number }>) => {
     const started = performance.now();
     try {
       const timingsAt = TIMINGS_ARGUMENT[method];
@@ -32,7 +47,7 @@ async function main(): Promise<void> {
     } catch (error) {
       post({ type: 'error', id, error: serialiseError(error), busyMs: performance.now() - started });
     }
-  });
+  };
   post({ type: 'ready', thread: osThreadId() });
 }
 

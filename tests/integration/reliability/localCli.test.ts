@@ -84,7 +84,7 @@ describe('facepipe dead-letters', () => {
     const bogus = facepipe(dataDir, 'dead-letters', 'redrive', '--queue', 'uploads');
     expect(bogus.code).toBe(2);
     expect(bogus.stderr).toBe(
-      'facepipe: INVALID_OPTION: --queue must be one of ingest, emotion, recognise, got "uploads".\n',
+      'facepipe: INVALID_OPTION: --queue must be one of ingest, emotion, recognise, video, got "uploads".\n',
     );
 
     // The disk is fine now (the fault lived in the test process): re-drive.
