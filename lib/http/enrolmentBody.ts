@@ -104,11 +104,14 @@ const detailsNumbers = (text: string) =>
  */
 const MAX_BODY_NESTING = 2 * MAX_DETAILS_DEPTH;
 
-export function enrolmentOf(request: ApiRequest, limits: ApiLimits): EnrolmentRequest {
-  let body: unknown;
-  let text: string;
+/**
+ * A person body's JSON text and value (enrolment, edit): within the size limit, refused before parsing when nested
+ * too deep, and a parse failure said as `shape` (the parser's message quotes the body, which may hold a person's
+ * details).
+ */
+function personBody(request: ApiRequest, limits: ApiLimits, shape: string): { body: unknown; text: string } {
   try {
-    text = bodyText(request, limits);
+    const text = bodyText(request, limits);
     if (nestsDeeperThan(text, MAX_BODY_NESTING)) {
       throw new ApiError(
         400,
@@ -117,24 +120,33 @@ export function enrolmentOf(request: ApiRequest, limits: ApiLimits): EnrolmentRe
           `${MAX_DETAILS_DEPTH}.`,
       );
     }
-    body = JSON.parse(text);
+    return { body: JSON.parse(text), text };
   } catch (error) {
     if (error instanceof ApiError) throw error;
-    // The parser's message quotes the body, which may hold a person's details: say only what is wrong.
-    throw invalid('The body must be JSON: {"personId", "name", "details", "photos": [{"name", "data"}]}.');
+    throw invalid(shape);
   }
+}
+
+/** A person's name as given: 1 to `maxNameLength` characters of well-formed text, trimmed. */
+function personName(name: unknown, limits: ApiLimits): string {
+  if (typeof name !== 'string' || name.trim() === '' || name.length > limits.maxNameLength) {
+    throw invalid(`name must be a string of 1 to ${limits.maxNameLength} characters.`);
+  }
+  if (!name.isWellFormed()) throw invalid('name must be well-formed Unicode text (it holds a lone surrogate).');
+  return name.trim();
+}
+
+export function enrolmentOf(request: ApiRequest, limits: ApiLimits): EnrolmentRequest {
+  const { body, text } = personBody(
+    request,
+    limits,
+    'The body must be JSON: {"personId", "name", "details", "photos": [{"name", "data"}]}.',
+  );
   if (!isObject(body)) throw invalid('The body must be a JSON object {personId, name, details, photos}.');
   unknownFields(body, FIELDS, 'the body');
   if (typeof body.personId !== 'string') throw invalid('personId is required, a string.');
   const personId = validatePersonId(body.personId);
-  let name: string | undefined;
-  if (body.name !== undefined) {
-    if (typeof body.name !== 'string' || body.name.trim() === '' || body.name.length > limits.maxNameLength) {
-      throw invalid(`name must be a string of 1 to ${limits.maxNameLength} characters.`);
-    }
-    if (!body.name.isWellFormed()) throw invalid('name must be well-formed Unicode text (it holds a lone surrogate).');
-    name = body.name.trim();
-  }
+  const name = body.name === undefined ? undefined : personName(body.name, limits);
   const details = body.details === undefined ? undefined : validateDetails(body.details, detailsNumbers(text));
   if (body.fromCluster !== undefined) {
     if (body.photos !== undefined) throw invalid('Give photos or fromCluster, not both.');
@@ -156,33 +168,12 @@ export function personEditOf(
   request: ApiRequest,
   limits: ApiLimits,
 ): { name?: string; details?: Record<string, unknown> } {
-  let body: unknown;
-  let text: string;
-  try {
-    text = bodyText(request, limits);
-    if (nestsDeeperThan(text, MAX_BODY_NESTING)) {
-      throw new ApiError(
-        400,
-        'INVALID_OPTION',
-        `The body nests lists and objects more than ${MAX_BODY_NESTING} levels deep; details may nest ` +
-          `${MAX_DETAILS_DEPTH}.`,
-      );
-    }
-    body = JSON.parse(text);
-  } catch (error) {
-    if (error instanceof ApiError) throw error;
-    throw invalid('The body must be a JSON object with name and/or details.');
-  }
-  if (!isObject(body)) throw invalid('The body must be a JSON object with name and/or details.');
+  const shape = 'The body must be a JSON object with name and/or details.';
+  const { body, text } = personBody(request, limits, shape);
+  if (!isObject(body)) throw invalid(shape);
   unknownFields(body, ['name', 'details'], 'the body');
   const edit: { name?: string; details?: Record<string, unknown> } = {};
-  if (body.name !== undefined) {
-    if (typeof body.name !== 'string' || body.name.trim() === '' || body.name.length > limits.maxNameLength) {
-      throw invalid(`name must be a string of 1 to ${limits.maxNameLength} characters.`);
-    }
-    if (!body.name.isWellFormed()) throw invalid('name must be well-formed Unicode text (it holds a lone surrogate).');
-    edit.name = body.name.trim();
-  }
+  if (body.name !== undefined) edit.name = personName(body.name, limits);
   if (body.details !== undefined) edit.details = validateDetails(body.details, detailsNumbers(text));
   if (edit.name === undefined && edit.details === undefined) throw invalid('Give name, details or both.');
   return edit;

@@ -8,7 +8,7 @@ import {
   DEFAULT_LIMITS,
   handleApiRequest,
 } from '../../../../lib/http';
-import { enrolmentOf } from '../../../../lib/http/enrolmentBody';
+import { enrolmentOf, personEditOf } from '../../../../lib/http/enrolmentBody';
 import { nextCursor } from '../../../../lib/pipeline/cursor';
 import { MAX_DETAILS_BYTES, MAX_DETAILS_DEPTH, validateDetails } from '../../../../lib/pipeline/details';
 import { validatePersonId } from '../../../../lib/pipeline/people';
@@ -921,5 +921,32 @@ describe('the HTTP API on failures of its own', () => {
         cause: { name: 'Error', message: expect.stringContaining('[redacted]') },
       },
     });
+  });
+});
+
+describe("PATCH /people/{personId} reads its body under the enrolment body's rules", () => {
+  const edit = (body: string) =>
+    personEditOf(routed('PATCH /people/{personId}', { path: { personId: 'p' }, body }), DEFAULT_LIMITS);
+
+  it('takes a name, details or both, the name trimmed and the details exactly as written', () => {
+    expect(edit('{"name":"  Rose  "}')).toEqual({ name: 'Rose' });
+    expect(edit('{"details":{"a":9007199254740991,"b":[0.1]}}')).toEqual({
+      details: { a: 9007199254740991, b: [0.1] },
+    });
+    expect(edit('{"name":"R","details":{}}')).toEqual({ name: 'R', details: {} });
+  });
+
+  it('refuses what enrolment refuses, naming the field and never quoting a value', () => {
+    expect(messageOf(() => edit('{"name":"Rose \\ud800"}'))).toBe(
+      'name must be well-formed Unicode text (it holds a lone surrogate).',
+    );
+    const number = messageOf(() => edit('{"details":{"id":9007199254740993}}'));
+    expect(number).toContain('details.id must be a number');
+    expect(number).not.toContain('9007199254740993');
+    expect(messageOf(() => edit(`{"details":${'{"a":'.repeat(200)}1${'}'.repeat(200)}}`))).toContain('levels deep');
+    expect(messageOf(() => edit('{"name":"R","photos":[]}'))).toContain('photos');
+    expect(messageOf(() => edit('{}'))).toBe('Give name, details or both.');
+    expect(messageOf(() => edit('{"name":'))).toBe('The body must be a JSON object with name and/or details.');
+    expect(messageOf(() => edit('[]'))).toBe('The body must be a JSON object with name and/or details.');
   });
 });
