@@ -41,6 +41,12 @@ export type ErrorCode =
   | 'VIDEO_TRUNCATED'
   /** No ffmpeg binary could be found or started (a deployment problem, not the input's). */
   | 'FFMPEG_MISSING'
+  /**
+   * An object in a device's folder that no upload ticket allows: no ticket names its key (another device's folder, a
+   * key the device chose), or it arrived after the ticket's deadline. S3 refuses such uploads by the presigned
+   * policy; this is the pipeline's second line where a store does not (an emulator, a misconfigured bucket).
+   */
+  | 'UPLOAD_NOT_ALLOWED'
   /** A write lost a race it cannot simply re-apply (a record kept changing): try again. */
   | 'CONFLICT'
   /** The local store's files are damaged: refused, never replaced; the message names the file and the ways out. */
@@ -117,6 +123,7 @@ const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
   'DECODE_TIMEOUT',
   'IMAGE_TOO_SMALL',
   'INVALID_KEY',
+  'UPLOAD_NOT_ALLOWED',
   'VIDEO_TOO_LONG',
   'VIDEO_RESOLUTION_TOO_HIGH',
   'TOO_MANY_FRAMES',

@@ -22,6 +22,7 @@ import type { SightingsTopic, VideoMessage } from '../../lib/pipeline/ports';
 import { GalleryCache } from '../../lib/pipeline/recognition';
 import type { StageContext, StorageContext } from '../../lib/pipeline/stages/context';
 import { FaceAnalyser } from '../../lib/vision/analyser';
+import { devices } from './devices';
 
 /**
  * Everything a function needs, created once per container (module scope) and reused by every warm invocation:
@@ -63,8 +64,8 @@ const backends: StageBackends = rekognition
  * and re-cluster jobs by the api and the rematch and consolidate functions. */
 const sqs = new SQSClient({});
 
-/** The devices and their upload tickets (the device routes; the authoriser has its own, `devices.ts`). */
-export { devices } from './devices';
+/** The devices and their upload tickets (the device routes, detect's ticket check; the authoriser has its own). */
+export { devices };
 
 /** Presigned POSTs for device uploads, signed with this function's role. */
 export const uploadSigner = new S3UploadSigner(s3);
@@ -121,7 +122,7 @@ let analyzing: Promise<StageContext> | undefined;
 export function stageContext(): Promise<StageContext> {
   analyzing ??= Promise.resolve()
     .then(() => FaceAnalyser.create(facepipeConfig()))
-    .then((analyser) => ({ ...storage, analyser, ...(sightings ? { sightings } : {}) }));
+    .then((analyser) => ({ ...storage, analyser, uploadTickets: devices, ...(sightings ? { sightings } : {}) }));
   // A failed load is not cached: the next invocation tries again and reports its own error.
   analyzing.catch(() => {
     analyzing = undefined;

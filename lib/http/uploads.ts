@@ -55,7 +55,14 @@ export const postUpload: RouteHandler = async (context, { request, limits, calle
   const imageId = imageIdOf(ingest, key);
   const maxBytes = Math.min(limits.maxUploadBytes, context.decodeLimits?.().maxBytes ?? limits.maxUploadBytes);
   const expiresAt = new Date(now.getTime() + limits.uploadExpirySeconds * 1000).toISOString();
-  const ticket: UploadTicket = { imageId, device: device.name, key, uploadBy: expiresAt, createdAt: now.toISOString() };
+  const ticket: UploadTicket = {
+    imageId,
+    device: device.name,
+    key,
+    uploadBy: expiresAt,
+    maxBytes,
+    createdAt: now.toISOString(),
+  };
   await context.devices.putUploadTicket(ticket);
   const upload = await context.uploads.presign({
     bucket: ingest,

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { FacepipeError } from '../errors';
+import { FacepipeError, fileTooLarge } from '../errors';
 import type { DeviceRegistry } from './ports';
 
 /**
@@ -35,6 +35,8 @@ export interface UploadTicket {
   key: string;
   /** Until when the upload itself may happen (the presigned POST's expiry). */
   uploadBy: string;
+  /** The largest upload the form allows (its content-length-range). */
+  maxBytes?: number;
   createdAt: string;
 }
 
@@ -252,4 +254,41 @@ export function uploadKeyFor(device: Pick<DeviceRecord, 'prefix'>, contentType: 
     throw new FacepipeError('INVALID_OPTION', `contentType must be one of ${UPLOAD_CONTENT_TYPES.join(', ')}.`);
   }
   return `${device.prefix}${now.toISOString().slice(0, 10)}/${randomUUID()}.${extension}`;
+}
+
+/**
+ * How late a device's upload may be written after its ticket's deadline: S3 checks the form's expiry when the upload
+ * starts, and a large upload from a slow device ends later; clocks differ too (S3 allows 15 minutes of skew).
+ */
+export const UPLOAD_LATENESS_SECONDS = 15 * 60;
+
+/**
+ * Why an object in the devices' folder may not be analysed, or undefined when it may: a device's upload is analysed
+ * only when the ticket of its key exists (`POST /uploads`, or `/analyze?store=true`), it was written by the
+ * ticket's deadline (plus `UPLOAD_LATENESS_SECONDS`) and it is within the form's size limit. Objects outside the devices' folder are not devices' uploads.
+ * The presigned policy already refuses such uploads on S3; this holds where a store does not enforce it.
+ */
+export function deviceUploadRefusal(
+  object: { key: string; size: number; lastModified?: string },
+  ticket: UploadTicket | undefined,
+): FacepipeError | undefined {
+  if (!object.key.startsWith(DEVICES_FOLDER)) return undefined;
+  if (!ticket || ticket.key !== object.key) {
+    return new FacepipeError(
+      'UPLOAD_NOT_ALLOWED',
+      `No upload ticket names "${object.key}": devices upload only to the key POST /uploads gives them.`,
+    );
+  }
+  const written = Date.parse(object.lastModified ?? '');
+  const deadline = Date.parse(ticket.uploadBy) + UPLOAD_LATENESS_SECONDS * 1000;
+  if (Number.isFinite(written) && written > deadline) {
+    return new FacepipeError(
+      'UPLOAD_NOT_ALLOWED',
+      `The upload arrived at ${object.lastModified}, after its form expired at ${ticket.uploadBy}; ask for a new one.`,
+    );
+  }
+  if (ticket.maxBytes !== undefined && object.size > ticket.maxBytes) {
+    return fileTooLarge(object.size, ticket.maxBytes, 'object', "the upload form's limit");
+  }
+  return undefined;
 }

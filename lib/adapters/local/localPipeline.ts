@@ -261,6 +261,7 @@ export class LocalPipeline {
       store: this.stageStore,
       results: this.stageResults,
       analyser: this.analyser,
+      uploadTickets: this.devices,
       sightings: { publish: async (sighting: Sighting) => this.emit({ type: 'sighting', sighting }) },
     };
   }

@@ -1,7 +1,15 @@
 import type { FaceVision } from '../../vision/analyser';
 import type { StageBackends } from '../backends';
 import type { ErasureReport } from '../erasure';
-import type { FaceIndex, MessageQueue, ObjectStore, ResultsStore, SightingsTopic, VideoMessage } from '../ports';
+import type {
+  DeviceRegistry,
+  FaceIndex,
+  MessageQueue,
+  ObjectStore,
+  ResultsStore,
+  SightingsTopic,
+  VideoMessage,
+} from '../ports';
 
 export interface BucketNames {
   ingest: string;
@@ -32,6 +40,11 @@ export interface StageContext {
   purgeErased?: (report: ErasureReport) => Promise<void>;
   /** Work on videos: planning, sampling segments, assembling tracks (no videos without it). */
   videoQueue?: MessageQueue<VideoMessage>;
+  /**
+   * The devices' upload tickets: an object in the devices' folder of the ingest bucket is analysed only if its ticket
+   * allows it (`deviceUploadRefusal`), else it ends as a failed record. Absent: not checked (no device edge).
+   */
+  uploadTickets?: Pick<DeviceRegistry, 'getUploadTicket'>;
   /** Where a photo is announced once fully analysed (`sightings.ts`); none: nothing is announced. */
   sightings?: SightingsTopic;
   now?: () => Date;

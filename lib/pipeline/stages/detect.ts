@@ -2,6 +2,7 @@ import { describeError, FacepipeError, fileTooLarge, isInputError, isInputErrorC
 import type { FaceCutouts } from '../../vision/analyser';
 import { faceQuality } from '../../vision/image/faceQuality';
 import { containerName, videoContainerOf } from '../../vision/video/container';
+import { DEVICES_FOLDER, deviceUploadRefusal } from '../devices';
 import type { ErasureReport } from '../erasure';
 import {
   cropKeyOf,
@@ -74,13 +75,14 @@ async function detectCurrentVersion(
   const { force, reanalyse } = options;
   const { store, results, analyser } = context;
   const imageId = imageIdOf(event.bucket, event.key);
-  // The object and the image's record are read at once (two round trips in the time of one).
-  const [headed, existing] = await Promise.all([
+  // The object, the image's record and (for a device's upload) its ticket are read at once.
+  const [headed, existing, ticket] = await Promise.all([
     store.head(event.bucket, event.key).then(
       (object) => ({ object }),
       (error: unknown) => ({ error }),
     ),
     results.getImage(imageId),
+    isDeviceUpload(context, event) ? context.uploadTickets?.getUploadTicket(imageId) : undefined,
   ]);
   if ('error' in headed) {
     if (!isInputError(headed.error)) throw headed.error;
@@ -90,6 +92,10 @@ async function detectCurrentVersion(
   if (!head) return { status: 'skipped', imageId, reason: 'gone' };
   if (!force && existing?.etag === head.etag && isSettled(existing)) {
     return { status: 'skipped', imageId, reason: 'unchanged' };
+  }
+  if (isDeviceUpload(context, event)) {
+    const refusal = deviceUploadRefusal(head, ticket);
+    if (refusal) return recordFailure(context, event, head, refusal);
   }
   // The size decides before the body is read: an upload of gigabytes must never be loaded into memory. Videos may be
   // larger than images: an upload over the image limit is judged by its first bytes (a ranged read) first.
@@ -324,6 +330,12 @@ async function recordFailure(
   if (version.etag !== '' && (await changedSince(context, event, version))) return 'changed';
   return { status: 'failed', imageId, error: describeError(error) };
 }
+
+/** An object of the devices' folder in the ingest bucket, where device tickets are checked (`deviceUploadRefusal`). */
+const isDeviceUpload = (context: StageContext, event: ObjectCreatedEvent) =>
+  context.uploadTickets !== undefined &&
+  event.bucket === context.buckets.ingest &&
+  event.key.startsWith(DEVICES_FOLDER);
 
 /** Whether the object now in the bucket is another version than the one just processed. */
 async function changedSince(

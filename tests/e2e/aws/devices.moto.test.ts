@@ -6,6 +6,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } 
 import type { APIGatewayProxyStructuredResultV2, APIGatewayRequestAuthorizerEventV2, Context } from 'aws-lambda';
 import type { HttpApiEvent } from '../../../lib/http';
 import { addDevice, revokeDevice } from '../../../lib/pipeline/devices';
+import { imageIdOf } from '../../../lib/pipeline/ids';
 import { enrolPerson } from '../../../lib/pipeline/people';
 import type { Sighting } from '../../../lib/pipeline/sightings';
 import { type AwsPipeline, startAwsPipeline } from '../../../tools/moto/awsPipeline';
@@ -21,7 +22,9 @@ import { dataFile } from '../../helpers/testConfig';
  * moto does not enforce presigned POST policies at all (checked with moto 5.2.1: an upload over content-length-range,
  * to another key, of another type, with a wrong signature or after the expiry all answer 204 and are stored). So the
  * policy document is tested itself: its expiry, key, content type and size conditions, and its signature, which is
- * recomputed here with SigV4 from the function's credentials, as S3 checks it.
+ * recomputed here with SigV4 from the function's credentials, as S3 checks it. And the uploads moto lets through
+ * outside the policy are shown to end as failures in the pipeline (detect's ticket check and size limit), never
+ * analysed.
  */
 const describeMoto = describeWithMoto('tests/e2e/aws/devices.moto.test.ts');
 
@@ -182,6 +185,61 @@ describeMoto('devices on AWS APIs (moto)', () => {
     expect(fields['X-Amz-Signature']).toBe(
       policySignature(fields.Policy as string, fields['X-Amz-Credential'] as string, 'testing'),
     );
+  });
+
+  test('uploads outside the policy that moto stores anyway end as failures: another key, too large, expired', async () => {
+    // Prepare: three forms; moto takes each upload (S3 would refuse them by the policy), the pipeline must not.
+    const { devices } = await import('../../../functions/commons/devices.js');
+    const { token } = await addDevice(devices, { name: 'cam-outside' });
+    const ticket = async () =>
+      JSON.parse((await api(deviceEvent('POST /uploads', token), lambdaContext)).body as string) as {
+        imageId: string;
+        key: string;
+        upload: { url: string; fields: Record<string, string>; maxBytes: number };
+      };
+    const post = async (upload: { url: string; fields: Record<string, string> }, bytes: Buffer) => {
+      const form = new FormData();
+      for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
+      form.append('file', new Blob([bytes], { type: 'image/jpeg' }), 'photo.jpg');
+      return (await fetch(upload.url, { method: 'POST', body: form })).status;
+    };
+    const photo = fs.readFileSync(knn('test', 'obama1.jpg'));
+    const otherKey = await ticket();
+    const stolenKey = 'devices/pi-frontdoor/2026-12-02/not-a-ticket.jpg';
+    const tooBig = await ticket();
+    const late = await ticket();
+    // The third form's ticket aged by 20 minutes, as if the device had posted it long after the 5 minutes.
+    const aged = new Date(Date.now() - 20 * 60_000).toISOString();
+    await devices.putUploadTicket({
+      imageId: late.imageId,
+      device: 'cam-outside',
+      key: late.key,
+      uploadBy: aged,
+      createdAt: aged,
+    });
+    // Act
+    const statuses = [
+      await post({ ...otherKey.upload, fields: { ...otherKey.upload.fields, key: stolenKey } }, photo),
+      await post(tooBig.upload, Buffer.concat([photo, Buffer.alloc(tooBig.upload.maxBytes)])),
+      await post(late.upload, photo),
+    ];
+    await aws.drain();
+    const state = async (imageId: string) =>
+      JSON.parse(
+        (await api(deviceEvent('GET /uploads/{imageId}', token, { path: { imageId } }), lambdaContext)).body as string,
+      );
+    // Assess
+    expect(statuses).toEqual([204, 204, 204]); // moto enforces no policy
+    const stolen = await aws.context.results.getImage(imageIdOf(aws.stack.names.ingestBucket, stolenKey));
+    expect(stolen).toMatchObject({ status: 'failed', error: { code: 'UPLOAD_NOT_ALLOWED' } });
+    expect(await aws.context.results.facesOfImage(stolen?.imageId as string)).toEqual([]);
+    expect(await state(otherKey.imageId)).toMatchObject({ status: 'awaiting-upload', faces: [] });
+    expect(await state(tooBig.imageId)).toMatchObject({ status: 'failed', error: { code: 'FILE_TOO_LARGE' } });
+    expect(await state(late.imageId)).toMatchObject({
+      status: 'failed',
+      error: { code: 'UPLOAD_NOT_ALLOWED', message: expect.stringContaining('after its form expired') },
+      faces: [],
+    });
   });
 
   test('the authoriser lets through current device tokens only', async () => {
