@@ -36,8 +36,13 @@ export interface GalleryImage {
   error: { code: string; message: string } | null;
   /** The device that uploaded it, for keys under `devices/<name>/`. */
   device: string | null;
-  /** The key of the whole-image thumbnail in the thumbnails bucket (the grid shows it), if there is one. */
+  /**
+   * The key of the thumbnail the grid shows, in the thumbnails bucket: the whole image's, or for a video the best face
+   * of its first track (a video has no picture of its own); null when there is none.
+   */
   thumbnail: string | null;
+  /** Set for a video upload (its page is the video view): its length and how many face tracks it has. */
+  video: { durationSeconds: number | null; tracks: number | null } | null;
 }
 
 export interface ImagePage {
@@ -105,11 +110,13 @@ async function candidates(context: StorageContext, filter: ImageFilter): Promise
         ? { unknown: true }
         : undefined;
   if (faceFilter) {
-    // Faces come newest first; an image is as new as its newest matching face.
+    // Faces come newest first; an image is as new as its newest matching face. A face of a video's frame lists its
+    // video (the frame is no upload of its own; the video's key comes with its record).
     const seen = new Map<string, Candidate>();
     for (const face of await findFaces(context, faceFilter, range)) {
-      if (!seen.has(face.imageId))
-        seen.set(face.imageId, { imageId: face.imageId, key: face.sourceKey, at: face.detectedAt });
+      const imageId = face.frame?.videoId ?? face.imageId;
+      if (!seen.has(imageId))
+        seen.set(imageId, { imageId, key: face.frame ? '' : face.sourceKey, at: face.detectedAt });
     }
     return [...seen.values()];
   }
@@ -158,26 +165,44 @@ export async function listImages(
       cache?.keep(record);
     }
   }
+  const videoThumbnails = await firstTrackThumbnails(context, [...records.values()]);
   const images: GalleryImage[] = [];
   for (const candidate of shown) {
     const record = records.get(candidate.imageId);
-    if (!record && filter.failed) continue;
-    images.push(galleryImage(candidate, record));
+    if (!record && (filter.failed || candidate.key === '')) continue;
+    images.push(galleryImage(candidate, record, videoThumbnails.get(candidate.imageId)));
   }
   return { images, total: found.length };
 }
 
-function galleryImage(candidate: Candidate, record: ImageRecord | undefined): GalleryImage {
+/** The thumbnail of each finished video's first track's best face (read per listing: a page holds few videos). */
+async function firstTrackThumbnails(context: StorageContext, records: ImageRecord[]): Promise<Map<string, string>> {
+  const videos = records.filter((r) => r.video && r.status === 'done' && (r.video.tracks ?? 0) > 0);
+  const found = await Promise.all(
+    videos.map(async (v) => [v.imageId, (await context.results.tracksOfVideo(v.imageId))[0]] as const),
+  );
+  return new Map(found.flatMap(([videoId, track]) => (track ? [[videoId, track.bestFace.thumbnailKey]] : [])));
+}
+
+function galleryImage(
+  candidate: Candidate,
+  record: ImageRecord | undefined,
+  videoThumbnail: string | undefined,
+): GalleryImage {
+  const thumbnail = record?.thumbnailKey !== undefined && record.sourceErased !== true ? record.thumbnailKey : null;
   return {
     imageId: candidate.imageId,
-    key: candidate.key,
+    key: record?.key ?? candidate.key,
     status: record?.status ?? 'waiting',
     faces: record?.faceCount ?? null,
     width: record?.width ?? null,
     height: record?.height ?? null,
     at: record?.createdAt ?? candidate.at,
     error: record?.error ?? null,
-    device: deviceOfKey(candidate.key),
-    thumbnail: record?.thumbnailKey !== undefined && record.sourceErased !== true ? record.thumbnailKey : null,
+    device: deviceOfKey(record?.key ?? candidate.key),
+    thumbnail: thumbnail ?? videoThumbnail ?? null,
+    video: record?.video
+      ? { durationSeconds: record.video.durationSeconds ?? null, tracks: record.video.tracks ?? null }
+      : null,
   };
 }
