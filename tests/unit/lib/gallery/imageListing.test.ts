@@ -1,0 +1,95 @@
+import fs from 'node:fs';
+import { listImages } from '../../../../lib/gallery/imageListing';
+import { faceIdOf, imageIdOf } from '../../../../lib/pipeline/ids';
+import type { TrackRecord, VideoSummary } from '../../../../lib/pipeline/records';
+import { openPipeline, storeFaces, tempDataDir } from '../../../helpers/localPipeline';
+import { storedFaceFactory, storedImageFactory } from '../../../helpers/storedRecords';
+
+/** The images grid's listing with a video among the photos (records written as the stages write them). */
+describe('the images grid with videos', () => {
+  const dir = tempDataDir('listing');
+  let pipeline: Awaited<ReturnType<typeof openPipeline>>;
+  const PAGE = { offset: 0, limit: 10 };
+
+  beforeAll(async () => {
+    pipeline = await openPipeline(dir, { consume: false });
+  });
+  afterAll(async () => {
+    await pipeline.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a video is one tile (its length, its tracks, its first track’s best face as picture); a face of one of its frames lists the video', async () => {
+    // Prepare: a photo of Bob, and a video whose one track is Ada.
+    const photoObject = await pipeline.store.put('ingest', 'photos/bob.jpg', Buffer.from('photo'));
+    const videoObject = await pipeline.store.put('ingest', 'clips/talk.mp4', Buffer.from('video'));
+    const photo = storedImageFactory('photos/bob.jpg', {
+      etag: photoObject.etag,
+      faceCount: 1,
+      thumbnailKey: `${imageIdOf('ingest', 'photos/bob.jpg')}/0123456789ab/image.jpg`,
+    });
+    const video = storedImageFactory('clips/talk.mp4', {
+      etag: videoObject.etag,
+      format: 'mp4',
+      faceCount: 2,
+      video: { container: 'mp4', sampleRate: 2, durationSeconds: 3, framesSampled: 6, tracks: 1, knownTracks: 1 },
+    });
+    await pipeline.results.putImage(photo);
+    await pipeline.results.putImage(video);
+    const frameKey = `${video.imageId}/0123456789ab/frame-000001.jpg`;
+    const frameId = imageIdOf('frames', frameKey);
+    const frameFace = storedFaceFactory(frameKey, 0, 'ada', {
+      imageId: frameId,
+      faceId: faceIdOf(frameId, 0),
+      frame: { videoId: video.imageId, index: 1, at: 0.5 },
+    });
+    await storeFaces(pipeline.results, [storedFaceFactory('photos/bob.jpg', 0, 'bob'), frameFace]);
+    const track: TrackRecord = {
+      videoId: video.imageId,
+      index: 0,
+      trackId: `${video.imageId}-t0`,
+      etag: video.etag,
+      firstSeen: 0.5,
+      lastSeen: 0.5,
+      faces: [{ faceId: frameFace.faceId, index: 1, at: 0.5 }],
+      bestFace: {
+        faceId: frameFace.faceId,
+        index: 1,
+        at: 0.5,
+        cropKey: frameFace.crop.key,
+        thumbnailKey: frameFace.thumbnailKey,
+        quality: 0.8,
+      },
+      identity: { personId: 'ada', votes: 1, share: 1, similarity: 0.81 },
+      emotions: [{ from: 0.5, to: 0.5, label: 'happy', faces: 1 }],
+    };
+    const summary: VideoSummary = {
+      videoId: video.imageId,
+      etag: video.etag,
+      windowSeconds: 1,
+      windows: [{ at: 0, faces: 1, emotions: { happy: 1 } }],
+      people: [{ personId: 'ada', tracks: 1, seconds: 0.5, intervals: [{ from: 0.5, to: 0.5 }] }],
+      unknownTracks: 0,
+    };
+    await pipeline.results.putVideoResults(video.imageId, [track], summary);
+
+    // Act
+    const all = await listImages(pipeline, {}, PAGE);
+    const ada = await listImages(pipeline, { person: 'ada' }, PAGE);
+    const bob = await listImages(pipeline, { person: 'bob' }, PAGE);
+
+    // Assess: the video is a video, with its first track's best face; the photo is not.
+    const shown = new Map(all.images.map((image) => [image.key, image]));
+    expect(all.total).toBe(2);
+    expect(shown.get('clips/talk.mp4')).toMatchObject({
+      imageId: video.imageId,
+      status: 'done',
+      video: { durationSeconds: 3, tracks: 1 },
+      thumbnail: frameFace.thumbnailKey,
+    });
+    expect(shown.get('photos/bob.jpg')).toMatchObject({ video: null, thumbnail: photo.thumbnailKey, faces: 1 });
+    // Ada is seen in a frame of the video: the grid lists the video (its key from its record), never the frame.
+    expect(ada.images.map((i) => [i.imageId, i.key, i.video?.tracks])).toEqual([[video.imageId, 'clips/talk.mp4', 1]]);
+    expect(bob.images.map((i) => [i.imageId, i.video])).toEqual([[photo.imageId, null]]);
+  });
+});
