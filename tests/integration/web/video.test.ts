@@ -13,7 +13,8 @@ import { dataFile, modelMirror, testCache } from '../../helpers/testConfig';
  * enrolled first from two frames of the clip itself, so the track is named and "people seen" has someone in it. The
  * clip is uploaded from the Images page; its tile leads to the video page, which fills in without a reload when the
  * video is done. From the DOM against `GET /videos/{id}`: the tracks (order, span, faces, identity and agreeing share,
- * link to the person, best face), who was seen when, and the emotion chart's windows and counts per emotion.
+ * link to the person, best face), who was seen when, and the emotion chart's windows and counts per emotion; then
+ * erasing the video from its page.
  */
 
 jest.setTimeout(420_000);
@@ -217,5 +218,19 @@ describe('the gallery’s video view', () => {
     expect(frame.headers()['content-type']).toBe('image/jpeg');
     // The video itself is not served as a picture.
     expect((await page.request.get(`${serve.url}/ui/files/images/${videoId}`)).status()).toBe(404);
+
+    // Erase the video from its page, after a confirmation that says what goes: its frames, faces and tracks go too.
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.click('button.danger');
+    const dialog = page.locator('dialog.confirm');
+    await expect(dialog.textContent()).resolves.toContain(`its ${tracks.length} track(s) and its summary`);
+    await expect(dialog.textContent()).resolves.toContain(`${answer.video.faces} face record(s)`);
+    await shot('video-erase-confirmation');
+    await dialog.locator('button.danger').click();
+    await page.waitForFunction(() => location.hash === '#/images');
+    expect((await api('GET', `/videos/${videoId}`)).status).toBe(404);
+    expect((await page.request.get(`${serve.url}/ui/files/images/${frameId}`)).status()).toBe(404);
+    expect((await page.request.get(`${serve.url}/ui/files/crops/${tracks[0].bestFace.crop}`)).status()).toBe(404);
+    await page.waitForFunction((id) => !document.querySelector(`.tile a[href="#/video/${id}"]`), videoId);
   });
 });

@@ -1,6 +1,16 @@
 import { html, svg } from 'lit';
-import { cropUrl, get, imageIdOfFace, type Track, type VideoAnswer, type VideoSummary } from '../api';
-import { Page, percent, seconds, when } from '../base';
+import {
+  call,
+  cropUrl,
+  type Erasure,
+  get,
+  imageIdOfFace,
+  type Track,
+  type VideoAnswer,
+  type VideoSummary,
+} from '../api';
+import { notify, Page, percent, seconds, when } from '../base';
+import { confirmErasure } from '../confirm';
 import { emotionChart } from '../emotionChart';
 
 /**
@@ -50,6 +60,23 @@ class VideoPage extends Page {
     });
   }
 
+  private async erase() {
+    const answer = this.answer;
+    if (!answer) return;
+    const { video, tracks } = answer;
+    const ok = await confirmErasure(`Erase ${video.image}?`, [
+      `the uploaded video ${video.image}`,
+      `its ${video.video?.framesSampled ?? 'sampled'} frame(s), with their ${video.faces ?? 0} face record(s), embeddings, crops and thumbnails`,
+      `its ${tracks.length} track(s) and its summary (who was seen when, the emotions over time)`,
+      'the video record (only a mark that it was erased stays, so work in flight cannot bring it back)',
+    ]);
+    if (!ok) return;
+    const erased = await this.attempt(() => call<Erasure>('DELETE', `/images/${video.imageId}`));
+    if (!erased) return;
+    notify(`Erased ${video.image}: ${erased.removed.records} record(s), ${erased.removed.objects} file(s).`);
+    location.hash = '#/images';
+  }
+
   override render() {
     const answer = this.answer;
     if (!answer)
@@ -65,6 +92,7 @@ class VideoPage extends Page {
         · sampled ${details?.sampleRate ?? '?'} frame(s)/s${details?.framesSampled ? `, ${details.framesSampled} frames` : ''}
         ${details?.shotCuts.length ? ` · ${details.shotCuts.length} shot cut(s)` : ''}
         ${video.processedAt ? ` · processed ${when(video.processedAt)}` : ''}
+        <button type="button" class="danger" @click=${() => this.erase()}>Erase video…</button>
       </p>
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : ''}
       ${video.error ? html`<p class="error failed-image" role="alert"><strong>${video.error.code}</strong>: ${video.error.message}</p>` : ''}
