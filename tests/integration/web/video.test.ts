@@ -218,6 +218,18 @@ describe('the gallery’s video view', () => {
     expect(frame.headers()['content-type']).toBe('image/jpeg');
     // The video itself is not served as a picture.
     expect((await page.request.get(`${serve.url}/ui/files/images/${videoId}`)).status()).toBe(404);
+    // The frame's page: the picture with its faces boxed, as for a photo.
+    await page.click('li.track a[href^="#/image/"]');
+    await page.waitForFunction((id) => location.hash === `#/image/${id}`, frameId);
+    const frameFaces = (await api('GET', `/images/${frameId}`)).body.faces as Json[];
+    expect(frameFaces.map((f) => f.faceId)).toContain(tracks[0].bestFace.faceId);
+    await page.waitForFunction((n) => document.querySelectorAll('.face-box').length === n, frameFaces.length);
+    await page.waitForFunction(() => {
+      const img = document.querySelector('.photo img');
+      return img?.complete === true && img.naturalWidth > 0;
+    });
+    await page.goBack();
+    await page.waitForSelector('li.track');
 
     // Erase the video from its page, after a confirmation that says what goes: its frames, faces and tracks go too.
     await page.setViewportSize({ width: 1280, height: 900 });
