@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import sharp from 'sharp';
 import { FacepipeError } from '../../errors';
 import { emotionTimeline, type TimeBucket } from '../../gallery/emotionTimeline';
-import { type ImageFilter, listImages, MAX_LISTED_IMAGES, RecordCache } from '../../gallery/imageListing';
+import { type ImageFilter, listImages, MAX_LISTED_IMAGES } from '../../gallery/imageListing';
 import { errorResponse } from '../../http';
 import { allowOnly, emotionParam, imageIdParam, isoTimeParam, personIdParam, trueFlag } from '../../http/validation';
 import { imageIdOf } from '../../pipeline/ids';
@@ -158,7 +158,6 @@ export function imageFilterOf(query: Query): ImageFilter {
 export async function registerWebUi(app: FastifyInstance, options: WebUiOptions): Promise<void> {
   const { storage, sessions, isAdmin } = options;
   const assets = loadAssets(options.assetsDir ?? defaultAssetsDir());
-  const records = new RecordCache();
 
   const sendAsset = (reply: FastifyReply, name: string) => {
     const asset = assets.get(name);
@@ -225,7 +224,7 @@ export async function registerWebUi(app: FastifyInstance, options: WebUiOptions)
           offset: wholeNumber(request.query.offset, 'offset', 0, MAX_LISTED_IMAGES),
           limit: Math.max(1, wholeNumber(request.query.limit, 'limit', 200, 1000)),
         };
-        return reply.header('cache-control', 'no-store').send(await listImages(storage, filter, page, records));
+        return reply.header('cache-control', 'no-store').send(await listImages(storage, filter, page));
       } catch (error) {
         return sendError(reply, error);
       }

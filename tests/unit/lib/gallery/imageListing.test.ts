@@ -1,14 +1,21 @@
 import fs from 'node:fs';
+import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { listImages } from '../../../../lib/gallery/imageListing';
 import { faceIdOf, imageIdOf } from '../../../../lib/pipeline/ids';
 import type { TrackRecord, VideoSummary } from '../../../../lib/pipeline/records';
 import { openPipeline, storeFaces, tempDataDir } from '../../../helpers/localPipeline';
 import { storedFaceFactory, storedImageFactory } from '../../../helpers/storedRecords';
 
+type Pipeline = Awaited<ReturnType<typeof openPipeline>>;
+
+/** The results table's client, to write items as an earlier version of facepipe left them. */
+const clientOf = (pipeline: Pipeline) =>
+  (pipeline as unknown as { access: { client: { send: (command: unknown) => Promise<unknown> } } }).access.client;
+
 /** The images grid's listing with a video among the photos (records written as the stages write them). */
 describe('the images grid with videos', () => {
   const dir = tempDataDir('listing');
-  let pipeline: Awaited<ReturnType<typeof openPipeline>>;
+  let pipeline: Pipeline;
   const PAGE = { offset: 0, limit: 10 };
 
   beforeAll(async () => {
@@ -91,5 +98,65 @@ describe('the images grid with videos', () => {
     // Ada is seen in a frame of the video: the grid lists the video (its key from its record), never the frame.
     expect(ada.images.map((i) => [i.imageId, i.key, i.video?.tracks])).toEqual([[video.imageId, 'clips/talk.mp4', 1]]);
     expect(bob.images.map((i) => [i.imageId, i.video])).toEqual([[photo.imageId, null]]);
+  });
+});
+
+describe('the images-by-time index of the results table', () => {
+  const dir = tempDataDir('images-by-time');
+  let pipeline: Pipeline;
+  const at = (minute: number) => `2026-03-01T12:${String(minute).padStart(2, '0')}:00.000Z`;
+
+  beforeAll(async () => {
+    pipeline = await openPipeline(dir, { consume: false });
+  });
+  afterAll(async () => {
+    await pipeline.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('lists uploads and videos newest first within a time range, never frames or erased images, records written before the index included, without the bucket', async () => {
+    // Prepare: records only (no object in the bucket: the listing must not need one).
+    const images = [1, 2, 3, 4].map((minute) => storedImageFactory(`photos/${minute}.jpg`, { createdAt: at(minute) }));
+    for (const image of images) await pipeline.results.putImage(image);
+    const video = storedImageFactory('clips/talk.mp4', {
+      createdAt: at(5),
+      video: { container: 'mp4', sampleRate: 2 },
+    });
+    await pipeline.results.putImage(video);
+    const frameKey = `${video.imageId}/0123456789ab/frame-000001.jpg`;
+    await pipeline.results.putImage({
+      ...storedImageFactory(frameKey, { createdAt: at(6) }),
+      imageId: imageIdOf('frames', frameKey),
+      bucket: 'frames',
+      frame: { videoId: video.imageId, index: 1, at: 0.5 },
+    });
+    // Photo 2 as facepipe wrote it before the index (no index keys; the mark that all are indexed is not there yet).
+    const [, second, third] = images as [never, (typeof images)[number], (typeof images)[number]];
+    await clientOf(pipeline).send(
+      new UpdateCommand({
+        TableName: pipeline.results.tableName,
+        Key: { PK: `IMAGE#${second.imageId}`, SK: '#IMAGE' },
+        UpdateExpression: 'REMOVE GSI2PK, GSI2SK',
+      }),
+    );
+    await clientOf(pipeline).send(
+      new DeleteCommand({ TableName: pipeline.results.tableName, Key: { PK: 'INDEX', SK: '#IMAGES-BY-TIME' } }),
+    );
+    await pipeline.results.markImageErased(third.imageId, at(7));
+
+    // Act
+    const all = await pipeline.results.imagesByTime();
+    const window = await pipeline.results.imagesByTime({ since: at(2), until: at(4) });
+    const page = await listImages(pipeline, {}, { offset: 1, limit: 2 });
+
+    // Assess: newest first; the frame and the erased photo 3 are not there; photo 2 (written before) is.
+    expect(all.map((i) => i.key)).toEqual(['clips/talk.mp4', 'photos/4.jpg', 'photos/2.jpg', 'photos/1.jpg']);
+    expect(window.map((i) => i.key)).toEqual(['photos/4.jpg', 'photos/2.jpg']);
+    expect(page.total).toBe(4);
+    expect(page.images.map((i) => [i.key, i.at])).toEqual([
+      ['photos/4.jpg', at(4)],
+      ['photos/2.jpg', at(2)],
+    ]);
+    expect(await pipeline.store.list('ingest')).toEqual([]);
   });
 });
