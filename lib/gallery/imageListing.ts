@@ -78,12 +78,20 @@ async function candidates(context: StorageContext, filter: ImageFilter): Promise
     // Faces come newest first; an image is as new as its newest matching face. A face of a video's frame lists its
     // video (the frame is no upload of its own; the video's key comes with its record).
     const seen = new Map<string, Candidate>();
+    const videoIds = new Set<string>();
     for (const face of await findFaces(context, faceFilter, range)) {
       const imageId = face.frame?.videoId ?? face.imageId;
+      if (face.frame) videoIds.add(imageId);
       if (!seen.has(imageId))
         seen.set(imageId, { imageId, key: face.frame ? '' : face.sourceKey, at: face.detectedAt });
     }
-    return [...seen.values()];
+    // The videos' records give their keys (the device filter reads the key); a video gone is left out.
+    const videos = videoIds.size > 0 ? await context.results.getImages([...videoIds]) : new Map();
+    return [...seen.values()].flatMap((candidate) => {
+      if (!videoIds.has(candidate.imageId)) return [candidate];
+      const record = videos.get(candidate.imageId);
+      return record ? [{ ...candidate, key: record.key, record }] : [];
+    });
   }
   if (filter.failed) {
     return (await context.results.failedImages(range)).map((image) => ({

@@ -29,13 +29,13 @@ describe('the images grid with videos', () => {
   test('a video is one tile (its length, its tracks, its first track’s best face as picture); a face of one of its frames lists the video', async () => {
     // Prepare: a photo of Bob, and a video whose one track is Ada.
     const photoObject = await pipeline.store.put('ingest', 'photos/bob.jpg', Buffer.from('photo'));
-    const videoObject = await pipeline.store.put('ingest', 'clips/talk.mp4', Buffer.from('video'));
+    const videoObject = await pipeline.store.put('ingest', 'devices/cam1/talk.mp4', Buffer.from('video'));
     const photo = storedImageFactory('photos/bob.jpg', {
       etag: photoObject.etag,
       faceCount: 1,
       thumbnailKey: `${imageIdOf('ingest', 'photos/bob.jpg')}/0123456789ab/image.jpg`,
     });
-    const video = storedImageFactory('clips/talk.mp4', {
+    const video = storedImageFactory('devices/cam1/talk.mp4', {
       etag: videoObject.etag,
       format: 'mp4',
       faceCount: 2,
@@ -84,11 +84,13 @@ describe('the images grid with videos', () => {
     const all = await listImages(pipeline, {}, PAGE);
     const ada = await listImages(pipeline, { person: 'ada' }, PAGE);
     const bob = await listImages(pipeline, { person: 'bob' }, PAGE);
+    const adaByCam1 = await listImages(pipeline, { person: 'ada', device: 'cam1' }, PAGE);
+    const adaByCam2 = await listImages(pipeline, { person: 'ada', device: 'cam2' }, PAGE);
 
     // Assess: the video is a video, with its first track's best face; the photo is not.
     const shown = new Map(all.images.map((image) => [image.key, image]));
     expect(all.total).toBe(2);
-    expect(shown.get('clips/talk.mp4')).toMatchObject({
+    expect(shown.get('devices/cam1/talk.mp4')).toMatchObject({
       imageId: video.imageId,
       status: 'done',
       video: { durationSeconds: 3, tracks: 1 },
@@ -96,8 +98,13 @@ describe('the images grid with videos', () => {
     });
     expect(shown.get('photos/bob.jpg')).toMatchObject({ video: null, thumbnail: photo.thumbnailKey, faces: 1 });
     // Ada is seen in a frame of the video: the grid lists the video (its key from its record), never the frame.
-    expect(ada.images.map((i) => [i.imageId, i.key, i.video?.tracks])).toEqual([[video.imageId, 'clips/talk.mp4', 1]]);
+    expect(ada.images.map((i) => [i.imageId, i.key, i.video?.tracks])).toEqual([
+      [video.imageId, 'devices/cam1/talk.mp4', 1],
+    ]);
     expect(bob.images.map((i) => [i.imageId, i.video])).toEqual([[photo.imageId, null]]);
+    // The device filter goes by the video's key (a device's video), not the frame's.
+    expect(adaByCam1.images.map((i) => [i.imageId, i.device])).toEqual([[video.imageId, 'cam1']]);
+    expect(adaByCam2.total).toBe(0);
   });
 });
 
@@ -118,7 +125,7 @@ describe('the images-by-time index of the results table', () => {
     // Prepare: records only (no object in the bucket: the listing must not need one).
     const images = [1, 2, 3, 4].map((minute) => storedImageFactory(`photos/${minute}.jpg`, { createdAt: at(minute) }));
     for (const image of images) await pipeline.results.putImage(image);
-    const video = storedImageFactory('clips/talk.mp4', {
+    const video = storedImageFactory('devices/cam1/talk.mp4', {
       createdAt: at(5),
       video: { container: 'mp4', sampleRate: 2 },
     });
@@ -150,7 +157,7 @@ describe('the images-by-time index of the results table', () => {
     const page = await listImages(pipeline, {}, { offset: 1, limit: 2 });
 
     // Assess: newest first; the frame and the erased photo 3 are not there; photo 2 (written before) is.
-    expect(all.map((i) => i.key)).toEqual(['clips/talk.mp4', 'photos/4.jpg', 'photos/2.jpg', 'photos/1.jpg']);
+    expect(all.map((i) => i.key)).toEqual(['devices/cam1/talk.mp4', 'photos/4.jpg', 'photos/2.jpg', 'photos/1.jpg']);
     expect(window.map((i) => i.key)).toEqual(['photos/4.jpg', 'photos/2.jpg']);
     expect(page.total).toBe(4);
     expect(page.images.map((i) => [i.key, i.at])).toEqual([
