@@ -229,6 +229,11 @@ export interface ResultsStore {
   /** Images that failed, newest first. */
   failedImages(range?: TimeRange): Promise<ImageRecord[]>;
   /**
+   * The records of the ingest bucket's images and videos (never a video's frames), newest first by when their record
+   * was created: the gallery's grid, without listing the bucket. Eventually consistent.
+   */
+  imagesByTime(range?: TimeRange): Promise<ImageRecord[]>;
+  /**
    * Claims the one sighting of an image version (its announcement once every face is analysed): true for exactly one
    * caller, who then publishes it; false for every later one and when the image moved on to another version.
    * `releaseSighting` gives the claim back when the publication failed, so the retry publishes it.

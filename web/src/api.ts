@@ -55,8 +55,59 @@ export interface GalleryImage {
   at: string;
   error: { code: string; message: string } | null;
   device: string | null;
-  /** The key of its thumbnail in the thumbnails bucket. */
+  /** The key of its thumbnail in the thumbnails bucket (a video's: its first track's best face). */
   thumbnail: string | null;
+  /** Set for a video: its length and its number of face tracks (null until known). */
+  video: { durationSeconds: number | null; tracks: number | null } | null;
+}
+
+/** A video's record as `GET /videos/{id}` answers it: the upload's status and how it was sampled. */
+export interface VideoInfo extends ImageInfo {
+  warning: { code: string; message: string } | null;
+  video?: {
+    container: string;
+    codec: string | null;
+    durationSeconds: number | null;
+    fps: number | null;
+    sampleRate: number;
+    framesSampled: number | null;
+    shotCuts: number[];
+    tracks: number | null;
+    knownTracks: number | null;
+  };
+}
+
+/** A face followed across a video's frames: when, who (by a vote of its faces), its best face. */
+export interface Track {
+  trackId: string;
+  index: number;
+  firstSeen: number;
+  lastSeen: number;
+  faces: number;
+  identity: { personId: string | null; name?: string; votes: number; share: number; similarity: number };
+  bestFace: { faceId: string; at: number; crop: string; thumbnail: string; quality: number };
+  emotions: { from: number; to: number; label: string; faces: number }[];
+  faceIds: string[];
+}
+
+/** Who was seen when in a video, and how the visible faces felt per window of its timeline. */
+export interface VideoSummary {
+  windowSeconds: number;
+  people: {
+    personId: string;
+    name: string;
+    tracks: number;
+    seconds: number;
+    intervals: { from: number; to: number }[];
+  }[];
+  unknownTracks: number;
+  emotions: { at: number; faces: number; emotions: Record<string, number> }[];
+}
+
+export interface VideoAnswer {
+  video: VideoInfo;
+  tracks: Track[];
+  summary: VideoSummary | null;
 }
 
 export interface Person {
@@ -133,12 +184,13 @@ export const faceThumbnailUrl = (face: Pick<Face, 'thumbnail'>) => `/ui/files/th
 export const cropUrl = (face: Pick<Face, 'crop'>) => `/ui/files/crops/${face.crop}`;
 export const imageIdOfFace = (faceId: string) => faceId.slice(0, faceId.lastIndexOf('-'));
 
-/** Uploads one photo into the pipeline (as a device's upload would land); results arrive on the event stream. */
+/** Uploads one photo or video into the pipeline (as a device's upload would land); results arrive on the event stream. */
 export async function uploadPhoto(file: File): Promise<{ key: string; imageId: string }> {
   const response = await fetch(`/ui/api/uploads${query({ name: file.name })}`, {
     method: 'POST',
     credentials: 'same-origin',
-    headers: { 'x-facepipe-ui': '1', 'content-type': file.type.startsWith('image/') ? file.type : 'image/jpeg' },
+    // The server judges the file by its content; the type only picks the size limit (a video's or an image's).
+    headers: { 'x-facepipe-ui': '1', 'content-type': /^(image|video)\//.test(file.type) ? file.type : 'image/jpeg' },
     body: file,
   });
   const answer = (await response.json()) as { key: string; imageId: string; error?: { code: string; message: string } };

@@ -33,6 +33,10 @@ export const when = (at: string | null | undefined) => (at ? new Date(at).toLoca
 
 export const percent = (value: number) => `${Math.round(value * 100)}%`;
 
+/** Seconds from the start of a video, as the pages show them: `4.5 s`, or `1:04.5` past a minute. */
+export const seconds = (at: number) =>
+  at < 60 ? `${at.toFixed(1)} s` : `${Math.floor(at / 60)}:${(at % 60).toFixed(1).padStart(4, '0')}`;
+
 let hideNotice: number | undefined;
 /** A notice with an action is showing: passing notices (a new result) do not replace it. */
 let keptNotice = false;

@@ -7,6 +7,7 @@ import './pages/person';
 import './pages/unknown';
 import './pages/search';
 import './pages/emotions';
+import './pages/video';
 
 /** A place in the gallery: the page and its parameters, from the URL's hash (`#/people/obama`, `#/images?emotion=happy`). */
 export interface Place {
@@ -31,7 +32,8 @@ const PAGES = [
 
 /**
  * The gallery's shell: the navigation, the page of the current hash, and the live event stream (`GET /events`, the
- * sightings as Server-Sent Events) re-dispatched on `window` as `facepipe-sighting` for the pages that show new results.
+ * sightings as Server-Sent Events) re-dispatched on `window` as `facepipe-sighting` for the pages that show new results,
+ * and a video's end as `facepipe-video`.
  */
 class FacepipeApp extends LitElement {
   static override properties = { place: { state: true }, live: { state: true } };
@@ -61,6 +63,16 @@ class FacepipeApp extends LitElement {
       notify(`New result: ${sighting.image ?? 'an image'} (${sighting.faces?.length ?? 0} face(s))`);
       window.dispatchEvent(new CustomEvent('facepipe-sighting', { detail: sighting }));
     });
+    // A video is done (or failed) once its tracks are assembled, after its frames' sightings.
+    this.events.addEventListener('video', (event) => {
+      const video = JSON.parse((event as MessageEvent<string>).data) as {
+        videoId: string;
+        key: string;
+        status: string;
+      };
+      notify(`Video ${video.status}: ${video.key}`);
+      window.dispatchEvent(new CustomEvent('facepipe-video', { detail: video }));
+    });
   }
 
   override disconnectedCallback(): void {
@@ -73,6 +85,8 @@ class FacepipeApp extends LitElement {
     switch (page) {
       case 'image':
         return html`<fp-image-page .imageId=${id ?? ''}></fp-image-page>`;
+      case 'video':
+        return html`<fp-video-page .videoId=${id ?? ''}></fp-video-page>`;
       case 'people':
         return id ? html`<fp-person-page .personId=${id}></fp-person-page>` : html`<fp-people-page></fp-people-page>`;
       case 'unknown':
@@ -87,7 +101,7 @@ class FacepipeApp extends LitElement {
   }
 
   override render() {
-    const current = this.place.page === 'image' ? 'images' : this.place.page;
+    const current = this.place.page === 'image' || this.place.page === 'video' ? 'images' : this.place.page;
     return html`
       <a class="skip" href="#main" @click=${(e: Event) => {
         e.preventDefault();

@@ -32,7 +32,9 @@ import { batchWriteAll } from './batchWrite';
 import {
   faceTimeKey,
   failedTimeKey,
+  IMAGES_PARTITION,
   INDEX,
+  imageTimeKey,
   JOB_DAYS,
   KEY,
   positionKey,
@@ -205,6 +207,10 @@ export class DynamoResultsStore implements ResultsStore {
       item.GSI1PK = 'FAILED';
       item.GSI1SK = failedTimeKey(image);
     }
+    if (!image.frame) {
+      item.GSI2PK = IMAGES_PARTITION;
+      item.GSI2SK = imageTimeKey(image);
+    }
     const since = options.unlessErasedSince;
     try {
       // The item replaced comes back at no extra cost (a put bills the larger of the two items anyway).
@@ -355,6 +361,62 @@ export class DynamoResultsStore implements ResultsStore {
 
   async failedImages(range: TimeRange = {}): Promise<ImageRecord[]> {
     return (await this.queryIndex(INDEX.identityAndFailures, 'FAILED', range)).map((i) => strip<ImageRecord>(i));
+  }
+
+  async imagesByTime(range: TimeRange = {}): Promise<ImageRecord[]> {
+    await this.indexImagesWrittenBefore();
+    return (await this.queryIndex(INDEX.emotionAndPeople, IMAGES_PARTITION, range)).map((i) => strip<ImageRecord>(i));
+  }
+
+  private imagesIndexed: Promise<void> | undefined;
+
+  /**
+   * Image items written before the images-by-time index carry no GSI2 keys: the first listing gives them theirs (one
+   * scan of the table, once per table: a mark item says it is done). An image erased meanwhile is left as its mark.
+   */
+  private indexImagesWrittenBefore(): Promise<void> {
+    this.imagesIndexed ??= (async () => {
+      const mark = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: KEY.imagesByTimeIndexed(), ConsistentRead: true }),
+      );
+      if (mark.Item) return;
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await this.client.send(
+          new ScanCommand({
+            TableName: this.tableName,
+            FilterExpression: '#type = :image AND attribute_not_exists(GSI2PK) AND attribute_not_exists(#frame)',
+            ProjectionExpression: 'imageId, createdAt',
+            ExpressionAttributeNames: { '#type': 'type', '#frame': 'frame' },
+            ExpressionAttributeValues: { ':image': 'image' },
+            ExclusiveStartKey: start,
+          }),
+        );
+        await inParallel(page.Items ?? [], IO_PARALLELISM, async (item) => {
+          const image = item as Pick<ImageRecord, 'imageId' | 'createdAt'>;
+          try {
+            await this.client.send(
+              new UpdateCommand({
+                TableName: this.tableName,
+                Key: KEY.image(image.imageId),
+                UpdateExpression: 'SET GSI2PK = :pk, GSI2SK = :sk',
+                ConditionExpression: '#type = :image',
+                ExpressionAttributeNames: { '#type': 'type' },
+                ExpressionAttributeValues: { ':pk': IMAGES_PARTITION, ':sk': imageTimeKey(image), ':image': 'image' },
+              }),
+            );
+          } catch (error) {
+            if (!isConditionFailure(error)) throw error;
+          }
+        });
+        start = page.LastEvaluatedKey;
+      } while (start);
+      await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...KEY.imagesByTimeIndexed() } }));
+    })().catch((error: unknown) => {
+      this.imagesIndexed = undefined;
+      throw error;
+    });
+    return this.imagesIndexed;
   }
 
   // Faces

@@ -63,6 +63,8 @@ export const KEY = {
     SK: '#PERSON',
   }),
   gallery: () => ({ PK: 'GALLERY', SK: '#VERSION' }),
+  /** The mark that every image item written before the images-by-time index carries its keys (set once). */
+  imagesByTimeIndexed: () => ({ PK: 'INDEX', SK: '#IMAGES-BY-TIME' }),
   /** A face track of a video, under the video's image item. */
   track: (videoId: string, index: number) => ({
     PK: `IMAGE#${videoId}`,
@@ -117,6 +119,16 @@ export const positionKey = (position: PagePosition) => `${position.at}#${positio
 
 /** The index sort key of a face (identity and emotion listings). */
 export const faceTimeKey = (face: FaceRecord) => positionKey(facePosition(face));
+
+/**
+ * The GSI2 partition of the images of the ingest bucket by time (uploads and videos, never a video's frames): the
+ * gallery's grid. One partition: a library's upload rate is far below a partition's write limit.
+ */
+export const IMAGES_PARTITION = 'IMAGES';
+
+/** The index sort key of an image in the images-by-time listing: when its record was created. */
+export const imageTimeKey = (image: Pick<ImageRecord, 'createdAt' | 'imageId'>) =>
+  positionKey({ at: image.createdAt, id: image.imageId });
 
 /** The index sort key of a failed image. */
 export const failedTimeKey = (image: ImageRecord) => positionKey(failedImagePosition(image));

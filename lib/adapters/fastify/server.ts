@@ -20,7 +20,7 @@ import { registerWebUi } from './webUi';
  * - `POST /local-uploads`: the target of the presigned upload forms (`localUploads.ts`), as S3 is for a presigned
  *   POST: the policy's signature, key, content type, expiry and size limit are enforced while the file streams in;
  * - `GET /events`: the sightings as Server-Sent Events (a device gets its own, an administrator all), as the SNS topic
- *   carries them on AWS.
+ *   carries them on AWS; an administrator's stream also says when a video is done or failed (`event: video`).
  *
  * Fastify 5 because it is maintained, fast, streams bodies and replies, and its @fastify/multipart streams a form's
  * file with a size limit, so an upload over the limit is cut off while it arrives rather than buffered first.
@@ -142,6 +142,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     sessions: webSessions,
     isAdmin,
     maxUploadBytes,
+    maxVideoUploadBytes: pipeline.context.analyser.config.video.maxBytes,
     now,
     upload: (key, bytes) => pipeline.upload(key, bytes),
   });
@@ -214,6 +215,15 @@ function streamSightings(
   });
   response.write(': facepipe sightings\n\n');
   const unsubscribe = pipeline.on((event) => {
+    // A video is settled once its tracks are assembled, after its frames' sightings: the gallery (an administrator's
+    // stream) learns of it from a `video` event.
+    if (event.type === 'video' && device === undefined) {
+      const { outcome } = event;
+      if (outcome.status !== 'done' && outcome.status !== 'failed') return;
+      const video = { videoId: outcome.videoId, key: outcome.key, status: outcome.status };
+      response.write(`event: video\nid: ${outcome.videoId}\ndata: ${JSON.stringify(video)}\n\n`);
+      return;
+    }
     if (event.type !== 'sighting') return;
     const sighting: Sighting = event.sighting;
     if (device !== undefined && sighting.device !== device) return;

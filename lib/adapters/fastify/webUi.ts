@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import sharp from 'sharp';
 import { FacepipeError } from '../../errors';
 import { emotionTimeline, type TimeBucket } from '../../gallery/emotionTimeline';
-import { type ImageFilter, listImages, MAX_LISTED_IMAGES, RecordCache } from '../../gallery/imageListing';
+import { type ImageFilter, listImages, MAX_LISTED_IMAGES } from '../../gallery/imageListing';
 import { errorResponse } from '../../http';
 import { allowOnly, emotionParam, imageIdParam, isoTimeParam, personIdParam, trueFlag } from '../../http/validation';
 import { imageIdOf } from '../../pipeline/ids';
@@ -36,6 +36,8 @@ export interface WebUiOptions {
   upload: (key: string, bytes: Buffer) => Promise<void>;
   /** The largest photo an upload takes (the pipeline's decode limit). */
   maxUploadBytes: number;
+  /** The largest video an upload takes (`video.maxBytes`; the pipeline judges the upload by its content). */
+  maxVideoUploadBytes: number;
   /** Where the bundle is (default: `dist/web` next to this module's compiled file). */
   assetsDir?: string;
   now?: () => Date;
@@ -156,7 +158,6 @@ export function imageFilterOf(query: Query): ImageFilter {
 export async function registerWebUi(app: FastifyInstance, options: WebUiOptions): Promise<void> {
   const { storage, sessions, isAdmin } = options;
   const assets = loadAssets(options.assetsDir ?? defaultAssetsDir());
-  const records = new RecordCache();
 
   const sendAsset = (reply: FastifyReply, name: string) => {
     const asset = assets.get(name);
@@ -223,15 +224,20 @@ export async function registerWebUi(app: FastifyInstance, options: WebUiOptions)
           offset: wholeNumber(request.query.offset, 'offset', 0, MAX_LISTED_IMAGES),
           limit: Math.max(1, wholeNumber(request.query.limit, 'limit', 200, 1000)),
         };
-        return reply.header('cache-control', 'no-store').send(await listImages(storage, filter, page, records));
+        return reply.header('cache-control', 'no-store').send(await listImages(storage, filter, page));
       } catch (error) {
         return sendError(reply, error);
       }
     });
 
-    // One photo per request, as its bytes (the page sends each chosen file on its own), named in the query.
+    // One photo or video per request, as its bytes (the page sends each chosen file on its own), named in the query.
     scope.addContentTypeParser(/^image\//, { parseAs: 'buffer', bodyLimit: options.maxUploadBytes }, (_r, body, done) =>
       done(null, body),
+    );
+    scope.addContentTypeParser(
+      /^video\//,
+      { parseAs: 'buffer', bodyLimit: options.maxVideoUploadBytes },
+      (_r, body, done) => done(null, body),
     );
     scope.post<{ Querystring: Query }>('/ui/api/uploads', async (request, reply) => {
       if (!admin(request, reply)) return reply;
@@ -239,7 +245,10 @@ export async function registerWebUi(app: FastifyInstance, options: WebUiOptions)
         allowOnly(request.query, ['name']);
         const bytes = request.body;
         if (!Buffer.isBuffer(bytes) || bytes.length === 0) {
-          throw new FacepipeError('INVALID_OPTION', 'Send the photo as the body, with its image/* content type.');
+          throw new FacepipeError(
+            'INVALID_OPTION',
+            'Send the photo or video as the body, with its image/* or video/* type.',
+          );
         }
         const key = galleryUploadKey(request.query.name ?? 'photo', (options.now ?? (() => new Date()))());
         await options.upload(key, bytes);
@@ -290,13 +299,14 @@ export async function registerWebUi(app: FastifyInstance, options: WebUiOptions)
     };
 
     // The image as uploaded (the browser turns it upright by its EXIF orientation, as the pipeline did), or a JPEG of
-    // it for a format browsers do not show.
+    // it for a format browsers do not show; a video's sampled frame from the frames bucket. A video itself is not
+    // served (its page shows its tracks' faces).
     scope.get<{ Params: { imageId: string } }>('/ui/files/images/:imageId', async (request, reply) => {
       if (!admin(request, reply)) return reply;
       try {
         const image = await storage.results.getImage(imageIdParam(request.params.imageId));
-        if (!image || image.sourceErased) return refuse(reply, 404, 'NOT_FOUND', 'No such image.');
-        const found = await storage.store.get(storage.buckets.ingest, image.key);
+        if (!image || image.sourceErased || image.video) return refuse(reply, 404, 'NOT_FOUND', 'No such image.');
+        const found = await storage.store.get(image.bucket, image.key);
         if (!found) return refuse(reply, 404, 'NOT_FOUND', 'The image file is gone.');
         const type = BROWSER_FORMATS[image.format ?? ''];
         const body = type ? found.body : await sharp(found.body).rotate().jpeg({ quality: 85 }).toBuffer();

@@ -1,7 +1,7 @@
 import { html } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
 import { type GalleryImage, get, type Person, query, thumbnailUrl, uploadPhoto } from '../api';
-import { notify, Page, when } from '../base';
+import { notify, Page, seconds, when } from '../base';
 
 const EMOTIONS = ['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgusted', 'surprised'];
 const FILTERS = ['person', 'emotion', 'unknown', 'failed', 'device', 'since', 'until', 'offset', 'limit'];
@@ -31,6 +31,7 @@ class ImagesPage extends Page {
   override connectedCallback(): void {
     super.connectedCallback();
     window.addEventListener('facepipe-sighting', this.onSighting);
+    window.addEventListener('facepipe-video', this.onSighting);
     void this.attempt(async () => {
       this.people = (await get<{ people: Person[] }>('/people')).people;
     });
@@ -38,6 +39,7 @@ class ImagesPage extends Page {
 
   override disconnectedCallback(): void {
     window.removeEventListener('facepipe-sighting', this.onSighting);
+    window.removeEventListener('facepipe-video', this.onSighting);
     super.disconnectedCallback();
   }
 
@@ -128,8 +130,8 @@ class ImagesPage extends Page {
         <label>To <input type="date" name="until" .value=${f.get('until') ?? ''} /></label>
         <button type="submit">Filter</button>
       </form>
-      <label class="upload">Upload photos
-        <input type="file" name="upload" accept="image/*" multiple @change=${this.upload} />
+      <label class="upload">Upload photos or videos
+        <input type="file" name="upload" accept="image/*,video/*" multiple @change=${this.upload} />
       </label>
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : ''}
       <p class="count" aria-live="polite">
@@ -167,17 +169,29 @@ function dayBound(value: string, name: string): string {
 const fileName = (key: string) => key.slice(key.lastIndexOf('/') + 1);
 
 function tile(image: GalleryImage) {
-  const label = `${fileName(image.key)}, ${image.status}${image.faces === null ? '' : `, ${image.faces} face(s)`}`;
-  return html`<li class="tile ${image.status}">
-    <a href="#/image/${image.imageId}" aria-label=${label} title=${image.key}>
+  const video = image.video;
+  const label = `${fileName(image.key)}, ${video ? 'video, ' : ''}${image.status}${
+    video?.tracks != null ? `, ${video.tracks} track(s)` : image.faces === null ? '' : `, ${image.faces} face(s)`
+  }`;
+  const placeholder = video
+    ? `video${video.durationSeconds ? ` ${seconds(video.durationSeconds)}` : ''}`
+    : image.status === 'failed'
+      ? (image.error?.code ?? 'failed')
+      : image.status;
+  return html`<li class="tile ${image.status} ${video ? 'video' : ''}">
+    <a href="#/${video ? 'video' : 'image'}/${image.imageId}" aria-label=${label} title=${image.key}>
       ${
         image.thumbnail
           ? html`<img src=${thumbnailUrl(image.thumbnail)} alt="" loading="lazy" decoding="async" width="160" height="160" />`
-          : html`<span class="placeholder">${image.status === 'failed' ? (image.error?.code ?? 'failed') : image.status}</span>`
+          : html`<span class="placeholder">${placeholder}</span>`
       }
       <span class="caption">
-        <span class="name">${fileName(image.key)}</span>
-        <span class="meta">${image.faces ?? '–'} face(s) · ${when(image.at)}</span>
+        <span class="name">${video ? '▶ ' : ''}${fileName(image.key)}</span>
+        <span class="meta">${
+          video
+            ? `${video.durationSeconds ? seconds(video.durationSeconds) : 'video'} · ${video.tracks ?? '–'} track(s)`
+            : `${image.faces ?? '–'} face(s)`
+        } · ${when(image.at)}</span>
       </span>
     </a>
   </li>`;
