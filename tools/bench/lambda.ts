@@ -187,7 +187,9 @@ async function main() {
     const objectBytes = s3.bytesWritten;
     const logBytesOf = (fn: string) =>
       (logLines[fn] ?? []).reduce((a, line) => a + Buffer.byteLength(line) + LOG_EVENT_OVERHEAD_BYTES, 0);
-    const functions: FunctionMeasurement[] = aws.sources.map((source) => {
+    // The functions the photos went through (video and rematch have event sources too, and no invocations here).
+    const ran = aws.sources.filter((source) => source.invocations.length > 0);
+    const functions: FunctionMeasurement[] = ran.map((source) => {
       const ms = source.invocations.map((i) => i.durationMs).sort((a, b) => a - b);
       return {
         name: source.functionName,
