@@ -39,6 +39,9 @@ const s3 = new S3Client({
   // protects the transfer.
   requestChecksumCalculation: 'WHEN_REQUIRED',
   responseChecksumValidation: 'WHEN_REQUIRED',
+  // The middleware stack is resolved once per command class, not on every call (nothing adds middleware after the
+  // first call; the DynamoDB document client cannot have this).
+  cacheMiddleware: true,
 });
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
@@ -62,7 +65,7 @@ const backends: StageBackends = rekognition
 
 /** Video work (planning, segments, track assembly) is queued by detect, emotion, recognise and video alike; re-match
  * and re-cluster jobs by the api and the rematch and consolidate functions. */
-const sqs = new SQSClient({});
+const sqs = new SQSClient({ cacheMiddleware: true });
 
 /** The devices and their upload tickets (the device routes, detect's ticket check; the authoriser has its own). */
 export { devices };
@@ -70,7 +73,7 @@ export { devices };
 /** Presigned POSTs for device uploads, signed with this function's role. */
 export const uploadSigner = new S3UploadSigner(s3);
 
-const sns = settings.sightingsTopic ? new SNSClient({}) : undefined;
+const sns = settings.sightingsTopic ? new SNSClient({ cacheMiddleware: true }) : undefined;
 const sts = settings.sightingsTopic ? new STSClient({}) : undefined;
 
 /** Where fully analysed photos are announced (the recognise and emotion stages), if the deployment has a topic. */

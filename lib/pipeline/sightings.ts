@@ -76,10 +76,15 @@ export async function sightingOf(
 export async function announceIfComplete(context: StageContext, face: FaceRecord): Promise<boolean> {
   const topic = context.sightings;
   if (!topic) return false;
-  const image = await context.results.getImage(face.imageId);
+  // The image and its faces are read at once (two round trips in the time of one; the faces are needed whenever the
+  // image is done, which it nearly always is by the time its crops are analysed).
+  const [image, all] = await Promise.all([
+    context.results.getImage(face.imageId),
+    context.results.facesOfImage(face.imageId),
+  ]);
   const version = cropVersionOf(face.crop.key);
   if (image?.status !== 'done' || !image.etag.startsWith(version)) return false;
-  const faces = (await context.results.facesOfImage(face.imageId)).filter((f) => cropVersionOf(f.crop.key) === version);
+  const faces = all.filter((f) => cropVersionOf(f.crop.key) === version);
   if (faces.length < (image.faceCount ?? 0)) return false;
   if (!faces.every((f) => identitySettled(f) && emotionSettled(f))) return false;
   if (!(await context.results.claimSighting(image.imageId, image.etag))) return false;

@@ -187,7 +187,9 @@ async function main() {
     const objectBytes = s3.bytesWritten;
     const logBytesOf = (fn: string) =>
       (logLines[fn] ?? []).reduce((a, line) => a + Buffer.byteLength(line) + LOG_EVENT_OVERHEAD_BYTES, 0);
-    const functions: FunctionMeasurement[] = aws.sources.map((source) => {
+    // The functions the photos went through (video and rematch have event sources too, and no invocations here).
+    const ran = aws.sources.filter((source) => source.invocations.length > 0);
+    const functions: FunctionMeasurement[] = ran.map((source) => {
       const ms = source.invocations.map((i) => i.durationMs).sort((a, b) => a - b);
       return {
         name: source.functionName,
@@ -283,6 +285,31 @@ function profileMarkdown(
   ].join('\n');
 }
 
+/** Calls per record of each function, by `service:command`, with each function's total. */
+function callsPerRecordTable(functions: readonly FunctionMeasurement[]): string {
+  const commands = [...new Set(functions.flatMap((f) => Object.keys(f.calls)))].sort();
+  const perRecord = (f: FunctionMeasurement, n: number) => (n / f.records).toFixed(2);
+  return markdownTable(
+    ['call', ...functions.map((f) => f.name)],
+    [
+      ...commands.map((command) => [
+        command.replace(/Command$/, ''),
+        ...functions.map((f) => perRecord(f, f.calls[command] ?? 0)),
+      ]),
+      [
+        '**all calls**',
+        ...functions.map(
+          (f) =>
+            `**${perRecord(
+              f,
+              Object.values(f.calls).reduce((a, n) => a + n, 0),
+            )}**`,
+        ),
+      ],
+    ],
+  );
+}
+
 function lambdaMarkdown(
   m: LambdaMeasurement,
   run: { wallSeconds: number; functionCpuSeconds: number; roundTripMs: number },
@@ -328,6 +355,13 @@ function lambdaMarkdown(
     `- one DynamoDB GetItem round trip to moto: median ${run.roundTripMs.toFixed(1)} ms (moto is one Python process: concurrent calls queue)`,
     `- wall clock ${run.wallSeconds.toFixed(1)} s, of which the functions' own CPU time ${run.functionCpuSeconds.toFixed(1)} s (${((100 * run.functionCpuSeconds) / run.wallSeconds).toFixed(0)}%)`,
     `- peak RSS of the process holding the three functions: ${m.functionsPeakRssMb.toFixed(0)} MB`,
+    '',
+    '## AWS calls per record, by function',
+    '',
+    "What each function's records wait for (each call is a round trip: on moto about the GetItem above, in a region",
+    'a few ms), from the recorded SDK calls: the breakdown a change to the wiring is judged against.',
+    '',
+    callsPerRecordTable(m.functions),
     '',
     '## Billed requests per image (counted from the recorded SDK calls; priced by `npm run cost`)',
     '',

@@ -25,11 +25,14 @@ import {
   requestCosts,
   storagePerMonth,
 } from './model';
+import { type VideoMinuteCost, type VideoMinuteUsage, videoMinuteCost } from './video';
 
 const USAGE = `Usage: npm run cost -- [options] [measurement.json ...]   (node dist/tools/cost/main.js)
   --prices FILE            the price table (default tools/cost/prices.json)
   --arm64-slowdown X       how much longer the functions take on arm64 than measured here (default 1: as fast;
                            not measured: this machine is x86_64)
+  --video FILE             a bench:video report with its per-minute counts (default reports/video-bench.json, when it
+                           has them: \`npm run bench:video -- --lambda\`)
   --out DIR                where cost.md and cost.json go (default <repo>/reports)
   measurement.json         bench:lambda reports (default reports/lambda-bench-deepface_unit_dataset.json, the
                            single-face photos, and reports/lambda-bench-wider_face_val_subset.json, the crowds)`;
@@ -101,12 +104,50 @@ export function photoCost(
 
 const usd = (x: number) => `$${x < 0.01 ? x.toFixed(4) : x.toFixed(3)}`;
 
+/** A bench:video report's per-minute counts, priced on both architectures. */
+export interface VideoCost {
+  file: string;
+  perVideoMinute: VideoMinuteUsage;
+  costs: VideoMinuteCost[];
+}
+
+function videoMarkdown(video: VideoCost | undefined, slowdown: number): string[] {
+  if (!video) {
+    return [
+      '## Per minute of video',
+      '',
+      'No video measured: run `npm run bench:video -- --lambda`, then this again.',
+      '',
+    ];
+  }
+  const u = video.perVideoMinute;
+  return [
+    '## Per minute of video',
+    '',
+    `From \`${video.file}\` (\`npm run bench:video -- --lambda\`: the handlers on moto, every request counted), per minute of video: ${u.lambdaSeconds.toFixed(1)} s of Lambda duration (${u.gbSeconds.toFixed(1)} GB-s at the bench's memory sizes), ${u.invocations.toFixed(0)} invocations, ${u.s3Writes.toFixed(0)} S3 writes and ${u.s3Reads.toFixed(0)} reads, ${u.sqsRequests.toFixed(0)} SQS requests, ${u.dynamoWrites.toFixed(0)} DynamoDB writes (2 units each) and ${u.dynamoReads.toFixed(0)} reads (1 unit each). Its durations are wall times on moto (not the CPU-and-latency model of the photos); arm64 at x${slowdown} the time.`,
+    '',
+    markdownTable(
+      ['architecture', 'Lambda', 'requests', '**total per video minute**', 'Rekognition Video face search', 'cheaper'],
+      video.costs.map((c) => [
+        c.arch,
+        usd(c.lambda),
+        usd(c.requests),
+        `**${usd(c.total)}**`,
+        usd(c.rekognition),
+        `${(c.rekognition / c.total).toFixed(0)}x`,
+      ]),
+    ),
+    '',
+  ];
+}
+
 function markdown(
   configured: Record<string, number>,
   costs: PhotoCost[],
   measurements: { label: string; m: LambdaMeasurement }[],
   prices: PriceTable,
   slowdown: number,
+  video: VideoCost | undefined,
 ): string {
   const x86 = costs.filter((c) => c.arch === 'x86_64');
   const curve = measurements.flatMap(({ label, m }) =>
@@ -184,6 +225,7 @@ function markdown(
       ],
     ),
     '',
+    ...videoMarkdown(video, slowdown),
     '## Memory size: cost per 1,000 images / billed ms per invocation of each function, x86_64',
     '',
     markdownTable(['function', ...MEMORY_SIZES_MB.map((mb) => `${mb} MB`)], curve),
@@ -204,11 +246,31 @@ function markdown(
   ].join('\n');
 }
 
+/** The per-minute counts of a bench:video report, priced; undefined when there is no report or it has none. */
+export function readVideoCost(file: string, prices: PriceTable, slowdown: number): VideoCost | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  const perVideoMinute = (JSON.parse(fs.readFileSync(file, 'utf8')) as { perVideoMinute?: VideoMinuteUsage })
+    .perVideoMinute;
+  if (!perVideoMinute) return undefined;
+  const scaled = (arch: Architecture): VideoMinuteUsage =>
+    arch === 'arm64' ? { ...perVideoMinute, gbSeconds: perVideoMinute.gbSeconds * slowdown } : perVideoMinute;
+  return {
+    file: path.relative(repoRoot, file),
+    perVideoMinute,
+    costs: ARCHITECTURES.map((arch) => videoMinuteCost(scaled(arch), prices, arch)),
+  };
+}
+
 async function main() {
   const { values, positionals } = parseToolArgs(
     {
       usage: USAGE,
-      options: { prices: { type: 'string' }, 'arm64-slowdown': { type: 'string' }, out: { type: 'string' } },
+      options: {
+        prices: { type: 'string' },
+        'arm64-slowdown': { type: 'string' },
+        video: { type: 'string' },
+        out: { type: 'string' },
+      },
       allowPositionals: true,
     },
     process.argv.slice(2),
@@ -232,8 +294,9 @@ async function main() {
   const costs = measurements.flatMap(({ label, m }) =>
     ARCHITECTURES.map((arch) => photoCost(m, prices, arch, arch === 'arm64' ? slowdown : 1, label, configured)),
   );
-  const md = markdown(configured, costs, measurements, prices, slowdown);
-  writeReport(pathOption(values.out, reportsDir), 'cost', { markdown: md, json: { prices, costs } });
+  const video = readVideoCost(pathOption(values.video, path.join(reportsDir, 'video-bench.json')), prices, slowdown);
+  const md = markdown(configured, costs, measurements, prices, slowdown, video);
+  writeReport(pathOption(values.out, reportsDir), 'cost', { markdown: md, json: { prices, costs, video } });
   process.stdout.write(md);
 }
 

@@ -56,7 +56,8 @@ export interface PriceTable {
   sns: { publishPerMillion: number };
   cloudwatchLogs: { ingestedGb: number };
   apiGateway: { httpRequestPerMillion: number };
-  rekognition: { imagePer1000: number; faceStoragePerMonth: number };
+  /** Images (DetectFaces, SearchFacesByImage, IndexFaces) per 1,000; Rekognition Video's stored-video face search per minute. */
+  rekognition: { imagePer1000: number; faceStoragePerMonth: number; videoPerMinute: number };
 }
 
 /** One function of a bench:lambda run. */

@@ -4,6 +4,7 @@
  * class and bytes written, DynamoDB read and write request units (from the items' sizes, by DynamoDB's rules),
  * SQS requests, SNS publishes, Lambda invocations and billed milliseconds, log bytes, and what stays stored.
  */
+import { tableDefinition } from '../../lib/adapters/dynamodb/schema';
 
 /** One recorded SDK call: the service, the low-level command name, and the plain (unmarshalled) input and output. */
 export interface RecordedCall {
@@ -46,12 +47,34 @@ export function itemSize(item: PlainItem | undefined): number {
 }
 
 const keyOf = (key: PlainItem | undefined) => `${String(key?.PK)}|${String(key?.SK)}`;
-const indexesOf = (item: PlainItem | undefined) => Object.keys(item ?? {}).filter((name) => /^GSI\d+PK$/.test(name));
+
+/** What the indexes hold of an item: everything (`ALL`) or only the keys (`KEYS_ONLY`, schema.ts's choice). */
+export type IndexProjection = 'ALL' | 'KEYS_ONLY';
+
+/** The projection of the results table's indexes, as schema.ts defines them (the table the functions write). */
+export const TABLE_INDEX_PROJECTION = (tableDefinition('results').GlobalSecondaryIndexes?.[0]?.Projection
+  ?.ProjectionType ?? 'ALL') as IndexProjection;
+
+/** An item's place in an index: its partition and sort key there. */
+interface IndexPlace {
+  pk: unknown;
+  sk: unknown;
+}
+
+/** The indexes an item is in (by name, `GSI1`), and where. */
+function indexPlacesOf(item: PlainItem | undefined): Map<string, IndexPlace> {
+  const places = new Map<string, IndexPlace>();
+  for (const name of Object.keys(item ?? {})) {
+    const index = /^(GSI\d+)PK$/.exec(name)?.[1];
+    if (index && item?.[name] !== undefined) places.set(index, { pk: item[name], sk: item?.[`${index}SK`] });
+  }
+  return places;
+}
 
 /** Read units: per 4 KB (rounded up once per request), half for an eventually consistent read. */
 const readUnits = (bytes: number, consistent: boolean) => Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5);
-/** Write units: per 1 KB of the larger of the item before and after, once for the table and once per index it is in. */
-const writeUnits = (bytes: number, indexes: number) => Math.max(1, Math.ceil(bytes / 1024)) * (1 + indexes);
+/** Write units of one write of `bytes`: per 1 KB, at least one. */
+const kbUnits = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
 
 export interface DynamoUsage {
   readRequests: number;
@@ -60,14 +83,18 @@ export interface DynamoUsage {
   writeUnits: number;
 }
 
-/** What the meter knows of an item while it replays the calls: its size and the indexes it is in. */
+/** What the meter knows of an item while it replays the calls: its size and where it is in the indexes. */
 interface ItemState {
   size: number;
-  indexes: Set<string>;
+  places: Map<string, IndexPlace>;
 }
 
-/** The names and values an update expression sets, adds and removes. */
-function updateParts(input: Record<string, unknown>): { added: number; joins: string[]; leaves: string[] } {
+/** The names and values an update expression sets (`name = :value`), adds and removes. */
+function updateParts(input: Record<string, unknown>): {
+  added: number;
+  assigned: Map<string, unknown>;
+  removed: string[];
+} {
   const expression = String(input.UpdateExpression ?? '');
   const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
   const values = (input.ExpressionAttributeValues ?? {}) as Record<string, unknown>;
@@ -76,37 +103,71 @@ function updateParts(input: Record<string, unknown>): { added: number; joins: st
   const setNames = [...(setAndAdd ?? '').matchAll(/(#\w+|\b[A-Za-z_]\w*)\s*=|\bADD\s+(#\w+)/g)].map((m) =>
     nameOf(m[1] ?? m[2] ?? ''),
   );
+  const assigned = new Map<string, unknown>();
+  for (const m of (setAndAdd ?? '').matchAll(/(#\w+|\b[A-Za-z_]\w*)\s*=\s*(:\w+)/g)) {
+    assigned.set(nameOf(m[1] ?? ''), values[m[2] ?? '']);
+  }
   const added =
     setNames.reduce((sum, name) => sum + utf8(name), 0) +
     [...expression.matchAll(/:\w+/g)].reduce((sum, m) => sum + valueSize(values[m[0]]), 0);
-  const removedNames = [...removed.matchAll(/#\w+|\b[A-Za-z_]\w*/g)].map((m) => nameOf(m[0]));
-  const indexKey = (name: string) => /^GSI\d+PK$/.test(name);
-  return {
-    added,
-    joins: setNames.filter(indexKey).map((name) => name.replace(/PK$/, '')),
-    leaves: removedNames.filter(indexKey).map((name) => name.replace(/PK$/, '')),
-  };
+  return { added, assigned, removed: [...removed.matchAll(/#\w+|\b[A-Za-z_]\w*/g)].map((m) => nameOf(m[0])) };
+}
+
+/** Where an item is in the indexes after an update's assignments and removals. */
+function placesAfterUpdate(
+  before: Map<string, IndexPlace>,
+  parts: { assigned: Map<string, unknown>; removed: string[] },
+): Map<string, IndexPlace> {
+  const places = new Map(before);
+  const touched = new Set(
+    [...parts.assigned.keys(), ...parts.removed].flatMap((name) => /^(GSI\d+)(PK|SK)$/.exec(name)?.[1] ?? []),
+  );
+  for (const index of touched) {
+    if (parts.removed.includes(`${index}PK`) || parts.removed.includes(`${index}SK`)) {
+      places.delete(index);
+      continue;
+    }
+    const was = places.get(index);
+    places.set(index, {
+      pk: parts.assigned.has(`${index}PK`) ? parts.assigned.get(`${index}PK`) : was?.pk,
+      sk: parts.assigned.has(`${index}SK`) ? parts.assigned.get(`${index}SK`) : was?.sk,
+    });
+  }
+  return places;
 }
 
 /**
- * DynamoDB request units of the recorded calls, replayed in order. Each item's size and index membership are
- * followed from the puts, the updates (their expression's names and values added) and the reads, an update's
- * growth capped by the item's size at the end of the run (`finalItems`, a scan of the table). A write bills the
- * larger of the item before and after, per 1 KB, once for the table and once for each index the item is in before
- * or after (the indexes project every attribute); a read per 4 KB of the items it reads. Failed conditional writes
- * cost like others.
+ * DynamoDB request units of the recorded calls, replayed in order. Each item's size and index places are followed
+ * from the puts, the updates (their expression's names and values added) and the reads, an update's growth capped
+ * by the item's size at the end of the run (`finalItems`, a scan of the table). A write bills the larger of the item
+ * before and after, per 1 KB, for the table; and for each index the item is in before or after: with `ALL`
+ * projections the same again, with `KEYS_ONLY` (schema.ts) nothing when its place there did not change, one unit
+ * when it enters or leaves, two when it moves (a delete and a put of a small entry). A read bills per 4 KB of the
+ * items it reads. Failed conditional writes cost like others.
  */
-export function dynamoUsage(calls: readonly RecordedCall[], finalItems: readonly PlainItem[]): DynamoUsage {
+export function dynamoUsage(
+  calls: readonly RecordedCall[],
+  finalItems: readonly PlainItem[],
+  projection: IndexProjection = TABLE_INDEX_PROJECTION,
+): DynamoUsage {
   const finalSize = new Map<string, number>();
   for (const item of finalItems) finalSize.set(keyOf(item), itemSize(item));
   const state = new Map<string, ItemState>();
-  const stateOf = (item: PlainItem): ItemState => ({ size: itemSize(item), indexes: new Set(indexesOf(item)) });
+  const stateOf = (item: PlainItem): ItemState => ({ size: itemSize(item), places: indexPlacesOf(item) });
   const usage: DynamoUsage = { readRequests: 0, writeRequests: 0, readUnits: 0, writeUnits: 0 };
   const bill = (before: ItemState | undefined, after: ItemState | undefined, factor: number) => {
     const size = Math.max(before?.size ?? 0, after?.size ?? 0);
-    const indexes = new Set([...(before?.indexes ?? []), ...(after?.indexes ?? [])]);
+    let units = kbUnits(size);
+    const indexes = new Set([...(before?.places.keys() ?? []), ...(after?.places.keys() ?? [])]);
+    for (const index of indexes) {
+      const was = before?.places.get(index);
+      const is = after?.places.get(index);
+      if (projection === 'ALL') units += kbUnits(size);
+      else if (!was || !is) units += 1;
+      else if (was.pk !== is.pk || was.sk !== is.sk) units += 2;
+    }
     usage.writeRequests += factor;
-    usage.writeUnits += factor * writeUnits(size, indexes.size);
+    usage.writeUnits += factor * units;
   };
   const put = (item: PlainItem, factor = 1) => {
     const key = keyOf(item);
@@ -122,13 +183,11 @@ export function dynamoUsage(calls: readonly RecordedCall[], finalItems: readonly
     const key = keyOf(input.Key as PlainItem);
     const before = state.get(key);
     const parts = updateParts(input);
-    const indexes = new Set(before?.indexes ?? []);
-    for (const index of parts.leaves) indexes.delete(index);
-    for (const index of parts.joins) indexes.add(index);
+    const places = placesAfterUpdate(before?.places ?? new Map(), parts);
     const grown = (before?.size ?? itemSize(input.Key as PlainItem)) + parts.added;
-    const after = { size: Math.min(grown, finalSize.get(key) ?? grown), indexes };
-    bill(before, { size: after.size, indexes: new Set([...indexes, ...parts.leaves]) }, factor);
-    state.set(key, { size: Math.max(before?.size ?? 0, after.size), indexes });
+    const after = { size: Math.min(grown, finalSize.get(key) ?? grown), places };
+    bill(before, after, factor);
+    state.set(key, { size: Math.max(before?.size ?? 0, after.size), places });
   };
   const read = (items: readonly PlainItem[], consistent: boolean) => {
     let bytes = 0;
@@ -152,14 +211,26 @@ export function dynamoUsage(calls: readonly RecordedCall[], finalItems: readonly
         break;
       }
       case 'QueryCommand':
-      case 'ScanCommand':
-        read((call.output?.Items ?? []) as PlainItem[], consistent);
-        break;
-      case 'BatchGetItemCommand':
-        for (const item of Object.values((call.output?.Responses ?? {}) as Record<string, PlainItem[]>).flat()) {
-          read([item], false);
+      case 'ScanCommand': {
+        const items = (call.output?.Items ?? []) as PlainItem[];
+        if (input.IndexName === undefined || projection === 'ALL') read(items, consistent);
+        else {
+          // A keys-only index's entries: billed by their own size (the items are read apart, by BatchGetItem).
+          usage.readRequests++;
+          usage.readUnits += readUnits(
+            items.reduce((sum, item) => sum + itemSize(item), 0),
+            consistent,
+          );
         }
         break;
+      }
+      case 'BatchGetItemCommand': {
+        const tables = (input.RequestItems ?? {}) as Record<string, { ConsistentRead?: boolean }>;
+        for (const [table, items] of Object.entries((call.output?.Responses ?? {}) as Record<string, PlainItem[]>)) {
+          for (const item of items) read([item], tables[table]?.ConsistentRead === true);
+        }
+        break;
+      }
       case 'PutItemCommand':
         put(input.Item as PlainItem);
         break;
@@ -242,7 +313,17 @@ export function commandCounts(calls: readonly RecordedCall[], service: string): 
   return counts;
 }
 
-/** What DynamoDB stores for the items: their sizes plus 100 bytes of overhead each (and again per index). */
-export function tableBytes(items: readonly PlainItem[]): number {
-  return items.reduce((sum, item) => sum + (itemSize(item) + 100) * (1 + indexesOf(item).length), 0);
+/**
+ * What DynamoDB stores for the items: their sizes plus 100 bytes of overhead each, and for each index an item is in
+ * the item again (`ALL`) or its keys (`KEYS_ONLY`: the table's and the index's), plus 100 bytes.
+ */
+export function tableBytes(items: readonly PlainItem[], projection: IndexProjection = TABLE_INDEX_PROJECTION): number {
+  return items.reduce((sum, item) => {
+    let bytes = itemSize(item) + 100;
+    for (const index of indexPlacesOf(item).keys()) {
+      const keys = { PK: item.PK, SK: item.SK, [`${index}PK`]: item[`${index}PK`], [`${index}SK`]: item[`${index}SK`] };
+      bytes += (projection === 'ALL' ? itemSize(item) : itemSize(keys)) + 100;
+    }
+    return sum + bytes;
+  }, 0);
 }

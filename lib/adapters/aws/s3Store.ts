@@ -17,6 +17,12 @@ function isMissing(error: unknown): boolean {
   return name === 'NoSuchKey' || name === 'NotFound';
 }
 
+/** A response body as a Buffer over the SDK's bytes (no copy: a photo can be megabytes). */
+async function bodyBytes(body: { transformToByteArray(): Promise<Uint8Array> } | undefined): Promise<Buffer> {
+  const bytes = (await body?.transformToByteArray()) ?? new Uint8Array();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** S3 quotes ETags ("abc…"); the ports use the bare value. */
 const bareEtag = (etag: string | undefined) => (etag ?? '').replace(/"/g, '');
 
@@ -34,7 +40,7 @@ export class S3ObjectStore implements ObjectStore {
   async get(bucket: string, key: string): Promise<{ object: StoredObject; body: Buffer } | undefined> {
     try {
       const result = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      const body = Buffer.from((await result.Body?.transformToByteArray()) ?? new Uint8Array());
+      const body = await bodyBytes(result.Body);
       return {
         object: {
           bucket,
@@ -57,7 +63,7 @@ export class S3ObjectStore implements ObjectStore {
       const result = await this.client.send(
         new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${Math.max(0, bytes - 1)}` }),
       );
-      return Buffer.from((await result.Body?.transformToByteArray()) ?? new Uint8Array());
+      return bodyBytes(result.Body);
     } catch (error) {
       if (isMissing(error)) return undefined;
       throw error;

@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DeviceRecord, UploadTicket } from '../../pipeline/devices';
 import type { DeviceRegistry } from '../../pipeline/ports';
+import { itemsOfIndexEntries } from './batchGet';
 import type { DocumentClient } from './resultsStore';
 import { DEVICES_PARTITION, INDEX, KEY, TTL_ATTRIBUTE } from './schema';
 
@@ -72,7 +73,14 @@ export class DynamoDeviceRegistry implements DeviceRegistry {
           ExclusiveStartKey: start,
         }),
       );
-      devices.push(...(page.Items ?? []).map(deviceFromItem));
+      const items = await itemsOfIndexEntries(
+        this.client,
+        this.tableName,
+        INDEX.emotionAndPeople,
+        DEVICES_PARTITION,
+        page.Items ?? [],
+      );
+      devices.push(...items.map(deviceFromItem));
       start = page.LastEvaluatedKey;
     } while (start);
     return devices;

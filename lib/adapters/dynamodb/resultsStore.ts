@@ -1,7 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
-  BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -28,6 +27,7 @@ import type {
   VideoSummary,
 } from '../../pipeline/records';
 import type { Emotion } from '../../vision/types';
+import { itemsOfIndexEntries } from './batchGet';
 import { batchWriteAll } from './batchWrite';
 import {
   faceTimeKey,
@@ -648,13 +648,13 @@ export class DynamoResultsStore implements ResultsStore {
   }
 
   async listPeople(): Promise<PersonRecord[]> {
-    const items = await this.queryAll({
+    const entries = await this.queryAll({
       TableName: this.tableName,
       IndexName: INDEX.emotionAndPeople,
       KeyConditionExpression: 'GSI2PK = :people',
       ExpressionAttributeValues: { ':people': 'PEOPLE' },
     });
-    return items.map(personFromItem);
+    return (await this.itemsOf(INDEX.emotionAndPeople, 'PEOPLE', entries)).map(personFromItem);
   }
 
   async removePerson(personId: string, removal: PersonRemoval): Promise<PersonRecord | undefined> {
@@ -855,13 +855,13 @@ export class DynamoResultsStore implements ResultsStore {
   }
 
   async clustersChangedSince(since?: string): Promise<ClusterRecord[]> {
-    const items = await this.queryAll({
+    const entries = await this.queryAll({
       TableName: this.tableName,
       IndexName: INDEX.emotionAndPeople,
       KeyConditionExpression: since === undefined ? 'GSI2PK = :pk' : 'GSI2PK = :pk AND GSI2SK > :since',
       ExpressionAttributeValues: { ':pk': 'CLUSTERS', ...(since === undefined ? {} : { ':since': since }) },
     });
-    return items.map(clusterFromItem);
+    return (await this.itemsOf(INDEX.emotionAndPeople, 'CLUSTERS', entries)).map(clusterFromItem);
   }
 
   async addClusterMember(member: ClusterMember): Promise<boolean> {
@@ -1228,7 +1228,12 @@ export class DynamoResultsStore implements ResultsStore {
       range.limit === undefined ? undefined : range.limit + extra,
     );
     const page = extra ? items.filter((item) => item[sortKey] !== before) : items;
-    return range.limit === undefined ? page : page.slice(0, range.limit);
+    return this.itemsOf(index, partition, range.limit === undefined ? page : page.slice(0, range.limit));
+  }
+
+  /** The items behind a keys-only index's entries (batchGet.ts), in the index's order. */
+  private itemsOf(index: string, partition: string, entries: readonly Item[]): Promise<Item[]> {
+    return itemsOfIndexEntries(this.client, this.tableName, index, partition, entries);
   }
 
   private async queryAll(input: QueryCommandInput, limit?: number): Promise<Item[]> {

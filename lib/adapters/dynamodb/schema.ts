@@ -149,7 +149,10 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
       { AttributeName: `${name}PK`, KeyType: 'HASH' as const },
       { AttributeName: `${name}SK`, KeyType: 'RANGE' as const },
     ],
-    Projection: { ProjectionType: 'ALL' as const },
+    // Keys only: a write that changes none of an index's keys writes nothing to it, and one that does writes a
+    // small entry (billed per KB of what the index holds). With ALL, every update of a face (the 2 KB embedding
+    // included) was billed again for each index it is in. Listings read the items behind the entries (batchGet.ts).
+    Projection: { ProjectionType: 'KEYS_ONLY' as const },
   });
   return {
     TableName: tableName,

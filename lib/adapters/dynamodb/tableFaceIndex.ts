@@ -1,6 +1,7 @@
-import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { FaceIndex, FaceMatch, NearestOptions } from '../../pipeline/ports';
 import { ExactFaceIndex } from '../vectors/exactFaceIndex';
+import { itemsOfIndexEntries } from './batchGet';
 import { batchWriteAll } from './batchWrite';
 import type { DocumentClient } from './resultsStore';
 import { INDEX, KEY, VECTOR_SHARDS, vectorShardKey } from './schema';
@@ -115,7 +116,15 @@ export class TableFaceIndex implements FaceIndex {
               ExclusiveStartKey: start,
             }),
           );
-          for (const item of page.Items ?? []) {
+          const pk = `VECTORS#${shard.toString(16)}`;
+          const items = await itemsOfIndexEntries(
+            this.client,
+            this.tableName,
+            INDEX.identityAndFailures,
+            pk,
+            page.Items ?? [],
+          );
+          for (const item of items) {
             const bytes = item.embedding as Uint8Array;
             target.put(
               item.faceId as string,

@@ -576,7 +576,7 @@ describeMoto('IAM: each role is what its function calls (moto)', () => {
       if (call.service === 'STS' && call.command === 'GetCallerIdentityCommand') return [];
       if (call.service === 'DynamoDB') {
         const action = `dynamodb:${call.command.replace(/Command$/, '')}`;
-        if (action === 'dynamodb:BatchWriteItem') {
+        if (action === 'dynamodb:BatchWriteItem' || action === 'dynamodb:BatchGetItem') {
           return Object.keys(call.input.RequestItems as object).map(
             (table): Permission => `${action} ${logicalId(table)}`,
           );
