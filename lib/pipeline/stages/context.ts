@@ -1,3 +1,4 @@
+import type { FacepipeConfig } from '../../config';
 import type { FaceVision } from '../../vision/analyser';
 import type { StageBackends } from '../backends';
 import type { ErasureReport } from '../erasure';
@@ -32,6 +33,11 @@ export interface StageContext {
   purgeErased?: (report: ErasureReport) => Promise<void>;
   /** Work on videos: planning, sampling segments, assembling tracks (no videos without it). */
   videoQueue?: MessageQueue<VideoMessage>;
+  /**
+   * What a video's track assembly reads, where there is no video queue (a local command beside no running pipeline):
+   * an erasure that settles a video's last frame then assembles the video itself rather than leave it processing.
+   */
+  videoSettings?: Pick<FacepipeConfig, 'video' | 'matchThreshold' | 'recognition'>;
   /** Where a photo is announced once fully analysed (`sightings.ts`); none: nothing is announced. */
   sightings?: SightingsTopic;
   now?: () => Date;
@@ -45,5 +51,5 @@ export const nowIso = (context: Pick<StageContext, 'now'>) => (context.now?.() ?
  */
 export type StorageContext = Pick<
   StageContext,
-  'store' | 'results' | 'buckets' | 'backends' | 'purgeErased' | 'now' | 'videoQueue' | 'faceIndex'
+  'store' | 'results' | 'buckets' | 'backends' | 'purgeErased' | 'now' | 'videoQueue' | 'videoSettings' | 'faceIndex'
 >;
