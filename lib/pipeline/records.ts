@@ -107,6 +107,8 @@ export interface TrackRecord {
   identity: { personId: string | null; votes: number; share: number; similarity: number; likeTrack?: number };
   /** Its emotion over time: runs of consecutive faces with the same label. */
   emotions: EmotionRun[];
+  /** One frame of a face too small or unsure to recognise (tracking.ts, isGlimpse): not counted as a person. */
+  glimpse?: true;
 }
 
 export interface EmotionRun {

@@ -316,6 +316,20 @@ export function nameTracksByLikeness(
   return result;
 }
 
+/**
+ * A glimpse: a track of one sampled frame whose face the recognition quality gate would not name (under
+ * `minFaceSize` pixels or a detection score under `minScore`: a blurred or dim face in the background). It stays a
+ * track (its span, best face, emotion), but is not counted as a person seen (docs/video.md, over-segmentation).
+ */
+export function isGlimpse(track: Track, gate: Pick<LikenessNaming, 'minFaceSize' | 'minScore'>): boolean {
+  const [face] = track.faces;
+  return (
+    track.faces.length === 1 &&
+    face !== undefined &&
+    (Math.min(face.box.width, face.box.height) < gate.minFaceSize || (face.score ?? 0) < gate.minScore)
+  );
+}
+
 /** The track's face with the highest quality score (the earliest of equals). */
 export function bestFaceOf<F extends TrackableFace>(track: Track<F>): F {
   return track.faces.reduce((best, face) => (face.quality > best.quality ? face : best));

@@ -7,6 +7,7 @@ import {
   bestFaceOf,
   emotionRuns,
   emotionWindows,
+  isGlimpse,
   linkTracks,
   nameTracksByLikeness,
   peopleSeen,
@@ -117,6 +118,7 @@ export async function assembleVideoTracks(
       },
       identity,
       emotions: emotionRuns(track),
+      ...(isGlimpse(track, recognition) ? { glimpse: true as const } : {}),
     };
   });
   const rate = record.video.sampleRate;

@@ -294,6 +294,7 @@ async function main() {
   const rows = local.map((run) => {
     const models = alone.find((a) => a.clip === run.clip);
     const named = run.tracks.filter((t) => t.identity.personId !== null);
+    const glimpses = run.tracks.filter((t) => t.glimpse).length;
     const visible = PEOPLE_VISIBLE[run.clip];
     return {
       clip: run.clip,
@@ -301,11 +302,15 @@ async function main() {
       frames: run.frames,
       faces: run.faces,
       tracks: run.tracks.length,
+      glimpses,
       peopleVisible: visible ?? null,
-      segmentation: visible === undefined ? null : run.tracks.length - visible,
+      segmentation: visible === undefined ? null : run.tracks.length - glimpses - visible,
       knownTracks: named.length,
       mixedTracks: run.recognisedAs.filter((people) => people.length > 1).length,
-      named: named.map((t) => `${t.index}:${t.identity.personId} (${Math.round(t.identity.share * 100)}%)`),
+      named: named.map(
+        (t) =>
+          `${t.index}:${t.identity.personId} (${Math.round(t.identity.share * 100)}%${t.identity.likeTrack === undefined ? '' : `, like track ${t.identity.likeTrack}`})`,
+      ),
       pipelineFps: run.frames / run.seconds,
       modelsFps: models ? models.frames / models.modelSeconds : null,
       ffmpegShare: models ? models.sampleSeconds / run.seconds : null,
@@ -334,8 +339,9 @@ async function main() {
         'frames',
         'faces',
         'tracks',
+        'of them glimpses',
         'people visible',
-        'tracks − people (+ over-, − under-segmented)',
+        'tracks − glimpses − people (+ over-, − under-segmented)',
         'named tracks (share of agreeing frames)',
         'tracks whose faces were recognised as two people',
       ],
@@ -345,6 +351,7 @@ async function main() {
         r.frames,
         r.faces,
         r.tracks,
+        r.glimpses,
         r.peopleVisible ?? '?',
         r.segmentation === null ? '?' : r.segmentation > 0 ? `+${r.segmentation}` : String(r.segmentation),
         r.named.join(', ') || '—',
@@ -375,7 +382,7 @@ async function main() {
           t.firstSeen.toFixed(2),
           t.lastSeen.toFixed(2),
           t.faces.length,
-          t.identity.personId ?? 'unknown',
+          `${t.identity.personId ?? 'unknown'}${t.identity.likeTrack === undefined ? '' : ` (like ${t.identity.likeTrack})`}${t.glimpse ? ' (glimpse)' : ''}`,
           t.identity.personId ? t.identity.share.toFixed(2) : '',
           run.recognisedAs[i]?.join(', ') || '—',
           t.bestFace.at.toFixed(2),

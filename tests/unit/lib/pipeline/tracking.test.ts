@@ -2,6 +2,7 @@ import {
   bestFaceOf,
   emotionRuns,
   emotionWindows,
+  isGlimpse,
   linkTracks,
   nameTracksByLikeness,
   peopleSeen,
@@ -197,6 +198,17 @@ describe('nameTracksByLikeness', () => {
     const chained = { faces: [face(9, 0, 0, { embedding: next })] };
     const result = nameTracksByLikeness([frontal, hop, chained], [named(frontal, 'miranda'), unknown, unknown], rule);
     expect(result.map((i) => i.personId)).toEqual(['miranda', 'miranda', null]);
+  });
+});
+
+describe('isGlimpse', () => {
+  test('one frame of a face too small or unsure to recognise is a glimpse; a longer track or a clear face is not', () => {
+    const gate = { minFaceSize: 32, minScore: 0.8 };
+    const small = { box: { x: 0, y: 0, width: 24, height: 30 } };
+    expect(isGlimpse({ faces: [face(0, 0, 0, small)] }, gate)).toBe(true);
+    expect(isGlimpse({ faces: [face(0, 0, 0, { score: 0.66 })] }, gate)).toBe(true);
+    expect(isGlimpse({ faces: [face(0, 0, 0)] }, gate)).toBe(false);
+    expect(isGlimpse({ faces: [face(0, 0, 0, small), face(0.5, 0, 0, small)] }, gate)).toBe(false);
   });
 });
 
