@@ -49,6 +49,16 @@ export const LINK_IOU = 0.3;
 /** …unless their faces are clearly unalike: below this similarity two overlapping faces are two people. */
 export const LINK_MIN_SIMILARITY = 0.05;
 
+/**
+ * Within a shot, a face that neither place (IoU) nor likeness linked continues the open track it is nearest to when
+ * each is the other's nearest: a head that moved fast or a box that shifted (a turning profile, a panning camera).
+ * Near means a box of about the same size (the larger side at most NEAR_SIZE_RATIO times the smaller) whose centre
+ * moved at most NEAR_MAX_STEP times the boxes' mean height since the track's last face; boxes of another size are
+ * other people, however close (a face in the background).
+ */
+export const NEAR_MAX_STEP = 1;
+export const NEAR_SIZE_RATIO = 1.5;
+
 export interface Track<F extends TrackableFace = TrackableFace> {
   faces: F[];
 }
@@ -68,6 +78,52 @@ function normalised(vector: Float32Array): Float32Array {
   for (const v of vector) norm += v * v;
   norm = Math.sqrt(norm) || 1;
   return vector.map((v) => v / norm);
+}
+
+/** How far apart two boxes are, in their mean heights; Infinity when their sizes differ too much to be one face. */
+function nearness(a: Box, b: Box): number {
+  const ratio = Math.max(a.height, b.height) / Math.max(1, Math.min(a.height, b.height));
+  if (ratio > NEAR_SIZE_RATIO) return Number.POSITIVE_INFINITY;
+  const dx = a.x + a.width / 2 - (b.x + b.width / 2);
+  const dy = a.y + a.height / 2 - (b.y + b.height / 2);
+  return Math.hypot(dx, dy) / ((a.height + b.height) / 2);
+}
+
+/** The pairs of an open track and a face of this frame, both left unlinked, that are each other's nearest. */
+function nearestPairs<F extends TrackableFace>(
+  open: readonly OpenTrack<F>[],
+  here: readonly F[],
+  takenTracks: ReadonlySet<OpenTrack<F>>,
+  takenFaces: ReadonlySet<F>,
+  cutBetween: (from: number, to: number) => boolean,
+  at: number,
+): { track: OpenTrack<F>; face: F }[] {
+  const reachable = open.filter((track) => !cutBetween(track.last.at, at) && track.last.at < at);
+  const nearest = <U>(among: readonly U[], distance: (u: U) => number) => {
+    let best: U | undefined;
+    let bestDistance = Number.POSITIVE_INFINITY;
+    for (const u of among) {
+      const d = distance(u);
+      if (d < bestDistance) [best, bestDistance] = [u, d];
+    }
+    return bestDistance <= NEAR_MAX_STEP ? best : undefined;
+  };
+  const pairs: { track: OpenTrack<F>; face: F }[] = [];
+  for (const track of reachable) {
+    if (takenTracks.has(track)) continue;
+    // Nearest among every face of the frame (a nearer face taken by another link blocks this one)…
+    const face = nearest(here, (f) => nearness(track.last.box, f.box));
+    if (!face || takenFaces.has(face)) continue;
+    // …and the face's nearest among every open track of the shot.
+    if (nearest(reachable, (t) => nearness(t.last.box, face.box)) !== track) continue;
+    const similarity =
+      track.likeness && face.embedding
+        ? cosineSimilarity(normalised(track.likeness), normalised(face.embedding))
+        : undefined;
+    if (similarity !== undefined && similarity < LINK_MIN_SIMILARITY) continue;
+    pairs.push({ track, face });
+  }
+  return pairs;
 }
 
 interface OpenTrack<F extends TrackableFace> {
@@ -143,6 +199,11 @@ export function linkTracks<F extends TrackableFace>(faces: readonly F[], options
     const takenFaces = new Set<F>();
     for (const { track, face } of pairs) {
       if (takenTracks.has(track) || takenFaces.has(face)) continue;
+      takenTracks.add(track);
+      takenFaces.add(face);
+      joined(track, face);
+    }
+    for (const { track, face } of nearestPairs(open, here, takenTracks, takenFaces, cutBetween, at)) {
       takenTracks.add(track);
       takenFaces.add(face);
       joined(track, face);

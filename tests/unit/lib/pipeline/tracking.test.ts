@@ -84,6 +84,35 @@ describe('linkTracks', () => {
     expect(linkTracks(input, options)).toHaveLength(2);
   });
 
+  test('within a shot, a face that moved too far for its boxes to overlap continues the nearest track of its size', () => {
+    // Prepare: a large profile moving 0.8 of its height per sample (IoU under 0.3), hardly like its earlier faces (a
+    // turning head: similarity 0.09, above "clearly unalike", far below a likeness link), beside a small background
+    // face that keeps its place.
+    const turning = (at: number, x: number) =>
+      face(at, x, 0, { box: { x, y: 0, width: 180, height: 240 }, embedding: partly(0, 0.3, 1 + at * 4) });
+    const input = [turning(0, 400), turning(0.5, 210), turning(1.5, 400), face(0, 100, 3), face(0.5, 110, 3)];
+
+    // Act
+    const tracks = linkTracks(input, options);
+
+    // Assess: the profile is one track across its jumps and a missed sample; the small face is another.
+    expect(idsOf(tracks).sort()).toEqual([
+      [0, 0.5],
+      [0, 0.5, 1.5],
+    ]);
+    // A face of another size near the track's last box is another person, not its continuation.
+    const other = linkTracks(
+      [
+        turning(0, 400),
+        face(0.5, 420, 0, { box: { x: 420, y: 40, width: 60, height: 80 }, embedding: partly(1, 0.2, 8) }),
+      ],
+      options,
+    );
+    expect(other).toHaveLength(2);
+    // Across a cut, nearness links nothing.
+    expect(linkTracks([turning(0, 400), turning(0.5, 210)], { ...options, cuts: [0.2] })).toHaveLength(2);
+  });
+
   test('small, blurred or turned faces are not linked by likeness alone (their embeddings resemble anyone’s)', () => {
     const small = { box: { x: 0, y: 0, width: 20, height: 24 } };
     const input = [face(0, 0, 5, small), face(1.5, 0, 5, { box: { x: 500, y: 0, width: 20, height: 24 } })];
