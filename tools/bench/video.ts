@@ -21,6 +21,7 @@ import { enrolPerson } from '../../lib/pipeline/people';
 import type { TrackRecord } from '../../lib/pipeline/records';
 import type { StageContext } from '../../lib/pipeline/stages/context';
 import { FaceAnalyser } from '../../lib/vision/analyser';
+import { cosineSimilarity } from '../../lib/vision/analysers/embedder';
 import { ffmpegBinary } from '../../lib/vision/video/ffmpeg';
 import { probeVideo } from '../../lib/vision/video/probe';
 import { sampleSegment } from '../../lib/vision/video/sample';
@@ -76,7 +77,63 @@ interface ClipRun {
   tracks: TrackRecord[];
   /** Per track, the people its faces were recognised as, frame by frame (a track of one person has at most one). */
   recognisedAs: string[][];
+  /** Per track, how alike its faces are to each enrolled person and to the other tracks (likenessOf). */
+  likeness: TrackLikeness[];
   cuts: number[];
+}
+
+interface TrackLikeness {
+  track: number;
+  /** Per person, the lowest and highest cosine of the track's faces to their closest enrolled embedding. */
+  toPeople: Record<string, [number, number]>;
+  /** The other track whose mean embedding is most alike this one's, and that cosine. */
+  nearestTrack?: { track: number; similarity: number };
+}
+
+const unit = (v: Float32Array) => {
+  const norm = Math.hypot(...v) || 1;
+  return v.map((x) => x / norm);
+};
+
+/**
+ * How alike each track's stored faces are to each enrolled person, and the most alike other track (cosine of the
+ * tracks' mean embeddings): the margins behind who is named and who is not (reports/video-tracks.md).
+ */
+async function likenessOf(pipeline: LocalPipeline, tracks: readonly TrackRecord[]): Promise<TrackLikeness[]> {
+  const people = await pipeline.results.listPeople();
+  const embeddings = await Promise.all(
+    tracks.map(async (track) => {
+      const faces: Float32Array[] = [];
+      for (const ref of track.faces) {
+        const cut = ref.faceId.lastIndexOf('-');
+        const face = await pipeline.results.getFace(ref.faceId.slice(0, cut), Number(ref.faceId.slice(cut + 1)));
+        if (face?.embedding) faces.push(unit(face.embedding));
+      }
+      return faces;
+    }),
+  );
+  const means = embeddings.map((faces) =>
+    faces.length === 0 ? undefined : unit(faces.reduce((sum, f) => sum.map((x, i) => x + (f[i] as number)))),
+  );
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  return tracks.map((track, i) => {
+    const faces = embeddings[i] as Float32Array[];
+    const toPeople: Record<string, [number, number]> = {};
+    for (const person of people) {
+      const similarities = faces.map((face) => Math.max(...person.embeddings.map((e) => cosineSimilarity(face, e))));
+      if (similarities.length > 0)
+        toPeople[person.personId] = [round(Math.min(...similarities)), round(Math.max(...similarities))];
+    }
+    let nearestTrack: TrackLikeness['nearestTrack'];
+    const mean = means[i];
+    means.forEach((other, j) => {
+      if (!mean || !other || j === i) return;
+      const similarity = round(cosineSimilarity(mean, other));
+      if (!nearestTrack || similarity > nearestTrack.similarity)
+        nearestTrack = { track: tracks[j]?.index ?? j, similarity };
+    });
+    return { track: track.index, toPeople, ...(nearestTrack ? { nearestTrack } : {}) };
+  });
 }
 
 /** The distinct people each track's faces were recognised as (each face's own identity, before the track's vote). */
@@ -120,6 +177,7 @@ async function runLocal(folder: string, clips: string[], workers: number, sheets
         cpuSeconds,
         tracks,
         recognisedAs: await peopleAmongFaces(pipeline, tracks),
+        likeness: await likenessOf(pipeline, tracks),
         cuts: video?.video?.cuts ?? [],
       });
       if (sheets) await contactSheet(pipeline, clip, tracks, sheets);
@@ -349,6 +407,7 @@ async function main() {
       segmentation: visible === undefined ? null : run.tracks.length - glimpses - visible,
       knownTracks: named.length,
       mixedTracks: run.recognisedAs.filter((people) => people.length > 1).length,
+      likeness: run.likeness,
       named: named.map(
         (t) =>
           `${t.index}:${t.identity.personId} (${Math.round(t.identity.share * 100)}%${t.identity.likeTrack === undefined ? '' : `, like track ${t.identity.likeTrack}`})`,
@@ -436,6 +495,20 @@ async function main() {
           t.bestFace.at.toFixed(2),
           t.bestFace.quality.toFixed(2),
           t.emotions.map((e) => `${e.label}×${e.faces}`).join(' '),
+        ]),
+      ),
+      '',
+      "Likeness (cosine of the stored embeddings): each track's faces to each enrolled person (lowest-highest), and the other track most alike it (means of their faces).",
+      '',
+      markdownTable(
+        ['track', ...PEOPLE.map((p) => `to ${p.personId}`), 'most alike track'],
+        run.likeness.map((l) => [
+          l.track,
+          ...PEOPLE.map((p) => {
+            const range = l.toPeople[p.personId];
+            return range ? `${range[0].toFixed(2)} to ${range[1].toFixed(2)}` : '—';
+          }),
+          l.nearestTrack ? `${l.nearestTrack.track} (${l.nearestTrack.similarity.toFixed(2)})` : '—',
         ]),
       ),
       '',
