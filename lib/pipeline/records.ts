@@ -100,10 +100,15 @@ export interface TrackRecord {
   faces: TrackFaceRef[];
   /** The face with the highest quality score. */
   bestFace: TrackFaceRef & { cropKey: string; thumbnailKey: string; quality: number };
-  /** The person most of its faces were recognised as (null: unknown), the faces that agree and their share. */
-  identity: { personId: string | null; votes: number; share: number; similarity: number };
+  /**
+   * The person most of its faces were recognised as (null: unknown), the faces that agree and their share; or, with
+   * `likeTrack`, the person of the named track of the same video its faces look like (tracking.ts).
+   */
+  identity: { personId: string | null; votes: number; share: number; similarity: number; likeTrack?: number };
   /** Its emotion over time: runs of consecutive faces with the same label. */
   emotions: EmotionRun[];
+  /** One frame of a face too small or unsure to recognise (tracking.ts, isGlimpse): not counted as a person. */
+  glimpse?: true;
 }
 
 export interface EmotionRun {

@@ -16,6 +16,8 @@ export interface TrackableFace {
   at: number;
   box: Box;
   embedding?: Float32Array;
+  /** The detector's score (the recognition quality gate reads it). */
+  score?: number;
   quality: number;
   emotion?: Emotion;
   /** The person the frame's recognition gave it (null: unknown; undefined: not decided). */
@@ -47,6 +49,16 @@ export const LINK_IOU = 0.3;
 /** …unless their faces are clearly unalike: below this similarity two overlapping faces are two people. */
 export const LINK_MIN_SIMILARITY = 0.05;
 
+/**
+ * Within a shot, a face that neither place (IoU) nor likeness linked continues the open track it is nearest to when
+ * each is the other's nearest: a head that moved fast or a box that shifted (a turning profile, a panning camera).
+ * Near means a box of about the same size (the larger side at most NEAR_SIZE_RATIO times the smaller) whose centre
+ * moved at most NEAR_MAX_STEP times the boxes' mean height since the track's last face; boxes of another size are
+ * other people, however close (a face in the background).
+ */
+export const NEAR_MAX_STEP = 1;
+export const NEAR_SIZE_RATIO = 1.5;
+
 export interface Track<F extends TrackableFace = TrackableFace> {
   faces: F[];
 }
@@ -66,6 +78,52 @@ function normalised(vector: Float32Array): Float32Array {
   for (const v of vector) norm += v * v;
   norm = Math.sqrt(norm) || 1;
   return vector.map((v) => v / norm);
+}
+
+/** How far apart two boxes are, in their mean heights; Infinity when their sizes differ too much to be one face. */
+function nearness(a: Box, b: Box): number {
+  const ratio = Math.max(a.height, b.height) / Math.max(1, Math.min(a.height, b.height));
+  if (ratio > NEAR_SIZE_RATIO) return Number.POSITIVE_INFINITY;
+  const dx = a.x + a.width / 2 - (b.x + b.width / 2);
+  const dy = a.y + a.height / 2 - (b.y + b.height / 2);
+  return Math.hypot(dx, dy) / ((a.height + b.height) / 2);
+}
+
+/** The pairs of an open track and a face of this frame, both left unlinked, that are each other's nearest. */
+function nearestPairs<F extends TrackableFace>(
+  open: readonly OpenTrack<F>[],
+  here: readonly F[],
+  takenTracks: ReadonlySet<OpenTrack<F>>,
+  takenFaces: ReadonlySet<F>,
+  cutBetween: (from: number, to: number) => boolean,
+  at: number,
+): { track: OpenTrack<F>; face: F }[] {
+  const reachable = open.filter((track) => !cutBetween(track.last.at, at) && track.last.at < at);
+  const nearest = <U>(among: readonly U[], distance: (u: U) => number) => {
+    let best: U | undefined;
+    let bestDistance = Number.POSITIVE_INFINITY;
+    for (const u of among) {
+      const d = distance(u);
+      if (d < bestDistance) [best, bestDistance] = [u, d];
+    }
+    return bestDistance <= NEAR_MAX_STEP ? best : undefined;
+  };
+  const pairs: { track: OpenTrack<F>; face: F }[] = [];
+  for (const track of reachable) {
+    if (takenTracks.has(track)) continue;
+    // Nearest among every face of the frame (a nearer face taken by another link blocks this one)…
+    const face = nearest(here, (f) => nearness(track.last.box, f.box));
+    if (!face || takenFaces.has(face)) continue;
+    // …and the face's nearest among every open track of the shot.
+    if (nearest(reachable, (t) => nearness(t.last.box, face.box)) !== track) continue;
+    const similarity =
+      track.likeness && face.embedding
+        ? cosineSimilarity(normalised(track.likeness), normalised(face.embedding))
+        : undefined;
+    if (similarity !== undefined && similarity < LINK_MIN_SIMILARITY) continue;
+    pairs.push({ track, face });
+  }
+  return pairs;
 }
 
 interface OpenTrack<F extends TrackableFace> {
@@ -145,6 +203,11 @@ export function linkTracks<F extends TrackableFace>(faces: readonly F[], options
       takenFaces.add(face);
       joined(track, face);
     }
+    for (const { track, face } of nearestPairs(open, here, takenTracks, takenFaces, cutBetween, at)) {
+      takenTracks.add(track);
+      takenFaces.add(face);
+      joined(track, face);
+    }
     for (const face of here) if (!takenFaces.has(face)) open.push(joined(undefined, face));
   }
   return [...closed, ...open]
@@ -160,6 +223,11 @@ export interface TrackIdentity {
   share: number;
   /** The best similarity among the agreeing faces (for unknown: the best similarity to anyone). */
   similarity: number;
+  /**
+   * Named after this track of the same video by likeness (`nameTracksByLikeness`): `votes` and `similarity` are then
+   * its faces' likeness to that track, not to the person's enrolment.
+   */
+  likeTrack?: number;
 }
 
 /** A track is named when at least this share of its faces were recognised as the person… */
@@ -214,6 +282,113 @@ export function voteIdentities(tracks: readonly Track[]): TrackIdentity[] {
     };
   }
   return identities;
+}
+
+/**
+ * How an unnamed track takes the name of a named track of the same video it looks like: the calibrated rule by which
+ * an unknown face joins a cluster (cosine to the cluster's centroid at least `threshold`), with the identification
+ * margin over every other person, on the faces the recognition quality gate lets through.
+ */
+export interface LikenessNaming {
+  /** recognition.clusterThreshold (reports/eval.md, clustering: pairwise precision 1.000 on every set at 0.49). */
+  threshold: number;
+  /** recognition.margin: the best person must beat every other person by this much. */
+  margin: number;
+  /** recognition.minFaceSize and minScore: smaller or less sure faces take no part (their embeddings crowd). */
+  minFaceSize: number;
+  minScore: number;
+}
+
+const recognisable = (face: TrackableFace, rule: LikenessNaming) =>
+  face.embedding !== undefined &&
+  Math.min(face.box.width, face.box.height) >= rule.minFaceSize &&
+  (face.score ?? 0) >= rule.minScore;
+
+const framesOverlap = (a: Track, b: Track) => {
+  const frames = new Set(a.faces.map((f) => f.frame));
+  return b.faces.some((f) => frames.has(f.frame));
+};
+
+/**
+ * Tracks of one video that stayed unknown, named after a named track they look like (a person seen frontal in one
+ * shot and small or turned in another). A named track (named by its own faces, never by likeness: one hop, no
+ * chains) stands for its person by its centroid, the mean direction of its recognisable faces. Each recognisable face
+ * of an unnamed track votes for the person whose centroid it is most alike, when that is at least `threshold` and
+ * beats every other person's by `margin`; the track is named as the faces' vote names a track (at least
+ * NAMING_MIN_SHARE of all its faces, more than any other person), never after a person it is seen at the same time as.
+ * Faces are compared one by one with a centroid, as the threshold was calibrated (a face joining a cluster); two
+ * means are not compared with each other, as the cosine of two means of noisy faces is inflated.
+ */
+export function nameTracksByLikeness(
+  tracks: readonly Track[],
+  identities: readonly TrackIdentity[],
+  rule: LikenessNaming,
+): TrackIdentity[] {
+  const named: { index: number; personId: string; centroid: Float32Array }[] = [];
+  tracks.forEach((track, index) => {
+    const personId = identities[index]?.personId;
+    if (!personId) return;
+    let sum: Float32Array | undefined;
+    for (const face of track.faces) {
+      if (recognisable(face, rule)) sum = add(sum, normalised(face.embedding as Float32Array));
+    }
+    if (sum) named.push({ index, personId, centroid: normalised(sum) });
+  });
+  const result = [...identities];
+  const personTracks = (personId: string) =>
+    tracks.filter((_, i) => result[i]?.personId === personId) as readonly Track[];
+  const candidates = tracks
+    .map((track, index) => {
+      if (result[index]?.personId) return undefined;
+      const votes = new Map<string, { votes: number; similarity: number; likeTrack: number }>();
+      for (const face of track.faces) {
+        if (!recognisable(face, rule)) continue;
+        const unit = normalised(face.embedding as Float32Array);
+        const byPerson = new Map<string, { similarity: number; likeTrack: number }>();
+        for (const { index: other, personId, centroid } of named) {
+          const similarity = cosineSimilarity(unit, centroid);
+          if (similarity > (byPerson.get(personId)?.similarity ?? -2))
+            byPerson.set(personId, { similarity, likeTrack: other });
+        }
+        const [best, second] = [...byPerson.entries()].sort((a, b) => b[1].similarity - a[1].similarity);
+        if (!best || best[1].similarity < rule.threshold) continue;
+        if (second && best[1].similarity - second[1].similarity < rule.margin) continue;
+        const entry = votes.get(best[0]) ?? { votes: 0, similarity: -1, likeTrack: best[1].likeTrack };
+        votes.set(best[0], {
+          votes: entry.votes + 1,
+          ...(best[1].similarity > entry.similarity
+            ? best[1]
+            : { similarity: entry.similarity, likeTrack: entry.likeTrack }),
+        });
+      }
+      const [best, second] = [...votes.entries()].sort((a, b) => b[1].votes - a[1].votes);
+      if (!best) return undefined;
+      const share = best[1].votes / track.faces.length;
+      if (share < NAMING_MIN_SHARE || best[1].votes <= (second?.[1].votes ?? 0)) return undefined;
+      return { index, personId: best[0], share, ...best[1] };
+    })
+    .filter((c) => c !== undefined)
+    .sort((a, b) => b.votes - a.votes || b.similarity - a.similarity);
+  for (const { index, personId, votes, share, similarity, likeTrack } of candidates) {
+    const track = tracks[index] as Track;
+    if (personTracks(personId).some((other) => framesOverlap(other, track))) continue;
+    result[index] = { personId, votes, share: Math.round(share * 1000) / 1000, similarity, likeTrack };
+  }
+  return result;
+}
+
+/**
+ * A glimpse: a track of one sampled frame whose face the recognition quality gate would not name (under
+ * `minFaceSize` pixels or a detection score under `minScore`: a blurred or dim face in the background). It stays a
+ * track (its span, best face, emotion), but is not counted as a person seen (docs/video.md, over-segmentation).
+ */
+export function isGlimpse(track: Track, gate: Pick<LikenessNaming, 'minFaceSize' | 'minScore'>): boolean {
+  const [face] = track.faces;
+  return (
+    track.faces.length === 1 &&
+    face !== undefined &&
+    (Math.min(face.box.width, face.box.height) < gate.minFaceSize || (face.score ?? 0) < gate.minScore)
+  );
 }
 
 /** The track's face with the highest quality score (the earliest of equals). */

@@ -13,6 +13,7 @@ import {
   videoComplete,
 } from './records';
 import { nowIso, type StageContext, type StorageContext } from './stages/context';
+import { assembleVideoTracks } from './videoTracks';
 
 /**
  * The video work every stage shares, without ffmpeg (only the video stage, `stages/video.ts`, decodes): accepting a
@@ -109,9 +110,11 @@ export async function settleFrameAfterErasure(
     return;
   }
   const progress = await context.results.countSettledFrame(frame.frame.videoId, version, frame.frame.index);
-  // Without a video queue (a local command beside no running pipeline) the video is assembled when it is run again.
-  if (progress && videoComplete(progress)) {
-    await context.videoQueue?.send({ kind: 'tracks', videoId: frame.frame.videoId, version });
+  if (!progress || !videoComplete(progress)) return;
+  if (context.videoQueue) await context.videoQueue.send({ kind: 'tracks', videoId: frame.frame.videoId, version });
+  // No queue (a local command beside no running pipeline): nothing else would assemble it, so the erasure does.
+  else if (context.videoSettings) {
+    await assembleVideoTracks({ ...context, config: context.videoSettings }, frame.frame.videoId, version);
   }
 }
 
@@ -175,10 +178,12 @@ export async function forgetPersonInVideos(
     const summary = await results.videoSummary(videoId);
     if (!record?.video || record.status !== 'done' || !summary) continue;
     const kept: TrackRecord[] = [];
+    const renumbered = new Map<number, number>();
     for (const track of await results.tracksOfVideo(videoId)) {
       const remaining = track.faces.filter((face) => !gone.has(face.faceId));
       if (remaining.length === 0) continue;
       const index = kept.length;
+      renumbered.set(track.index, index);
       kept.push({
         ...track,
         index,
@@ -188,6 +193,11 @@ export async function forgetPersonInVideos(
         identity:
           track.identity.personId === personId ? { personId: null, votes: 0, share: 0, similarity: 0 } : track.identity,
       });
+    }
+    // A track named after another by likeness follows that track's new index.
+    for (const track of kept) {
+      const like = track.identity.likeTrack;
+      if (like !== undefined) track.identity = { ...track.identity, likeTrack: renumbered.get(like) ?? like };
     }
     const people = summary.people.filter((seen) => seen.personId !== personId);
     const unknownTracks = kept.filter((track) => track.identity.personId === null).length;

@@ -21,6 +21,7 @@ import { enrolPerson } from '../../lib/pipeline/people';
 import type { TrackRecord } from '../../lib/pipeline/records';
 import type { StageContext } from '../../lib/pipeline/stages/context';
 import { FaceAnalyser } from '../../lib/vision/analyser';
+import { cosineSimilarity } from '../../lib/vision/analysers/embedder';
 import { ffmpegBinary } from '../../lib/vision/video/ffmpeg';
 import { probeVideo } from '../../lib/vision/video/probe';
 import { sampleSegment } from '../../lib/vision/video/sample';
@@ -71,10 +72,68 @@ interface ClipRun {
   frames: number;
   faces: number;
   seconds: number;
+  /** CPU seconds of this process (its vision worker threads included) and of its children (ffmpeg). */
+  cpuSeconds: number;
   tracks: TrackRecord[];
   /** Per track, the people its faces were recognised as, frame by frame (a track of one person has at most one). */
   recognisedAs: string[][];
+  /** Per track, how alike its faces are to each enrolled person and to the other tracks (likenessOf). */
+  likeness: TrackLikeness[];
   cuts: number[];
+}
+
+interface TrackLikeness {
+  track: number;
+  /** Per person, the lowest and highest cosine of the track's faces to their closest enrolled embedding. */
+  toPeople: Record<string, [number, number]>;
+  /** The other track whose mean embedding is most alike this one's, and that cosine. */
+  nearestTrack?: { track: number; similarity: number };
+}
+
+const unit = (v: Float32Array) => {
+  const norm = Math.hypot(...v) || 1;
+  return v.map((x) => x / norm);
+};
+
+/**
+ * How alike each track's stored faces are to each enrolled person, and the most alike other track (cosine of the
+ * tracks' mean embeddings): the margins behind who is named and who is not (reports/video-tracks.md).
+ */
+async function likenessOf(pipeline: LocalPipeline, tracks: readonly TrackRecord[]): Promise<TrackLikeness[]> {
+  const people = await pipeline.results.listPeople();
+  const embeddings = await Promise.all(
+    tracks.map(async (track) => {
+      const faces: Float32Array[] = [];
+      for (const ref of track.faces) {
+        const cut = ref.faceId.lastIndexOf('-');
+        const face = await pipeline.results.getFace(ref.faceId.slice(0, cut), Number(ref.faceId.slice(cut + 1)));
+        if (face?.embedding) faces.push(unit(face.embedding));
+      }
+      return faces;
+    }),
+  );
+  const means = embeddings.map((faces) =>
+    faces.length === 0 ? undefined : unit(faces.reduce((sum, f) => sum.map((x, i) => x + (f[i] as number)))),
+  );
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  return tracks.map((track, i) => {
+    const faces = embeddings[i] as Float32Array[];
+    const toPeople: Record<string, [number, number]> = {};
+    for (const person of people) {
+      const similarities = faces.map((face) => Math.max(...person.embeddings.map((e) => cosineSimilarity(face, e))));
+      if (similarities.length > 0)
+        toPeople[person.personId] = [round(Math.min(...similarities)), round(Math.max(...similarities))];
+    }
+    let nearestTrack: TrackLikeness['nearestTrack'];
+    const mean = means[i];
+    means.forEach((other, j) => {
+      if (!mean || !other || j === i) return;
+      const similarity = round(cosineSimilarity(mean, other));
+      if (!nearestTrack || similarity > nearestTrack.similarity)
+        nearestTrack = { track: tracks[j]?.index ?? j, similarity };
+    });
+    return { track: track.index, toPeople, ...(nearestTrack ? { nearestTrack } : {}) };
+  });
 }
 
 /** The distinct people each track's faces were recognised as (each face's own identity, before the track's vote). */
@@ -101,9 +160,11 @@ async function runLocal(folder: string, clips: string[], workers: number, sheets
     try {
       await enrol(pipeline.context, folder);
       const started = performance.now();
+      const cpu = cpuNow();
       await pipeline.upload(clip, fs.readFileSync(path.join(folder, clip)));
       await pipeline.drained();
       const seconds = (performance.now() - started) / 1000;
+      const cpuSeconds = cpuNow() - cpu;
       const videoId = imageIdOf(pipeline.buckets.ingest, clip);
       const video = await pipeline.results.getImage(videoId);
       const tracks = await pipeline.results.tracksOfVideo(videoId);
@@ -113,8 +174,10 @@ async function runLocal(folder: string, clips: string[], workers: number, sheets
         frames: video?.video?.framesSampled ?? 0,
         faces: video?.faceCount ?? 0,
         seconds,
+        cpuSeconds,
         tracks,
         recognisedAs: await peopleAmongFaces(pipeline, tracks),
+        likeness: await likenessOf(pipeline, tracks),
         cuts: video?.video?.cuts ?? [],
       });
       if (sheets) await contactSheet(pipeline, clip, tracks, sheets);
@@ -152,14 +215,40 @@ async function contactSheet(pipeline: LocalPipeline, clip: string, tracks: Track
     .toFile(path.join(dir, `${path.basename(clip)}.png`));
 }
 
+/**
+ * CPU seconds so far: this process's (every thread: the vision workers are threads) and its waited-for children's
+ * (ffmpeg), from /proc/self/stat (Linux; elsewhere the children's are not counted).
+ */
+function cpuNow(): number {
+  const own = process.cpuUsage();
+  let children = 0;
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    // Fields after the command name (which may hold spaces): cutime and cstime are the 14th and 15th, in ticks.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    children = (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    children = 0;
+  }
+  return (own.user + own.system) / 1e6 + children;
+}
+
 /** The same frames, sampled by ffmpeg (timed), then analysed by the models alone (timed). */
 async function runModelsAlone(folder: string, clips: string[]) {
   const config = loadConfig();
   const analyser = await FaceAnalyser.create(config);
-  const results: { clip: string; frames: number; sampleSeconds: number; modelSeconds: number }[] = [];
+  const results: {
+    clip: string;
+    frames: number;
+    sampleSeconds: number;
+    modelSeconds: number;
+    sampleCpuSeconds: number;
+    modelCpuSeconds: number;
+  }[] = [];
   for (const clip of clips) {
     const file = path.join(folder, clip);
     let mark = performance.now();
+    let cpu = cpuNow();
     const info = await probeVideo(file);
     const duration = info.durationSeconds ?? 0;
     const frames = [];
@@ -174,9 +263,18 @@ async function runModelsAlone(folder: string, clips: string[]) {
       frames.push(...segment.frames);
     }
     const sampleSeconds = (performance.now() - mark) / 1000;
+    const sampleCpuSeconds = cpuNow() - cpu;
     mark = performance.now();
+    cpu = cpuNow();
     for (const frame of frames) await analyser.analyze(frame.jpeg, { crops: true, thumbnail: true });
-    results.push({ clip, frames: frames.length, sampleSeconds, modelSeconds: (performance.now() - mark) / 1000 });
+    results.push({
+      clip,
+      frames: frames.length,
+      sampleSeconds,
+      modelSeconds: (performance.now() - mark) / 1000,
+      sampleCpuSeconds,
+      modelCpuSeconds: cpuNow() - cpu,
+    });
   }
   return results;
 }
@@ -218,11 +316,13 @@ async function runLambda(folder: string, clips: string[]) {
     await aws.drain(3_600_000);
     const wall = (performance.now() - started) / 1000;
     const functionCpu = cpuSecondsSince(cpu);
-    const byFunction = aws.sources.map((source) => {
-      const name = source.invocations[0]?.functionName ?? '?';
-      const ms = source.invocations.reduce((sum, i) => sum + i.durationMs, 0);
-      return { name, invocations: source.invocations.length, seconds: ms / 1000 };
-    });
+    // Functions a video never invokes (the re-match jobs) are left out.
+    const byFunction = aws.sources
+      .filter((source) => source.invocations.length > 0)
+      .map((source) => {
+        const ms = source.invocations.reduce((sum, i) => sum + i.durationMs, 0);
+        return { name: source.functionName, invocations: source.invocations.length, seconds: ms / 1000 };
+      });
     const requests = counts.snapshot();
     return { videoSeconds, wall, functionCpu, byFunction, requests };
   } finally {
@@ -294,6 +394,7 @@ async function main() {
   const rows = local.map((run) => {
     const models = alone.find((a) => a.clip === run.clip);
     const named = run.tracks.filter((t) => t.identity.personId !== null);
+    const glimpses = run.tracks.filter((t) => t.glimpse).length;
     const visible = PEOPLE_VISIBLE[run.clip];
     return {
       clip: run.clip,
@@ -301,16 +402,24 @@ async function main() {
       frames: run.frames,
       faces: run.faces,
       tracks: run.tracks.length,
+      glimpses,
       peopleVisible: visible ?? null,
-      segmentation: visible === undefined ? null : run.tracks.length - visible,
+      segmentation: visible === undefined ? null : run.tracks.length - glimpses - visible,
       knownTracks: named.length,
       mixedTracks: run.recognisedAs.filter((people) => people.length > 1).length,
-      named: named.map((t) => `${t.index}:${t.identity.personId} (${Math.round(t.identity.share * 100)}%)`),
+      likeness: run.likeness,
+      named: named.map(
+        (t) =>
+          `${t.index}:${t.identity.personId} (${Math.round(t.identity.share * 100)}%${t.identity.likeTrack === undefined ? '' : `, like track ${t.identity.likeTrack}`})`,
+      ),
       pipelineFps: run.frames / run.seconds,
       modelsFps: models ? models.frames / models.modelSeconds : null,
       ffmpegShare: models ? models.sampleSeconds / run.seconds : null,
       sampleSeconds: models?.sampleSeconds ?? null,
       seconds: run.seconds,
+      cpuSeconds: run.cpuSeconds,
+      modelCpuSeconds: models?.modelCpuSeconds ?? null,
+      sampleCpuSeconds: models?.sampleCpuSeconds ?? null,
     };
   });
   const totals = {
@@ -318,6 +427,9 @@ async function main() {
     seconds: rows.reduce((s, r) => s + r.seconds, 0),
     modelSeconds: alone.reduce((s, a) => s + a.modelSeconds, 0),
     sampleSeconds: alone.reduce((s, a) => s + a.sampleSeconds, 0),
+    cpuSeconds: rows.reduce((s, r) => s + r.cpuSeconds, 0),
+    modelCpuSeconds: alone.reduce((s, a) => s + a.modelCpuSeconds, 0),
+    sampleCpuSeconds: alone.reduce((s, a) => s + a.sampleCpuSeconds, 0),
   };
   const lines = [
     '# facepipe video benchmark',
@@ -334,8 +446,9 @@ async function main() {
         'frames',
         'faces',
         'tracks',
+        'of them glimpses',
         'people visible',
-        'tracks − people (+ over-, − under-segmented)',
+        'tracks − glimpses − people (+ over-, − under-segmented)',
         'named tracks (share of agreeing frames)',
         'tracks whose faces were recognised as two people',
       ],
@@ -345,6 +458,7 @@ async function main() {
         r.frames,
         r.faces,
         r.tracks,
+        r.glimpses,
         r.peopleVisible ?? '?',
         r.segmentation === null ? '?' : r.segmentation > 0 ? `+${r.segmentation}` : String(r.segmentation),
         r.named.join(', ') || '—',
@@ -375,12 +489,26 @@ async function main() {
           t.firstSeen.toFixed(2),
           t.lastSeen.toFixed(2),
           t.faces.length,
-          t.identity.personId ?? 'unknown',
+          `${t.identity.personId ?? 'unknown'}${t.identity.likeTrack === undefined ? '' : ` (like ${t.identity.likeTrack})`}${t.glimpse ? ' (glimpse)' : ''}`,
           t.identity.personId ? t.identity.share.toFixed(2) : '',
           run.recognisedAs[i]?.join(', ') || '—',
           t.bestFace.at.toFixed(2),
           t.bestFace.quality.toFixed(2),
           t.emotions.map((e) => `${e.label}×${e.faces}`).join(' '),
+        ]),
+      ),
+      '',
+      "Likeness (cosine of the stored embeddings): each track's faces to each enrolled person (lowest-highest), and the other track most alike it (means of their faces).",
+      '',
+      markdownTable(
+        ['track', ...PEOPLE.map((p) => `to ${p.personId}`), 'most alike track'],
+        run.likeness.map((l) => [
+          l.track,
+          ...PEOPLE.map((p) => {
+            const range = l.toPeople[p.personId];
+            return range ? `${range[0].toFixed(2)} to ${range[1].toFixed(2)}` : '—';
+          }),
+          l.nearestTrack ? `${l.nearestTrack.track} (${l.nearestTrack.similarity.toFixed(2)})` : '—',
         ]),
       ),
       '',
@@ -396,6 +524,9 @@ async function main() {
         'frames/s models alone',
         'ffmpeg s',
         'ffmpeg share of end to end',
+        'CPU s end to end',
+        'CPU s models alone',
+        'ffmpeg CPU s',
       ],
       rows.map((r) => [
         r.clip,
@@ -405,10 +536,14 @@ async function main() {
         r.modelsFps?.toFixed(2) ?? '?',
         r.sampleSeconds?.toFixed(2) ?? '?',
         r.ffmpegShare === null ? '?' : `${(100 * r.ffmpegShare).toFixed(1)}%`,
+        r.cpuSeconds.toFixed(1),
+        r.modelCpuSeconds?.toFixed(1) ?? '?',
+        r.sampleCpuSeconds?.toFixed(2) ?? '?',
       ]),
     ),
     '',
     `All clips: ${totals.frames} frames, **${(totals.frames / totals.seconds).toFixed(2)} frames/s end to end** (${workers} workers per stage) against **${(totals.frames / totals.modelSeconds).toFixed(2)} frames/s for the models alone** on the same frames (FaceAnalyser.analyze with crops and thumbnail, one at a time); ffmpeg's sampling took ${totals.sampleSeconds.toFixed(1)} s, **${((100 * totals.sampleSeconds) / totals.seconds).toFixed(1)}%** of the end-to-end time. Peak RSS ${Math.round(peakRssMb())} MB.`,
+    `In CPU time (what a busy machine does not distort as much): ${(totals.frames / totals.cpuSeconds).toFixed(2)} frames per CPU second end to end (${totals.cpuSeconds.toFixed(1)} s, ffmpeg's children included) against ${(totals.frames / totals.modelCpuSeconds).toFixed(2)} for the models alone (${totals.modelCpuSeconds.toFixed(1)} s): the pipeline spends ${(totals.cpuSeconds / totals.modelCpuSeconds).toFixed(2)}× the models' CPU; ffmpeg's sampling ${totals.sampleCpuSeconds.toFixed(1)} CPU s, ${((100 * totals.sampleCpuSeconds) / totals.cpuSeconds).toFixed(1)}% of the end-to-end CPU.`,
     '',
   ];
   let perVideoMinute: Record<string, number> | undefined;

@@ -275,6 +275,7 @@ export class LocalPipeline {
       faceIndex: this.faceIndex,
       purgeErased: this.purgeErased,
       ...(this.videoQueue ? { videoQueue: this.videoQueue } : {}),
+      videoSettings: this.config,
     };
   }
 

@@ -1,3 +1,4 @@
+import type { FacepipeConfig } from '../../config';
 import type { FaceVision } from '../../vision/analyser';
 import type { StageBackends } from '../backends';
 import type { ErasureReport } from '../erasure';
@@ -45,6 +46,11 @@ export interface StageContext {
    * allows it (`deviceUploadRefusal`), else it ends as a failed record. Absent: not checked (no device edge).
    */
   uploadTickets?: Pick<DeviceRegistry, 'getUploadTicket'>;
+  /**
+   * What a video's track assembly reads, where there is no video queue (a local command beside no running pipeline):
+   * an erasure that settles a video's last frame then assembles the video itself rather than leave it processing.
+   */
+  videoSettings?: Pick<FacepipeConfig, 'video' | 'matchThreshold' | 'recognition'>;
   /** Where a photo is announced once fully analysed (`sightings.ts`); none: nothing is announced. */
   sightings?: SightingsTopic;
   now?: () => Date;
@@ -58,5 +64,5 @@ export const nowIso = (context: Pick<StageContext, 'now'>) => (context.now?.() ?
  */
 export type StorageContext = Pick<
   StageContext,
-  'store' | 'results' | 'buckets' | 'backends' | 'purgeErased' | 'now' | 'videoQueue' | 'faceIndex'
+  'store' | 'results' | 'buckets' | 'backends' | 'purgeErased' | 'now' | 'videoQueue' | 'videoSettings' | 'faceIndex'
 >;

@@ -1,39 +1,23 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { FacepipeConfig } from '../../config';
 import { describeError, type FacepipeError, isInputError, FacepipeError as PipelineError } from '../../errors';
 import { checkVideoLimits } from '../../vision/video/limits';
 import { probeVideo } from '../../vision/video/probe';
 import { sampleSegment } from '../../vision/video/sample';
-import { frameKeyOf, imageIdOf, parseFrameKey, trackIdOf, videoFramesPrefix } from '../ids';
+import { frameKeyOf, imageIdOf } from '../ids';
 import { IO_PARALLELISM, inParallel } from '../inParallel';
 import type { VideoMessage } from '../ports';
-import {
-  type FaceRecord,
-  type ImageRecord,
-  type TrackRecord,
-  type VideoDetails,
-  type VideoSummary,
-  videoComplete,
-} from '../records';
-import {
-  bestFaceOf,
-  emotionRuns,
-  emotionWindows,
-  linkTracks,
-  peopleSeen,
-  type TrackableFace,
-  voteIdentities,
-} from '../tracking';
+import { type ImageRecord, type VideoDetails, videoComplete } from '../records';
 import { eraseVideoFrames, videoQueueOf } from '../videoFrames';
+import { assembleVideoTracks, type TracksOutcome, type VideoTracksContext } from '../videoTracks';
 import { nowIso, type StorageContext } from './context';
 
 /**
  * What the video stage needs: the stores and queues, and the video settings. No models: it decodes with ffmpeg and
  * links stored faces; the frames' faces are analysed by the other stages.
  */
-export type VideoContext = StorageContext & { config: Pick<FacepipeConfig, 'video' | 'matchThreshold'> };
+export type VideoContext = VideoTracksContext;
 
 /**
  * Videos through the same stages as photos (docs/video.md): the detect stage hands a video upload here; it is
@@ -46,9 +30,8 @@ export type VideoContext = StorageContext & { config: Pick<FacepipeConfig, 'vide
 export type VideoOutcome =
   | { status: 'planned'; videoId: string; segments: number }
   | { status: 'sampled'; videoId: string; segment: number; frames: number }
-  | { status: 'done'; videoId: string; key: string; tracks: number; frames: number; faces: number }
-  | { status: 'failed'; videoId: string; key: string; error: { code: string; message: string } }
-  | { status: 'stale'; videoId: string; reason: string };
+  | TracksOutcome
+  | { status: 'failed'; videoId: string; key: string; error: { code: string; message: string } };
 
 /** The video queue's handler: plan, sample a segment, or assemble the tracks. Idempotent. */
 export async function videoStage(context: VideoContext, message: VideoMessage): Promise<VideoOutcome> {
@@ -58,7 +41,7 @@ export async function videoStage(context: VideoContext, message: VideoMessage): 
     case 'segment':
       return sampleVideoSegment(context, message);
     case 'tracks':
-      return assembleTracks(context, message.videoId, message.version);
+      return assembleVideoTracks(context, message.videoId, message.version);
   }
 }
 
@@ -202,130 +185,4 @@ async function sampleVideoSegment(
   }
   if (videoComplete(progress)) await queue.send({ kind: 'tracks', videoId, version: etag.slice(0, 12) });
   return { status: 'sampled', videoId, segment, frames: sampled.frames.length };
-}
-
-/** The frames of one version of a video, from the frames bucket, in time order. */
-async function framesOf(context: StorageContext, videoId: string, version: string) {
-  const { frames } = videoQueueOf(context);
-  const objects = await context.store.list(frames, `${videoFramesPrefix(videoId)}${version}/`);
-  return objects
-    .map((object) => ({ key: object.key, frame: parseFrameKey(object.key) }))
-    .filter((f): f is { key: string; frame: NonNullable<ReturnType<typeof parseFrameKey>> } => f.frame !== undefined)
-    .sort((a, b) => a.frame.index - b.frame.index)
-    .map(({ key, frame }) => ({ key, imageId: imageIdOf(frames, key), index: frame.index, at: frame.at }));
-}
-
-function trackable(face: FaceRecord): TrackableFace {
-  return {
-    faceId: face.faceId,
-    frame: face.frame?.index ?? 0,
-    at: face.frame?.at ?? 0,
-    box: face.box,
-    embedding: face.embedding,
-    quality: face.quality?.score ?? 0,
-    emotion: face.emotion?.label,
-    personId: face.identity?.personId,
-    similarity: face.identity?.similarity,
-  };
-}
-
-/** Links the faces of every settled frame into tracks and writes them, the summary, and the video's record: done. */
-async function assembleTracks(context: VideoContext, videoId: string, version: string): Promise<VideoOutcome> {
-  const record = await context.results.getImage(videoId);
-  if (!record?.video || !record.etag.startsWith(version)) {
-    return { status: 'stale', videoId, reason: 'the video was erased or replaced' };
-  }
-  const progress = await context.results.videoProgress(videoId, version);
-  if (!progress) return { status: 'stale', videoId, reason: 'the video was erased or replaced' };
-  const frames = await framesOf(context, videoId, version);
-  const byFace = new Map<string, FaceRecord>();
-  const faces: TrackableFace[] = [];
-  await inParallel(frames, IO_PARALLELISM, async (frame) => {
-    for (const face of await context.results.facesOfImage(frame.imageId)) {
-      byFace.set(face.faceId, face);
-      faces.push(trackable(face));
-    }
-  });
-  faces.sort((a, b) => a.frame - b.frame || a.box.x - b.box.x);
-  const limits = context.config.video;
-  const cuts = progress.sampled.flatMap((report) => report.cuts);
-  const brokenAt = progress.sampled.find((report) => report.brokenAt)?.brokenAt;
-  const linked = linkTracks(faces, {
-    gapSeconds: limits.trackGapSeconds,
-    matchThreshold: context.config.matchThreshold,
-    cuts,
-  });
-  const identities = voteIdentities(linked);
-  const tracks: TrackRecord[] = linked.map((track, index) => {
-    const best = bestFaceOf(track);
-    const bestRecord = byFace.get(best.faceId) as FaceRecord;
-    const identity = identities[index] as (typeof identities)[number];
-    return {
-      videoId,
-      index,
-      trackId: trackIdOf(videoId, index),
-      etag: record.etag,
-      firstSeen: (track.faces[0] as TrackableFace).at,
-      lastSeen: (track.faces.at(-1) as TrackableFace).at,
-      faces: track.faces.map((f) => ({ faceId: f.faceId, index: f.frame, at: f.at })),
-      bestFace: {
-        faceId: best.faceId,
-        index: best.frame,
-        at: best.at,
-        cropKey: bestRecord.crop.key,
-        thumbnailKey: bestRecord.thumbnailKey,
-        quality: best.quality,
-      },
-      identity,
-      emotions: emotionRuns(track),
-    };
-  });
-  const rate = record.video.sampleRate;
-  const duration = record.video.durationSeconds ?? (frames.at(-1)?.at ?? 0) + 1 / rate;
-  const summary: VideoSummary = {
-    videoId,
-    etag: record.etag,
-    ...emotionWindows(faces, duration, limits.summaryWindowSeconds),
-    people: peopleSeen(
-      linked.map((track, i) => ({ track, identity: identities[i] as (typeof identities)[number] })),
-      { gapSeconds: limits.trackGapSeconds, rate },
-    ),
-    unknownTracks: identities.filter((identity) => identity.personId === null).length,
-  };
-  await context.results.putVideoResults(videoId, tracks, summary);
-  const fields: Partial<ImageRecord> = {
-    status: 'done',
-    processedAt: nowIso(context),
-    faceCount: faces.length,
-    video: {
-      ...record.video,
-      framesSampled: progress.framesSampled,
-      cuts,
-      tracks: tracks.length,
-      knownTracks: tracks.filter((t) => t.identity.personId !== null).length,
-      ...(brokenAt ? { brokenAt } : {}),
-    },
-  };
-  if (brokenAt) {
-    fields.warning = {
-      code: 'VIDEO_TRUNCATED',
-      message:
-        `The video stopped decoding at ${brokenAt.at.toFixed(1)} s` +
-        `${record.video.durationSeconds ? ` of ${record.video.durationSeconds.toFixed(1)} s` : ''} ` +
-        `(${brokenAt.reason}); the ${progress.framesSampled} frames before it were processed.`,
-    };
-  }
-  if (!(await context.results.updateImage(videoId, record.etag, fields))) {
-    // Erased (or replaced) while assembling: what was just written goes too.
-    await context.results.deleteVideoResults(videoId);
-    return { status: 'stale', videoId, reason: 'the video was erased or replaced while its tracks were assembled' };
-  }
-  return {
-    status: 'done',
-    videoId,
-    key: record.key,
-    tracks: tracks.length,
-    frames: progress.framesSampled,
-    faces: faces.length,
-  };
 }

@@ -8,6 +8,7 @@ import { imageIdOf } from '../../../lib/pipeline/ids';
 import { enrolPerson } from '../../../lib/pipeline/people';
 import type { ObjectCreatedEvent } from '../../../lib/pipeline/ports';
 import { videoByKey, videoViews } from '../../../lib/pipeline/queries';
+import type { ImageRecord } from '../../../lib/pipeline/records';
 import { capture } from '../../helpers/capture';
 import { apiRequestFactory } from '../../helpers/factories';
 import { bucketFiles, openPipeline, tableItems, tempDataDir } from '../../helpers/localPipeline';
@@ -207,6 +208,54 @@ describe('a video through the local pipeline', () => {
       // Nothing names them in the table's items or any file of the data directory (the purge after the erasure).
       expect((await tableItems(pipeline)).filter((item) => JSON.stringify(item).includes('biden'))).toEqual([]);
       expect(filesHolding(dataDir, Buffer.from('Joe Biden'))).toEqual([]);
+    } finally {
+      await pipeline.close();
+    }
+  });
+
+  test('a person erased by a local command beside no running pipeline settles a video left processing', async () => {
+    // Prepare: Obama for 2 s, then Biden for 2 s, run through; then rewound to a run killed while Biden's frames were
+    // in recognition: the video processing, its segment counted, only Obama's frames settled, no tracks yet.
+    const dataDir = tempDataDir('video-settle');
+    let pipeline = await openPipeline(dataDir);
+    const videoId = imageIdOf('ingest', 'clips/settle.mp4');
+    try {
+      await enrol(pipeline);
+      const video = stillsVideo(dir, 'settle.mp4', [
+        [knnPhoto('train', 'obama', 'obama2.jpg'), 2],
+        [knnPhoto('train', 'biden', 'biden2.jpg'), 2],
+      ]);
+      await pipeline.upload('clips/settle.mp4', fs.readFileSync(video));
+      await pipeline.drained();
+      const record = await pipeline.results.getImage(videoId);
+      const version = record?.etag.slice(0, 12) ?? '';
+      const progress = await pipeline.results.videoProgress(videoId, version);
+      const [obama, biden] = await pipeline.results.tracksOfVideo(videoId);
+      expect([obama?.identity.personId, biden?.identity.personId, progress?.framesSampled]).toEqual([
+        'obama',
+        'biden',
+        8,
+      ]);
+      await pipeline.results.putImage({ ...(record as ImageRecord), status: 'processing' });
+      for (const report of progress?.sampled ?? []) {
+        await pipeline.results.countSampledSegment(videoId, record?.etag ?? '', report);
+      }
+      for (const face of obama?.faces ?? []) await pipeline.results.countSettledFrame(videoId, version, face.index);
+      await pipeline.results.deleteVideoResults(videoId);
+      await pipeline.close();
+
+      // Act: `people remove biden --erase` with no pipeline running (no video queue to send the assembly to).
+      pipeline = await LocalPipeline.open({ dataDir, config: testConfig(), consume: false, models: false });
+      expect(pipeline.storage.videoQueue).toBeUndefined();
+      await removePerson(pipeline.storage, 'biden', { erase: true });
+
+      // Assess: Biden's frames, counted settled by the erasure, completed the video, which the erasure assembled.
+      const after = await pipeline.results.getImage(videoId);
+      expect(after?.status).toBe('done');
+      expect(after?.video).toMatchObject({ framesSampled: 8, tracks: 1, knownTracks: 1 });
+      const tracks = await pipeline.results.tracksOfVideo(videoId);
+      expect(tracks.map((t) => [t.identity.personId, t.faces.length])).toEqual([['obama', 4]]);
+      expect((await pipeline.results.videoSummary(videoId))?.people.map((p) => p.personId)).toEqual(['obama']);
     } finally {
       await pipeline.close();
     }
