@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { CreateTableCommandInput, GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
 import { FacepipeError } from '../../errors';
 import type { DocumentClient } from '../dynamodb/resultsStore';
+import { memoiseExpressionParsers } from './dynaliteExpressions';
 import { type DynamoAnswer, type DynamoObjectAnswer, localDocumentClient } from './localDocumentClient';
 import { levelModule } from './ownerLock';
 import { DAMAGE_WAYS_OUT, explainStoreError, storeDamaged } from './storeErrors';
@@ -99,6 +100,9 @@ function dynalite(): Dynalite {
       custom: validation.custom,
     });
   }
+  memoiseExpressionParsers(
+    ['conditionParser', 'updateParser', 'projectionParser'].map((name) => require(path.join(root, 'db', name))),
+  );
   loaded = {
     createStore: (require(path.join(root, 'db')) as { create: Dynalite['createStore'] }).create,
     validations: require(path.join(root, 'validations')),
