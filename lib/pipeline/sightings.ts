@@ -72,10 +72,22 @@ export async function sightingOf(
  * emotion stage after their writes, so whichever finishes last announces; the claim in the results store makes that
  * exactly one of them, also under duplicate deliveries. A failed publication gives the claim back and throws, so the
  * queue delivers the event again and the retry announces it (at least once, as SNS itself delivers).
+ *
+ * `face` is the caller's face as read before its write, and `written` what that write set. The photo and all its
+ * faces are read only once this face is settled: a face still missing its other part now is settled later by a stage
+ * that calls this after its own write, and reads this face then. The write that settles the photo's last part is
+ * followed by such a read, which finds its face settled (every other write came before it), so the photo is still
+ * announced; the other calls, most of them on a photo of many faces, cost one small read instead of the image and
+ * every face with its embedding.
  */
-export async function announceIfComplete(context: StageContext, face: FaceRecord): Promise<boolean> {
+export async function announceIfComplete(
+  context: StageContext,
+  face: FaceRecord,
+  written: Partial<Pick<FaceRecord, 'emotion' | 'noEmotion' | 'identity'>> = {},
+): Promise<boolean> {
   const topic = context.sightings;
   if (!topic) return false;
+  if (!(await faceSettled(context, { ...face, ...written }))) return false;
   // The image and its faces are read at once (two round trips in the time of one; the faces are needed whenever the
   // image is done, which it nearly always is by the time its crops are analysed).
   const [image, all] = await Promise.all([
@@ -96,4 +108,14 @@ export async function announceIfComplete(context: StageContext, face: FaceRecord
     throw error;
   }
   return true;
+}
+
+/**
+ * Whether a face is settled: known to be from what was read before and written since (a settled part stays settled
+ * while the face shows the same crop), else as it is now in the table.
+ */
+async function faceSettled(context: Pick<StageContext, 'results'>, known: FaceRecord): Promise<boolean> {
+  if (identitySettled(known) && emotionSettled(known)) return true;
+  const now = await context.results.getFace(known.imageId, known.index);
+  return now !== undefined && now.crop.key === known.crop.key && identitySettled(now) && emotionSettled(now);
 }

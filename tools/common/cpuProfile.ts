@@ -49,7 +49,10 @@ export const FACEPIPE_CATEGORIES: ProfileCategory[] = [
         url.includes(`/node_modules/${m}/`),
       ),
   },
-  { name: 'local table adapter', matches: (url) => /adapters\/local\/(embeddedDynamo|localRequestHandler)/.test(url) },
+  {
+    name: 'local table adapter',
+    matches: (url) => /adapters\/local\/(embeddedDynamo|localDocumentClient|dynaliteExpressions)/.test(url),
+  },
   { name: 'folder store', matches: (url) => /adapters\/local\/(folderStore|fileWithin)/.test(url) },
   { name: 'in-process queues', matches: (url) => /adapters\/local\/inProcessQueue/.test(url) },
   { name: 'alignment + model inputs', matches: inSource('lib/vision/align') },

@@ -22,6 +22,20 @@ export interface DynamoAnswer {
 /** Answers one DynamoDB API request: its operation (`X-Amz-Target`, e.g. `DynamoDB_20120810.GetItem`) and body. */
 export type DynamoDispatch = (target: string, body: string) => Promise<DynamoAnswer>;
 
+/** One answer as objects: the body as JSON.parse would give it (binary values base64 strings). */
+export interface DynamoObjectAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/**
+ * Answers one request in this process without serialising it: the operation (`GetItem`) and the body as JSON.parse
+ * would give it; the request becomes the callee's, the answer the caller's.
+ */
+export interface DynamoCall {
+  call(operation: string, request: Record<string, unknown>): Promise<DynamoObjectAnswer>;
+}
+
 /**
  * The document client of the local table: each document command (`GetCommand`, `PutCommand`, ...) is marshalled as
  * the AWS SDK's document client marshals it (the same `marshall` and `unmarshall`, with the same options and on the
@@ -34,10 +48,14 @@ export type DynamoDispatch = (target: string, body: string) => Promise<DynamoAns
  * call, five times what dynalite needs for a GetItem (`npm run bench:pipeline` profiles). DynamoResultsStore is the
  * same code on AWS, where it gets the SDK's client.
  *
+ * In the process that holds the table the request is handed over as objects (`DynamoCall`), with the same values as
+ * after a JSON round trip (binary as base64), but without one: stringifying and parsing with a replacer and a reviver
+ * took more main-thread CPU than dynalite itself (`npm run bench:pipeline` profiles).
+ *
  * An error `dispatch` throws (a FacepipeError naming a damaged or full store) reaches the caller as it is.
  */
 class LocalDocumentClient {
-  constructor(private readonly dispatch: DynamoDispatch) {}
+  constructor(private readonly dispatch: DynamoDispatch | DynamoCall) {}
 
   readonly send = ((command: DocumentCommand) => this.run(command)) as unknown as DocumentClient['send'];
 
@@ -47,9 +65,17 @@ class LocalDocumentClient {
       throw new FacepipeError('INTERNAL', `The local table does not serve ${command.constructor.name}.`);
     }
     const input = processKeysInObj(command.input, (value) => marshall(value, MARSHALL), command.inputKeyNodes);
-    const answer = await this.dispatch(`DynamoDB_20120810.${operation}`, JSON.stringify(input, withBase64Blobs));
-    const body = JSON.parse(answer.body, withBinaryBlobs) as Record<string, unknown>;
-    if (answer.status !== 200) throw serviceException(answer.status, body);
+    let status: number;
+    let body: Record<string, unknown>;
+    if (typeof this.dispatch === 'function') {
+      const answer = await this.dispatch(`DynamoDB_20120810.${operation}`, JSON.stringify(input, withBase64Blobs));
+      status = answer.status;
+      body = JSON.parse(answer.body, withBinaryBlobs) as Record<string, unknown>;
+    } else {
+      ({ status, body } = await this.dispatch.call(operation, toWire(input) as Record<string, unknown>));
+      fromWire(body);
+    }
+    if (status !== 200) throw serviceException(status, body);
     const output = processKeysInObj(body, (value) => unmarshall(value, UNMARSHALL), command.outputKeyNodes);
     return { ...output, $metadata: { httpStatusCode: 200, attempts: 1, totalRetryDelay: 0 } };
   }
@@ -60,7 +86,10 @@ class LocalDocumentClient {
  * changes where the local table's requests go. The process boundary and the socket's file permissions are the access
  * control. `destroy` is kept for the callers' symmetry with the SDK's client (there is nothing to release).
  */
-export function localDocumentClient(dispatch: DynamoDispatch): { client: DocumentClient; destroy(): void } {
+export function localDocumentClient(dispatch: DynamoDispatch | DynamoCall): {
+  client: DocumentClient;
+  destroy(): void;
+} {
   return { client: new LocalDocumentClient(dispatch), destroy: () => {} };
 }
 
@@ -160,6 +189,42 @@ function withBinaryBlobs(key: string, value: unknown): unknown {
 }
 
 const fromBase64 = (text: string) => new Uint8Array(Buffer.from(text, 'base64'));
+
+/**
+ * A copy of a request as JSON.stringify with `withBase64Blobs` and JSON.parse would give it back: bytes as base64,
+ * undefined and functions left out of objects (null in arrays), only own enumerable fields.
+ */
+function toWire(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Uint8Array)
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  if (Array.isArray(value)) {
+    return value.map((item) => (item === undefined || typeof item === 'function' ? null : toWire(item)));
+  }
+  const json = (value as { toJSON?: () => unknown }).toJSON;
+  if (typeof json === 'function') return JSON.parse(JSON.stringify(value, withBase64Blobs));
+  const copy: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) {
+    if (child !== undefined && typeof child !== 'function') copy[key] = toWire(child);
+  }
+  return copy;
+}
+
+/** Turns the base64 of binary attribute values (B, each member of BS) of an answer into bytes, in place. */
+function fromWire(value: unknown): void {
+  if (value === null || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    for (const item of value) fromWire(item);
+    return;
+  }
+  const object = value as Record<string, unknown>;
+  for (const key of Object.keys(object)) {
+    const child = object[key];
+    const converted = withBinaryBlobs(key, child);
+    if (converted !== child) object[key] = converted;
+    else fromWire(child);
+  }
+}
 
 /** The SDK's exception for an error answer: its modelled class where there is one (matched by name), as it would. */
 function serviceException(status: number, body: Record<string, unknown>): Error {

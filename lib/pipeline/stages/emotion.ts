@@ -25,7 +25,7 @@ export async function emotionStage(context: StageContext, event: ObjectCreatedEv
       return { status: 'stale', reason: 'the face changed while its emotion was read' };
     }
     if (found.record.frame) await settleFrame(context, found.record.imageId);
-    await announceIfComplete(context, found.record);
+    await announceIfComplete(context, found.record, { noEmotion: { reason: reading.reason } });
     return { status: 'unread', faceId, reason: reading.reason };
   }
   const written = await context.results.setAppearance(found.record, event.key, {
@@ -37,6 +37,6 @@ export async function emotionStage(context: StageContext, event: ObjectCreatedEv
   // A face of a video frame: the frame may be settled now (its video's tracks wait for every frame).
   if (found.record.frame) await settleFrame(context, found.record.imageId);
   // The last face's emotion of a photo whose identities are decided already: announced here.
-  await announceIfComplete(context, found.record);
+  await announceIfComplete(context, found.record, { emotion: reading.emotion });
   return { status: 'done', faceId, label: reading.emotion.label };
 }

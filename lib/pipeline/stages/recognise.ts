@@ -80,7 +80,9 @@ export async function recogniseStage(
   // A video frame: it may be settled now (its video's tracks wait for every frame).
   if (face.frame) await settleFrame(context, face.imageId);
   // The photo's decision is made: announced now if every emotion is read too (else the emotion stage announces it).
-  await announceIfComplete(context, face);
+  // This face as read with its siblings (its emotion may have come since it was loaded), with its identity now.
+  const own = siblings.findIndex((s) => s.faceId === face.faceId);
+  await announceIfComplete(context, siblings[own] ?? face, own >= 0 ? { identity: identities[own] as Identity } : {});
   return { status: 'done', faceId: face.faceId, identities: siblings.length };
 }
 

@@ -64,7 +64,7 @@ const FIRST: ReadonlySet<VisionMethod> = new Set(['readAppearance', 'embedFaces'
  * as they use a `FaceAnalyser`; what crosses is copied (structured clone), and errors come back with their code.
  *
  * `openCrop` stays in this thread: a stored crop is decoded by libvips off the event loop, and once for both the
- * emotion and the recognise stage (`storedCrop.ts`).
+ * emotion and the recognise stage (`storedCrop.ts`), into shared memory, so that neither job copies its pixels.
  *
  * A worker that stops (a crash in native code) fails its job, which the queue retries, and is replaced.
  */
@@ -128,7 +128,8 @@ export class VisionPool implements FaceVision {
   thumbnail: FaceVision['thumbnail'] = (...args) => this.call('thumbnail', args);
   analyze: FaceVision['analyze'] = (...args) => this.call('analyze', args);
 
-  openCrop: FaceVision['openCrop'] = (bytes, region, face) => openStoredCrop(bytes, region, face, this.config.decode);
+  openCrop: FaceVision['openCrop'] = (bytes, region, face) =>
+    openStoredCrop(bytes, region, face, this.config.decode, { shared: true });
 
   stats(): VisionPoolStats {
     return structuredClone(this.stats_);

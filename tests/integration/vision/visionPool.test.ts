@@ -42,6 +42,29 @@ describe('the vision pool (models in worker threads)', () => {
     expect(pool.stats().jobs).toMatchObject({ cutOutFaces: { count: 1 }, readAppearance: { count: 1 } });
   });
 
+  it('opens a stored crop into shared memory, which the workers read as the analyser reads its own copy', async () => {
+    // Prepare
+    const analyser = await sharedAnalyser();
+    const cut = await analyser.cutOutFaces(photo('kit_with_rose.jpg'), { keep: 1 });
+    const face = cut.faces[0];
+    if (!face) throw new Error('no face in the test photo');
+
+    // Act
+    const pooled = await pool.openCrop(face.cropBytes, face.crop.region, face.face);
+    const again = await pool.openCrop(face.cropBytes, face.crop.region, face.face);
+    const local = await analyser.openCrop(face.cropBytes, face.crop.region, face.face);
+    const [appearance, embeddings] = await Promise.all([pool.readAppearance([pooled]), pool.embedFaces([pooled])]);
+
+    // Assess: one decode, in memory the workers share, with the same pixels and the same answers as in this thread.
+    expect(pooled.pixels.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(again.pixels).toBe(pooled.pixels);
+    expect(local.pixels.data.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    expect(Buffer.compare(pooled.pixels.data, local.pixels.data)).toBe(0);
+    expect(pooled.face).toEqual(local.face);
+    expect(appearance).toEqual(await analyser.readAppearance([local]));
+    expect(embeddings).toEqual(await analyser.embedFaces([local]));
+  });
+
   it("gives an input error with its code, as the analyser's own", async () => {
     // Act
     const error = await pool.cutOutFaces(Buffer.from('not an image at all')).catch((e: unknown) => e);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { DynamoResultsStore } from '../../../../lib/adapters/dynamodb/resultsStore';
 import { tableDefinition } from '../../../../lib/adapters/dynamodb/schema';
 import { type LocalTable, openLocalTable } from '../../../../lib/adapters/local/storeAccess';
+import type { FaceRecord } from '../../../../lib/pipeline/records';
 import { announceIfComplete, type Sighting } from '../../../../lib/pipeline/sightings';
 import type { StageContext } from '../../../../lib/pipeline/stages/context';
 import { faceRecordFactory, imageRecordFactory, personRecordFactory } from '../../../helpers/factories';
@@ -83,5 +84,38 @@ describe('sightings', () => {
       ],
     });
     expect(JSON.stringify(published[0])).not.toMatch(/embedding|crop/);
+  });
+
+  test('the photo and its faces are read only by a stage whose face is settled, and the last one announces', async () => {
+    // Prepare: a photo of three faces whose emotions are read before the recognise stage decides their identities.
+    const imageId = 'fedcba9876543210fedcba98';
+    const key = 'devices/pi/2026-11-21/crowd.jpg';
+    await results.putImage(imageRecordFactory({ imageId, key, faceCount: 3 }));
+    const faces = [0, 1, 2].map((index) => faceRecordFactory({ imageId, index, sourceKey: key }));
+    await storeFaces(results, faces);
+    const published: Sighting[] = [];
+    const facesOfImage = jest.spyOn(results, 'facesOfImage');
+    const getImage = jest.spyOn(results, 'getImage');
+
+    // Act: each emotion stage writes and asks (its face has no identity yet), then the recognise stage decides all.
+    const byEmotionStage: boolean[] = [];
+    for (const face of faces) {
+      await results.setAppearance(face, face.crop.key, { emotion });
+      byEmotionStage.push(await announceIfComplete(context(published), face, { emotion }));
+    }
+    const identity = { personId: null, similarity: 0.2 };
+    for (const face of faces) await results.setIdentity(face, face.crop.key, identity);
+    const last = { ...(faces[2] as FaceRecord), emotion };
+    const byRecogniseStage = await announceIfComplete(context(published), last, { identity });
+
+    // Assess: nothing read but each unsettled face until the last write; then one announcement.
+    expect(byEmotionStage).toEqual([false, false, false]);
+    expect(byRecogniseStage).toBe(true);
+    expect(facesOfImage).toHaveBeenCalledTimes(1);
+    expect(getImage).toHaveBeenCalledTimes(1);
+    expect(published).toHaveLength(1);
+    expect(published[0]?.faces.map((f) => f.emotion?.label)).toEqual(['happy', 'happy', 'happy']);
+    facesOfImage.mockRestore();
+    getImage.mockRestore();
   });
 });

@@ -2,20 +2,35 @@ import { ConditionalCheckFailedException, DynamoDBServiceException } from '@aws-
 import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type DynamoAnswer, localDocumentClient } from '../../../../../lib/adapters/local/localDocumentClient';
 
-/** A dispatch that records what it was sent and answers with the next canned answer. */
-function recordingDispatch(...answers: DynamoAnswer[]) {
+type Transport = 'text' | 'objects';
+
+/**
+ * A dispatch that records what it was sent and answers with the next canned answer (JSON text): over the text
+ * protocol (another process, through the socket), or as objects (the process that holds the table), which must send
+ * and receive exactly the same.
+ */
+function recordingDispatch(transport: Transport, ...answers: DynamoAnswer[]) {
   const sent: { target: string; body: Record<string, unknown> }[] = [];
-  const dispatch = async (target: string, body: string) => {
-    sent.push({ target, body: JSON.parse(body) });
-    return answers.shift() ?? { status: 200, body: '{}' };
+  const next = () => answers.shift() ?? { status: 200, body: '{}' };
+  if (transport === 'text') {
+    const dispatch = async (target: string, body: string) => {
+      sent.push({ target, body: JSON.parse(body) });
+      return next();
+    };
+    return { sent, client: localDocumentClient(dispatch).client };
+  }
+  const call = async (operation: string, request: Record<string, unknown>) => {
+    sent.push({ target: `DynamoDB_20120810.${operation}`, body: request });
+    const answer = next();
+    return { status: answer.status, body: JSON.parse(answer.body) as Record<string, unknown> };
   };
-  return { sent, client: localDocumentClient(dispatch).client };
+  return { sent, client: localDocumentClient({ call }).client };
 }
 
-describe('the local table document client', () => {
+describe.each<Transport>(['text', 'objects'])('the local table document client (%s)', (transport) => {
   it('sends what the SDK sends: marshalled key nodes, binary as base64, sets, no undefined fields', async () => {
     // Prepare
-    const { sent, client } = recordingDispatch();
+    const { sent, client } = recordingDispatch(transport);
     const embedding = new Uint8Array([1, 2, 3, 250]);
 
     // Act
@@ -84,7 +99,7 @@ describe('the local table document client', () => {
       B: { S: 'an attribute called B' },
       nested: { M: { blobs: { BS: [Buffer.from([1]).toString('base64')] }, n: { N: '2.5' } } },
     };
-    const { client } = recordingDispatch({ status: 200, body: JSON.stringify({ Item: item }) });
+    const { client } = recordingDispatch(transport, { status: 200, body: JSON.stringify({ Item: item }) });
 
     // Act
     const { Item, $metadata } = await client.send(new GetCommand({ TableName: 't', Key: { PK: 'IMAGE#1' } }));
@@ -103,6 +118,7 @@ describe('the local table document client', () => {
   it("throws the SDK's exception classes, and a service exception named by the type for the rest", async () => {
     // Prepare
     const { client } = recordingDispatch(
+      transport,
       {
         status: 400,
         body: JSON.stringify({
@@ -135,7 +151,10 @@ describe('the local table document client', () => {
   it('lets an error of the dispatch itself (a damaged store) through as it is', async () => {
     // Prepare
     const damaged = new Error('STORE_DAMAGED');
-    const { client } = localDocumentClient(() => Promise.reject(damaged));
+    const { client } =
+      transport === 'text'
+        ? localDocumentClient(() => Promise.reject(damaged))
+        : localDocumentClient({ call: () => Promise.reject(damaged) });
 
     // Act
     const error = await client.send(new GetCommand({ TableName: 't', Key: { PK: 'p' } })).catch((e: unknown) => e);
