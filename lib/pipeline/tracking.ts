@@ -1,4 +1,5 @@
 import { cosineSimilarity } from '../vision/analysers/embedder';
+import { iou } from '../vision/detect/nms';
 import type { Box, Emotion } from '../vision/types';
 import type { EmotionRun, EmotionWindow, PersonSeen } from './records';
 
@@ -61,16 +62,6 @@ export const NEAR_SIZE_RATIO = 1.5;
 
 export interface Track<F extends TrackableFace = TrackableFace> {
   faces: F[];
-}
-
-function iou(a: Box, b: Box): number {
-  const x1 = Math.max(a.x, b.x);
-  const y1 = Math.max(a.y, b.y);
-  const x2 = Math.min(a.x + a.width, b.x + b.width);
-  const y2 = Math.min(a.y + a.height, b.y + b.height);
-  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
-  const union = a.width * a.height + b.width * b.height - inter;
-  return union > 0 ? inter / union : 0;
 }
 
 function normalised(vector: Float32Array): Float32Array {

@@ -7,6 +7,7 @@ import type { ObjectCreatedEvent, StoredObject } from './ports';
 import {
   emotionSettled,
   type FaceRecord,
+  type FrameRef,
   type ImageRecord,
   identitySettled,
   type TrackRecord,
@@ -86,10 +87,22 @@ export async function settleFrame(context: StorageContext, frameImageId: string)
   }
   const version = parseFrameKey(image.key)?.version;
   if (!version) return;
-  const progress = await context.results.countSettledFrame(image.frame.videoId, version, image.frame.index);
-  if (progress && videoComplete(progress)) {
-    await videoQueueOf(context).queue.send({ kind: 'tracks', videoId: image.frame.videoId, version });
+  await countFrameSettled(context, image.frame, version);
+}
+
+/**
+ * Counts a frame settled on its video's record; the count that completes the video has its tracks assembled: queued,
+ * or, where there is no video queue (a local command beside no running pipeline, which nothing else would follow),
+ * assembled here.
+ */
+async function countFrameSettled(context: StorageContext, frame: FrameRef, version: string): Promise<void> {
+  const progress = await context.results.countSettledFrame(frame.videoId, version, frame.index);
+  if (!progress || !videoComplete(progress)) return;
+  if (!context.videoQueue && context.videoSettings) {
+    await assembleVideoTracks({ ...context, config: context.videoSettings }, frame.videoId, version);
+    return;
   }
+  await videoQueueOf(context).queue.send({ kind: 'tracks', videoId: frame.videoId, version });
 }
 
 /**
@@ -109,13 +122,7 @@ export async function settleFrameAfterErasure(
     await settleFrame(context, frame.imageId);
     return;
   }
-  const progress = await context.results.countSettledFrame(frame.frame.videoId, version, frame.frame.index);
-  if (!progress || !videoComplete(progress)) return;
-  if (context.videoQueue) await context.videoQueue.send({ kind: 'tracks', videoId: frame.frame.videoId, version });
-  // No queue (a local command beside no running pipeline): nothing else would assemble it, so the erasure does.
-  else if (context.videoSettings) {
-    await assembleVideoTracks({ ...context, config: context.videoSettings }, frame.frame.videoId, version);
-  }
+  await countFrameSettled(context, frame.frame, version);
 }
 
 /**
@@ -150,10 +157,7 @@ export async function settleFrameGivenUp(context: StorageContext, cropKey: strin
   const image = await context.results.getImage(face.imageId);
   const version = image && parseFrameKey(image.key)?.version;
   if (!version) return;
-  const progress = await context.results.countSettledFrame(face.frame.videoId, version, face.frame.index);
-  if (progress && videoComplete(progress)) {
-    await videoQueueOf(context).queue.send({ kind: 'tracks', videoId: face.frame.videoId, version });
-  }
+  await countFrameSettled(context, face.frame, version);
 }
 
 /**
