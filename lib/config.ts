@@ -115,6 +115,11 @@ export interface FacepipeConfig {
   recognition: {
     /** A face is named only at or above this cosine similarity to the person's closest enrolled embedding. */
     threshold: number;
+    /**
+     * `threshold` is calibrated at a 100-person gallery; with fewer people enrolled it is lowered by the calibrated
+     * allowance (`identificationRule` in lib/pipeline/recognition.ts). False: `threshold` whatever the gallery.
+     */
+    byGallerySize: boolean;
     /** ... and only when that beats its similarity to every other person by this much. */
     margin: number;
     /** Faces whose shorter box side (original pixels) is below this are never named nor clustered. */
@@ -197,6 +202,7 @@ export const defaults: FacepipeConfig = {
   matchThreshold: o.matchThreshold.default,
   recognition: {
     threshold: o.identifyThreshold.default,
+    byGallerySize: o.identifyByGallerySize.default,
     margin: o.identifyMargin.default,
     minFaceSize: o.recogniseMinFaceSize.default,
     minScore: o.recogniseMinScore.default,

@@ -343,6 +343,18 @@ export const OPTIONS = {
     description: 'cosine similarity at or above which a face is named as its closest enrolled person (1:N, open set)',
     lands: { config: ['recognition.threshold'] },
   },
+  identifyByGallerySize: {
+    kind: 'boolean',
+    env: 'FACEPIPE_IDENTIFY_BY_GALLERY_SIZE',
+    // A stranger compared with fewer people has fewer chances to be taken for one: with up to 20 people enrolled the
+    // threshold that keeps the FIR at 0.1% is lower (0.35 for 1 person, 0.37 for 3, 0.42 for 10), calibrated on
+    // galleries drawn from the LFW one (`npm run eval -- --only openset`, GALLERY_SIZE_ALLOWANCE in
+    // lib/pipeline/recognition.ts).
+    default: true,
+    description:
+      'lower the 1:N threshold for a gallery of under 21 people, as calibrated for the same false-identification rate',
+    lands: { config: ['recognition.byGallerySize'] },
+  },
   identifyMargin: {
     kind: 'number',
     min: 0,

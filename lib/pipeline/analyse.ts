@@ -64,7 +64,7 @@ export async function analysePhoto(
   const identities = assignBySimilarity(
     backend.similarities(described, people),
     people,
-    backend.rule,
+    backend.ruleFor(people.length),
     backend.noMatch,
     (f, p) => mayBeNamed(faces[f] as FaceAnalysis, (people[p] as EnrolledPerson).personId, gate),
   );

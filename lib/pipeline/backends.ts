@@ -5,6 +5,7 @@ import {
   type EnrolledPerson,
   embeddingSimilarities,
   type IdentificationRule,
+  identificationRule,
   type SimilarityMatrix,
 } from './recognition';
 import type { FaceRecord, IndexedFace, PersonRecord, RekognitionMatch } from './records';
@@ -50,8 +51,11 @@ export interface EnrolmentAdditions {
 
 export interface RecognitionBackend {
   readonly name: BackendName;
-  /** When a face is its closest person (on the scale of `similarities`): threshold and margin over the runner-up. */
-  readonly rule: IdentificationRule;
+  /**
+   * When a face is its closest person (on the scale of `similarities`) among `people` enrolled people: threshold and
+   * margin over the runner-up.
+   */
+  ruleFor(people: number): IdentificationRule;
   /** The similarity an unknown face is given when no person is close at all. */
   readonly noMatch: number;
   /** Describes the face in a crop (an embedding, or a collection's matches). */
@@ -118,10 +122,12 @@ export class OnnxRecognitionBackend implements RecognitionBackend {
 
   constructor(private readonly analyser: FaceVision) {}
 
-  /** The 1:N rule calibrated for the embedder (`config.recognition`), not the 1:1 `matchThreshold`. */
-  get rule(): IdentificationRule {
-    const { threshold, margin } = this.analyser.config.recognition;
-    return { threshold, margin };
+  /**
+   * The 1:N rule calibrated for the embedder (`config.recognition`, lowered for a small gallery), not the 1:1
+   * `matchThreshold`.
+   */
+  ruleFor(people: number): IdentificationRule {
+    return identificationRule(this.analyser.config.recognition, people);
   }
 
   async describe(crop: FaceCrop): Promise<FaceDescription> {

@@ -36,6 +36,38 @@ export interface IdentificationRule {
   margin: number;
 }
 
+/**
+ * A stranger compared with fewer people has fewer chances to look like one of them: the lowest threshold keeping the
+ * false-identification rate at 0.1% per stranger face falls with the gallery's size. Calibrated as the shipped
+ * threshold is (`npm run eval -- --only openset`, reports/eval.md "By gallery size"): galleries of N people drawn from
+ * the LFW gallery, strangers split in halves by who they are, the lowest threshold reaching the target on one half,
+ * mean over draws and splits rounded up to 0.01. Each row: up to `people` enrolled people, the threshold is
+ * `below` lower than at the reference gallery of 100 people (0.47 there: 0.35, 0.37, 0.37, 0.40, 0.42, 0.44 for 1, 2,
+ * 3, 5, 10, 20; 0.46 for 50, where the configured 0.47 is kept). A gallery between two rows takes the larger row's
+ * (the stricter threshold); from 21 people on, the configured threshold itself.
+ */
+export const GALLERY_SIZE_ALLOWANCE: readonly { people: number; below: number }[] = [
+  { people: 1, below: 0.12 },
+  { people: 2, below: 0.1 },
+  { people: 3, below: 0.1 },
+  { people: 5, below: 0.07 },
+  { people: 10, below: 0.05 },
+  { people: 20, below: 0.03 },
+];
+
+/** The settings the identification rule is made of (`config.recognition`). */
+export interface IdentificationSettings extends IdentificationRule {
+  /** Lower the threshold for galleries of up to 20 people by GALLERY_SIZE_ALLOWANCE (else the threshold is fixed). */
+  byGallerySize: boolean;
+}
+
+/** The rule for a gallery of `people` enrolled people: the configured threshold, lowered for a small gallery. */
+export function identificationRule(settings: IdentificationSettings, people: number): IdentificationRule {
+  const allowance = settings.byGallerySize ? GALLERY_SIZE_ALLOWANCE.find((row) => people <= row.people) : undefined;
+  const threshold = allowance ? Math.round((settings.threshold - allowance.below) * 1000) / 1000 : settings.threshold;
+  return { threshold, margin: settings.margin };
+}
+
 /** Faces too small or too unsure to carry an identity: they are never named nor clustered (they stay unknown). */
 export interface QualityGate {
   /** Shorter side of the face's box, in pixels of the original image. */

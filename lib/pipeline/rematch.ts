@@ -4,7 +4,13 @@ import { FacepipeError } from '../errors';
 import { type ClusterCache, clusterFaces, leaveMembership, memberOf } from './clusters';
 import { parseFaceId } from './ids';
 import type { FaceIndex, RecognitionJob } from './ports';
-import { assignBySimilarity, type EnrolledPerson, embeddingSimilarities, mayBeNamed } from './recognition';
+import {
+  assignBySimilarity,
+  type EnrolledPerson,
+  embeddingSimilarities,
+  identificationRule,
+  mayBeNamed,
+} from './recognition';
 import type { FaceRecord, JobRecord } from './records';
 import { nowIso, type StorageContext } from './stages/context';
 
@@ -97,21 +103,23 @@ export async function runRecognitionJob(
 const chunk = <T>(items: readonly T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
-/** The stored faces at least as alike any of the person's embeddings as the identification threshold. */
+/**
+ * The stored faces at least as alike any of the person's embeddings as the identification threshold (for the gallery
+ * as it is now: the batches decide with the gallery as it is then, so a face found here may still stay unknown).
+ */
 async function rematchCandidates(
   context: JobContext,
   settings: FacepipeConfig['recognition'],
   personId: string,
 ): Promise<string[]> {
-  const person = await context.results.getPerson(personId);
+  const people = await context.results.listPeople();
+  const person = people.find((p) => p.personId === personId);
   if (!person) return [];
   if (!context.faceIndex) throw new FacepipeError('INVALID_OPTION', 'Re-matching needs the face index.');
+  const { threshold } = identificationRule(settings, people.length);
   const found = new Set<string>();
   for (const embedding of person.embeddings) {
-    const matches = await context.faceIndex.nearest(embedding, {
-      limit: MAX_CANDIDATES,
-      minSimilarity: settings.threshold,
-    });
+    const matches = await context.faceIndex.nearest(embedding, { limit: MAX_CANDIDATES, minSimilarity: threshold });
     for (const match of matches) found.add(match.faceId);
   }
   return [...found];
@@ -141,7 +149,7 @@ export async function rematchFaces(
   const people: EnrolledPerson[] = await context.results.listPeople();
   const target = people.findIndex((p) => p.personId === personId);
   if (target < 0) return 0;
-  const rule = { threshold: settings.threshold, margin: settings.margin };
+  const rule = identificationRule(settings, people.length);
   let named = 0;
   for (const face of await facesById(context, faceIds)) {
     if (face.identity?.personId !== null || !face.embedding) continue;

@@ -223,6 +223,106 @@ export function calibrateThreshold(
   };
 }
 
+/**
+ * `draws` galleries of `people` people drawn at random (seeded) from the protocol's gallery: the probes of the people
+ * drawn stay mated, the probes of the others become strangers (as are the protocol's strangers).
+ */
+export function drawnGalleries(protocol: Protocol, people: number, draws: number, seed: number): Protocol[] {
+  const random = seededRandom(seed);
+  return Array.from({ length: draws }, (_, d) => {
+    const drawn = protocol.gallery
+      .map((person) => ({ person, key: random() }))
+      .sort((a, b) => a.key - b.key)
+      .slice(0, people)
+      .map(({ person }) => person);
+    const ids = new Set(drawn.map((p) => p.personId));
+    const isDrawn = (face: StreamFace) => face.identity !== undefined && ids.has(face.identity);
+    return {
+      ...protocol,
+      name: `${protocol.name}, ${people} drawn (${d + 1})`,
+      gallery: drawn,
+      mated: protocol.mated.filter(isDrawn),
+      strangers: [...protocol.strangers, ...protocol.mated.filter((f) => !isDrawn(f))],
+    };
+  });
+}
+
+export interface SizeCalibration {
+  people: number;
+  draws: number;
+  /** The lowest and highest threshold over every draw's splits. */
+  thresholdRange: [number, number];
+  meanThreshold: number;
+  /** The mean rounded up to the grid's step. */
+  threshold: number;
+  heldOutFir: number;
+  /** Over the draws whose people have probes (a person enrolled with all their photos has none). */
+  heldOutTir: number;
+}
+
+/**
+ * The threshold for a target FIR at smaller galleries: for each size, `draws(size)` galleries drawn from the
+ * protocol's (`drawnGalleries`), each calibrated as the full gallery is (`calibrateThreshold`: strangers split in
+ * halves by who they are, the lowest threshold reaching the target on one half tested on the other); the size's
+ * threshold is the mean over every draw and split, rounded up to the grid's step.
+ */
+export function calibrateByGallerySize(
+  protocol: Protocol,
+  sizes: readonly number[],
+  options: {
+    targetFir: number;
+    margin: number;
+    gate: QualityGate;
+    grid: readonly number[];
+    splits: number;
+    seed: number;
+    draws: (people: number) => number;
+  },
+): SizeCalibration[] {
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+  const step = (options.grid[1] ?? 0) - (options.grid[0] ?? 0) || 0.01;
+  return sizes.map((people) => {
+    const draws = options.draws(people);
+    const galleries = drawnGalleries(protocol, people, draws, options.seed + people);
+    const calibrations = galleries.map((gallery, d) =>
+      calibrateThreshold(gallery, { ...options, seed: options.seed + 1000 * people + d }),
+    );
+    const thresholds = calibrations.flatMap((c) => c.splits.map((s) => s.threshold));
+    const meanThreshold = mean(thresholds);
+    return {
+      people,
+      draws,
+      thresholdRange: [Math.min(...thresholds), Math.max(...thresholds)],
+      meanThreshold,
+      threshold: Number((Math.ceil(meanThreshold / step - 1e-9) * step).toFixed(4)),
+      heldOutFir: mean(calibrations.map((c) => c.heldOutFir)),
+      heldOutTir: mean(calibrations.filter((_, d) => galleries[d]?.mated.length).map((c) => c.heldOutTir)),
+    };
+  });
+}
+
+/** Every gallery decided with one rule, counted together (strangers and probes summed over the galleries). */
+export function pooledRates(galleries: readonly Protocol[], rule: IdentificationRule, gate: QualityGate): OpenSetRates {
+  const sum = galleries
+    .map((gallery) => openSetRates(scoreProtocol(gallery), rule, gate))
+    .reduce((a, b) => ({
+      strangers: a.strangers + b.strangers,
+      mated: a.mated + b.mated,
+      falseIdentifications: a.falseIdentifications + b.falseIdentifications,
+      fir: 0,
+      trueIdentifications: a.trueIdentifications + b.trueIdentifications,
+      tir: 0,
+      wrongNames: a.wrongNames + b.wrongNames,
+      matedGated: a.matedGated + b.matedGated,
+      strangersGated: a.strangersGated + b.strangersGated,
+    }));
+  return {
+    ...sum,
+    fir: sum.strangers > 0 ? sum.falseIdentifications / sum.strangers : 0,
+    tir: sum.mated > 0 ? sum.trueIdentifications / sum.mated : 0,
+  };
+}
+
 /** The strangers that came closest to being named, for the report: who they looked like and how much. */
 export function closestStrangers(
   scored: ScoredProtocol,

@@ -1,23 +1,28 @@
 import path from 'node:path';
 import { Progress } from '../../cli/progress';
+import { GALLERY_SIZE_ALLOWANCE, identificationRule } from '../../lib/pipeline/recognition';
 import type { FaceAnalyser } from '../../lib/vision/analyser';
 import { markdownTable as table } from '../common/report';
 import { loadFaceStream, type StreamFace, streamImageCounts } from './faceStream';
 import {
   type Calibration,
   type CurvePoint,
+  calibrateByGallerySize,
   calibrateThreshold,
   closestStrangers,
   combinedProtocol,
   deepfaceProtocol,
+  drawnGalleries,
   knnProtocol,
   lfwProtocol,
   type OpenSetRates,
   openSetCurve,
   openSetRates,
   type Protocol,
+  pooledRates,
   type QualityBin,
   qualityBins,
+  type SizeCalibration,
   scoreProtocol,
   thresholdGrid,
 } from './openset';
@@ -29,6 +34,11 @@ const CALIBRATION_GRID = thresholdGrid(0.3, 0.7, 0.01);
 const CURVE_GRID = thresholdGrid(0.27, 0.6, 0.01);
 const SPLITS = 20;
 const SEED = 1;
+/** Smaller galleries, drawn from the LFW one: the sizes GALLERY_SIZE_ALLOWANCE holds, and 50. */
+const GALLERY_SIZES = [...GALLERY_SIZE_ALLOWANCE.map((row) => row.people), 50];
+/** Galleries drawn per size (about 800 people in all per size, at most 80 draws), and splits per draw. */
+const drawsFor = (people: number) => Math.min(80, Math.ceil(800 / people));
+const SIZE_SPLITS = 5;
 /** The rule before this calibration: the 1:1 verification threshold, no margin, no quality gate. */
 const BEFORE = { threshold: 0.27, margin: 0, gate: { minFaceSize: 0, minScore: 0 } };
 
@@ -38,6 +48,8 @@ export interface OpenSetReport {
   protocols: { name: string; description: string; people: number; mated: number; strangers: number }[];
   quality: { bySize: QualityBin[]; byScore: QualityBin[] };
   calibration: Calibration[];
+  /** The calibration at smaller galleries (shipped margin and gate), beside the threshold shipped for that size. */
+  bySize: (SizeCalibration & { shipped: number; atShipped: OpenSetRates })[];
   /** The LFW protocol's curve with the shipped margin and gate, and with neither. */
   curve: { shipped: CurvePoint[]; ungated: CurvePoint[] };
   /** Each protocol at the shipped settings, and with the rule used before. */
@@ -78,7 +90,21 @@ export async function runOpenSet(analyser: FaceAnalyser, dataDir: string): Promi
       seed: SEED,
     }),
   );
-  const rule = { threshold: shipped.threshold, margin: shipped.margin };
+  const bySize = calibrateByGallerySize(lfw, GALLERY_SIZES, {
+    targetFir: TARGET_FIR,
+    margin: shipped.margin,
+    gate,
+    grid: CALIBRATION_GRID,
+    splits: SIZE_SPLITS,
+    seed: SEED,
+    draws: drawsFor,
+  }).map((c) => {
+    const rule = identificationRule(shipped, c.people);
+    const atShipped = pooledRates(drawnGalleries(lfw, c.people, c.draws, SEED + c.people), rule, gate);
+    return { ...c, shipped: rule.threshold, atShipped };
+  });
+  // Each gallery with the rule the pipeline uses for its size.
+  const ruleFor = (p: Protocol) => identificationRule(shipped, p.gallery.length);
   return {
     targetFir: TARGET_FIR,
     shipped: {
@@ -96,11 +122,15 @@ export async function runOpenSet(analyser: FaceAnalyser, dataDir: string): Promi
     })),
     quality: qualityBins(stream),
     calibration,
+    bySize,
     curve: {
       shipped: openSetCurve(lfwScored, CURVE_GRID, shipped.margin, gate),
       ungated: openSetCurve(lfwScored, CURVE_GRID, 0, BEFORE.gate),
     },
-    atShipped: scored.map((s) => ({ protocol: s.protocol.name, ...openSetRates(s, rule, gate) })),
+    atShipped: scored.map((s) => ({
+      protocol: `${s.protocol.name} (threshold ${ruleFor(s.protocol).threshold})`,
+      ...openSetRates(s, ruleFor(s.protocol), gate),
+    })),
     before: scored.map((s) => ({ protocol: s.protocol.name, ...openSetRates(s, BEFORE, BEFORE.gate) })),
     closestStrangers: closestStrangers(scored[scored.length - 1] as ReturnType<typeof scoreProtocol>, 8),
     seconds: (performance.now() - started) / 1000,
@@ -163,6 +193,9 @@ export function renderOpenSet(report: OpenSetReport): string {
     '',
     `### Settings shipped: threshold ${shipped.threshold}, margin ${shipped.margin}, quality gate ${shipped.minFaceSize} px and score ${shipped.minScore}`,
     '',
+    `The threshold ${shipped.threshold} is calibrated at the 100-person LFW gallery; a smaller gallery is decided at ` +
+      'the lower threshold calibrated for its size ("By gallery size" below), shown beside each protocol.',
+    '',
     table(
       RATE_HEADER,
       report.atShipped.map((r) => ratesRow(r.protocol, r)),
@@ -197,6 +230,48 @@ export function renderOpenSet(report: OpenSetReport): string {
     recommended && recommended.threshold === shipped.threshold
       ? `The shipped threshold ${shipped.threshold} is the calibration's for margin ${shipped.margin}.`
       : `**The calibration recommends ${recommended?.threshold} for margin ${shipped.margin}; ${shipped.threshold} is shipped.**`,
+    '',
+    '### By gallery size',
+    '',
+    'A stranger compared with fewer people has fewer chances to look like one of them, so a smaller gallery reaches ' +
+      `the same FIR (≤ ${pct(report.targetFir, 1)} per stranger face) at a lower threshold. Galleries of each size are ` +
+      'drawn at random from the LFW gallery (the probes of the people not drawn become strangers); each is calibrated ' +
+      `as above with ${SIZE_SPLITS} splits; the size's threshold is the mean over every draw and split, rounded up. ` +
+      'The pipeline lowers the threshold by the difference for a gallery up to that size (`GALLERY_SIZE_ALLOWANCE` ' +
+      'in lib/pipeline/recognition.ts; a size between two rows takes the larger one; `FACEPIPE_IDENTIFY_BY_GALLERY_SIZE=false` ' +
+      'turns it off):',
+    '',
+    table(
+      [
+        'people enrolled',
+        'galleries drawn',
+        'thresholds (min-max)',
+        'mean',
+        'calibrated',
+        'shipped',
+        'held-out FIR',
+        'held-out TIR',
+        'shipped: strangers named (all draws)',
+        'FIR',
+        'TIR',
+      ],
+      report.bySize.map((c) => [
+        c.people,
+        c.draws,
+        `${num(c.thresholdRange[0], 2)}-${num(c.thresholdRange[1], 2)}`,
+        num(c.meanThreshold, 3),
+        num(c.threshold, 2),
+        c.shipped < c.threshold - 1e-9 ? `**${num(c.shipped, 2)} (below the calibration)**` : num(c.shipped, 2),
+        pct(c.heldOutFir, 3),
+        pct(c.heldOutTir, 1),
+        `${c.atShipped.falseIdentifications} / ${c.atShipped.strangers}`,
+        pct(c.atShipped.fir, 3),
+        pct(c.atShipped.tir, 1),
+      ]),
+    ),
+    '',
+    "Held-out: each split's threshold on the other half of the strangers (its mean is what the calibration expects " +
+      'of a threshold chosen this way). Shipped: the shipped threshold for that size on every stranger of every draw.',
     '',
     '### The curve (LFW gallery)',
     '',

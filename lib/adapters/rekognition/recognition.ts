@@ -78,8 +78,11 @@ export class RekognitionRecognitionBackend implements RecognitionBackend {
     this.matchThreshold = options.matchThreshold;
   }
 
-  /** Rekognition's own FaceMatchThreshold (0..1 here), and no margin: the collection's scores are its calibration. */
-  get rule(): IdentificationRule {
+  /**
+   * Rekognition's own FaceMatchThreshold (0..1 here) whatever the gallery's size, and no margin: the collection's
+   * scores are its calibration.
+   */
+  ruleFor(_people: number): IdentificationRule {
     return { threshold: this.matchThreshold / 100, margin: 0 };
   }
 

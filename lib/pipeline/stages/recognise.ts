@@ -60,7 +60,7 @@ export async function recogniseStage(
   const identities = assignBySimilarity(
     backend.similarities(siblings, people),
     people,
-    backend.rule,
+    backend.ruleFor(people.length),
     backend.noMatch,
     (f, p) => mayBeNamed(siblings[f] as FaceRecord, (people[p] as EnrolledPerson).personId, gate),
   );

@@ -1,11 +1,14 @@
 import { clusterIncrementally, consolidateRun, photoOrder, scoreClustering } from '../../../tools/eval/clustering';
 import { loadFaceStream, type StreamFace } from '../../../tools/eval/faceStream';
+import { identificationRule } from '../../../lib/pipeline/recognition';
 import {
   combinedProtocol,
   deepfaceProtocol,
+  drawnGalleries,
   knnProtocol,
   lfwProtocol,
   openSetRates,
+  pooledRates,
   scoreProtocol,
 } from '../../../tools/eval/openset';
 import { sharedAnalyser } from '../../helpers/analyser';
@@ -26,7 +29,7 @@ beforeAll(async () => {
 const settings = async () => {
   const { recognition } = (await sharedAnalyser({ ageGender: false })).config;
   return {
-    rule: { threshold: recognition.threshold, margin: recognition.margin },
+    recognition,
     gate: { minFaceSize: recognition.minFaceSize, minScore: recognition.minScore },
     cluster: { threshold: recognition.clusterThreshold, merge: recognition.clusterMergeThreshold },
   };
@@ -35,12 +38,15 @@ const settings = async () => {
 describe('open-set identification at the shipped settings', () => {
   it('names at most 0.1% of strangers and at least 95% of enrolled people right, on every gallery', async () => {
     // Prepare
-    const { rule, gate } = await settings();
+    const { recognition, gate } = await settings();
     const own = [lfwProtocol(stream), deepfaceProtocol(stream), knnProtocol(stream)];
     const protocols = [...own, combinedProtocol(own, stream)];
 
-    // Act
-    const rates = protocols.map((p) => ({ name: p.name, ...openSetRates(scoreProtocol(p), rule, gate) }));
+    // Act: each gallery at the rule the pipeline uses for its size
+    const rates = protocols.map((p) => ({
+      name: p.name,
+      ...openSetRates(scoreProtocol(p), identificationRule(recognition, p.gallery.length), gate),
+    }));
 
     // Assess
     const lfw = rates[0];
@@ -55,6 +61,28 @@ describe('open-set identification at the shipped settings', () => {
       });
     }
   });
+});
+
+describe('open-set identification at small galleries', () => {
+  it.each([1, 3, 10])(
+    'names at most 0.1%% of strangers at the threshold for %d people, over galleries drawn from LFW',
+    async (people) => {
+      // Prepare: other draws than the calibration's (another seed)
+      const { recognition, gate } = await settings();
+      const galleries = drawnGalleries(lfwProtocol(stream), people, 10, 99);
+      const rule = identificationRule(recognition, people);
+
+      // Act
+      const rates = pooledRates(galleries, rule, gate);
+
+      // Assess: lower than at 100 people, and as safe
+      expect(rule.threshold).toBeLessThan(recognition.threshold);
+      expect(rates.strangers).toBeGreaterThan(10 * 1700);
+      expect(rates.fir).toBeLessThanOrEqual(0.001);
+      expect(rates.wrongNames).toBe(0);
+      expect(rates.tir).toBeGreaterThanOrEqual(0.95);
+    },
+  );
 });
 
 describe('clustering at the shipped settings', () => {

@@ -1,5 +1,11 @@
 import type { DynamoResultsStore } from '../../../../lib/adapters/dynamodb/resultsStore';
-import { assignBySimilarity, assignIdentities, GalleryCache, recognisable } from '../../../../lib/pipeline/recognition';
+import {
+  assignBySimilarity,
+  assignIdentities,
+  GalleryCache,
+  identificationRule,
+  recognisable,
+} from '../../../../lib/pipeline/recognition';
 
 const unit = (...v: number[]) => {
   const n = Math.hypot(...v);
@@ -103,6 +109,36 @@ describe('the open-set rule', () => {
     expect(recognisable({ box: box(40), score: 0.9 }, gate)).toBe(true);
     expect(recognisable({ box: box(31), score: 0.95 }, gate)).toBe(false);
     expect(recognisable({ box: box(100), score: 0.79 }, gate)).toBe(false);
+  });
+});
+
+describe('the threshold by gallery size', () => {
+  const settings = { threshold: 0.47, margin: 0.05, byGallerySize: true };
+
+  it('lowers the threshold for a small gallery as calibrated, the larger row for a size between two', () => {
+    // Act
+    const thresholds = [1, 2, 3, 4, 5, 9, 10, 11, 20, 21, 49, 50, 100, 5000].map(
+      (people) => identificationRule(settings, people).threshold,
+    );
+    // Assess: reports/eval.md "By gallery size"
+    expect(thresholds).toEqual([0.35, 0.37, 0.37, 0.4, 0.4, 0.42, 0.42, 0.44, 0.44, 0.47, 0.47, 0.47, 0.47, 0.47]);
+    expect(identificationRule(settings, 3).margin).toBe(0.05);
+  });
+
+  it('moves with a configured threshold and can be turned off', () => {
+    expect(identificationRule({ ...settings, threshold: 0.6 }, 1).threshold).toBe(0.48);
+    expect(identificationRule({ ...settings, byGallerySize: false }, 1)).toEqual({ threshold: 0.47, margin: 0.05 });
+  });
+
+  it('names a face at 0.4 among 3 people that stays unknown among 100', () => {
+    // Prepare: the face is 0.4 alike its person, nothing like anyone else
+    const people = Array.from({ length: 100 }, (_, i) => person(`p${i}`));
+    const row = people.map((_, i) => (i === 0 ? 0.4 : 0));
+    // Act
+    const [small] = assignBySimilarity([row.slice(0, 3)], people.slice(0, 3), identificationRule(settings, 3));
+    const [large] = assignBySimilarity([row], people, identificationRule(settings, 100));
+    // Assess
+    expect([small?.personId, large?.personId]).toEqual(['p0', null]);
   });
 });
 

@@ -143,10 +143,14 @@ describe('recognition by a Rekognition collection', () => {
       { rekognitionMatches: [] },
     ] as unknown as FaceRecord[];
     const b = backend();
-    expect(b.rule).toEqual({ threshold: 0.85, margin: 0 });
+    // Rekognition's threshold is its own whatever the gallery's size.
+    expect([b.ruleFor(1), b.ruleFor(500)]).toEqual([
+      { threshold: 0.85, margin: 0 },
+      { threshold: 0.85, margin: 0 },
+    ]);
     expect(faces.map((f) => b.described(f))).toEqual([true, true, true]);
     expect(b.described({} as FaceRecord)).toBe(false);
-    expect(assignBySimilarity(b.similarities(faces, people), people, b.rule, b.noMatch)).toEqual([
+    expect(assignBySimilarity(b.similarities(faces, people), people, b.ruleFor(people.length), b.noMatch)).toEqual([
       { personId: null, similarity: 0.91 },
       { personId: 'ann', similarity: 0.98 },
       { personId: null, similarity: 0 },
@@ -296,7 +300,7 @@ describe('ensureCollection and rekognitionBackends', () => {
   it('gives only the parts that are on (the rest stay ONNX) and checks the options', () => {
     const options = { client, collectionId: COLLECTION, matchThreshold: 90 };
     const both = rekognitionBackends({ ...options, emotion: true, recognition: true });
-    expect([both.emotion?.name, both.recognition?.name, both.recognition?.rule.threshold]).toEqual([
+    expect([both.emotion?.name, both.recognition?.name, both.recognition?.ruleFor(1).threshold]).toEqual([
       'rekognition',
       'rekognition',
       0.9,
