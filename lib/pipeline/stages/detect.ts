@@ -208,6 +208,12 @@ async function undoIfErased(context: StageContext, imageId: string): Promise<boo
   const faces = await context.results.facesOfImage(imageId);
   await context.results.deleteFaces(faces);
   for (const face of faces) report.items.push(`face ${face.faceId}`);
+  // Their face-index entries too, after the records: a recognise stage whose conditional embedding write found a
+  // record added its entry before that write, so before this delete (the note on the face index in recognise.ts).
+  if (context.faceIndex && faces.length > 0) {
+    await context.faceIndex.remove(faces.map((f) => f.faceId));
+    report.items.push(...faces.map((f) => `face-index entry ${f.faceId}`));
+  }
   for (const bucket of [context.buckets.crops, context.buckets.thumbnails]) {
     for (const object of await context.store.list(bucket, imageObjectsPrefix(imageId))) {
       await context.store.delete(bucket, object.key);
@@ -362,6 +368,8 @@ async function removeOtherVersions(
   const { store, results, buckets } = context;
   const stale = (await results.facesOfImage(imageId)).filter((f) => f.index >= faces.length);
   await results.deleteFaces(stale);
+  // Their face-index entries go after the records, as an erasure's do (no current face has their ids).
+  if (stale.length > 0) await context.faceIndex?.remove(stale.map((f) => f.faceId));
   const keep = new Set([...faces.map((f) => f.crop.key), ...thumbnailKeys]);
   for (const bucket of [buckets.crops, buckets.thumbnails]) {
     for (const object of await store.list(bucket, imageObjectsPrefix(imageId))) {

@@ -110,11 +110,12 @@ async function siblingsOf(context: StageContext, described: FaceRecord, faceCoun
 }
 
 /*
- * The face index and erasure: an erasure deletes the face record before it removes the face's index entry. The
- * recognise stage adds the entry before its conditional write of the embedding on the record (`setEmbedding`, which
- * requires the record to show the crop): when that write succeeds, the record was there after the entry was added, so
- * an erasure that deletes it does so later and removes the entry after; when it fails, the stage removes the entry
- * itself. No read of the record after adding is needed.
+ * The face index and erasure: whatever deletes face records (an erasure's `forgetFaces`, and detect undoing what it
+ * wrote for an image erased meanwhile or removing another version's extra faces) deletes the record before it removes
+ * the face's index entry. The recognise stage adds the entry before its conditional write of the embedding on the
+ * record (`setEmbedding`, which requires the record to show the crop): when that write succeeds, the record was there
+ * after the entry was added, so a deleter deletes it later and removes the entry after; when it fails, the stage
+ * removes the entry itself. No read of the record after adding is needed.
  */
 
 /**
