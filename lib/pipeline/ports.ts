@@ -222,10 +222,12 @@ export interface ResultsStore {
   clearImageErased(imageId: string): Promise<void>;
   /**
    * Counts a face of an image version as described by the recognition backend (its embedding or matches are stored;
-   * a set, so a duplicate delivery counts once) and returns how many are, with the image's face count; undefined when
-   * the image has moved on to another version.
+   * a set, so a duplicate delivery counts once) and returns how many are, with the image's face count and its record
+   * as the count left it; undefined when the image has moved on to another version.
    */
-  countDescribedFace(face: FaceRecord): Promise<{ described: number; faceCount: number } | undefined>;
+  countDescribedFace(
+    face: FaceRecord,
+  ): Promise<{ described: number; faceCount: number; image: ImageRecord } | undefined>;
   /** Images that failed, newest first. */
   failedImages(range?: TimeRange): Promise<ImageRecord[]>;
   /**
@@ -251,18 +253,23 @@ export interface ResultsStore {
   /** In index order. */
   facesOfImage(imageId: string): Promise<FaceRecord[]>;
   deleteFaces(faces: readonly Pick<FaceRecord, 'imageId' | 'index'>[]): Promise<void>;
-  /** Records the emotion (and age/gender) read from `cropKey`; false when the face no longer shows that crop. */
+  /*
+   * The writes of the analysing stages below are conditional on the face still showing the crop, and return the face
+   * as it stands right after the write (read atomically with it: a read-after-write at no extra request), or
+   * undefined when the face no longer shows that crop.
+   */
+  /** Records the emotion (and age/gender) read from `cropKey`. */
   setAppearance(
     face: FaceRecord,
     cropKey: string,
     appearance: Pick<FaceRecord, 'emotion' | 'age' | 'gender'>,
-  ): Promise<boolean>;
-  /** Records who a face is (or that it is unknown); false when the face no longer shows that crop. */
-  setIdentity(face: FaceRecord, cropKey: string, identity: Identity): Promise<boolean>;
-  setEmbedding(face: FaceRecord, embedding: Float32Array): Promise<boolean>;
+  ): Promise<FaceRecord | undefined>;
+  /** Records who a face is (or that it is unknown). */
+  setIdentity(face: FaceRecord, cropKey: string, identity: Identity): Promise<FaceRecord | undefined>;
+  setEmbedding(face: FaceRecord, embedding: Float32Array): Promise<FaceRecord | undefined>;
   /** The emotion backend looked and found no face to read (settled, out of the emotion listing). */
-  setNoEmotion(face: FaceRecord, cropKey: string, reason: string): Promise<boolean>;
-  setRekognitionMatches(face: FaceRecord, matches: readonly RekognitionMatch[]): Promise<boolean>;
+  setNoEmotion(face: FaceRecord, cropKey: string, reason: string): Promise<FaceRecord | undefined>;
+  setRekognitionMatches(face: FaceRecord, matches: readonly RekognitionMatch[]): Promise<FaceRecord | undefined>;
   /** Marks a face unknown again if it is still `personId`'s (who left the gallery); a face that is gone stays gone. */
   markUnknown(face: FaceRecord, personId: string): Promise<void>;
   /** Faces recognised as a person, newest first. */

@@ -77,8 +77,12 @@ export async function acceptVideo(
  * decided, done without faces, or failed), it is counted on its video's record; the count that completes the video
  * queues the assembly of its tracks. Called by the stages after their writes, so the last writer always sees the
  * frame settled (a duplicate count is harmless: a set).
+ *
+ * `written`: the caller's one face as its own write left it (the write's answer). When that face is not settled, the
+ * write of its other part comes later and is followed by this call, which reads the frame then: nothing to read now.
  */
-export async function settleFrame(context: StorageContext, frameImageId: string): Promise<void> {
+export async function settleFrame(context: StorageContext, frameImageId: string, written?: FaceRecord): Promise<void> {
+  if (written && !(emotionSettled(written) && identitySettled(written))) return;
   const image = await context.results.getImage(frameImageId);
   if (!image?.frame || image.status === 'processing') return;
   if (image.status === 'done') {

@@ -301,7 +301,9 @@ export class DynamoResultsStore implements ResultsStore {
       });
   }
 
-  async countDescribedFace(face: FaceRecord): Promise<{ described: number; faceCount: number } | undefined> {
+  async countDescribedFace(
+    face: FaceRecord,
+  ): Promise<{ described: number; faceCount: number; image: ImageRecord } | undefined> {
     const version = cropVersionOf(face.crop.key);
     try {
       const { Attributes } = await this.client.send(
@@ -315,8 +317,13 @@ export class DynamoResultsStore implements ResultsStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      const described = (Attributes?.describedFaces as Set<string> | undefined)?.size ?? 0;
-      return { described, faceCount: (Attributes?.faceCount as number | undefined) ?? Number.POSITIVE_INFINITY };
+      const item = Attributes ?? {};
+      const described = (item.describedFaces as Set<string> | undefined)?.size ?? 0;
+      return {
+        described,
+        faceCount: (item.faceCount as number | undefined) ?? Number.POSITIVE_INFINITY,
+        image: strip<ImageRecord>(item),
+      };
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
       throw error;
@@ -480,7 +487,11 @@ export class DynamoResultsStore implements ResultsStore {
    * Records the emotion (and age/gender) read from a crop. Only if the face still shows that crop: a late event
    * for an overwritten image must not touch the new version's face. Returns false when the face has moved on.
    */
-  async setAppearance(face: FaceRecord, cropKey: string, appearance: Pick<FaceRecord, 'emotion' | 'age' | 'gender'>) {
+  async setAppearance(
+    face: FaceRecord,
+    cropKey: string,
+    appearance: Pick<FaceRecord, 'emotion' | 'age' | 'gender'>,
+  ): Promise<FaceRecord | undefined> {
     const names: Record<string, string> = { '#crop': 'crop', '#key': 'key', '#emotion': 'emotion' };
     const values: Item = {
       ':crop': cropKey,
@@ -496,12 +507,12 @@ export class DynamoResultsStore implements ResultsStore {
       values[':age'] = appearance.age;
       values[':gender'] = appearance.gender;
     }
-    return this.conditionalUpdate(face, `SET ${set}`, '#crop.#key = :crop', names, values);
+    return this.conditionalFaceUpdate(face, `SET ${set}`, '#crop.#key = :crop', names, values);
   }
 
   /** Records who a face is (or that it is unknown), under the same stale-crop guard. */
-  async setIdentity(face: FaceRecord, cropKey: string, identity: Identity) {
-    return this.conditionalUpdate(
+  async setIdentity(face: FaceRecord, cropKey: string, identity: Identity): Promise<FaceRecord | undefined> {
+    return this.conditionalFaceUpdate(
       face,
       'SET #identity = :identity, GSI1PK = :gsi1pk, GSI1SK = :gsi1sk',
       '#crop.#key = :crop',
@@ -516,8 +527,8 @@ export class DynamoResultsStore implements ResultsStore {
   }
 
   /** Stores a face's identity embedding, under the stale-crop guard. */
-  async setEmbedding(face: FaceRecord, embedding: Float32Array): Promise<boolean> {
-    return this.conditionalUpdate(
+  async setEmbedding(face: FaceRecord, embedding: Float32Array): Promise<FaceRecord | undefined> {
+    return this.conditionalFaceUpdate(
       face,
       'SET #embedding = :embedding',
       '#crop.#key = :crop',
@@ -530,8 +541,8 @@ export class DynamoResultsStore implements ResultsStore {
    * Records that the emotion backend found no face to read in a crop (with why), under the stale-crop guard: the face
    * is settled with no emotion (a retry would see the same pixels), and stays out of the emotion index.
    */
-  async setNoEmotion(face: FaceRecord, cropKey: string, reason: string): Promise<boolean> {
-    return this.conditionalUpdate(
+  async setNoEmotion(face: FaceRecord, cropKey: string, reason: string): Promise<FaceRecord | undefined> {
+    return this.conditionalFaceUpdate(
       face,
       'SET #noEmotion = :noEmotion REMOVE #emotion, GSI2PK, GSI2SK',
       '#crop.#key = :crop',
@@ -541,8 +552,8 @@ export class DynamoResultsStore implements ResultsStore {
   }
 
   /** Stores the Rekognition collection's matches of a face (where the ONNX path stores the embedding). */
-  async setRekognitionMatches(face: FaceRecord, matches: readonly RekognitionMatch[]): Promise<boolean> {
-    return this.conditionalUpdate(
+  async setRekognitionMatches(face: FaceRecord, matches: readonly RekognitionMatch[]): Promise<FaceRecord | undefined> {
+    return this.conditionalFaceUpdate(
       face,
       'SET #matches = :matches',
       '#crop.#key = :crop',
@@ -1177,8 +1188,23 @@ export class DynamoResultsStore implements ResultsStore {
     names: Record<string, string>,
     values: Item,
   ): Promise<boolean> {
+    return (await this.conditionalFaceUpdate(face, update, condition, names, values)) !== undefined;
+  }
+
+  /**
+   * A conditional update of a face that returns the face as it stands right after the update (the item comes back
+   * in the update's answer at no extra request or read unit: the read-after-write its callers need, without a
+   * GetItem); undefined when the condition failed.
+   */
+  private async conditionalFaceUpdate(
+    face: FaceRecord,
+    update: string,
+    condition: string,
+    names: Record<string, string>,
+    values: Item,
+  ): Promise<FaceRecord | undefined> {
     try {
-      await this.client.send(
+      const { Attributes } = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: KEY.face(face.imageId, face.index),
@@ -1186,11 +1212,12 @@ export class DynamoResultsStore implements ResultsStore {
           ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
         }),
       );
-      return true;
+      return Attributes ? faceFromItem(Attributes) : undefined;
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      if (isConditionFailure(error)) return undefined;
       throw error;
     }
   }

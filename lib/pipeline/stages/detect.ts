@@ -166,13 +166,14 @@ async function detectCurrentVersion(
     if (!isInputError(error)) throw error;
     return recordFailure(context, event, version, error);
   }
-  // Objects under the image's prefix come only from deliveries that wrote the image's record first. When our record
-  // replaced nothing, on the first pass, no delivery wrote before us; one that writes after us finds our record and
-  // removes what is not its version, or fails its own writes (our etag) and removes them on its next pass, as we do.
-  // What a record that expired (retention) leaves expires with it. Then the prefix needs no listing (two S3 LISTs,
-  // the dearest requests, for every new photo).
-  const sweepObjects = started === 'replaced' || options.pass > 1;
-  const faces = await storeFaces(context, event, version, cutouts, { reanalyse, sweepObjects }, frame);
+  // Face records, and objects under the image's prefix, come only from deliveries that wrote the image's record first.
+  // When our record replaced nothing (neither a record nor an erasure mark), on the first pass, no delivery wrote
+  // before us; one that writes after us finds our record and removes what is not its version, or fails its own writes
+  // (our etag) and removes them on its next pass, as we do. What a record that expired (retention) leaves expires by
+  // itself (face items and objects carry their own retention). Then there is nothing of other versions to remove: no
+  // query of the image's faces, and no listing of the prefix (two S3 LISTs, the dearest requests), for every new photo.
+  const sweep = started === 'replaced' || options.pass > 1;
+  const faces = await storeFaces(context, event, version, cutouts, { reanalyse, sweep }, frame);
   if (faces === 'not current') {
     if (await undoIfErased(context, imageId)) return { status: 'skipped', imageId, reason: 'erased' };
     return 'changed';
@@ -207,6 +208,12 @@ async function undoIfErased(context: StageContext, imageId: string): Promise<boo
   const faces = await context.results.facesOfImage(imageId);
   await context.results.deleteFaces(faces);
   for (const face of faces) report.items.push(`face ${face.faceId}`);
+  // Their face-index entries too, after the records: a recognise stage whose conditional embedding write found a
+  // record added its entry before that write, so before this delete (the note on the face index in recognise.ts).
+  if (context.faceIndex && faces.length > 0) {
+    await context.faceIndex.remove(faces.map((f) => f.faceId));
+    report.items.push(...faces.map((f) => `face-index entry ${f.faceId}`));
+  }
   for (const bucket of [context.buckets.crops, context.buckets.thumbnails]) {
     for (const object of await context.store.list(bucket, imageObjectsPrefix(imageId))) {
       await context.store.delete(bucket, object.key);
@@ -231,7 +238,7 @@ async function storeFaces(
   event: ObjectCreatedEvent,
   version: StoredObject,
   cutouts: FaceCutouts,
-  options: { reanalyse: boolean; sweepObjects: boolean },
+  options: { reanalyse: boolean; sweep: boolean },
   frame: FrameRef | undefined,
 ): Promise<FaceRecord[] | 'not current'> {
   const { store, results, analyser, buckets } = context;
@@ -290,9 +297,9 @@ async function storeFaces(
     };
   }
   if (!(await results.updateImage(imageId, etag, fields))) return 'not current';
-  await removeOtherVersions(context, imageId, faces, [thumbnailKey, ...faces.map((f) => f.thumbnailKey)], {
-    objects: options.sweepObjects,
-  });
+  if (options.sweep) {
+    await removeOtherVersions(context, imageId, faces, [thumbnailKey, ...faces.map((f) => f.thumbnailKey)]);
+  }
   const cropType = contentType(analyser.config.crop.format);
   await inParallel(crops, IO_PARALLELISM, (crop) => store.put(buckets.crops, crop.key, crop.data, cropType));
   if (!(await results.updateImage(imageId, etag, { status: 'done', processedAt: nowIso(context) }))) {
@@ -348,22 +355,21 @@ async function changedSince(
 }
 
 /**
- * Deletes what other versions of the image left: face records beyond the current faces, and (unless `objects` is
- * false) every crop and thumbnail under the image's prefix that the current version does not use. Listing by prefix,
- * rather than trusting the face records, also finds the objects of a version whose records a concurrent delivery
- * overwrote.
+ * Deletes what other versions of the image left: face records beyond the current faces, and every crop and thumbnail
+ * under the image's prefix that the current version does not use. Listing by prefix, rather than trusting the face
+ * records, also finds the objects of a version whose records a concurrent delivery overwrote.
  */
 async function removeOtherVersions(
   context: StorageContext,
   imageId: string,
   faces: readonly FaceRecord[],
   thumbnailKeys: readonly string[],
-  options: { objects: boolean } = { objects: true },
 ): Promise<void> {
   const { store, results, buckets } = context;
   const stale = (await results.facesOfImage(imageId)).filter((f) => f.index >= faces.length);
   await results.deleteFaces(stale);
-  if (!options.objects) return;
+  // Their face-index entries go after the records, as an erasure's do (no current face has their ids).
+  if (stale.length > 0) await context.faceIndex?.remove(stale.map((f) => f.faceId));
   const keep = new Set([...faces.map((f) => f.crop.key), ...thumbnailKeys]);
   for (const bucket of [buckets.crops, buckets.thumbnails]) {
     for (const object of await store.list(bucket, imageObjectsPrefix(imageId))) {

@@ -20,12 +20,12 @@ export async function emotionStage(context: StageContext, event: ObjectCreatedEv
   if (found.status === 'stale') return found;
   const reading = await emotionBackendOf(context).read(found.crop, found.bytes);
   const faceId = found.record.faceId;
+  // The writes answer with the face as they left it: whether its identity came first is known without reading it.
   if (reading.status === 'unread') {
-    if (!(await context.results.setNoEmotion(found.record, event.key, reading.reason))) {
-      return { status: 'stale', reason: 'the face changed while its emotion was read' };
-    }
-    if (found.record.frame) await settleFrame(context, found.record.imageId);
-    await announceIfComplete(context, found.record, { noEmotion: { reason: reading.reason } });
+    const written = await context.results.setNoEmotion(found.record, event.key, reading.reason);
+    if (!written) return { status: 'stale', reason: 'the face changed while its emotion was read' };
+    if (found.record.frame) await settleFrame(context, found.record.imageId, written);
+    await announceIfComplete(context, written, {}, { asWritten: true });
     return { status: 'unread', faceId, reason: reading.reason };
   }
   const written = await context.results.setAppearance(found.record, event.key, {
@@ -35,8 +35,8 @@ export async function emotionStage(context: StageContext, event: ObjectCreatedEv
   });
   if (!written) return { status: 'stale', reason: 'the face changed while its emotion was read' };
   // A face of a video frame: the frame may be settled now (its video's tracks wait for every frame).
-  if (found.record.frame) await settleFrame(context, found.record.imageId);
+  if (found.record.frame) await settleFrame(context, found.record.imageId, written);
   // The last face's emotion of a photo whose identities are decided already: announced here.
-  await announceIfComplete(context, found.record, { emotion: reading.emotion });
+  await announceIfComplete(context, written, {}, { asWritten: true });
   return { status: 'done', faceId, label: reading.emotion.label };
 }
