@@ -4,7 +4,6 @@ import { Worker } from 'node:worker_threads';
 import type { FacepipeConfig } from '../../config';
 import { FacepipeError } from '../../errors';
 import type { FaceVision } from '../analyser';
-import { openStoredCrop } from '../image/storedCrop';
 import {
   type JobRequest,
   reviveBuffers,
@@ -49,24 +48,33 @@ interface Job extends JobRequest {
 interface Slot {
   worker: Worker;
   ready: boolean;
-  job?: Job;
+  /** The jobs sent to the worker and not answered yet (at most `JOBS_PER_WORKER`). */
+  jobs: Job[];
 }
 
 const DEFAULT_SCRIPT = path.join(__dirname, 'visionWorker.js');
+
+/**
+ * Jobs a worker holds at once: the one it runs and the next, so that it starts that one as soon as it is done (or
+ * while the first waits for libvips on libuv's threads) instead of waiting for this thread, busy with the stores and
+ * the table, to send it. More would only take jobs from a worker that becomes free and blur the order below.
+ */
+const JOBS_PER_WORKER = 2;
 
 /** Face jobs first: they finish the images already detected (and free their crops) before new ones start. */
 const FIRST: ReadonlySet<VisionMethod> = new Set(['readAppearance', 'embedFaces']);
 
 /**
- * The vision core on worker threads: `workers` threads each load the models once and run `FaceAnalyser` jobs one at
- * a time, so decoding, detection and the ONNX models (whose runs block the thread they are called on) keep other
+ * The vision core on worker threads: `workers` threads each load the models once and run `FaceAnalyser` jobs (each
+ * holds at most `JOBS_PER_WORKER`), so decoding, detection and the ONNX models (whose runs block the thread they are called on) keep other
  * cores busy while this thread does the stores, the table and the queues. It is a `FaceVision`, so the stages use it
  * as they use a `FaceAnalyser`; what crosses is copied (structured clone), and errors come back with their code.
  *
- * `openCrop` stays in this thread: a stored crop is decoded by libvips off the event loop, and once for both the
- * emotion and the recognise stage (`storedCrop.ts`), into shared memory, so that neither job copies its pixels.
+ * Every image operation runs in the workers, this thread none: the stages give the emotion and the recognise jobs
+ * the stored crop's bytes (`StoredFaceCrop`), which the worker decodes, once for both jobs when they meet in one
+ * worker (`storedCrop.ts`); only the bytes cross, not the crop's pixels.
  *
- * A worker that stops (a crash in native code) fails its job, which the queue retries, and is replaced.
+ * A worker that stops (a crash in native code) fails its jobs, which the queue retries, and is replaced.
  */
 /** How long a stopping worker may take to finish its job and release its models before it is terminated. */
 const CLOSE_GRACE_MS = 30_000;
@@ -127,9 +135,7 @@ export class VisionPool implements FaceVision {
   faceThumbnail: FaceVision['faceThumbnail'] = (...args) => this.call('faceThumbnail', args);
   thumbnail: FaceVision['thumbnail'] = (...args) => this.call('thumbnail', args);
   analyze: FaceVision['analyze'] = (...args) => this.call('analyze', args);
-
-  openCrop: FaceVision['openCrop'] = (bytes, region, face) =>
-    openStoredCrop(bytes, region, face, this.config.decode, { shared: true });
+  openCrop: FaceVision['openCrop'] = (...args) => this.call('openCrop', args);
 
   stats(): VisionPoolStats {
     return structuredClone(this.stats_);
@@ -182,30 +188,32 @@ export class VisionPool implements FaceVision {
   private growIfBusy(): void {
     const waiting = this.waiting.faces.length + this.waiting.images.length;
     if (waiting === 0 || this.slots.length >= this.stats_.workers) return;
-    if (this.slots.some((slot) => !slot.ready || !slot.job)) return;
+    if (this.slots.some((slot) => !slot.ready || slot.jobs.length === 0)) return;
     this.startWorker().catch((error: unknown) => this.failWaiting(error as Error));
   }
 
-  /** Gives waiting jobs to idle workers. */
+  /** Gives waiting jobs to the workers: first to idle ones, then each a next job (up to `JOBS_PER_WORKER`). */
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (!slot.ready || slot.job) continue;
-      const job = this.waiting.faces.shift() ?? this.waiting.images.shift();
-      if (!job) return;
-      slot.job = job;
-      try {
-        slot.worker.postMessage({ id: job.id, method: job.method, args: job.args } satisfies JobRequest);
-      } catch (error) {
-        // Arguments that cannot be cloned (a function, a class instance with private state): the caller's mistake.
-        slot.job = undefined;
-        job.reject(error as Error);
+    for (let held = 0; held < JOBS_PER_WORKER; held++) {
+      for (const slot of this.slots) {
+        if (!slot.ready || slot.jobs.length !== held) continue;
+        const job = this.waiting.faces.shift() ?? this.waiting.images.shift();
+        if (!job) return;
+        slot.jobs.push(job);
+        try {
+          slot.worker.postMessage({ id: job.id, method: job.method, args: job.args } satisfies JobRequest);
+        } catch (error) {
+          // Arguments that cannot be cloned (a function, a class instance with private state): the caller's mistake.
+          slot.jobs.splice(slot.jobs.indexOf(job), 1);
+          job.reject(error as Error);
+        }
       }
     }
   }
 
   private startWorker(): Promise<void> {
     const worker = new Worker(this.script, { workerData: { config: this.config } });
-    const slot: Slot = { worker, ready: false };
+    const slot: Slot = { worker, ready: false, jobs: [] };
     this.slots.push(slot);
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (message: WorkerMessage) => {
@@ -238,9 +246,9 @@ export class VisionPool implements FaceVision {
         if (this.closed) return;
         const stopped = new FacepipeError(
           'INTERNAL',
-          `A vision worker stopped (exit code ${exitCode})${slot.job ? ` during ${slot.job.method}` : ''}.`,
+          `A vision worker stopped (exit code ${exitCode})${slot.jobs.length > 0 ? ` during ${slot.jobs.map((job) => job.method).join(' and ')}` : ''}.`,
         );
-        slot.job?.reject(stopped);
+        for (const job of slot.jobs.splice(0)) job.reject(stopped);
         if (!slot.ready) {
           reject(stopped);
           return;
@@ -252,9 +260,9 @@ export class VisionPool implements FaceVision {
   }
 
   private settle(slot: Slot, message: Extract<WorkerMessage, { id: number }>): void {
-    const job = slot.job;
-    slot.job = undefined;
-    if (!job || job.id !== message.id) throw new Error(`vision worker answered job ${message.id}, not the one it had`);
+    const at = slot.jobs.findIndex((job) => job.id === message.id);
+    if (at < 0) throw new Error(`vision worker answered job ${message.id}, not one it had`);
+    const [job] = slot.jobs.splice(at, 1) as [Job];
     const totals = this.stats_.jobs[job.method] ?? { count: 0, busyMs: 0 };
     totals.count += 1;
     totals.busyMs += message.busyMs;

@@ -42,27 +42,48 @@ describe('the vision pool (models in worker threads)', () => {
     expect(pool.stats().jobs).toMatchObject({ cutOutFaces: { count: 1 }, readAppearance: { count: 1 } });
   });
 
-  it('opens a stored crop into shared memory, which the workers read as the analyser reads its own copy', async () => {
+  it('reads a stored crop from its bytes in the worker, as the analyser reads the crop it opens itself', async () => {
     // Prepare
     const analyser = await sharedAnalyser();
     const cut = await analyser.cutOutFaces(photo('kit_with_rose.jpg'), { keep: 1 });
     const face = cut.faces[0];
     if (!face) throw new Error('no face in the test photo');
+    const stored = { bytes: face.cropBytes, region: face.crop.region, face: face.face };
+    const before = pool.stats().jobs;
 
-    // Act
-    const pooled = await pool.openCrop(face.cropBytes, face.crop.region, face.face);
-    const again = await pool.openCrop(face.cropBytes, face.crop.region, face.face);
-    const local = await analyser.openCrop(face.cropBytes, face.crop.region, face.face);
-    const [appearance, embeddings] = await Promise.all([pool.readAppearance([pooled]), pool.embedFaces([pooled])]);
+    // Act: the emotion and the recognise stage's jobs, given the stored crop's bytes only.
+    const [appearance, embeddings] = await Promise.all([pool.readAppearance([stored]), pool.embedFaces([stored])]);
+    const pooled = await pool.openCrop(stored.bytes, stored.region, stored.face);
+    const local = await analyser.openCrop(stored.bytes, stored.region, stored.face);
 
-    // Assess: one decode, in memory the workers share, with the same pixels and the same answers as in this thread.
-    expect(pooled.pixels.data.buffer).toBeInstanceOf(SharedArrayBuffer);
-    expect(again.pixels).toBe(pooled.pixels);
-    expect(local.pixels.data.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    // Assess: the decoded crop's answers (not those of the pixels before encoding), and no job but the two asked.
     expect(Buffer.compare(pooled.pixels.data, local.pixels.data)).toBe(0);
     expect(pooled.face).toEqual(local.face);
     expect(appearance).toEqual(await analyser.readAppearance([local]));
     expect(embeddings).toEqual(await analyser.embedFaces([local]));
+    expect(embeddings).not.toEqual(await analyser.embedFaces([face.crop]));
+    expect(pool.stats().jobs.readAppearance?.count).toBe((before.readAppearance?.count ?? 0) + 1);
+    expect(pool.stats().jobs.embedFaces?.count).toBe((before.embedFaces?.count ?? 0) + 1);
+  });
+
+  it('fails the job of a stored crop that does not decode with the input error, and carries on', async () => {
+    // Prepare
+    const analyser = await sharedAnalyser();
+    const cut = await analyser.cutOutFaces(photo('kit_with_rose.jpg'), { keep: 1 });
+    const face = cut.faces[0];
+    if (!face) throw new Error('no face in the test photo');
+    const corrupt = { bytes: Buffer.from('not a crop'), region: face.crop.region, face: face.face };
+
+    // Act
+    const error = await pool.embedFaces([corrupt]).catch((e: unknown) => e);
+    const after = await pool.embedFaces([{ ...corrupt, bytes: face.cropBytes }]);
+    const expected = await analyser.embedFaces([{ ...corrupt, bytes: face.cropBytes }]);
+
+    // Assess
+    expect(error).toBeInstanceOf(FacepipeError);
+    expect(error).toMatchObject({ code: 'UNSUPPORTED_FORMAT' });
+    expect(after).toEqual(expected);
+    expect(after[0]?.length).toBeGreaterThan(0);
   });
 
   it("gives an input error with its code, as the analyser's own", async () => {
