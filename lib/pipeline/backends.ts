@@ -1,5 +1,5 @@
 import { FacepipeError } from '../errors';
-import type { FaceCrop, FaceInput, FaceVision } from '../vision/analyser';
+import type { FaceInput, FaceVision } from '../vision/analyser';
 import type { GenderResult } from '../vision/types';
 import {
   type EnrolledPerson,
@@ -37,7 +37,8 @@ export type FaceDescription =
 /** One enrolment photo's face, already checked to be the only face of its photo. */
 export interface EnrolmentFace {
   photo: string;
-  crop: FaceCrop;
+  /** The face's crop; enrolment gives it as stored, so it is read as the recognise stage reads a stored crop. */
+  crop: FaceInput;
   /** The crop encoded as the pipeline stores crops. */
   bytes: Buffer;
 }

@@ -83,11 +83,18 @@ export interface StoredFaceCrop {
 /** What the face analysers read: a crop's pixels, or a stored crop that they decode first. */
 export type FaceInput = FaceCrop | StoredFaceCrop;
 
-/** One face cut out for storage: where it is in the image, its crop, the crop encoded, and its thumbnail. */
+/**
+ * One face cut out for storage: where it is in the image, where its crop is and how good a picture it is, the crop
+ * encoded, and its thumbnail. No pixels: what needs them reads the encoded crop (a `StoredFaceCrop`), as the pipeline's
+ * stages do, so a vision worker sends back only bytes.
+ */
 export interface CutFace {
   /** Box, score and landmarks in original-image pixels. */
   face: DetectedFace;
-  crop: FaceCrop;
+  /** Where the crop sits in the original image, and its size in pixels. */
+  crop: { region: Box; width: number; height: number };
+  /** Read from the crop's pixels, as `analyze` reads it. */
+  quality: FaceQuality;
   /** The crop encoded as the pipeline stores crops (`config.crop`). */
   cropBytes: Buffer;
   /** A small picture of the face (`config.thumbnail.faceSize`), when asked for. */
@@ -256,7 +263,13 @@ export class FaceAnalyser {
           this.encodeCrop(crop),
           options.thumbnails ? this.faceThumbnail(crop) : undefined,
         ]);
-        const cutFace: CutFace = { face: kept[i] as DetectedFace, crop, cropBytes };
+        const { region, pixels } = crop;
+        const cutFace: CutFace = {
+          face: kept[i] as DetectedFace,
+          crop: { region, width: pixels.width, height: pixels.height },
+          quality: faceQuality(crop),
+          cropBytes,
+        };
         if (faceThumbnail) cutFace.thumbnail = faceThumbnail;
         return cutFace;
       }),
