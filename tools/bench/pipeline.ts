@@ -136,8 +136,9 @@ async function pipelineRun(files: string[], child: Extract<Child, { mode: 'pipel
   const seconds = (performance.now() - started) / 1000;
   const elu = performance.eventLoopUtilization(eluBefore);
   const vision = pipeline.visionStats();
-  const threads = cpuByThread(threadsBefore, threadCpuSeconds(), vision?.threads ?? []);
+  const threadsAfter = threadCpuSeconds();
   const cpuSeconds = cpuSecondsSince(cpuBefore);
+  const threads = cpuByThread(threadsBefore, threadsAfter, vision?.threads ?? [], cpuSeconds);
   const profile = await profiler?.stop();
   await pipeline.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
@@ -320,7 +321,7 @@ function markdown(r: Report, workers: number): string {
     '',
     `## Where the time goes (profiled run: the first ${p.images} images, 1 vision worker, ${number(p.seconds)} s)`,
     '',
-    `CPU by thread: main ${number(p.threads.main)} s (event loop busy ${number(p.mainBusyMs / 1000)} s), vision worker ${number(p.threads.workers)} s, other threads ${number(p.threads.other)} s (libuv's pool: libvips for crops opened in the main thread, files, LevelDB; V8's helpers).`,
+    `CPU by thread: main ${number(p.threads.main)} s (event loop busy ${number(p.mainBusyMs / 1000)} s), vision worker ${number(p.threads.workers)} s, other threads ${number(p.threads.other)} s (libuv's pool: the workers' libvips decodes and encodes, files, LevelDB; libvips' own threads; V8's helpers; with those that ended during the run). The main thread does no image work: the vision workers decode, crop, encode and read every crop.`,
     '',
     '### The vision worker, by job (ms per image)',
     '',
