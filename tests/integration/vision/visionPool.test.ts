@@ -91,6 +91,31 @@ describe('the vision pool (models in worker threads)', () => {
     expect(after[0]?.length).toBeGreaterThan(0);
   });
 
+  it('holds two jobs per worker and answers each with its own result, whatever order they end in', async () => {
+    // Prepare
+    const analyser = await sharedAnalyser();
+    const bytes = photo('obama1.jpg');
+    const cut = await analyser.cutOutFaces(bytes, { keep: 1 });
+    const face = cut.faces[0];
+    if (!face) throw new Error('no face in the test photo');
+    const stored = { bytes: face.cropBytes, region: face.crop.region, face: face.face };
+    const slots = (pool as unknown as { slots: { jobs: unknown[] }[] }).slots;
+
+    // Act: a long job, then two short ones that may end before it.
+    const cutting = pool.cutOutFaces(bytes, { keep: 1 });
+    const embedding = pool.embedFaces([stored]);
+    const reading = pool.readAppearance([stored]);
+    const held = slots.map((slot) => slot.jobs.length);
+    const [pooledCut, embeddings, appearance] = await Promise.all([cutting, embedding, reading]);
+
+    // Assess
+    expect(held).toEqual([2]);
+    expect(pooledCut).toEqual(cut);
+    expect(embeddings).toEqual(await analyser.embedFaces([stored]));
+    expect(appearance).toEqual(await analyser.readAppearance([stored]));
+    expect(slots.map((slot) => slot.jobs.length)).toEqual([0]);
+  });
+
   it("gives an input error with its code, as the analyser's own", async () => {
     // Act
     const error = await pool.cutOutFaces(Buffer.from('not an image at all')).catch((e: unknown) => e);
