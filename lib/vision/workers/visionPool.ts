@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { FacepipeConfig } from '../../config';
 import { FacepipeError } from '../../errors';
-import type { FaceVision } from '../analyser';
+import type { FaceInput, FaceVision } from '../analyser';
 import {
   type JobRequest,
   reviveBuffers,
@@ -43,6 +43,8 @@ interface Job extends JobRequest {
   reject: (error: Error) => void;
   /** The caller's timings object, filled with the worker's. */
   timings?: Record<string, number>;
+  /** Which stored crop a face job reads (`cropOf`), to send it where that crop was decoded. */
+  crop?: string;
 }
 
 interface Slot {
@@ -60,6 +62,9 @@ const DEFAULT_SCRIPT = path.join(__dirname, 'visionWorker.js');
  * the table, to send it. More would only take jobs from a worker that becomes free and blur the order below.
  */
 const JOBS_PER_WORKER = 2;
+
+/** Stored crops remembered with the worker that last read them (about as many as a worker keeps decoded). */
+const REMEMBERED_CROPS = 256;
 
 /** Face jobs first: they finish the images already detected (and free their crops) before new ones start. */
 const FIRST: ReadonlySet<VisionMethod> = new Set(['readAppearance', 'embedFaces']);
@@ -83,6 +88,8 @@ export class VisionPool implements FaceVision {
   private readonly slots: Slot[] = [];
   private readonly waiting: { faces: Job[]; images: Job[] } = { faces: [], images: [] };
   private readonly stats_: VisionPoolStats;
+  /** The worker that last read each stored crop, most recent last (`REMEMBERED_CROPS` of them). */
+  private readonly cropReaders = new Map<string, Slot>();
   private nextId = 1;
   private closed = false;
   /** Why workers cannot start, once one failed to (missing models): every job then fails with it. */
@@ -177,6 +184,7 @@ export class VisionPool implements FaceVision {
         resolve: resolve as (value: unknown) => void,
         reject,
         timings,
+        crop: FIRST.has(method) ? cropOf(sent[0]) : undefined,
       };
       (FIRST.has(method) ? this.waiting.faces : this.waiting.images).push(job);
       this.dispatch();
@@ -192,23 +200,45 @@ export class VisionPool implements FaceVision {
     this.startWorker().catch((error: unknown) => this.failWaiting(error as Error));
   }
 
-  /** Gives waiting jobs to the workers: first to idle ones, then each a next job (up to `JOBS_PER_WORKER`). */
+  /** Gives waiting jobs, face jobs first, to workers with room (each holds up to `JOBS_PER_WORKER`). */
   private dispatch(): void {
-    for (let held = 0; held < JOBS_PER_WORKER; held++) {
-      for (const slot of this.slots) {
-        if (!slot.ready || slot.jobs.length !== held) continue;
-        const job = this.waiting.faces.shift() ?? this.waiting.images.shift();
-        if (!job) return;
-        slot.jobs.push(job);
-        try {
-          slot.worker.postMessage({ id: job.id, method: job.method, args: job.args } satisfies JobRequest);
-        } catch (error) {
-          // Arguments that cannot be cloned (a function, a class instance with private state): the caller's mistake.
-          slot.jobs.splice(slot.jobs.indexOf(job), 1);
-          job.reject(error as Error);
-        }
+    for (;;) {
+      const queue = this.waiting.faces.length > 0 ? this.waiting.faces : this.waiting.images;
+      const job = queue[0];
+      if (!job) return;
+      const slot = this.workerFor(job);
+      if (!slot) return;
+      queue.shift();
+      slot.jobs.push(job);
+      try {
+        slot.worker.postMessage({ id: job.id, method: job.method, args: job.args } satisfies JobRequest);
+      } catch (error) {
+        // Arguments that cannot be cloned (a function, a class instance with private state): the caller's mistake.
+        slot.jobs.splice(slot.jobs.indexOf(job), 1);
+        job.reject(error as Error);
       }
     }
+  }
+
+  /**
+   * The worker for a job: for a stored crop's job, the worker that read that crop last, if it has room (the emotion
+   * and the recognise job of a crop then decode it once: the worker keeps it decoded); else the least busy with room.
+   */
+  private workerFor(job: Job): Slot | undefined {
+    const open = this.slots.filter((slot) => slot.ready && slot.jobs.length < JOBS_PER_WORKER);
+    if (open.length === 0) return undefined;
+    const reader = job.crop === undefined ? undefined : this.cropReaders.get(job.crop);
+    const chosen =
+      reader && open.includes(reader) ? reader : open.reduce((a, b) => (b.jobs.length < a.jobs.length ? b : a));
+    if (job.crop !== undefined) {
+      this.cropReaders.delete(job.crop);
+      this.cropReaders.set(job.crop, chosen);
+      for (const crop of this.cropReaders.keys()) {
+        if (this.cropReaders.size <= REMEMBERED_CROPS) break;
+        this.cropReaders.delete(crop);
+      }
+    }
+    return chosen;
   }
 
   private startWorker(): Promise<void> {
@@ -282,4 +312,15 @@ export class VisionPool implements FaceVision {
   private failWaiting(error: Error): void {
     for (const job of [...this.waiting.faces.splice(0), ...this.waiting.images.splice(0)]) job.reject(error);
   }
+}
+
+/**
+ * What names the stored crop a face job reads, when it reads one (the emotion and recognise stages' jobs): its size
+ * and where it sits in its image. A hint for choosing a worker only; the worker's decoded crops are keyed by content.
+ */
+function cropOf(faces: unknown): string | undefined {
+  const [first] = Array.isArray(faces) ? (faces as FaceInput[]) : [];
+  if (!first || 'pixels' in first) return undefined;
+  const { x, y, width, height } = first.region;
+  return `${first.bytes.length} ${x} ${y} ${width} ${height}`;
 }

@@ -143,3 +143,36 @@ describe('the vision pool (models in worker threads)', () => {
     expect(pool.stats().replaced).toBe(1);
   });
 });
+
+describe('a vision pool of two workers', () => {
+  let pool: VisionPool;
+
+  beforeAll(async () => {
+    pool = await VisionPool.start(testConfig(), { workers: 2, initialWorkers: 2, script: builtVisionWorker() });
+  });
+
+  afterAll(async () => {
+    await pool.close();
+  });
+
+  it("sends a stored crop's jobs to the worker that read it, which decodes it once for both", async () => {
+    // Prepare
+    const analyser = await sharedAnalyser();
+    const cut = await analyser.cutOutFaces(photo('obama1.jpg'), { keep: 1 });
+    const face = cut.faces[0];
+    if (!face) throw new Error('no face in the test photo');
+    const stored = { bytes: face.cropBytes, region: face.crop.region, face: face.face };
+    const slots = (pool as unknown as { slots: { jobs: { method: string }[] }[] }).slots;
+
+    // Act: the emotion stage's job, then the recognise stage's, while the other worker is idle.
+    const reading = pool.readAppearance([stored]);
+    const embedding = pool.embedFaces([stored]);
+    const held = slots.map((slot) => slot.jobs.map((job) => job.method));
+    const [appearance, embeddings] = await Promise.all([reading, embedding]);
+
+    // Assess
+    expect(held).toEqual([['readAppearance', 'embedFaces'], []]);
+    expect(appearance).toEqual(await analyser.readAppearance([stored]));
+    expect(embeddings).toEqual(await analyser.embedFaces([stored]));
+  });
+});
