@@ -259,7 +259,7 @@ async function storeFaces(
       box: face.box,
       landmarks: face.landmarks,
       score: face.score,
-      crop: { key, ...crop },
+      crop: { key, region: crop.region, width: crop.width, height: crop.height },
       thumbnailKey: faceThumbKey,
       detectedAt,
       quality,
