@@ -1,5 +1,5 @@
 import { FacepipeError } from '../errors';
-import type { FaceCrop, FaceVision } from '../vision/analyser';
+import type { FaceInput, FaceVision } from '../vision/analyser';
 import type { GenderResult } from '../vision/types';
 import {
   type EnrolledPerson,
@@ -26,8 +26,8 @@ export type EmotionReading =
 
 export interface EmotionBackend {
   readonly name: BackendName;
-  /** Emotion (and age/gender when available, always both or neither) of the face in a crop. */
-  read(crop: FaceCrop, cropBytes: Buffer): Promise<EmotionReading>;
+  /** Emotion (and age/gender when available, always both or neither) of the face in a crop (`cropBytes` encoded). */
+  read(crop: FaceInput, cropBytes: Buffer): Promise<EmotionReading>;
 }
 
 /** What a recognition backend stores on a face record to decide later, with its siblings, who the face is. */
@@ -38,7 +38,8 @@ export type FaceDescription =
 /** One enrolment photo's face, already checked to be the only face of its photo. */
 export interface EnrolmentFace {
   photo: string;
-  crop: FaceCrop;
+  /** The face's crop; enrolment gives it as stored, so it is read as the recognise stage reads a stored crop. */
+  crop: FaceInput;
   /** The crop encoded as the pipeline stores crops. */
   bytes: Buffer;
 }
@@ -58,8 +59,8 @@ export interface RecognitionBackend {
   ruleFor(people: number): IdentificationRule;
   /** The similarity an unknown face is given when no person is close at all. */
   readonly noMatch: number;
-  /** Describes the face in a crop (an embedding, or a collection's matches). */
-  describe(crop: FaceCrop, cropBytes: Buffer): Promise<FaceDescription>;
+  /** Describes the face in a crop, `cropBytes` encoded (an embedding, or a collection's matches). */
+  describe(crop: FaceInput, cropBytes: Buffer): Promise<FaceDescription>;
   /** Whether a face record holds this backend's description. */
   described(face: FaceRecord): boolean;
   /** Face × person similarities of faces this backend described (`-Infinity`: no evidence for that pair). */
@@ -102,7 +103,7 @@ export class OnnxEmotionBackend implements EmotionBackend {
 
   constructor(private readonly analyser: FaceVision) {}
 
-  async read(crop: FaceCrop): Promise<EmotionReading> {
+  async read(crop: FaceInput): Promise<EmotionReading> {
     const [appearance] = await this.analyser.readAppearance([crop]);
     if (!appearance) throw new Error('the emotion model returned no result');
     const { label, confidence, scores, rekognition } = appearance.emotion;
@@ -130,7 +131,7 @@ export class OnnxRecognitionBackend implements RecognitionBackend {
     return identificationRule(this.analyser.config.recognition, people);
   }
 
-  async describe(crop: FaceCrop): Promise<FaceDescription> {
+  async describe(crop: FaceInput): Promise<FaceDescription> {
     const [embedding] = await this.analyser.embedFaces([crop]);
     if (!embedding) throw new Error('the embedder returned no result');
     return { kind: 'embedding', embedding };

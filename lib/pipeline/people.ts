@@ -145,7 +145,10 @@ export async function enrolPerson(context: StageContext, enrolment: Enrolment): 
       );
     }
     const [cut] = cutouts.faces;
-    if (cut) faces.push({ photo: photo.name, crop: cut.crop, bytes: cut.cropBytes });
+    if (cut) {
+      const crop = { bytes: cut.cropBytes, region: cut.crop.region, face: cut.face };
+      faces.push({ photo: photo.name, crop, bytes: cut.cropBytes });
+    }
   }
   const backend = recognitionBackendOf(context);
   const added = await backend.enrol(personId, faces);

@@ -69,11 +69,32 @@ export interface FaceCrop {
   face: DetectedFace;
 }
 
-/** One face cut out for storage: where it is in the image, its crop, the crop encoded, and its thumbnail. */
+/**
+ * A face crop as the pipeline stores it: its encoded bytes, where it sits in the original image, and the face there
+ * (original-image pixels). The analysers decode it where they run — in a vision worker, for the pool — so the thread
+ * that reads it from the store does no image work.
+ */
+export interface StoredFaceCrop {
+  bytes: Buffer;
+  region: Box;
+  face: DetectedFace;
+}
+
+/** What the face analysers read: a crop's pixels, or a stored crop that they decode first. */
+export type FaceInput = FaceCrop | StoredFaceCrop;
+
+/**
+ * One face cut out for storage: where it is in the image, where its crop is and how good a picture it is, the crop
+ * encoded, and its thumbnail. No pixels: what needs them reads the encoded crop (a `StoredFaceCrop`), as the pipeline's
+ * stages do, so a vision worker sends back only bytes.
+ */
 export interface CutFace {
   /** Box, score and landmarks in original-image pixels. */
   face: DetectedFace;
-  crop: FaceCrop;
+  /** Where the crop sits in the original image, and its size in pixels. */
+  crop: { region: Box; width: number; height: number };
+  /** Read from the crop's pixels, as `analyze` reads it. */
+  quality: FaceQuality;
   /** The crop encoded as the pipeline stores crops (`config.crop`). */
   cropBytes: Buffer;
   /** A small picture of the face (`config.thumbnail.faceSize`), when asked for. */
@@ -242,7 +263,13 @@ export class FaceAnalyser {
           this.encodeCrop(crop),
           options.thumbnails ? this.faceThumbnail(crop) : undefined,
         ]);
-        const cutFace: CutFace = { face: kept[i] as DetectedFace, crop, cropBytes };
+        const { region, pixels } = crop;
+        const cutFace: CutFace = {
+          face: kept[i] as DetectedFace,
+          crop: { region, width: pixels.width, height: pixels.height },
+          quality: faceQuality(crop),
+          cropBytes,
+        };
         if (faceThumbnail) cutFace.thumbnail = faceThumbnail;
         return cutFace;
       }),
@@ -257,14 +284,25 @@ export class FaceAnalyser {
     return openStoredCrop(bytes, region, face, this.config.decode);
   }
 
+  /** The pixels of each face: a stored crop decoded (once for the emotion and the recognise stage: `storedCrop.ts`). */
+  private openCrops(faces: readonly FaceInput[]): Promise<FaceCrop[]> {
+    return Promise.all(
+      faces.map((face) => ('pixels' in face ? face : this.openCrop(face.bytes, face.region, face.face))),
+    );
+  }
+
   /** Identity embeddings (L2-normalised), all faces in one batch when the model allows. */
-  embedFaces(crops: readonly FaceCrop[]): Promise<Float32Array[]> {
+  async embedFaces(faces: readonly FaceInput[]): Promise<Float32Array[]> {
+    const crops = await this.openCrops(faces);
     return this.embedder.embed(crops.map((c) => ({ image: c.pixels, landmarks: c.face.landmarks })));
   }
 
   /** Emotion, and age/gender when that analyser is on, all faces in one batch. */
-  async readAppearance(crops: readonly FaceCrop[], timings: StageTimings = emptyTimings()): Promise<Appearance[]> {
+  async readAppearance(faces: readonly FaceInput[], timings: StageTimings = emptyTimings()): Promise<Appearance[]> {
     let mark = performance.now();
+    const crops = await this.openCrops(faces);
+    timings.decode += performance.now() - mark;
+    mark = performance.now();
     const emotions = await this.emotion.classify(crops.map((crop) => ({ image: crop.pixels, box: crop.face.box })));
     timings.emotion += performance.now() - mark;
     mark = performance.now();

@@ -29,11 +29,16 @@ export function threadCpuSeconds(): Map<number, number> {
 /** USER_HZ, 100 on every Linux architecture Node supports. */
 const TICKS_PER_SECOND = 100;
 
-/** CPU seconds since `before`, split into the main thread, the given threads, and all others. */
+/**
+ * CPU seconds since `before`, split into the main thread, the given threads, and all others. With `processSeconds`
+ * (the process's CPU seconds over the same time, `process.cpuUsage`), the others are what the process used beyond the
+ * main thread and the given ones, so that threads which ended meanwhile (libvips lets idle pool threads go) count too.
+ */
 export function cpuByThread(
   before: Map<number, number>,
   after: Map<number, number>,
   workers: readonly number[],
+  processSeconds?: number,
 ): { main: number; workers: number; other: number } {
   const since = (tid: number) => (after.get(tid) ?? 0) - (before.get(tid) ?? 0);
   let main = 0;
@@ -44,5 +49,6 @@ export function cpuByThread(
     else if (workers.includes(tid)) inWorkers += since(tid);
     else other += since(tid);
   }
+  if (processSeconds !== undefined) other = Math.max(other, processSeconds - main - inWorkers);
   return { main, workers: inWorkers, other };
 }

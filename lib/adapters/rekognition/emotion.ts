@@ -1,6 +1,6 @@
 import { DetectFacesCommand, type FaceDetail, type RekognitionClient } from '@aws-sdk/client-rekognition';
 import type { EmotionBackend, EmotionReading } from '../../pipeline/backends';
-import type { FaceCrop } from '../../vision/analyser';
+import type { FaceInput } from '../../vision/analyser';
 import { EMOTIONS, type Emotion, REKOGNITION_EMOTIONS, type RekognitionEmotion } from '../../vision/types';
 import { rekognitionImageBytes } from './image';
 
@@ -80,9 +80,9 @@ export class RekognitionEmotionBackend implements EmotionBackend {
 
   constructor(private readonly client: RekognitionClient) {}
 
-  async read(crop: FaceCrop, cropBytes: Buffer): Promise<EmotionReading> {
+  async read(_crop: FaceInput, cropBytes: Buffer): Promise<EmotionReading> {
     const { FaceDetails } = await this.client.send(
-      new DetectFacesCommand({ Image: { Bytes: await rekognitionImageBytes(crop, cropBytes) }, Attributes: ['ALL'] }),
+      new DetectFacesCommand({ Image: { Bytes: await rekognitionImageBytes(cropBytes) }, Attributes: ['ALL'] }),
     );
     const detail = mainFace(FaceDetails ?? []);
     if (!detail) return { status: 'unread', reason: 'Rekognition DetectFaces found no face in the crop' };

@@ -9,7 +9,7 @@ import { FacepipeError } from '../../errors';
 import type { EnrolmentAdditions, EnrolmentFace, FaceDescription, RecognitionBackend } from '../../pipeline/backends';
 import type { EnrolledPerson, IdentificationRule, SimilarityMatrix } from '../../pipeline/recognition';
 import type { FaceRecord, IndexedFace, PersonRecord, RekognitionMatch } from '../../pipeline/records';
-import type { FaceCrop } from '../../vision/analyser';
+import type { FaceInput } from '../../vision/analyser';
 import { deleteIndexedFaces } from './collection';
 import { isAwsError, missingCollection } from './errors';
 import { rekognitionImageBytes } from './image';
@@ -92,12 +92,12 @@ export class RekognitionRecognitionBackend implements RecognitionBackend {
    * checked when the backend is made): no matches, so the face is unknown. Throttling and other errors are thrown
    * for the queue to retry.
    */
-  async describe(crop: FaceCrop, cropBytes: Buffer): Promise<FaceDescription> {
+  async describe(_crop: FaceInput, cropBytes: Buffer): Promise<FaceDescription> {
     try {
       const response = await this.client.send(
         new SearchFacesByImageCommand({
           CollectionId: this.collectionId,
-          Image: { Bytes: await rekognitionImageBytes(crop, cropBytes) },
+          Image: { Bytes: await rekognitionImageBytes(cropBytes) },
           FaceMatchThreshold: this.matchThreshold,
           MaxFaces: SEARCH_MAX_FACES,
         }),
@@ -156,7 +156,7 @@ export class RekognitionRecognitionBackend implements RecognitionBackend {
       response = await this.client.send(
         new IndexFacesCommand({
           CollectionId: this.collectionId,
-          Image: { Bytes: await rekognitionImageBytes(face.crop, face.bytes) },
+          Image: { Bytes: await rekognitionImageBytes(face.bytes) },
           ExternalImageId: personId,
           MaxFaces: 1,
           QualityFilter: 'AUTO',

@@ -1,6 +1,5 @@
 import { describeError, FacepipeError, fileTooLarge, isInputError, isInputErrorCode } from '../../errors';
 import type { FaceCutouts } from '../../vision/analyser';
-import { faceQuality } from '../../vision/image/faceQuality';
 import { containerName, videoContainerOf } from '../../vision/video/container';
 import { DEVICES_FOLDER, deviceUploadRefusal } from '../devices';
 import type { ErasureReport } from '../erasure';
@@ -254,7 +253,7 @@ async function storeFaces(
   const faces: FaceRecord[] = [];
   const crops: { key: string; data: Buffer }[] = [];
   const faceThumbnails: { key: string; data: Buffer }[] = [];
-  for (const [index, { face, crop, cropBytes, thumbnail }] of cutouts.faces.entries()) {
+  for (const [index, { face, crop, quality, cropBytes, thumbnail }] of cutouts.faces.entries()) {
     const faceThumbKey = faceThumbnailKeyOf(imageId, etag, index, thumbExt);
     faceThumbnails.push({ key: faceThumbKey, data: thumbnail as Buffer });
     const key = cropKeyOf(imageId, etag, index, ext);
@@ -267,10 +266,10 @@ async function storeFaces(
       box: face.box,
       landmarks: face.landmarks,
       score: face.score,
-      crop: { key, region: crop.region, width: crop.pixels.width, height: crop.pixels.height },
+      crop: { key, region: crop.region, width: crop.width, height: crop.height },
       thumbnailKey: faceThumbKey,
       detectedAt,
-      quality: faceQuality(crop),
+      quality,
       ...(frame ? { frame } : {}),
     });
   }

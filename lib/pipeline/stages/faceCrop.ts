@@ -1,12 +1,15 @@
-import type { FaceCrop } from '../../vision/analyser';
+import type { StoredFaceCrop } from '../../vision/analyser';
 import { parseCropKey } from '../ids';
 import type { ObjectCreatedEvent } from '../ports';
 import type { FaceRecord } from '../records';
 import type { StageContext } from './context';
 
-/** A stored crop: its bytes as stored (what a remote backend is sent) and decoded for the local analysers. */
+/**
+ * A stored crop: its bytes as stored (what a remote backend is sent), and as the local analysers take it (they decode
+ * it where they run, in a vision worker for the local pipeline).
+ */
 export interface StoredCrop {
-  crop: FaceCrop;
+  crop: StoredFaceCrop;
   bytes: Buffer;
 }
 
@@ -33,5 +36,11 @@ export async function loadCrop(context: StageContext, event: ObjectCreatedEvent)
   if ('error' in object) throw object.error;
   if (!object.found) return { status: 'stale', reason: 'the crop was deleted' };
   const bytes = object.found.body;
-  return { status: 'found', record, crop: await context.analyser.openCrop(bytes, record.crop.region, record), bytes };
+  const { box, score, landmarks } = record;
+  return {
+    status: 'found',
+    record,
+    crop: { bytes, region: record.crop.region, face: { box, score, landmarks } },
+    bytes,
+  };
 }

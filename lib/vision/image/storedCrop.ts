@@ -6,10 +6,10 @@ import { faceInRegion } from './faceGeometry';
 
 /**
  * The decoded pixels of recently opened crops, by the SHA-1 of their bytes, the least recently used dropped beyond
- * `budgetBytes`. The emotion and recognise stages of one process open the same stored crop (locally, and in a test
- * harness that runs the functions in one process): the second opening reuses the first's pixels. Keyed by content,
- * so it can never give pixels other than those the bytes decode to (under the same limits); the pixels are shared,
- * and read only.
+ * `budgetBytes`. The emotion and recognise stages open the same stored crop (in one vision worker, in one process's
+ * analyser, in a test harness that runs the functions in one process): the second opening reuses the first's pixels.
+ * Keyed by content, so it can never give pixels other than those the bytes decode to (under the same limits); the
+ * pixels are shared, and read only. One cache per thread (module state).
  */
 class DecodedCrops {
   private readonly entries = new Map<string, { pixels: Promise<ScaledRgbImage>; bytes: number }>();
@@ -17,8 +17,8 @@ class DecodedCrops {
 
   constructor(private readonly budgetBytes: number) {}
 
-  open(bytes: Buffer, limits: DecodeLimits, shared: boolean): Promise<ScaledRgbImage> {
-    const key = `${createHash('sha1').update(bytes).digest('base64')} ${shared} ${JSON.stringify(limits)}`;
+  open(bytes: Buffer, limits: DecodeLimits): Promise<ScaledRgbImage> {
+    const key = `${createHash('sha1').update(bytes).digest('base64')} ${JSON.stringify(limits)}`;
     const found = this.entries.get(key);
     if (found) {
       // Most recently used last.
@@ -26,8 +26,7 @@ class DecodedCrops {
       this.entries.set(key, found);
       return found.pixels;
     }
-    const decoded = decodeWhole(bytes, limits);
-    const entry = { pixels: shared ? decoded.then(inSharedMemory) : decoded, bytes: 0 };
+    const entry = { pixels: decodeWhole(bytes, limits), bytes: 0 };
     this.entries.set(key, entry);
     entry.pixels.then(
       (pixels) => {
@@ -57,32 +56,18 @@ async function decodeWhole(bytes: Buffer, limits: DecodeLimits): Promise<ScaledR
   return decodeRgb(bytes, header, limits, header.width, header.height);
 }
 
-/**
- * The pixels in memory that worker threads share rather than copy: the emotion and the recognise job of a crop each
- * send them to a vision worker, and a structured clone would copy 192 KiB each time on this thread and the worker's.
- */
-function inSharedMemory(image: ScaledRgbImage): ScaledRgbImage {
-  const data = Buffer.from(new SharedArrayBuffer(image.data.length));
-  data.set(image.data);
-  return { ...image, data };
-}
-
 /** About a hundred crops of the default size (256 px, 192 KiB of pixels each). */
 const DECODED_CROPS_BUDGET_BYTES = 20 * 1024 * 1024;
 
 const recentCrops = new DecodedCrops(DECODED_CROPS_BUDGET_BYTES);
 
-/**
- * A stored crop again as a `FaceCrop`, given where it sits in the original image and the face there. `shared`: its
- * pixels in shared memory, for crops sent to vision workers (read only, like every opened crop's).
- */
+/** A stored crop again as a `FaceCrop`, given where it sits in the original image and the face there. */
 export async function openStoredCrop(
   bytes: Buffer,
   region: Box,
   face: DetectedFace,
   limits: DecodeLimits,
-  options: { shared?: boolean } = {},
 ): Promise<FaceCrop> {
-  const pixels = await recentCrops.open(bytes, limits, options.shared ?? false);
+  const pixels = await recentCrops.open(bytes, limits);
   return { pixels, region, face: faceInRegion(face, region, pixels.width, pixels.height) };
 }

@@ -6,13 +6,10 @@ import type { FaceAnalyser } from '../analyser';
  * arguments; everything crosses by structured clone (a copy: pixels, bytes, numbers).
  */
 
-/** The analyser's methods a worker runs (all but `openCrop`, which the pool keeps: see `VisionPool.openCrop`). */
-export type VisionMethod = Exclude<
-  {
-    [K in keyof FaceAnalyser]: FaceAnalyser[K] extends (...args: never[]) => unknown ? K : never;
-  }[keyof FaceAnalyser],
-  'openCrop'
->;
+/** The analyser's methods a worker runs: all of them. */
+export type VisionMethod = {
+  [K in keyof FaceAnalyser]: FaceAnalyser[K] extends (...args: never[]) => unknown ? K : never;
+}[keyof FaceAnalyser];
 
 /** The argument a method fills with its stage timings, when it takes one (`StageTimings`). */
 export const TIMINGS_ARGUMENT: Partial<Record<VisionMethod, number>> = { locateFaces: 2, readAppearance: 1 };

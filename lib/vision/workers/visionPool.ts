@@ -3,8 +3,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { FacepipeConfig } from '../../config';
 import { FacepipeError } from '../../errors';
-import type { FaceVision } from '../analyser';
-import { openStoredCrop } from '../image/storedCrop';
+import type { FaceInput, FaceVision } from '../analyser';
 import {
   type JobRequest,
   reviveBuffers,
@@ -44,29 +43,43 @@ interface Job extends JobRequest {
   reject: (error: Error) => void;
   /** The caller's timings object, filled with the worker's. */
   timings?: Record<string, number>;
+  /** Which stored crop a face job reads (`cropOf`), to send it where that crop was decoded. */
+  crop?: string;
 }
 
 interface Slot {
   worker: Worker;
   ready: boolean;
-  job?: Job;
+  /** The jobs sent to the worker and not answered yet (at most `JOBS_PER_WORKER`). */
+  jobs: Job[];
 }
 
 const DEFAULT_SCRIPT = path.join(__dirname, 'visionWorker.js');
+
+/**
+ * Jobs a worker holds at once: the one it runs and the next, so that it starts that one as soon as it is done (or
+ * while the first waits for libvips on libuv's threads) instead of waiting for this thread, busy with the stores and
+ * the table, to send it. More would only take jobs from a worker that becomes free and blur the order below.
+ */
+const JOBS_PER_WORKER = 2;
+
+/** Stored crops remembered with the worker that last read them (about as many as a worker keeps decoded). */
+const REMEMBERED_CROPS = 256;
 
 /** Face jobs first: they finish the images already detected (and free their crops) before new ones start. */
 const FIRST: ReadonlySet<VisionMethod> = new Set(['readAppearance', 'embedFaces']);
 
 /**
- * The vision core on worker threads: `workers` threads each load the models once and run `FaceAnalyser` jobs one at
- * a time, so decoding, detection and the ONNX models (whose runs block the thread they are called on) keep other
+ * The vision core on worker threads: `workers` threads each load the models once and run `FaceAnalyser` jobs (each
+ * holds at most `JOBS_PER_WORKER`), so decoding, detection and the ONNX models (whose runs block the thread they are called on) keep other
  * cores busy while this thread does the stores, the table and the queues. It is a `FaceVision`, so the stages use it
  * as they use a `FaceAnalyser`; what crosses is copied (structured clone), and errors come back with their code.
  *
- * `openCrop` stays in this thread: a stored crop is decoded by libvips off the event loop, and once for both the
- * emotion and the recognise stage (`storedCrop.ts`), into shared memory, so that neither job copies its pixels.
+ * Every image operation runs in the workers, this thread none: the stages give the emotion and the recognise jobs
+ * the stored crop's bytes (`StoredFaceCrop`), which the worker decodes, once for both jobs when they meet in one
+ * worker (`storedCrop.ts`); only the bytes cross, not the crop's pixels.
  *
- * A worker that stops (a crash in native code) fails its job, which the queue retries, and is replaced.
+ * A worker that stops (a crash in native code) fails its jobs, which the queue retries, and is replaced.
  */
 /** How long a stopping worker may take to finish its job and release its models before it is terminated. */
 const CLOSE_GRACE_MS = 30_000;
@@ -75,6 +88,8 @@ export class VisionPool implements FaceVision {
   private readonly slots: Slot[] = [];
   private readonly waiting: { faces: Job[]; images: Job[] } = { faces: [], images: [] };
   private readonly stats_: VisionPoolStats;
+  /** The worker that last read each stored crop, most recent last (`REMEMBERED_CROPS` of them). */
+  private readonly cropReaders = new Map<string, Slot>();
   private nextId = 1;
   private closed = false;
   /** Why workers cannot start, once one failed to (missing models): every job then fails with it. */
@@ -127,9 +142,7 @@ export class VisionPool implements FaceVision {
   faceThumbnail: FaceVision['faceThumbnail'] = (...args) => this.call('faceThumbnail', args);
   thumbnail: FaceVision['thumbnail'] = (...args) => this.call('thumbnail', args);
   analyze: FaceVision['analyze'] = (...args) => this.call('analyze', args);
-
-  openCrop: FaceVision['openCrop'] = (bytes, region, face) =>
-    openStoredCrop(bytes, region, face, this.config.decode, { shared: true });
+  openCrop: FaceVision['openCrop'] = (...args) => this.call('openCrop', args);
 
   stats(): VisionPoolStats {
     return structuredClone(this.stats_);
@@ -171,6 +184,7 @@ export class VisionPool implements FaceVision {
         resolve: resolve as (value: unknown) => void,
         reject,
         timings,
+        crop: FIRST.has(method) ? cropOf(sent[0]) : undefined,
       };
       (FIRST.has(method) ? this.waiting.faces : this.waiting.images).push(job);
       this.dispatch();
@@ -182,30 +196,54 @@ export class VisionPool implements FaceVision {
   private growIfBusy(): void {
     const waiting = this.waiting.faces.length + this.waiting.images.length;
     if (waiting === 0 || this.slots.length >= this.stats_.workers) return;
-    if (this.slots.some((slot) => !slot.ready || !slot.job)) return;
+    if (this.slots.some((slot) => !slot.ready || slot.jobs.length === 0)) return;
     this.startWorker().catch((error: unknown) => this.failWaiting(error as Error));
   }
 
-  /** Gives waiting jobs to idle workers. */
+  /** Gives waiting jobs, face jobs first, to workers with room (each holds up to `JOBS_PER_WORKER`). */
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (!slot.ready || slot.job) continue;
-      const job = this.waiting.faces.shift() ?? this.waiting.images.shift();
+    for (;;) {
+      const queue = this.waiting.faces.length > 0 ? this.waiting.faces : this.waiting.images;
+      const job = queue[0];
       if (!job) return;
-      slot.job = job;
+      const slot = this.workerFor(job);
+      if (!slot) return;
+      queue.shift();
+      slot.jobs.push(job);
       try {
         slot.worker.postMessage({ id: job.id, method: job.method, args: job.args } satisfies JobRequest);
       } catch (error) {
         // Arguments that cannot be cloned (a function, a class instance with private state): the caller's mistake.
-        slot.job = undefined;
+        slot.jobs.splice(slot.jobs.indexOf(job), 1);
         job.reject(error as Error);
       }
     }
   }
 
+  /**
+   * The worker for a job: for a stored crop's job, the worker that read that crop last, if it has room (the emotion
+   * and the recognise job of a crop then decode it once: the worker keeps it decoded); else the least busy with room.
+   */
+  private workerFor(job: Job): Slot | undefined {
+    const open = this.slots.filter((slot) => slot.ready && slot.jobs.length < JOBS_PER_WORKER);
+    if (open.length === 0) return undefined;
+    const reader = job.crop === undefined ? undefined : this.cropReaders.get(job.crop);
+    const chosen =
+      reader && open.includes(reader) ? reader : open.reduce((a, b) => (b.jobs.length < a.jobs.length ? b : a));
+    if (job.crop !== undefined) {
+      this.cropReaders.delete(job.crop);
+      this.cropReaders.set(job.crop, chosen);
+      for (const crop of this.cropReaders.keys()) {
+        if (this.cropReaders.size <= REMEMBERED_CROPS) break;
+        this.cropReaders.delete(crop);
+      }
+    }
+    return chosen;
+  }
+
   private startWorker(): Promise<void> {
     const worker = new Worker(this.script, { workerData: { config: this.config } });
-    const slot: Slot = { worker, ready: false };
+    const slot: Slot = { worker, ready: false, jobs: [] };
     this.slots.push(slot);
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (message: WorkerMessage) => {
@@ -238,9 +276,9 @@ export class VisionPool implements FaceVision {
         if (this.closed) return;
         const stopped = new FacepipeError(
           'INTERNAL',
-          `A vision worker stopped (exit code ${exitCode})${slot.job ? ` during ${slot.job.method}` : ''}.`,
+          `A vision worker stopped (exit code ${exitCode})${slot.jobs.length > 0 ? ` during ${slot.jobs.map((job) => job.method).join(' and ')}` : ''}.`,
         );
-        slot.job?.reject(stopped);
+        for (const job of slot.jobs.splice(0)) job.reject(stopped);
         if (!slot.ready) {
           reject(stopped);
           return;
@@ -252,9 +290,9 @@ export class VisionPool implements FaceVision {
   }
 
   private settle(slot: Slot, message: Extract<WorkerMessage, { id: number }>): void {
-    const job = slot.job;
-    slot.job = undefined;
-    if (!job || job.id !== message.id) throw new Error(`vision worker answered job ${message.id}, not the one it had`);
+    const at = slot.jobs.findIndex((job) => job.id === message.id);
+    if (at < 0) throw new Error(`vision worker answered job ${message.id}, not one it had`);
+    const [job] = slot.jobs.splice(at, 1) as [Job];
     const totals = this.stats_.jobs[job.method] ?? { count: 0, busyMs: 0 };
     totals.count += 1;
     totals.busyMs += message.busyMs;
@@ -274,4 +312,15 @@ export class VisionPool implements FaceVision {
   private failWaiting(error: Error): void {
     for (const job of [...this.waiting.faces.splice(0), ...this.waiting.images.splice(0)]) job.reject(error);
   }
+}
+
+/**
+ * What names the stored crop a face job reads, when it reads one (the emotion and recognise stages' jobs): its size
+ * and where it sits in its image. A hint for choosing a worker only; the worker's decoded crops are keyed by content.
+ */
+function cropOf(faces: unknown): string | undefined {
+  const [first] = Array.isArray(faces) ? (faces as FaceInput[]) : [];
+  if (!first || 'pixels' in first) return undefined;
+  const { x, y, width, height } = first.region;
+  return `${first.bytes.length} ${x} ${y} ${width} ${height}`;
 }

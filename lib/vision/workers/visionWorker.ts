@@ -7,8 +7,9 @@ import { emptyTimings, FaceAnalyser } from '../analyser';
 import { type PoolMessage, reviveBuffers, serialiseError, TIMINGS_ARGUMENT, type WorkerMessage } from './messages';
 
 /**
- * A vision worker thread (started by `VisionPool`): loads the models once, says it is ready, then runs one job at a
- * time — a `FaceAnalyser` method on the arguments it is sent — and sends back the result or the error.
+ * A vision worker thread (started by `VisionPool`): loads the models once, says it is ready, then runs each job as it
+ * arrives — a `FaceAnalyser` method on the arguments it is sent — and sends back the result or the error. The pool
+ * sends it at most two at once, so that one runs while the other waits for libvips on libuv's threads.
  */
 async function main(): Promise<void> {
   const port = parentPort;
