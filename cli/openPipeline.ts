@@ -2,7 +2,7 @@ import path from 'node:path';
 import { LocalPipeline, type LocalPipelineOptions } from '../lib/adapters/local/localPipeline';
 import type { OwnerInfo } from '../lib/adapters/local/storeSharing';
 import type { FacepipeConfig } from '../lib/config';
-import { QUEUE_DEFAULTS } from '../lib/options';
+import { MESSAGES_PER_VISION_WORKER, QUEUE_DEFAULTS } from '../lib/options';
 
 /** What the local store wants the user to know (permissions tightened, waiting for other commands). */
 export const notice = (message: string) => process.stderr.write(`facepipe: ${message}\n`);
@@ -30,7 +30,8 @@ export function openJoined(
 
 /**
  * For commands that run the stage queues (`run`, `watch`, `serve`, `dead-letters redrive`): one process at a time may,
- * so while another facepipe runs on the data directory they are refused, saying what to do instead.
+ * so while another facepipe runs on the data directory they are refused, saying what to do instead. `workers` is the
+ * `--workers` flag: vision worker threads, and MESSAGES_PER_VISION_WORKER messages per stage at once for each.
  */
 export function openRunning(
   command: 'run' | 'watch' | 'serve' | 'dead-letters redrive',
@@ -51,7 +52,9 @@ export function openRunning(
       'this again. Meanwhile query, people, devices, delete and store check work beside it.'
     );
   };
-  // The models run in worker threads, one per --workers, so both cores work while this thread does the I/O.
+  // The models run in worker threads, one per --workers, so both cores work while this thread does the I/O; each
+  // stage keeps several messages per worker in flight, so a worker has its next job while one waits for the I/O.
   const visionWorkers = options.visionWorkers ?? options.workers ?? QUEUE_DEFAULTS.concurrency;
-  return LocalPipeline.open({ ...options, visionWorkers, command, busyAdvice, notice });
+  const workers = visionWorkers * MESSAGES_PER_VISION_WORKER;
+  return LocalPipeline.open({ ...options, workers, visionWorkers, command, busyAdvice, notice });
 }

@@ -20,6 +20,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import { loadConfig } from '../../lib/config';
+import { MESSAGES_PER_VISION_WORKER } from '../../lib/options';
 import { emptyTimings, FaceAnalyser, type StageTimings } from '../../lib/vision/analyser';
 import { integerOption, parseToolArgs, pathOption, runTool } from '../common/args';
 import { runChild, sendChildResult } from '../common/childRun';
@@ -41,16 +42,10 @@ import { CallTally } from '../common/timedCalls';
 const USAGE = `Usage: npm run bench:pipeline -- [options]   (node dist/tools/bench/pipeline.js [options])
   --folder DIR          the photos (default <data>/detection/wider_face_val_subset/images)
   --limit N             only the first N photos, in name order (default all)
-  --workers N           vision workers (and messages each stage handles at once) in the parallel run (default 2)
+  --workers N           vision workers in the parallel run (default 2; each stage handles 3 messages per worker)
   --profile-limit N     photos in the profiled run (default 40)
   --out DIR             where the report goes (default <repo>/reports): pipeline-bench.md|json for the default
                         folder, pipeline-bench-<folder>.md|json for another`;
-
-/**
- * Messages each stage handles at once in the run that gives 1 vision worker more than one (`--workers` sets both
- * alike): while one message waits for the table or the store, another's vision job runs.
- */
-const OVERLAPPED_MESSAGES = 3;
 
 /** Images per second of the pipeline with 2 workers before this bench's changes (reports/ of 2026-11-21). */
 const BEFORE_IMAGES_PER_SECOND = 2.97;
@@ -212,16 +207,20 @@ async function main() {
 
   process.stderr.write('model stages alone (one image at a time)...\n');
   const alone = await run<ModelsAlone>({ mode: 'models' });
+  // As `--workers N` runs: N vision workers, MESSAGES_PER_VISION_WORKER messages per stage at once for each.
   process.stderr.write('pipeline, 1 vision worker...\n');
-  const one = await run<PipelineRun>(pipelineChild(1, 1));
-  process.stderr.write(`pipeline, 1 vision worker, ${OVERLAPPED_MESSAGES} messages per stage at once...\n`);
-  const overlapped = await run<PipelineRun>(pipelineChild(OVERLAPPED_MESSAGES, 1));
+  const one = await run<PipelineRun>(pipelineChild(MESSAGES_PER_VISION_WORKER, 1));
+  process.stderr.write('pipeline, 1 vision worker, 1 message per stage at once...\n');
+  const oneMessage = await run<PipelineRun>(pipelineChild(1, 1));
   process.stderr.write(`pipeline, ${workers} vision workers...\n`);
-  const parallel = await run<PipelineRun>(pipelineChild(workers, workers));
+  const parallel = await run<PipelineRun>(pipelineChild(workers * MESSAGES_PER_VISION_WORKER, workers));
   process.stderr.write(`pipeline, models in the main thread (${workers} messages per stage at once)...\n`);
   const inThread = await run<PipelineRun>(pipelineChild(workers, 0));
   process.stderr.write(`profiled pipeline, 1 vision worker, first ${profileLimit} images...\n`);
-  const profiled = await run<ProfiledRun>(pipelineChild(1, 1, true), ['--profile-limit', String(profileLimit)]);
+  const profiled = await run<ProfiledRun>(pipelineChild(MESSAGES_PER_VISION_WORKER, 1, true), [
+    '--profile-limit',
+    String(profileLimit),
+  ]);
   const loadAtEnd = loadAverage();
 
   const report = {
@@ -231,7 +230,7 @@ async function main() {
     folder: path.relative(repoRoot, folder),
     modelsAlone: alone,
     pipelineOneWorker: one,
-    pipelineOneWorkerOverlapped: overlapped,
+    pipelineOneWorkerOneMessage: oneMessage,
     pipelineParallel: parallel,
     pipelineMainThread: inThread,
     profiled,
@@ -252,7 +251,7 @@ type Report = {
   folder: string;
   modelsAlone: ModelsAlone;
   pipelineOneWorker: PipelineRun;
-  pipelineOneWorkerOverlapped: PipelineRun;
+  pipelineOneWorkerOneMessage: PipelineRun;
   pipelineParallel: PipelineRun;
   pipelineMainThread: PipelineRun;
   profiled: ProfiledRun;
@@ -269,7 +268,7 @@ const othersBusy = (load: MachineLoad | undefined) =>
 
 function markdown(r: Report, workers: number): string {
   const { modelsAlone: alone, pipelineOneWorker: one, pipelineParallel: par, pipelineMainThread: main } = r;
-  const overlapped = r.pipelineOneWorkerOverlapped;
+  const oneMessage = r.pipelineOneWorkerOneMessage;
   const p = r.profiled;
   const runRow = (label: string, x: PipelineRun) => [
     label,
@@ -318,16 +317,16 @@ function markdown(r: Report, workers: number): string {
           '-',
           Math.round(alone.peakRssMb),
         ],
-        runRow('pipeline, 1 vision worker', one),
-        runRow(`pipeline, 1 vision worker, ${OVERLAPPED_MESSAGES} messages per stage at once`, overlapped),
-        runRow(`pipeline, ${workers} vision workers`, par),
+        runRow(`pipeline, 1 vision worker (${MESSAGES_PER_VISION_WORKER} messages per stage at once)`, one),
+        runRow('pipeline, 1 vision worker, 1 message per stage at once (the default before)', oneMessage),
+        runRow(`pipeline, ${workers} vision workers (${workers * MESSAGES_PER_VISION_WORKER} messages per stage)`, par),
         runRow(`pipeline, models in the main thread (${workers} messages per stage at once)`, main),
       ],
     ),
     '',
     `- Pipeline time with 1 worker / model-stage time: **${number(r.overheadRatio, 2)}x** (target <= 1.25).`,
     `- The same in CPU seconds (less sensitive to what else the machine runs): ${number(one.cpuSeconds / alone.cpuSeconds, 2)}x.`,
-    `- With 1 vision worker and ${OVERLAPPED_MESSAGES} messages per stage at once (one message's vision job runs while another's waits for the table or the store; \`--workers\` sets both alike): ${number(overlapped.seconds / alone.modelSeconds, 2)}x the model-stage time, ${number(overlapped.cpuSeconds / alone.cpuSeconds, 2)}x in CPU seconds.`,
+    `- With 1 vision worker and 1 message per stage at once (each stage waited for the table or the store before the worker got its next job): ${number(oneMessage.seconds / alone.modelSeconds, 2)}x the model-stage time, ${number(oneMessage.cpuSeconds / alone.cpuSeconds, 2)}x in CPU seconds.`,
     `- ${workers} workers against 1: **${number(r.speedUpFromWorkers, 2)}x** the throughput (target >= 1.7; a second worker can only use a core the machine's other work leaves free).`,
     `- ${workers} workers against the pipeline before the worker pool (${BEFORE_IMAGES_PER_SECOND} images/s, reports of 2026-11-21): **${number(r.againstBefore, 2)}x**; in this run, the models in the main thread: ${number(par.imagesPerSecond / main.imagesPerSecond, 2)}x.`,
     `- Peak RSS with ${workers} workers: **${Math.round(par.peakRssMb)} MB** (the main thread holds no models; each worker loads its own).`,
