@@ -77,7 +77,7 @@ async function eraseWholeImage(
   report: ErasureReport,
   bucket = image?.bucket ?? context.buckets.ingest,
 ): Promise<void> {
-  const { results, buckets } = context;
+  const { results } = context;
   await results.markImageErased(imageId, nowIso(context));
   if (image) report.items.push(`${image.frame ? 'frame' : image.video ? 'video' : 'image'} ${imageId}`);
   await deleteObject(context, bucket, key, report);

@@ -1,6 +1,6 @@
+import { identificationRule } from '../../../lib/pipeline/recognition';
 import { clusterIncrementally, consolidateRun, photoOrder, scoreClustering } from '../../../tools/eval/clustering';
 import { loadFaceStream, type StreamFace } from '../../../tools/eval/faceStream';
-import { identificationRule } from '../../../lib/pipeline/recognition';
 import {
   combinedProtocol,
   deepfaceProtocol,
