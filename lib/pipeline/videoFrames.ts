@@ -1,7 +1,7 @@
 import { FacepipeError } from '../errors';
 import type { VideoContainer } from '../vision/video/container';
 import { eraseStoredImage } from './erasure';
-import { imageIdOf, parseCropKey, parseFrameKey, trackIdOf, videoFramesPrefix } from './ids';
+import { imageIdOf, parseCropKey, parseFaceId, parseFrameKey, trackIdOf, videoFramesPrefix } from './ids';
 import { IO_PARALLELISM, inParallel } from './inParallel';
 import type { ObjectCreatedEvent, StoredObject } from './ports';
 import {
@@ -223,8 +223,8 @@ export async function forgetPersonInVideos(
 async function bestFaceKept(context: StorageContext, faces: TrackRecord['faces']): Promise<TrackRecord['bestFace']> {
   let best: TrackRecord['bestFace'] | undefined;
   for (const ref of faces) {
-    const cut = ref.faceId.lastIndexOf('-');
-    const face = await context.results.getFace(ref.faceId.slice(0, cut), Number(ref.faceId.slice(cut + 1)));
+    const id = parseFaceId(ref.faceId);
+    const face = id && (await context.results.getFace(id.imageId, id.index));
     if (!face) continue;
     const quality = face.quality?.score ?? 0;
     if (best && best.quality >= quality) continue;

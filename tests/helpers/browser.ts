@@ -67,3 +67,24 @@ export async function startServe(dataDir: string, env: NodeJS.ProcessEnv): Promi
     },
   };
 }
+
+/** A call to the server's HTTP API with the admin token: the status, and the body parsed (undefined when empty). */
+export async function adminCall(
+  serve: RunningServe,
+  adminToken: string,
+  method: string,
+  route: string,
+  body?: unknown,
+  // biome-ignore lint/suspicious/noExplicitAny: JSON answers whose shape each test's assertions state
+): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${serve.url}${route}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${adminToken}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}

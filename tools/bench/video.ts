@@ -16,7 +16,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import { loadConfig } from '../../lib/config';
-import { imageIdOf } from '../../lib/pipeline/ids';
+import { imageIdOf, parseFaceId } from '../../lib/pipeline/ids';
 import { enrolPerson } from '../../lib/pipeline/people';
 import type { TrackRecord } from '../../lib/pipeline/records';
 import type { StageContext } from '../../lib/pipeline/stages/context';
@@ -105,8 +105,8 @@ async function likenessOf(pipeline: LocalPipeline, tracks: readonly TrackRecord[
     tracks.map(async (track) => {
       const faces: Float32Array[] = [];
       for (const ref of track.faces) {
-        const cut = ref.faceId.lastIndexOf('-');
-        const face = await pipeline.results.getFace(ref.faceId.slice(0, cut), Number(ref.faceId.slice(cut + 1)));
+        const id = parseFaceId(ref.faceId);
+        const face = id && (await pipeline.results.getFace(id.imageId, id.index));
         if (face?.embedding) faces.push(unit(face.embedding));
       }
       return faces;

@@ -79,15 +79,7 @@ export interface OpenSetRates {
 /** Every probe decided with `rule` and `gate`, counted. */
 export function openSetRates(scored: ScoredProtocol, rule: IdentificationRule, gate: QualityGate): OpenSetRates {
   const { gallery } = scored.protocol;
-  const rates = {
-    strangers: 0,
-    mated: 0,
-    falseIdentifications: 0,
-    trueIdentifications: 0,
-    wrongNames: 0,
-    matedGated: 0,
-    strangersGated: 0,
-  };
+  const rates = noCounts();
   for (const photo of scored.photos) {
     const identities = assignBySimilarity(photo.similarity, gallery, rule, -1, (f) =>
       recognisable((photo.faces[f] as ScoredPhoto['faces'][number]).face, gate),
@@ -107,10 +99,27 @@ export function openSetRates(scored: ScoredProtocol, rule: IdentificationRule, g
       else if (named !== null) rates.wrongNames++;
     });
   }
+  return withRates(rates);
+}
+
+type Counts = Omit<OpenSetRates, 'fir' | 'tir'>;
+
+const noCounts = (): Counts => ({
+  strangers: 0,
+  mated: 0,
+  falseIdentifications: 0,
+  trueIdentifications: 0,
+  wrongNames: 0,
+  matedGated: 0,
+  strangersGated: 0,
+});
+
+/** The counts with their rates: FIR per stranger face, TIR per mated face. */
+function withRates(counts: Counts): OpenSetRates {
   return {
-    ...rates,
-    fir: rates.strangers > 0 ? rates.falseIdentifications / rates.strangers : 0,
-    tir: rates.mated > 0 ? rates.trueIdentifications / rates.mated : 0,
+    ...counts,
+    fir: counts.strangers > 0 ? counts.falseIdentifications / counts.strangers : 0,
+    tir: counts.mated > 0 ? counts.trueIdentifications / counts.mated : 0,
   };
 }
 
@@ -160,6 +169,24 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** How a threshold is calibrated (`calibrateThreshold`). */
+export interface CalibrationOptions {
+  targetFir: number;
+  margin: number;
+  gate: QualityGate;
+  grid: readonly number[];
+  splits: number;
+  seed: number;
+}
+
+const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+
+/** A value rounded up to the grid's step (what ships of a calibration's mean threshold). */
+function roundedUpToGrid(value: number, grid: readonly number[]): number {
+  const step = (grid[1] ?? 0) - (grid[0] ?? 0) || 0.01;
+  return Number((Math.ceil(value / step - 1e-9) * step).toFixed(4));
+}
+
 export interface CalibrationSplit {
   threshold: number;
   heldOut: OpenSetRates;
@@ -184,17 +211,7 @@ export interface Calibration {
  * lowest threshold reaching the target on one half is tested on the other half (with every mated face). The threshold
  * to ship is the mean over splits, rounded up to the grid's step.
  */
-export function calibrateThreshold(
-  protocol: Protocol,
-  options: {
-    targetFir: number;
-    margin: number;
-    gate: QualityGate;
-    grid: readonly number[];
-    splits: number;
-    seed: number;
-  },
-): Calibration {
+export function calibrateThreshold(protocol: Protocol, options: CalibrationOptions): Calibration {
   const unitOf = (face: StreamFace) => (face.identity ? `person:${face.identity}` : `photo:${face.file}`);
   const units = [...new Set(protocol.strangers.map(unitOf))].sort();
   const random = seededRandom(options.seed);
@@ -207,10 +224,8 @@ export function calibrateThreshold(
     const threshold = thresholdForFir(tuning, options.targetFir);
     splits.push({ threshold, heldOut: openSetRates(part(false), { threshold, margin: options.margin }, options.gate) });
   }
-  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
   const meanThreshold = mean(splits.map((s) => s.threshold));
-  const step = (options.grid[1] ?? 0) - (options.grid[0] ?? 0) || 0.01;
-  const threshold = Number((Math.ceil(meanThreshold / step - 1e-9) * step).toFixed(4));
+  const threshold = roundedUpToGrid(meanThreshold, options.grid);
   return {
     targetFir: options.targetFir,
     margin: options.margin,
@@ -269,18 +284,8 @@ export interface SizeCalibration {
 export function calibrateByGallerySize(
   protocol: Protocol,
   sizes: readonly number[],
-  options: {
-    targetFir: number;
-    margin: number;
-    gate: QualityGate;
-    grid: readonly number[];
-    splits: number;
-    seed: number;
-    draws: (people: number) => number;
-  },
+  options: CalibrationOptions & { draws: (people: number) => number },
 ): SizeCalibration[] {
-  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
-  const step = (options.grid[1] ?? 0) - (options.grid[0] ?? 0) || 0.01;
   return sizes.map((people) => {
     const draws = options.draws(people);
     const galleries = drawnGalleries(protocol, people, draws, options.seed + people);
@@ -294,7 +299,7 @@ export function calibrateByGallerySize(
       draws,
       thresholdRange: [Math.min(...thresholds), Math.max(...thresholds)],
       meanThreshold,
-      threshold: Number((Math.ceil(meanThreshold / step - 1e-9) * step).toFixed(4)),
+      threshold: roundedUpToGrid(meanThreshold, options.grid),
       heldOutFir: mean(calibrations.map((c) => c.heldOutFir)),
       heldOutTir: mean(calibrations.filter((_, d) => galleries[d]?.mated.length).map((c) => c.heldOutTir)),
     };
@@ -303,24 +308,12 @@ export function calibrateByGallerySize(
 
 /** Every gallery decided with one rule, counted together (strangers and probes summed over the galleries). */
 export function pooledRates(galleries: readonly Protocol[], rule: IdentificationRule, gate: QualityGate): OpenSetRates {
-  const sum = galleries
-    .map((gallery) => openSetRates(scoreProtocol(gallery), rule, gate))
-    .reduce((a, b) => ({
-      strangers: a.strangers + b.strangers,
-      mated: a.mated + b.mated,
-      falseIdentifications: a.falseIdentifications + b.falseIdentifications,
-      fir: 0,
-      trueIdentifications: a.trueIdentifications + b.trueIdentifications,
-      tir: 0,
-      wrongNames: a.wrongNames + b.wrongNames,
-      matedGated: a.matedGated + b.matedGated,
-      strangersGated: a.strangersGated + b.strangersGated,
-    }));
-  return {
-    ...sum,
-    fir: sum.strangers > 0 ? sum.falseIdentifications / sum.strangers : 0,
-    tir: sum.mated > 0 ? sum.trueIdentifications / sum.mated : 0,
-  };
+  const total = noCounts();
+  for (const gallery of galleries) {
+    const rates = openSetRates(scoreProtocol(gallery), rule, gate);
+    for (const key of Object.keys(total) as (keyof Counts)[]) total[key] += rates[key];
+  }
+  return withRates(total);
 }
 
 /** The strangers that came closest to being named, for the report: who they looked like and how much. */

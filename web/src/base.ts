@@ -1,5 +1,6 @@
 import { LitElement } from 'lit';
-import { ApiFailure } from './api';
+import { ApiFailure, call, type Erasure } from './api';
+import { confirmErasure } from './confirm';
 
 /**
  * The pages render into the light DOM: one stylesheet (app.css) styles them all, and tests and assistive technology
@@ -26,6 +27,18 @@ export class Page extends LitElement {
       this.error = error instanceof Error ? error.message : String(error);
       return undefined;
     }
+  }
+
+  /**
+   * Erases an upload (an image or a video) once the user confirms the list of what goes, says what was removed and
+   * goes back to the images.
+   */
+  protected async eraseUpload(upload: { image: string; imageId: string }, whatGoes: string[]): Promise<void> {
+    if (!(await confirmErasure(`Erase ${upload.image}?`, whatGoes))) return;
+    const erased = await this.attempt(() => call<Erasure>('DELETE', `/images/${upload.imageId}`));
+    if (!erased) return;
+    notify(`Erased ${upload.image}: ${erased.removed.records} record(s), ${erased.removed.objects} file(s).`);
+    location.hash = '#/images';
   }
 }
 

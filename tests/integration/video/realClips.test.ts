@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { LocalPipeline } from '../../../lib/adapters/local/localPipeline';
-import { imageIdOf } from '../../../lib/pipeline/ids';
+import { imageIdOf, parseFaceId } from '../../../lib/pipeline/ids';
 import { enrolPerson } from '../../../lib/pipeline/people';
 import type { TrackRecord } from '../../../lib/pipeline/records';
 import { openPipeline, tempDataDir } from '../../helpers/localPipeline';
@@ -32,8 +32,8 @@ async function tracksOf(clip: string): Promise<{ tracks: TrackRecord[]; recognis
       tracks.map(async (track) => {
         const people = new Set<string>();
         for (const ref of track.faces) {
-          const cut = ref.faceId.lastIndexOf('-');
-          const face = await pipeline.results.getFace(ref.faceId.slice(0, cut), Number(ref.faceId.slice(cut + 1)));
+          const id = parseFaceId(ref.faceId);
+          const face = id && (await pipeline.results.getFace(id.imageId, id.index));
           if (face?.identity?.personId) people.add(face.identity.personId);
         }
         return [...people];

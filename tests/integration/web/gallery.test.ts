@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, type RunningServe, SCREENSHOTS, startServe } from '../../helpers/browser';
+import { adminCall, launchChromium, type RunningServe, SCREENSHOTS, startServe } from '../../helpers/browser';
 import { tempDataDir } from '../../helpers/localPipeline';
 import { dataFile, modelMirror, testCache } from '../../helpers/testConfig';
 
@@ -47,18 +47,8 @@ let context: BrowserContext;
 let page: Page;
 let adminToken = '';
 
-async function api(method: string, route: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const response = await fetch(`${serve.url}${route}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${adminToken}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
+const api = (method: string, route: string, body?: unknown): Promise<{ status: number; body: Json }> =>
+  adminCall(serve, adminToken, method, route, body);
 
 const shot = (name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 const fileName = (key: string) => key.slice(key.lastIndexOf('/') + 1);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { ffmpegBinary } from '../../../lib/vision/video/ffmpeg';
-import { launchChromium, type RunningServe, SCREENSHOTS, startServe } from '../../helpers/browser';
+import { adminCall, launchChromium, type RunningServe, SCREENSHOTS, startServe } from '../../helpers/browser';
 import { tempDataDir } from '../../helpers/localPipeline';
 import { dataFile, modelMirror, testCache } from '../../helpers/testConfig';
 
@@ -39,18 +39,8 @@ let browser: Browser;
 let page: Page;
 let adminToken = '';
 
-async function api(method: string, route: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const response = await fetch(`${serve.url}${route}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${adminToken}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
+const api = (method: string, route: string, body?: unknown): Promise<{ status: number; body: Json }> =>
+  adminCall(serve, adminToken, method, route, body);
 
 /** A frame of the clip as a JPEG, by ffmpeg (the enrolment photos of its speaker). */
 function frameOf(at: number): string {

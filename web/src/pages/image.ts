@@ -1,7 +1,6 @@
 import { html, svg } from 'lit';
-import { call, cropUrl, type Erasure, type Face, get, type ImageInfo, imageUrl, type Person } from '../api';
-import { notify, Page, percent, when } from '../base';
-import { confirmErasure } from '../confirm';
+import { cropUrl, type Face, get, type ImageInfo, imageUrl, type Person } from '../api';
+import { Page, percent, when } from '../base';
 import { faceActions } from './faceActions';
 
 /**
@@ -43,17 +42,12 @@ class ImagePage extends Page {
     const image = this.image;
     if (!image) return;
     const faces = this.faces.length;
-    const ok = await confirmErasure(`Erase ${image.image}?`, [
+    await this.eraseUpload(image, [
       `the uploaded file ${image.image}`,
       `${faces} face record(s) with their embeddings, emotions and identities`,
       `${faces} face crop(s) and face thumbnail(s), and the image's thumbnail`,
       'the image record (only a mark that it was erased stays, so work in flight cannot bring it back)',
     ]);
-    if (!ok) return;
-    const erased = await this.attempt(() => call<Erasure>('DELETE', `/images/${image.imageId}`));
-    if (!erased) return;
-    notify(`Erased ${image.image}: ${erased.removed.records} record(s), ${erased.removed.objects} file(s).`);
-    location.hash = '#/images';
   }
 
   override render() {

@@ -1,16 +1,6 @@
 import { html, svg } from 'lit';
-import {
-  call,
-  cropUrl,
-  type Erasure,
-  get,
-  imageIdOfFace,
-  type Track,
-  type VideoAnswer,
-  type VideoSummary,
-} from '../api';
-import { notify, Page, percent, seconds, when } from '../base';
-import { confirmErasure } from '../confirm';
+import { cropUrl, get, imageIdOfFace, type Track, type VideoAnswer, type VideoSummary } from '../api';
+import { Page, percent, seconds, when } from '../base';
 import { emotionChart } from '../emotionChart';
 
 /**
@@ -64,17 +54,12 @@ class VideoPage extends Page {
     const answer = this.answer;
     if (!answer) return;
     const { video, tracks } = answer;
-    const ok = await confirmErasure(`Erase ${video.image}?`, [
+    await this.eraseUpload(video, [
       `the uploaded video ${video.image}`,
       `its ${video.video?.framesSampled ?? 'sampled'} frame(s), with their ${video.faces ?? 0} face record(s), embeddings, crops and thumbnails`,
       `its ${tracks.length} track(s) and its summary (who was seen when, the emotions over time)`,
       'the video record (only a mark that it was erased stays, so work in flight cannot bring it back)',
     ]);
-    if (!ok) return;
-    const erased = await this.attempt(() => call<Erasure>('DELETE', `/images/${video.imageId}`));
-    if (!erased) return;
-    notify(`Erased ${video.image}: ${erased.removed.records} record(s), ${erased.removed.objects} file(s).`);
-    location.hash = '#/images';
   }
 
   override render() {
