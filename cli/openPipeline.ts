@@ -2,7 +2,7 @@ import path from 'node:path';
 import { LocalPipeline, type LocalPipelineOptions } from '../lib/adapters/local/localPipeline';
 import type { OwnerInfo } from '../lib/adapters/local/storeSharing';
 import type { FacepipeConfig } from '../lib/config';
-import { MESSAGES_PER_VISION_WORKER, QUEUE_DEFAULTS } from '../lib/options';
+import { QUEUE_DEFAULTS, stageMessagesFor } from '../lib/options';
 
 /** What the local store wants the user to know (permissions tightened, waiting for other commands). */
 export const notice = (message: string) => process.stderr.write(`facepipe: ${message}\n`);
@@ -31,7 +31,7 @@ export function openJoined(
 /**
  * For commands that run the stage queues (`run`, `watch`, `serve`, `dead-letters redrive`): one process at a time may,
  * so while another facepipe runs on the data directory they are refused, saying what to do instead. `workers` is the
- * `--workers` flag: vision worker threads, and MESSAGES_PER_VISION_WORKER messages per stage at once for each.
+ * `--workers` flag: vision worker threads, and the messages each stage handles at once for them (`stageMessagesFor`).
  */
 export function openRunning(
   command: 'run' | 'watch' | 'serve' | 'dead-letters redrive',
@@ -55,6 +55,6 @@ export function openRunning(
   // The models run in worker threads, one per --workers, so both cores work while this thread does the I/O; each
   // stage keeps several messages per worker in flight, so a worker has its next job while one waits for the I/O.
   const visionWorkers = options.visionWorkers ?? options.workers ?? QUEUE_DEFAULTS.concurrency;
-  const workers = visionWorkers * MESSAGES_PER_VISION_WORKER;
+  const workers = stageMessagesFor(visionWorkers);
   return LocalPipeline.open({ ...options, workers, visionWorkers, command, busyAdvice, notice });
 }

@@ -756,6 +756,9 @@ export interface QueueDefaults {
  */
 export const MESSAGES_PER_VISION_WORKER = 3;
 
+/** Messages each local stage handles at once with `visionWorkers` vision workers (`--workers`). */
+export const stageMessagesFor = (visionWorkers: number): number => visionWorkers * MESSAGES_PER_VISION_WORKER;
+
 export const QUEUE_DEFAULTS: QueueDefaults = {
   visibilityTimeoutMs: 120_000,
   maxReceiveCount: OPTIONS.maxReceiveCount.default,

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LocalPipeline } from '../../lib/adapters/local/localPipeline';
 import { loadConfig } from '../../lib/config';
-import { MESSAGES_PER_VISION_WORKER } from '../../lib/options';
+import { stageMessagesFor } from '../../lib/options';
 import { emptyTimings, FaceAnalyser, type StageTimings } from '../../lib/vision/analyser';
 import { integerOption, parseToolArgs, pathOption, runTool } from '../common/args';
 import { runChild, sendChildResult } from '../common/childRun';
@@ -207,17 +207,17 @@ async function main() {
 
   process.stderr.write('model stages alone (one image at a time)...\n');
   const alone = await run<ModelsAlone>({ mode: 'models' });
-  // As `--workers N` runs: N vision workers, MESSAGES_PER_VISION_WORKER messages per stage at once for each.
+  // As `--workers N` runs: N vision workers, and the messages per stage the CLI gives them (`stageMessagesFor`).
   process.stderr.write('pipeline, 1 vision worker...\n');
-  const one = await run<PipelineRun>(pipelineChild(MESSAGES_PER_VISION_WORKER, 1));
+  const one = await run<PipelineRun>(pipelineChild(stageMessagesFor(1), 1));
   process.stderr.write('pipeline, 1 vision worker, 1 message per stage at once...\n');
   const oneMessage = await run<PipelineRun>(pipelineChild(1, 1));
   process.stderr.write(`pipeline, ${workers} vision workers...\n`);
-  const parallel = await run<PipelineRun>(pipelineChild(workers * MESSAGES_PER_VISION_WORKER, workers));
+  const parallel = await run<PipelineRun>(pipelineChild(stageMessagesFor(workers), workers));
   process.stderr.write(`pipeline, models in the main thread (${workers} messages per stage at once)...\n`);
   const inThread = await run<PipelineRun>(pipelineChild(workers, 0));
   process.stderr.write(`profiled pipeline, 1 vision worker, first ${profileLimit} images...\n`);
-  const profiled = await run<ProfiledRun>(pipelineChild(MESSAGES_PER_VISION_WORKER, 1, true), [
+  const profiled = await run<ProfiledRun>(pipelineChild(stageMessagesFor(1), 1, true), [
     '--profile-limit',
     String(profileLimit),
   ]);
@@ -317,9 +317,9 @@ function markdown(r: Report, workers: number): string {
           '-',
           Math.round(alone.peakRssMb),
         ],
-        runRow(`pipeline, 1 vision worker (${MESSAGES_PER_VISION_WORKER} messages per stage at once)`, one),
+        runRow(`pipeline, 1 vision worker (${stageMessagesFor(1)} messages per stage at once)`, one),
         runRow('pipeline, 1 vision worker, 1 message per stage at once (the default before)', oneMessage),
-        runRow(`pipeline, ${workers} vision workers (${workers * MESSAGES_PER_VISION_WORKER} messages per stage)`, par),
+        runRow(`pipeline, ${workers} vision workers (${stageMessagesFor(workers)} messages per stage)`, par),
         runRow(`pipeline, models in the main thread (${workers} messages per stage at once)`, main),
       ],
     ),
