@@ -19,7 +19,10 @@ import { nowIso, type StorageContext } from './stages/context';
 
 export const CLUSTER_ID = /^c[0-9a-f]{15}$/;
 
-/** A cluster id from a seed (the founding face's id on first clustering: a re-delivery opens the same cluster). */
+/**
+ * A cluster id from a seed (the founding face's crop key on first clustering: a re-delivery opens the same cluster,
+ * and a face of a replaced photo, which keeps the face id of the one it replaces, opens another).
+ */
 export function clusterIdOf(seed: string): string {
   return `c${createHash('sha256').update(seed).digest('hex').slice(0, 15)}`;
 }
@@ -153,7 +156,7 @@ export async function clusterFaces(
     const target = joined[i] === undefined ? undefined : clusters[joined[i] as number];
     const clusterId =
       (target && (await joinCluster(context, cache, face, target.clusterId))) ||
-      (await openCluster(context, cache, face, options.seed?.(face) ?? face.faceId));
+      (await openCluster(context, cache, face, options.seed?.(face) ?? face.crop.key));
     if (clusterId) {
       taken.add(clusterId);
       placed++;

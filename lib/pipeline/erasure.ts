@@ -2,6 +2,7 @@ import { FacepipeError } from '../errors';
 import { assertNoIndexedFaces } from './backends';
 import { leaveCluster } from './clusters';
 import { imageIdOf, imageObjectsPrefix, parseFaceId } from './ids';
+import { IO_PARALLELISM, inParallel } from './inParallel';
 import { dropGalleryFaces } from './people';
 import type { FaceRecord, ImageRecord } from './records';
 import { nowIso, type StorageContext } from './stages/context';
@@ -112,21 +113,30 @@ export async function eraseLeftovers(context: StorageContext, imageId: string): 
 
 /**
  * Deletes face records and everything derived from them outside the image's own items: their entries in the face
- * index, their places in clusters and the negative constraints naming them. The records go first (a stage that
- * writes checks the record afterwards), then what points at them.
+ * index, their places in clusters (member items hold the embedding), the negative constraints naming them and the
+ * gallery embeddings enrolled from them. The records go first (a stage that writes checks the record afterwards),
+ * then what points at them. The one owner of what forgetting a face means: erasure, and detect when a photo is
+ * replaced by another version or erased while it ran (`report` says what went).
  */
-async function forgetFaces(
+export async function forgetFaces(
   context: StorageContext,
   faces: readonly FaceRecord[],
   report: ErasureReport,
 ): Promise<void> {
-  await context.results.deleteFaces(faces);
   if (faces.length === 0) return;
+  // One by one, each answered with the record as it was deleted, not as it was listed: a cluster or a rejection a
+  // stage recorded on the face in between is seen here, and one recorded after finds no record (its writes are
+  // conditional on the record) and undoes itself. A face someone else deleted meanwhile is theirs to forget.
+  const deleted: FaceRecord[] = [];
+  await inParallel(faces, IO_PARALLELISM, async (face) => {
+    const record = await context.results.deleteFace(face);
+    if (record) deleted.push(record);
+  });
   if (context.faceIndex) {
     await context.faceIndex.remove(faces.map((f) => f.faceId));
     report.items.push(...faces.map((f) => `face-index entry ${f.faceId}`));
   }
-  for (const face of faces) {
+  for (const face of deleted) {
     if (face.clusterId) {
       await leaveCluster(context, face, { record: false });
       report.items.push(`cluster-member ${face.faceId} of cluster ${face.clusterId}`);

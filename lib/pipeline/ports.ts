@@ -252,7 +252,11 @@ export interface ResultsStore {
   getFace(imageId: string, index: number): Promise<FaceRecord | undefined>;
   /** In index order. */
   facesOfImage(imageId: string): Promise<FaceRecord[]>;
-  deleteFaces(faces: readonly Pick<FaceRecord, 'imageId' | 'index'>[]): Promise<void>;
+  /**
+   * Deletes a face record; the record as it was when deleted (undefined when there was none), so that what a stage
+   * recorded on it since it was read (a cluster, a rejection) is known to whoever forgets the face.
+   */
+  deleteFace(face: Pick<FaceRecord, 'imageId' | 'index'>): Promise<FaceRecord | undefined>;
   /*
    * The writes of the analysing stages below are conditional on the face still showing the crop, and return the face
    * as it stands right after the write (read atomically with it: a read-after-write at no extra request), or

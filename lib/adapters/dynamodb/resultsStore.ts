@@ -479,8 +479,15 @@ export class DynamoResultsStore implements ResultsStore {
     return items.map(faceFromItem);
   }
 
-  async deleteFaces(faces: readonly Pick<FaceRecord, 'imageId' | 'index'>[]): Promise<void> {
-    await this.batchWrite(faces.map((f) => ({ DeleteRequest: { Key: KEY.face(f.imageId, f.index) } })));
+  async deleteFace(face: Pick<FaceRecord, 'imageId' | 'index'>): Promise<FaceRecord | undefined> {
+    const { Attributes } = await this.client.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: KEY.face(face.imageId, face.index),
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return Attributes ? faceFromItem(Attributes) : undefined;
   }
 
   /**
@@ -1015,8 +1022,15 @@ export class DynamoResultsStore implements ResultsStore {
           ExpressionAttributeValues: values,
         }),
       )
-      .catch((error) => {
+      .catch(async (error) => {
         if (!isConditionFailure(error)) throw error;
+        // The face was deleted (erased, or its photo replaced) after it was read: its forgetting did not see this
+        // rejection, so the person's side goes here.
+        if (rejection.personId) {
+          await this.client.send(
+            new DeleteCommand({ TableName: this.tableName, Key: KEY.rejection(rejection.personId, face.faceId) }),
+          );
+        }
       });
   }
 

@@ -2,7 +2,7 @@ import { describeError, FacepipeError, fileTooLarge, isInputError, isInputErrorC
 import type { FaceCutouts } from '../../vision/analyser';
 import { containerName, videoContainerOf } from '../../vision/video/container';
 import { DEVICES_FOLDER, deviceUploadRefusal } from '../devices';
-import type { ErasureReport } from '../erasure';
+import { type ErasureReport, forgetFaces } from '../erasure';
 import {
   cropKeyOf,
   faceIdOf,
@@ -205,14 +205,11 @@ async function undoIfErased(context: StageContext, imageId: string): Promise<boo
   if ((await context.results.imageErasedAt(imageId)) === undefined) return false;
   const report: ErasureReport = { objects: [], items: [] };
   const faces = await context.results.facesOfImage(imageId);
-  await context.results.deleteFaces(faces);
+  // Their face-index entries and clusters too, after the records: a recognise stage whose conditional embedding write
+  // found a record added its entry before that write, so before this delete (the note on the face index in
+  // recognise.ts).
+  await forgetFaces(context, faces, report);
   for (const face of faces) report.items.push(`face ${face.faceId}`);
-  // Their face-index entries too, after the records: a recognise stage whose conditional embedding write found a
-  // record added its entry before that write, so before this delete (the note on the face index in recognise.ts).
-  if (context.faceIndex && faces.length > 0) {
-    await context.faceIndex.remove(faces.map((f) => f.faceId));
-    report.items.push(...faces.map((f) => `face-index entry ${f.faceId}`));
-  }
   for (const bucket of [context.buckets.crops, context.buckets.thumbnails]) {
     for (const object of await context.store.list(bucket, imageObjectsPrefix(imageId))) {
       await context.store.delete(bucket, object.key);
@@ -277,6 +274,7 @@ async function storeFaces(
   // creation event must find its face record, and the recognise stage must know how many faces the photo has.
   const thumbnails = [{ key: thumbnailKey, data: cutouts.thumbnail as Buffer }, ...faceThumbnails];
   await inParallel(thumbnails, IO_PARALLELISM, (t) => store.put(buckets.thumbnails, t.key, t.data, thumbType));
+  if (options.sweep) await forgetOtherVersionsFaces(context, imageId, crops);
   await results.putFaces(faces, { keepAnalysed: !options.reanalyse });
   const omitted = cutouts.found - faces.length;
   const fields: Partial<ImageRecord> = {
@@ -354,6 +352,24 @@ async function changedSince(
 }
 
 /**
+ * Forgets the faces another version of the image left (an earlier photo under the same key, or a delivery of another
+ * version that wrote before us) before this version's records take their places: with the records go their places in
+ * clusters, face-index entries, rejections and gallery embeddings, as in an erasure. Without this, a replaced photo's
+ * faces stayed members of their clusters (embedding included) after their records were overwritten. Before the
+ * records are written: a face of this version shares its face id with the one it replaces, and nothing of this
+ * version has been recognised yet. This version's own faces (a redelivery) keep everything.
+ */
+async function forgetOtherVersionsFaces(
+  context: StorageContext,
+  imageId: string,
+  crops: readonly { key: string }[],
+): Promise<void> {
+  const ours = new Set(crops.map((crop) => crop.key));
+  const others = (await context.results.facesOfImage(imageId)).filter((face) => !ours.has(face.crop.key));
+  await forgetFaces(context, others, { objects: [], items: [] });
+}
+
+/**
  * Deletes what other versions of the image left: face records beyond the current faces, and every crop and thumbnail
  * under the image's prefix that the current version does not use. Listing by prefix, rather than trusting the face
  * records, also finds the objects of a version whose records a concurrent delivery overwrote.
@@ -366,9 +382,8 @@ async function removeOtherVersions(
 ): Promise<void> {
   const { store, results, buckets } = context;
   const stale = (await results.facesOfImage(imageId)).filter((f) => f.index >= faces.length);
-  await results.deleteFaces(stale);
-  // Their face-index entries go after the records, as an erasure's do (no current face has their ids).
-  if (stale.length > 0) await context.faceIndex?.remove(stale.map((f) => f.faceId));
+  // With their face-index entries and clusters, as an erasure's (no current face has their ids).
+  await forgetFaces(context, stale, { objects: [], items: [] });
   const keep = new Set([...faces.map((f) => f.crop.key), ...thumbnailKeys]);
   for (const bucket of [buckets.crops, buckets.thumbnails]) {
     for (const object of await store.list(bucket, imageObjectsPrefix(imageId))) {

@@ -69,11 +69,6 @@ const NOT_CALLED_BY_THE_CODE: readonly { fn: Fn; permission: Permission; why: st
     why: "each function's container asks for the video queue's URL before its first send (lib/adapters/aws/sqsQueue.ts); on loopback the functions share one container, so only the first sender, detect, is seen asking",
   })),
   {
-    fn: 'recognise',
-    permission: 'dynamodb:DeleteItem ResultsTable',
-    why: "recognise takes back a face of a person erased while it ran (erasePersonFaces); such a face's cluster membership and rejections are deleted one item each (lib/pipeline/erasure.ts, forgetFaces): on these paths the face taken back had joined no cluster yet",
-  },
-  {
     fn: 'video',
     permission: 'dynamodb:PutItem ResultsTable',
     why: 'a video that cannot be sampled (too long, too large, no video stream, a corrupt container) is recorded failed with its code (lib/pipeline/stages/video.ts, failVideo): those paths are tested locally (tests/integration/video), not on these',

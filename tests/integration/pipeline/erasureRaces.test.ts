@@ -4,6 +4,7 @@ import { eraseImage, removePerson } from '../../../lib/pipeline/erasure';
 import { imageIdOf } from '../../../lib/pipeline/ids';
 import { enrolPerson } from '../../../lib/pipeline/people';
 import type { ObjectCreatedEvent, ResultsStore } from '../../../lib/pipeline/ports';
+import type { FaceRecord } from '../../../lib/pipeline/records';
 import { faceViews } from '../../../lib/pipeline/queries';
 import { GalleryCache } from '../../../lib/pipeline/recognition';
 import type { StageContext } from '../../../lib/pipeline/stages/context';
@@ -36,6 +37,25 @@ function gated<K extends keyof ResultsStore>(results: ResultsStore, method: K, b
           await before();
         }
         return original.apply(target, args);
+      };
+    },
+  });
+}
+
+/** A results store whose `method`, the first time it is called, runs `after` before it gives its answer back. */
+function gatedAfter<K extends keyof ResultsStore>(results: ResultsStore, method: K, after: () => Promise<unknown>) {
+  let fired = false;
+  const original = results[method] as (...args: unknown[]) => Promise<unknown>;
+  return new Proxy(results, {
+    get(target, property, receiver) {
+      if (property !== method) return Reflect.get(target, property, receiver);
+      return async (...args: unknown[]) => {
+        const answer = await original.apply(target, args);
+        if (!fired) {
+          fired = true;
+          await after();
+        }
+        return answer;
       };
     },
   });
@@ -194,6 +214,75 @@ describe('erasure under concurrency', () => {
     expect(await residue(pipeline, dataDir, [`${personId}-details`, `"${personId}"`, `PERSON#${personId}`])).toEqual(
       [],
     );
+  });
+
+  it('a face placed in a cluster after the erasure listed it keeps no place in any cluster', async () => {
+    // Prepare: a photo of someone nobody enrolled, detected; its face is not recognised yet.
+    const key = 'clustering.jpg';
+    const bytes = fs.readFileSync(dataFile('verification', 'deepface_unit_dataset', 'img1.jpg'));
+    expect(await detectUpload(pipeline.context, pipeline, key, bytes)).toMatchObject({ status: 'done', faces: 1 });
+    const imageId = imageIdOf(pipeline.buckets.ingest, key);
+    const [face] = await pipeline.results.facesOfImage(imageId);
+    let listed: () => void = () => {};
+    const erasureListed = new Promise<void>((resolve) => {
+      listed = resolve;
+    });
+    let recognised: () => void = () => {};
+    const recognitionDone = new Promise<void>((resolve) => {
+      recognised = resolve;
+    });
+    // The erasure lists the image's faces, then waits for the recognise stage to finish before it deletes anything.
+    const erasing = withResults(
+      pipeline.context,
+      gatedAfter(pipeline.results, 'facesOfImage', async () => {
+        listed();
+        await recognitionDone;
+      }),
+    );
+    let erasure: Promise<unknown> = Promise.resolve();
+    // The recognise stage has counted the photo's faces (before the erasure began); it decides and clusters the face
+    // once the erasure has listed it.
+    const recognising = withResults(
+      pipeline.context,
+      gated(pipeline.results, 'setIdentity', async () => {
+        erasure = eraseImage(erasing, key);
+        await erasureListed;
+      }),
+    );
+
+    // Act
+    await recogniseStage(recognising, new GalleryCache(pipeline.results, 0), {
+      bucket: pipeline.buckets.crops,
+      key: face?.crop.key as string,
+    });
+    // The race is real: the face sits in a cluster, which the erasure's list of its faces does not show.
+    expect((await pipeline.results.getFace(imageId, 0))?.clusterId).toBeDefined();
+    recognised();
+    await erasure;
+
+    // Assess: no member item (it holds the embedding), no cluster counting the face.
+    const clusters = await pipeline.results.listClusters();
+    const members = (await Promise.all(clusters.map((c) => pipeline.results.clusterMembers(c.clusterId)))).flat();
+    expect(members.filter((m) => m.imageId === imageId)).toEqual([]);
+    expect(clusters.reduce((n, c) => n + c.size, 0)).toBe(members.length);
+    expect(await residue(pipeline, dataDir, [face?.faceId as string, key])).toEqual([]);
+  });
+
+  it('a "not this person" given to a face erased meanwhile leaves no rejection behind', async () => {
+    // Prepare: a face as a correction read it, then its photo erased before the correction writes.
+    await enrolPerson(pipeline.context, { personId: 'p6', name: 'Six', photos: [OBAMA_A()] });
+    const key = 'rejected-late.jpg';
+    await detectUpload(pipeline.context, pipeline, key, fs.readFileSync(knn('test', 'obama1.jpg')));
+    const [read] = await pipeline.results.facesOfImage(imageIdOf(pipeline.buckets.ingest, key));
+    await eraseImage(pipeline, key);
+
+    // Act
+    await pipeline.results.addRejection(read as FaceRecord, { personId: 'p6' });
+
+    // Assess: neither the face's side nor the person's.
+    expect(await pipeline.results.facesRejecting('p6')).toEqual([]);
+    expect(await residue(pipeline, dataDir, [read?.faceId as string])).toEqual([]);
+    await removePerson(pipeline, 'p6', { erase: true });
   });
 
   it('an image erased while it is detected is not written back', async () => {
