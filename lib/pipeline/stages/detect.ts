@@ -1,6 +1,8 @@
 import { describeError, FacepipeError, fileTooLarge, isInputError, isInputErrorCode } from '../../errors';
 import type { FaceCutouts } from '../../vision/analyser';
+import { iou } from '../../vision/detect/nms';
 import { containerName, videoContainerOf } from '../../vision/video/container';
+import { leaveCluster } from '../clusters';
 import { DEVICES_FOLDER, deviceUploadRefusal } from '../devices';
 import { type ErasureReport, forgetFaces } from '../erasure';
 import {
@@ -275,6 +277,7 @@ async function storeFaces(
   const thumbnails = [{ key: thumbnailKey, data: cutouts.thumbnail as Buffer }, ...faceThumbnails];
   await inParallel(thumbnails, IO_PARALLELISM, (t) => store.put(buckets.thumbnails, t.key, t.data, thumbType));
   if (options.sweep) await forgetOtherVersionsFaces(context, imageId, crops);
+  if (options.reanalyse) await restartAnalysis(context, imageId, faces);
   await results.putFaces(faces, { keepAnalysed: !options.reanalyse });
   const omitted = cutouts.found - faces.length;
   const fields: Partial<ImageRecord> = {
@@ -366,6 +369,34 @@ async function forgetOtherVersionsFaces(
 ): Promise<void> {
   const ours = new Set(crops.map((crop) => crop.key));
   const others = (await context.results.facesOfImage(imageId)).filter((face) => !ours.has(face.crop.key));
+  await forgetFaces(context, others, { objects: [], items: [] });
+}
+
+/** How much a face found again must overlap the earlier one at its index to be taken for the same face. */
+const SAME_FACE_IOU = 0.5;
+
+/**
+ * A version analysed again (`--force`): its records are about to be written anew, and the later stages describe,
+ * recognise and cluster each face again. What a user said of a face stays with it: its "not this person" and the
+ * clusters it was taken out of are carried over to the new record (`faces`, changed here) when the face found at its
+ * index is the same face (the boxes overlap); its place in a cluster is left now (the recognise stage places it
+ * again), so no cluster counts it twice. A face at that index that is another face now (the detection changed) is
+ * forgotten as an erasure forgets it.
+ */
+async function restartAnalysis(context: StorageContext, imageId: string, faces: FaceRecord[]): Promise<void> {
+  const earlier = new Map((await context.results.facesOfImage(imageId)).map((face) => [face.crop.key, face]));
+  const others: FaceRecord[] = [];
+  for (const face of faces) {
+    const before = earlier.get(face.crop.key);
+    if (!before) continue;
+    if (iou(before.box, face.box) < SAME_FACE_IOU) {
+      others.push(before);
+      continue;
+    }
+    if (before.rejectedPeople?.length) face.rejectedPeople = before.rejectedPeople;
+    if (before.rejectedClusters?.length) face.rejectedClusters = before.rejectedClusters;
+    if (before.clusterId) await leaveCluster(context, before, { record: false });
+  }
   await forgetFaces(context, others, { objects: [], items: [] });
 }
 

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
-import type { LocalPipeline } from '../../../lib/adapters/local/localPipeline';
+import { LocalPipeline } from '../../../lib/adapters/local/localPipeline';
 import { rejectFace } from '../../../lib/pipeline/corrections';
 import { imageIdOf } from '../../../lib/pipeline/ids';
 import { enrolPerson } from '../../../lib/pipeline/people';
 import type { FaceRecord } from '../../../lib/pipeline/records';
 import { openPipeline, tableItems, tempDataDir } from '../../helpers/localPipeline';
-import { dataFile } from '../../helpers/testConfig';
+import { dataFile, testConfig } from '../../helpers/testConfig';
 
 /**
  * A camera that uploads every shot under the same key (`cam/latest.jpg`) replaces the photo each time. The faces of
@@ -102,5 +102,53 @@ describe('a photo replaced under the same key', () => {
     expect({ clusters: after.clusters.length, members: after.members.length }).toEqual({ clusters: 0, members: 0 });
     expect(after.rejections).toEqual([]);
     expect(after.vectors).toEqual([]);
+  });
+});
+
+/**
+ * `facepipe run --force` analyses a photo again: every face is described, recognised and clustered anew, but what a user
+ * said of a face stays with it, and no cluster counts a face twice.
+ */
+describe('a photo analysed again (--force)', () => {
+  const dataDir = tempDataDir('reanalysed');
+  let pipeline: LocalPipeline | undefined;
+  afterAll(async () => {
+    await pipeline?.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('keeps its "not this person", and its faces in one cluster each, counted once', async () => {
+    // Prepare: Obama enrolled; the photo run; his face there is "not Obama" (so it is unknown, in a cluster).
+    pipeline = await openPipeline(dataDir, { workers: 1 });
+    await enrolPerson(pipeline.context, {
+      personId: 'obama',
+      name: 'Barack Obama',
+      photos: [{ name: 'obama.jpg', bytes: fs.readFileSync(knn('train', 'obama', 'obama.jpg')) }],
+    });
+    const bytes = fs.readFileSync(knn('test', 'obama_and_biden.jpg'));
+    await pipeline.upload(KEY, bytes);
+    await pipeline.drained();
+    const named = (await pipeline.results.facesOfImage(IMAGE_ID)).find((f) => f.identity?.personId === 'obama');
+    await rejectFace(pipeline.storage, pipeline.recognition, (named as FaceRecord).faceId);
+    await pipeline.close();
+
+    // Act: the same photo, analysed again.
+    pipeline = await LocalPipeline.open({ dataDir, config: testConfig(), workers: 1, force: true });
+    await pipeline.upload(KEY, bytes);
+    await pipeline.drained();
+
+    // Assess
+    const faces = await pipeline.results.facesOfImage(IMAGE_ID);
+    const rejected = faces.find((f) => f.faceId === named?.faceId) as FaceRecord;
+    expect(rejected.rejectedPeople).toEqual(['obama']);
+    expect(rejected.identity?.personId).toBeNull();
+    expect(faces.map((f) => f.identity?.personId)).not.toContain('obama');
+    const clusters = await pipeline.results.listClusters();
+    const members = (
+      await Promise.all(clusters.map((c) => pipeline?.results.clusterMembers(c.clusterId) ?? []))
+    ).flat();
+    expect(members.map((m) => m.faceId).sort()).toEqual(faces.map((f) => f.faceId).sort());
+    expect(clusters.map((c) => c.size)).toEqual(faces.map(() => 1));
+    expect(await pipeline.results.facesRejecting('obama')).toEqual([rejected.faceId]);
   });
 });
