@@ -168,7 +168,8 @@ function printVideo(file: string, video: VideoAnalysis, json: boolean | undefine
     const runs = t.emotions.map((run) => `${run.label}×${run.faces}`).join(' ');
     process.stdout.write(
       `  track ${t.index}: ${t.firstSeen.toFixed(1)}-${t.lastSeen.toFixed(1)} s, ${t.frames} frame(s), ` +
-        `best face at ${t.bestFace.at.toFixed(1)} s (quality ${t.bestFace.quality.toFixed(2)}), ${runs}\n`,
+        `best face at ${t.bestFace.at.toFixed(1)} s (quality ${t.bestFace.quality.toFixed(2)}), ${runs}` +
+        `${t.glimpse ? ' (glimpse)' : ''}\n`,
     );
   }
 }

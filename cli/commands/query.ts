@@ -98,7 +98,11 @@ export function tracksTable(tracks: readonly TrackView[]): string {
     seconds(t.firstSeen),
     seconds(t.lastSeen),
     String(t.faces),
-    t.identity.personId ? `${t.identity.personId} ${Math.round(t.identity.share * 100)}%` : 'unknown',
+    t.identity.personId
+      ? `${t.identity.personId} ${Math.round(t.identity.share * 100)}%`
+      : t.glimpse
+        ? 'unknown (glimpse)'
+        : 'unknown',
     `${seconds(t.bestFace.at)} q${t.bestFace.quality.toFixed(2)}`,
     t.emotions.map((run) => `${run.label}×${run.faces}`).join(' '),
   ]);

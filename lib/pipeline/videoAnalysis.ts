@@ -5,7 +5,7 @@ import { checkVideoLimits } from '../vision/video/limits';
 import { probeVideo, type VideoInfo } from '../vision/video/probe';
 import { sampleSegment } from '../vision/video/sample';
 import type { EmotionRun, EmotionWindow } from './records';
-import { bestFaceOf, emotionRuns, emotionWindows, linkTracks, type TrackableFace } from './tracking';
+import { bestFaceOf, emotionRuns, emotionWindows, isGlimpse, linkTracks, type TrackableFace } from './tracking';
 
 /**
  * A video analysed on the spot (`facepipe analyze clip.mp4`): the pipeline's sampling and tracking without the
@@ -19,6 +19,8 @@ export interface AnalysedTrack {
   frames: number;
   bestFace: { at: number; box: Box; quality: number; age?: number; gender?: string };
   emotions: EmotionRun[];
+  /** One sampled frame of a face too small or unclear to name (`isGlimpse`): not a person seen, as in the pipeline. */
+  glimpse: boolean;
 }
 
 export interface VideoAnalysis {
@@ -69,6 +71,7 @@ export async function analyzeVideoFile(analyser: FaceAnalyser, file: string): Pr
           frame: frame.index,
           at: frame.at,
           box: face.box,
+          score: face.score,
           embedding: face.embedding,
           quality: face.quality.score,
           emotion: face.emotion.label as Emotion,
@@ -99,6 +102,7 @@ export async function analyzeVideoFile(analyser: FaceAnalyser, file: string): Pr
         ...(best.gender === undefined ? {} : { gender: best.gender }),
       },
       emotions: emotionRuns(track),
+      glimpse: isGlimpse(track, analyser.config.recognition),
     };
   });
   return {

@@ -194,6 +194,8 @@ export function trackView(track: TrackRecord, people: PeopleById) {
     },
     emotions: track.emotions,
     faceIds: track.faces.map((f) => f.faceId),
+    /** One sampled frame of a face too small or unclear to name: not counted as a person seen (docs/video.md). */
+    glimpse: track.glimpse === true,
   };
 }
 

@@ -3,6 +3,8 @@ import type { LocalPipeline } from '../../../lib/adapters/local/localPipeline';
 import { imageIdOf, parseFaceId } from '../../../lib/pipeline/ids';
 import { enrolPerson } from '../../../lib/pipeline/people';
 import type { TrackRecord } from '../../../lib/pipeline/records';
+import { analyzeVideoFile } from '../../../lib/pipeline/videoAnalysis';
+import { sharedAnalyser } from '../../helpers/analyser';
 import { openPipeline, tempDataDir } from '../../helpers/localPipeline';
 import { dataFile } from '../../helpers/testConfig';
 
@@ -11,6 +13,7 @@ import { dataFile } from '../../helpers/testConfig';
  * reference photo each (SOURCE.md; reports/video-tracks.md checks the tracks by eye): how many tracks, which are
  * named, and as whom. These are the numbers reports/video-bench.md reports; a change in linking or naming shows here.
  */
+const HAMILTON = 'face_recognition_short_hamilton_clip.mp4';
 const PEOPLE = [
   ['miranda', 'Lin-Manuel Miranda', 'face_recognition_lin-manuel-miranda.png'],
   ['lacamoire', 'Alex Lacamoire', 'face_recognition_alex-lacamoire.png'],
@@ -50,7 +53,7 @@ const span = (t: TrackRecord) => `${t.firstSeen.toFixed(1)}-${t.lastSeen.toFixed
 describe('the real clips', () => {
   test('Hamilton: 15 tracks (3 glimpses); Miranda named in both his shots and Obama in his, nobody named wrong or twice', async () => {
     // Act
-    const { tracks, recognisedAs } = await tracksOf('face_recognition_short_hamilton_clip.mp4');
+    const { tracks, recognisedAs } = await tracksOf(HAMILTON);
 
     // Assess: 15 tracks for 6 clear people and the blurred audience, 3 of them one-frame glimpses.
     expect(tracks).toHaveLength(15);
@@ -82,5 +85,15 @@ describe('the real clips', () => {
   test('GRID: one speaker, one track of every sampled frame, unknown', async () => {
     const { tracks } = await tracksOf('lipnet_grid_id2_vcd_swwp2s.mpg');
     expect(tracks.map((t) => [t.faces.length, t.identity.personId, t.glimpse ?? false])).toEqual([[6, null, false]]);
+  });
+
+  test('facepipe analyze gives the Hamilton clip the same 15 tracks and the same 3 glimpses as the pipeline', async () => {
+    // Act: on the spot, no store and no gallery
+    const analysis = await analyzeVideoFile(await sharedAnalyser(), dataFile('video', HAMILTON));
+
+    // Assess
+    const spanOf = (t: { firstSeen: number; lastSeen: number }) => `${t.firstSeen.toFixed(1)}-${t.lastSeen.toFixed(1)}`;
+    expect(analysis.tracks).toHaveLength(15);
+    expect(analysis.tracks.filter((t) => t.glimpse).map(spanOf)).toEqual(['2.5-2.5', '3.5-3.5', '8.0-8.0']);
   });
 });

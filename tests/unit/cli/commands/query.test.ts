@@ -1,5 +1,6 @@
-import { facesTable, failedTable } from '../../../../cli/commands/query';
-import { faceView } from '../../../../lib/pipeline/views';
+import { facesTable, failedTable, tracksTable } from '../../../../cli/commands/query';
+import type { TrackRecord } from '../../../../lib/pipeline/records';
+import { faceView, trackView } from '../../../../lib/pipeline/views';
 import { displayWidth } from '../../../../lib/printable';
 import { storedFaceFactory, storedFailedImageFactory, storedPersonFactory } from '../../../helpers/storedRecords';
 
@@ -63,5 +64,38 @@ describe('the query table', () => {
     // Assess
     expect(table).toContain(`broken.jpg  CORRUPT_IMAGE: ${message}\n`);
     expect(table.endsWith('1 failed image(s)\n')).toBe(true);
+  });
+});
+
+describe('the tracks table', () => {
+  test('says which unknown tracks are glimpses, and names the others with their share', () => {
+    // Prepare: a named track, an unknown one, and a one-frame glimpse.
+    const track = (index: number, personId: string | null, glimpse: boolean): TrackRecord => ({
+      videoId: 'v',
+      index,
+      trackId: `v-${index}`,
+      etag: 'e',
+      firstSeen: index,
+      lastSeen: index + (glimpse ? 0 : 1.5),
+      faces: [{ faceId: `f${index}`, index, at: index }],
+      bestFace: { faceId: `f${index}`, index, at: index, cropKey: 'c', thumbnailKey: 't', quality: 0.5 },
+      identity: { personId, votes: personId ? 3 : 0, share: personId ? 0.75 : 0, similarity: 0.5 },
+      emotions: [],
+      ...(glimpse ? { glimpse: true as const } : {}),
+    });
+    const people = new Map([['obama', storedPersonFactory('obama')]]);
+
+    // Act
+    const views = [track(0, 'obama', false), track(1, null, false), track(2, null, true)].map((t) =>
+      trackView(t, people),
+    );
+    const lines = tracksTable(views).trimEnd().split('\n');
+
+    // Assess
+    expect(views.map((v) => v.glimpse)).toEqual([false, false, true]);
+    expect(lines[1]).toContain('obama 75%');
+    expect(lines[2]).toMatch(/\bunknown\b(?! \(glimpse\))/);
+    expect(lines[3]).toContain('unknown (glimpse)');
+    expect(lines.at(-1)).toBe('3 track(s)');
   });
 });
