@@ -99,7 +99,9 @@ const storage: StorageContext = {
   backends,
   ...(settings.videoQueue ? { videoQueue: new SqsMessageQueue<VideoMessage>(sqs, settings.videoQueue) } : {}),
   // The face index (search, re-matching) holds the ONNX embeddings; the Rekognition backend stores none.
-  ...(settings.recognitionBackend === 'onnx' ? { faceIndex: new TableFaceIndex(documents, settings.table) } : {}),
+  ...(settings.recognitionBackend === 'onnx'
+    ? { faceIndex: new TableFaceIndex(documents, settings.table, { retentionDays: settings.retentionDays }) }
+    : {}),
 };
 
 export async function storageContext(): Promise<StorageContext> {

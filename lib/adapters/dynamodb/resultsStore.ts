@@ -145,7 +145,9 @@ const BATCH_GET_KEYS = 100;
 export class DynamoResultsStore implements ResultsStore {
   /**
    * `retentionDays`: image and face items carry `expiresAt` (epoch seconds), the table's TTL attribute, that many days
-   * after they were first written; 0 keeps them until erased. People never expire.
+   * after they were first written; 0 keeps them until erased. What is derived from a face expires with it: its
+   * cluster membership (with the embedding) and the "not this person" naming it; a cluster, that many days after its
+   * last change (its newest face). The face index's vector items: `TableFaceIndex`. People never expire.
    */
   constructor(
     private readonly client: DocumentClient,
@@ -785,6 +787,8 @@ export class DynamoResultsStore implements ResultsStore {
         sum: toBinary(cluster.sum),
         GSI2PK: 'CLUSTERS',
         GSI2SK: `${cluster.updatedAt}#${cluster.clusterId}`,
+        // After its newest face (every join writes the cluster), with the sum of embeddings it keeps.
+        ...this.expiry(cluster.updatedAt),
       },
       expectedRevision,
     );
@@ -894,6 +898,8 @@ export class DynamoResultsStore implements ResultsStore {
             ...rest,
             embedding: toBinary(embedding),
             ...(rejectedClusters?.length ? { rejectedClusters } : {}),
+            // The embedding goes when its face does.
+            ...this.expiry(member.detectedAt),
           },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
@@ -1001,6 +1007,7 @@ export class DynamoResultsStore implements ResultsStore {
             faceId: face.faceId,
             imageId: face.imageId,
             index: face.index,
+            ...this.expiry(face.detectedAt),
           },
         }),
       );

@@ -4,7 +4,7 @@ import { ExactFaceIndex } from '../vectors/exactFaceIndex';
 import { itemsOfIndexEntries } from './batchGet';
 import { batchWriteAll } from './batchWrite';
 import type { DocumentClient } from './resultsStore';
-import { INDEX, KEY, VECTOR_SHARDS, vectorShardKey } from './schema';
+import { INDEX, KEY, TTL_ATTRIBUTE, VECTOR_SHARDS, vectorShardKey } from './schema';
 
 export interface TableFaceIndexOptions {
   /** How long the in-memory copy is used before the items added since are read (default 1 s). */
@@ -12,6 +12,8 @@ export interface TableFaceIndexOptions {
   /** How often the whole copy is read again, dropping faces removed by other containers (default 10 min). */
   fullReloadMs?: number;
   now?: () => number;
+  /** Vector items expire this many days after they are added, as the face records they index (0: kept). */
+  retentionDays?: number;
 }
 
 /** Items added this long before the last refresh are read again: clocks of concurrent writers differ a little. */
@@ -54,10 +56,17 @@ export class TableFaceIndex implements FaceIndex {
           ),
           GSI1PK: vectorShardKey(faceId),
           GSI1SK: `${addedAt}#${faceId}`,
+          ...this.expiry(),
         },
       }),
     );
     this.memory.put(faceId, embedding);
+  }
+
+  /** The TTL attribute of a vector item added now (the embedding goes with its face), or nothing without retention. */
+  private expiry(): Record<string, number> {
+    const days = this.options.retentionDays ?? 0;
+    return days > 0 ? { [TTL_ATTRIBUTE]: Math.floor(this.now() / 1000) + Math.round(days * 86_400) } : {};
   }
 
   async remove(faceIds: readonly string[]): Promise<void> {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoResultsStore } from '../../../../../lib/adapters/dynamodb/resultsStore';
 import { KEY, tableDefinition } from '../../../../../lib/adapters/dynamodb/schema';
+import { TableFaceIndex } from '../../../../../lib/adapters/dynamodb/tableFaceIndex';
 import { type LocalTable, openLocalTable } from '../../../../../lib/adapters/local/storeAccess';
 import { imageIdOf } from '../../../../../lib/pipeline/ids';
 import type { FaceRecord } from '../../../../../lib/pipeline/records';
@@ -101,6 +102,51 @@ describe('the results table with a retention', () => {
     await expect(table.getImage(image.imageId)).resolves.toEqual(image);
   });
 
+  it("puts the face's expiry on what is derived from it: cluster member, rejection, vector item; a cluster's from its last change", async () => {
+    // Prepare
+    const table = new DynamoResultsStore(dynamo.client, TABLE, { retentionDays: 30 });
+    const addedAt = Date.parse('2026-11-21T10:00:09.900Z');
+    const index = new TableFaceIndex(dynamo.client, TABLE, { retentionDays: 30, now: () => addedAt });
+    const face = faceRecordFactory({ imageId: 'c00000000000000000000001', detectedAt: '2026-11-21T10:00:05.250Z' });
+    const embedding = Float32Array.from({ length: 128 }, (_, i) => (i % 7) / 7);
+    const cluster = {
+      clusterId: 'c0123456789abcde',
+      revision: 'r1',
+      sum: embedding,
+      size: 1,
+      createdAt: '2026-11-21T10:00:08.000Z',
+      updatedAt: '2026-11-21T10:00:08.000Z',
+      aliases: [],
+    };
+
+    // Act
+    await table.putFaces([face]);
+    await table.putCluster(cluster, undefined);
+    await table.addClusterMember({
+      clusterId: cluster.clusterId,
+      faceId: face.faceId,
+      imageId: face.imageId,
+      index: 0,
+      detectedAt: face.detectedAt,
+      embedding,
+    });
+    await table.addRejection(face, { personId: 'retention-person' });
+    await index.add(face.faceId, embedding);
+
+    // Assess
+    const thirtyDays = 30 * 86_400;
+    const faceExpiry = 1_795_255_205 + thirtyDays;
+    expect((await item(KEY.clusterMember(cluster.clusterId, face.detectedAt, face.faceId)))?.expiresAt).toBe(
+      faceExpiry,
+    );
+    expect((await item(KEY.rejection('retention-person', face.faceId)))?.expiresAt).toBe(faceExpiry);
+    expect((await item(KEY.cluster(cluster.clusterId)))?.expiresAt).toBe(1_795_255_208 + thirtyDays);
+    expect((await item(KEY.vector(face.faceId)))?.expiresAt).toBe(1_795_255_209 + thirtyDays);
+    // Read back, they are records without their TTL attribute.
+    expect(await table.getCluster(cluster.clusterId)).not.toHaveProperty('expiresAt');
+    expect((await table.clusterMembers(cluster.clusterId))[0]).not.toHaveProperty('expiresAt');
+  });
+
   it.each([
     ['retentionDays 0', { retentionDays: 0 }],
     ['no retention given', {}],
@@ -114,9 +160,22 @@ describe('the results table with a retention', () => {
     await table.putFaces([faceRecordFactory({ imageId: image.imageId })]);
     await table.putFaces([faceRecordFactory({ imageId: image.imageId, index: 1 })], { keepAnalysed: true });
     await table.putPerson(personRecordFactory({ personId: `kept-${Object.keys(options).length}` }), undefined);
+    const face = faceRecordFactory({ imageId: image.imageId });
+    const member = {
+      clusterId: `ckept${Object.keys(options).length}`,
+      faceId: face.faceId,
+      imageId: face.imageId,
+      index: 0,
+      detectedAt: face.detectedAt,
+      embedding: Float32Array.from({ length: 128 }, (_, i) => (i % 5) / 5),
+    };
+    await table.addClusterMember(member);
+    await new TableFaceIndex(dynamo.client, TABLE, options).add(face.faceId, member.embedding);
 
     // Assess
     for (const key of [
+      KEY.clusterMember(member.clusterId, member.detectedAt, member.faceId),
+      KEY.vector(face.faceId),
       KEY.image(image.imageId),
       KEY.face(image.imageId, 0),
       KEY.face(image.imageId, 1),
