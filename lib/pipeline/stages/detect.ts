@@ -276,8 +276,7 @@ async function storeFaces(
   // creation event must find its face record, and the recognise stage must know how many faces the photo has.
   const thumbnails = [{ key: thumbnailKey, data: cutouts.thumbnail as Buffer }, ...faceThumbnails];
   await inParallel(thumbnails, IO_PARALLELISM, (t) => store.put(buckets.thumbnails, t.key, t.data, thumbType));
-  if (options.sweep) await forgetOtherVersionsFaces(context, imageId, crops);
-  if (options.reanalyse) await restartAnalysis(context, imageId, faces);
+  if (options.sweep || options.reanalyse) await makeWayForFaces(context, imageId, faces, options);
   await results.putFaces(faces, { keepAnalysed: !options.reanalyse });
   const omitted = cutouts.found - faces.length;
   const fields: Partial<ImageRecord> = {
@@ -354,50 +353,50 @@ async function changedSince(
   return current !== undefined && current.etag !== version.etag;
 }
 
-/**
- * Forgets the faces another version of the image left (an earlier photo under the same key, or a delivery of another
- * version that wrote before us) before this version's records take their places: with the records go their places in
- * clusters, face-index entries, rejections and gallery embeddings, as in an erasure. Without this, a replaced photo's
- * faces stayed members of their clusters (embedding included) after their records were overwritten. Before the
- * records are written: a face of this version shares its face id with the one it replaces, and nothing of this
- * version has been recognised yet. This version's own faces (a redelivery) keep everything.
- */
-async function forgetOtherVersionsFaces(
-  context: StorageContext,
-  imageId: string,
-  crops: readonly { key: string }[],
-): Promise<void> {
-  const ours = new Set(crops.map((crop) => crop.key));
-  const others = (await context.results.facesOfImage(imageId)).filter((face) => !ours.has(face.crop.key));
-  await forgetFaces(context, others, { objects: [], items: [] });
-}
-
 /** How much a face found again must overlap the earlier one at its index to be taken for the same face. */
 const SAME_FACE_IOU = 0.5;
 
 /**
- * A version analysed again (`--force`): its records are about to be written anew, and the later stages describe,
- * recognise and cluster each face again. What a user said of a face stays with it: its "not this person" and the
- * clusters it was taken out of are carried over to the new record (`faces`, changed here) when the face found at its
- * index is the same face (the boxes overlap); its place in a cluster is left now (the recognise stage places it
- * again), so no cluster counts it twice. A face at that index that is another face now (the detection changed) is
- * forgotten as an erasure forgets it.
+ * Makes way for this version's face records (`faces`, changed here), read against the image's faces once, before
+ * they take their places:
+ *
+ * - `sweep`: the faces another version of the image left (an earlier photo under the same key, or a delivery of
+ *   another version that wrote before us) are forgotten as in an erasure: records, places in clusters, face-index
+ *   entries, rejections and gallery embeddings. Without this, a replaced photo's faces stayed members of their
+ *   clusters (embedding included) after their records were overwritten. It has to be before the records are written:
+ *   a face of this version shares its face id with the one it replaces, and nothing of this version has been
+ *   recognised yet. This version's own faces (a redelivery) keep everything.
+ * - `reanalyse` (`--force`): this version's records are written anew and the later stages describe, recognise and
+ *   cluster each face again. What a user said of a face stays with it: its "not this person" and the clusters it was
+ *   taken out of are carried over to the new record when the face found at its index is the same face (the boxes
+ *   overlap); its place in a cluster is left now (the recognise stage places it again), so no cluster counts it
+ *   twice. A face at that index that is another face now (the detection changed) is forgotten as in an erasure.
  */
-async function restartAnalysis(context: StorageContext, imageId: string, faces: FaceRecord[]): Promise<void> {
-  const earlier = new Map((await context.results.facesOfImage(imageId)).map((face) => [face.crop.key, face]));
-  const others: FaceRecord[] = [];
-  for (const face of faces) {
-    const before = earlier.get(face.crop.key);
-    if (!before) continue;
+async function makeWayForFaces(
+  context: StorageContext,
+  imageId: string,
+  faces: FaceRecord[],
+  options: { sweep: boolean; reanalyse: boolean },
+): Promise<void> {
+  const earlier = await context.results.facesOfImage(imageId);
+  const ours = new Map(faces.map((face) => [face.crop.key, face]));
+  const forgotten: FaceRecord[] = [];
+  for (const before of earlier) {
+    const face = ours.get(before.crop.key);
+    if (!face) {
+      if (options.sweep) forgotten.push(before);
+      continue;
+    }
+    if (!options.reanalyse) continue;
     if (iou(before.box, face.box) < SAME_FACE_IOU) {
-      others.push(before);
+      forgotten.push(before);
       continue;
     }
     if (before.rejectedPeople?.length) face.rejectedPeople = before.rejectedPeople;
     if (before.rejectedClusters?.length) face.rejectedClusters = before.rejectedClusters;
     if (before.clusterId) await leaveCluster(context, before, { record: false });
   }
-  await forgetFaces(context, others, { objects: [], items: [] });
+  await forgetFaces(context, forgotten, { objects: [], items: [] });
 }
 
 /**

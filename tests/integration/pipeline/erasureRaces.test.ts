@@ -24,37 +24,30 @@ const photo = (name: string, ...p: string[]) => ({ name, bytes: fs.readFileSync(
 const OBAMA_A = () => photo('obama.jpg', 'train', 'obama', 'obama.jpg');
 const OBAMA_B = () => photo('obama2.jpg', 'train', 'obama', 'obama2.jpg');
 
-/** A results store whose `method` first runs `before` (once, the first time it is called). */
-function gated<K extends keyof ResultsStore>(results: ResultsStore, method: K, before: () => Promise<unknown>) {
+/**
+ * A results store whose `method`, the first time it is called, runs `other`: before the call (`when: 'before'`, the
+ * default), or after it and before its answer is given back (`'after'`).
+ */
+function gated<K extends keyof ResultsStore>(
+  results: ResultsStore,
+  method: K,
+  other: () => Promise<unknown>,
+  when: 'before' | 'after' = 'before',
+) {
   let fired = false;
   const original = results[method] as (...args: unknown[]) => Promise<unknown>;
+  const once = async () => {
+    if (fired) return;
+    fired = true;
+    await other();
+  };
   return new Proxy(results, {
     get(target, property, receiver) {
       if (property !== method) return Reflect.get(target, property, receiver);
       return async (...args: unknown[]) => {
-        if (!fired) {
-          fired = true;
-          await before();
-        }
-        return original.apply(target, args);
-      };
-    },
-  });
-}
-
-/** A results store whose `method`, the first time it is called, runs `after` before it gives its answer back. */
-function gatedAfter<K extends keyof ResultsStore>(results: ResultsStore, method: K, after: () => Promise<unknown>) {
-  let fired = false;
-  const original = results[method] as (...args: unknown[]) => Promise<unknown>;
-  return new Proxy(results, {
-    get(target, property, receiver) {
-      if (property !== method) return Reflect.get(target, property, receiver);
-      return async (...args: unknown[]) => {
+        if (when === 'before') await once();
         const answer = await original.apply(target, args);
-        if (!fired) {
-          fired = true;
-          await after();
-        }
+        if (when === 'after') await once();
         return answer;
       };
     },
@@ -234,10 +227,15 @@ describe('erasure under concurrency', () => {
     // The erasure lists the image's faces, then waits for the recognise stage to finish before it deletes anything.
     const erasing = withResults(
       pipeline.context,
-      gatedAfter(pipeline.results, 'facesOfImage', async () => {
-        listed();
-        await recognitionDone;
-      }),
+      gated(
+        pipeline.results,
+        'facesOfImage',
+        async () => {
+          listed();
+          await recognitionDone;
+        },
+        'after',
+      ),
     );
     let erasure: Promise<unknown> = Promise.resolve();
     // The recognise stage has counted the photo's faces (before the erasure began); it decides and clusters the face
