@@ -1,14 +1,20 @@
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import { FacepipeError, fileTooLarge } from '../../errors';
 import { UPLOAD_START_BYTES, type UploadLimit } from '../../pipeline/uploadLimit';
 import { quoteValue } from '../../printable';
 
+/** What `readAtMost` needs of an open file: a `FileHandle`, or a descriptor read on the calling thread. */
+export interface ReadableFile {
+  stat(): Promise<Stats>;
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+}
+
 /**
  * The bytes of an open file, never more than `maxBytes`: undefined when it holds more (it grew after its size was
  * checked), so a file is never loaded past the limit whatever happens to it meanwhile.
  */
-export async function readAtMost(handle: FileHandle, maxBytes: number): Promise<Buffer | undefined> {
+export async function readAtMost(handle: ReadableFile, maxBytes: number): Promise<Buffer | undefined> {
   const { size } = await handle.stat();
   if (size > maxBytes) return undefined;
   const chunks: Buffer[] = [];
