@@ -35,6 +35,32 @@ export function sampleAffine(
       const fy = Math.floor(sy);
       const wx = sx - fx;
       const wy = sy - fy;
+      if (fx >= x0 && fy >= y0 && fx < x1 && fy < y1) {
+        // All four neighbours inside (most pixels): the loop below without its bounds checks, summed in its order,
+        // so the result is the same to the last bit.
+        const o = (fy * width + fx) * 3;
+        const below = o + width * 3;
+        const w0 = (1 - wx) * (1 - wy);
+        const w1 = wx * (1 - wy);
+        const w2 = (1 - wx) * wy;
+        const w3 = wx * wy;
+        write(
+          index,
+          w0 * (data[o] as number) +
+            w1 * (data[o + 3] as number) +
+            w2 * (data[below] as number) +
+            w3 * (data[below + 3] as number),
+          w0 * (data[o + 1] as number) +
+            w1 * (data[o + 4] as number) +
+            w2 * (data[below + 1] as number) +
+            w3 * (data[below + 4] as number),
+          w0 * (data[o + 2] as number) +
+            w1 * (data[o + 5] as number) +
+            w2 * (data[below + 2] as number) +
+            w3 * (data[below + 5] as number),
+        );
+        continue;
+      }
       let r = 0;
       let g = 0;
       let bl = 0;
