@@ -3,7 +3,8 @@
  * subset, 213 images), against the model stages alone on the same images, side by side in one run. Each
  * measurement runs in a fresh process (its own memory peak, no models or caches left by another):
  *   - the model stages alone: `FaceAnalyser.analyze` one image at a time (crops and thumbnail encoded);
- *   - the pipeline with 1 vision worker thread (its stages handling 1, then 3 messages at once), and with `--workers`
+ *   - the pipeline with 1 vision worker thread (its stages handling 1, then 3 messages at once; and pinned to one core
+ *     with taskset, what "both cores" is measured against), and with `--workers`
  *     of them (the CLI's `--workers`: each stage handles that many messages at once, and that many threads run the
  *     models), and with the models in the main thread (no workers: how the pipeline ran before the pool);
  *   - a profiled run of the first `--profile-limit` images with 1 worker: the main thread's CPU profile by library,
@@ -14,6 +15,7 @@
  *
  * A benchmark, not a test: numbers depend on the machine and its load, so the report states both.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -190,9 +192,13 @@ async function main() {
   }
 
   const common = ['--folder', folder, ...(values.limit ? ['--limit', values.limit] : [])];
-  const run = async <T extends { cpuSeconds: number; load?: MachineLoad }>(child: Child, extra: string[] = []) => {
+  const run = async <T extends { cpuSeconds: number; load?: MachineLoad }>(
+    child: Child,
+    extra: string[] = [],
+    launcher: string[] = [],
+  ) => {
     const watch = watchMachineLoad();
-    const result = await runChild<T>(__filename, [...common, ...extra, '--child', JSON.stringify(child)]);
+    const result = await runChild<T>(__filename, [...common, ...extra, '--child', JSON.stringify(child)], [], launcher);
     return { ...result, load: watch.stop(result.cpuSeconds) };
   };
   const pipelineChild = (w: number, v: number, profile = false): Child => ({
@@ -210,6 +216,13 @@ async function main() {
   // As `--workers N` runs: N vision workers, and the messages per stage the CLI gives them (`stageMessagesFor`).
   process.stderr.write('pipeline, 1 vision worker...\n');
   const one = await run<PipelineRun>(pipelineChild(stageMessagesFor(1), 1));
+  // The same pipeline on one core (as `--workers 1` would run on a 1-core machine): what "both cores" is measured
+  // against. Pinned with taskset, which Linux has and macOS has not.
+  const pin = oneCorePinning();
+  process.stderr.write(
+    pin ? 'pipeline, 1 vision worker, on one core...\n' : 'no taskset: the one-core run is skipped\n',
+  );
+  const oneCore = pin ? await run<PipelineRun>(pipelineChild(stageMessagesFor(1), 1), [], pin) : undefined;
   process.stderr.write('pipeline, 1 vision worker, 1 message per stage at once...\n');
   const oneMessage = await run<PipelineRun>(pipelineChild(1, 1));
   process.stderr.write(`pipeline, ${workers} vision workers...\n`);
@@ -230,12 +243,14 @@ async function main() {
     folder: path.relative(repoRoot, folder),
     modelsAlone: alone,
     pipelineOneWorker: one,
+    pipelineOneCore: oneCore,
     pipelineOneWorkerOneMessage: oneMessage,
     pipelineParallel: parallel,
     pipelineMainThread: inThread,
     profiled,
     overheadRatio: one.seconds / alone.modelSeconds,
     speedUpFromWorkers: one.seconds / parallel.seconds,
+    speedUpFromCores: oneCore ? oneCore.seconds / parallel.seconds : undefined,
     againstBefore: parallel.imagesPerSecond / BEFORE_IMAGES_PER_SECOND,
     peakRssMb: Math.max(one.peakRssMb, parallel.peakRssMb, inThread.peakRssMb),
   };
@@ -251,14 +266,23 @@ type Report = {
   folder: string;
   modelsAlone: ModelsAlone;
   pipelineOneWorker: PipelineRun;
+  /** Absent where taskset is not (macOS). */
+  pipelineOneCore?: PipelineRun;
   pipelineOneWorkerOneMessage: PipelineRun;
   pipelineParallel: PipelineRun;
   pipelineMainThread: PipelineRun;
   profiled: ProfiledRun;
   overheadRatio: number;
   speedUpFromWorkers: number;
+  speedUpFromCores?: number;
   againstBefore: number;
 };
+
+/** The launcher that pins a child to one CPU (`taskset -c 0`), or undefined where taskset is missing. */
+function oneCorePinning(): string[] | undefined {
+  const found = spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
+  return found.status === 0 ? ['taskset', '-c', '0'] : undefined;
+}
 
 /** The cores other processes kept busy during a run, with the load average's range. */
 const othersBusy = (load: MachineLoad | undefined) =>
@@ -318,6 +342,9 @@ function markdown(r: Report, workers: number): string {
           Math.round(alone.peakRssMb),
         ],
         runRow(`pipeline, 1 vision worker (${stageMessagesFor(1)} messages per stage at once)`, one),
+        ...(r.pipelineOneCore
+          ? [runRow('pipeline, 1 vision worker, pinned to one core (taskset -c 0)', r.pipelineOneCore)]
+          : []),
         runRow('pipeline, 1 vision worker, 1 message per stage at once (the default before)', oneMessage),
         runRow(`pipeline, ${workers} vision workers (${stageMessagesFor(workers)} messages per stage)`, par),
         runRow(`pipeline, models in the main thread (${workers} messages per stage at once)`, main),
@@ -327,7 +354,10 @@ function markdown(r: Report, workers: number): string {
     `- Pipeline time with 1 worker / model-stage time: **${number(r.overheadRatio, 2)}x** (target <= 1.25).`,
     `- The same in CPU seconds (less sensitive to what else the machine runs): ${number(one.cpuSeconds / alone.cpuSeconds, 2)}x.`,
     `- With 1 vision worker and 1 message per stage at once (each stage waited for the table or the store before the worker got its next job): ${number(oneMessage.seconds / alone.modelSeconds, 2)}x the model-stage time, ${number(oneMessage.cpuSeconds / alone.cpuSeconds, 2)}x in CPU seconds.`,
-    `- ${workers} workers against 1: **${number(r.speedUpFromWorkers, 2)}x** the throughput (target >= 1.7; a second worker can only use a core the machine's other work leaves free).`,
+    r.speedUpFromCores === undefined
+      ? '- Both cores against one: not measured (no taskset on this machine).'
+      : `- Both cores (${workers} workers) against one core (1 worker pinned to it): **${number(r.speedUpFromCores, 2)}x** the throughput (target >= 1.7).`,
+    `- ${workers} workers against 1 worker, both on ${r.machine.cores} cores: ${number(r.speedUpFromWorkers, 2)}x the throughput (1 worker already keeps ${number(one.cpuSeconds / one.seconds, 2)} cores busy with the stages' own work: a second worker can only use what is left of the machine).`,
     `- ${workers} workers against the pipeline before the worker pool (${BEFORE_IMAGES_PER_SECOND} images/s, reports of 2026-11-21): **${number(r.againstBefore, 2)}x**; in this run, the models in the main thread: ${number(par.imagesPerSecond / main.imagesPerSecond, 2)}x.`,
     `- Peak RSS with ${workers} workers: **${Math.round(par.peakRssMb)} MB** (the main thread holds no models; each worker loads its own).`,
     '',
