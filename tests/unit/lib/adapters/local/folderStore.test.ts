@@ -151,6 +151,26 @@ describe('FolderObjectStore objects', () => {
     await expect(store.exists('crops', 'img/face-0.jpg')).resolves.toBe(false);
   });
 
+  it('stores objects small and large alike (written on the calling thread up to 256 kB, on the pool beyond)', async () => {
+    // Prepare
+    const store = new FolderObjectStore(tempRoot());
+    const sizes = [0, 1000, 256 * 1024, 256 * 1024 + 1, 3 << 20];
+    const bodies = sizes.map((size, i) => Buffer.alloc(size, 97 + i));
+
+    // Act
+    const puts = await Promise.all(bodies.map((body, i) => store.put('crops', `sizes/${i}.jpg`, body, 'image/jpeg')));
+
+    // Assess
+    for (const [i, body] of bodies.entries()) {
+      expect(puts[i]).toMatchObject({ etag: md5(body), size: body.length, contentType: 'image/jpeg' });
+      const got = await store.get('crops', `sizes/${i}.jpg`);
+      expect(got?.body.equals(body)).toBe(true);
+      expect(got?.object).toEqual(puts[i]);
+      expect(fs.statSync(store.pathOf('crops', `sizes/${i}.jpg`)).mode & 0o777).toBe(0o600);
+    }
+    expect(filesUnder(store.dataDir).filter((file) => file.includes('%tmp'))).toEqual([]);
+  });
+
   it('recomputes the etag of a file replaced or dropped in by hand', async () => {
     // Prepare
     const store = new FolderObjectStore(tempRoot());
