@@ -3,6 +3,7 @@ import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyStructuredResultV2, APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import type { DeviceAuthorization } from '../../functions/authorizer';
 import type { HttpApiEvent } from '../../lib/http';
+import type { GalleryCache } from '../../lib/pipeline/recognition';
 import type { StageContext } from '../../lib/pipeline/stages/context';
 import { modelMirror, toolModelCache as testCache } from '../common/paths';
 import { AwsCallLog, type InstrumentedClient, invokedAs } from './awsCalls';
@@ -82,7 +83,7 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
   const authorizer = (await import('../../functions/authorizer.js')).handler;
   const rematch = (await import('../../functions/rematch.js')).handler as SqsHandler;
   const consolidate = (await import('../../functions/consolidate.js')).handler;
-  const { stageContext, awsClients } = await import('../../functions/commons/context.js');
+  const { stageContext, awsClients, galleryCache } = await import('../../functions/commons/context.js');
   const { deviceClients } = await import('../../functions/commons/devices.js');
   const calls = new AwsCallLog();
   calls.attach(awsClients as unknown as Record<string, InstrumentedClient>);
@@ -146,15 +147,39 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
       ),
     consolidate: () =>
       invokedAs('consolidate', () => consolidate({}, lambdaContext('consolidate', `consolidate-${++consolidations}`))),
-    drain: (timeoutMs = 240_000, functions) =>
-      runUntilDrained(
+    async drain(timeoutMs = 240_000, functions) {
+      await galleryCaughtUp(galleryCache(), (await stageContext()).results);
+      await runUntilDrained(
         sources.filter((s) => functions === undefined || functions.includes(s.functionName)),
         timeoutMs,
-      ),
+      );
+    },
     async close() {
       process.stdout.write = originalWrite;
       await moto.stop();
       process.env = savedEnv;
     },
   };
+}
+
+/**
+ * Waits until the functions' copy of the gallery is the table's. Each deployed function keeps its own copy and reads
+ * the gallery's version again a second after its last look (`GalleryCache`), so an enrolment is seen by a recognise
+ * container that starts after it, or a second later. Here every function shares one process, and the copy the api's
+ * enrolment left stale is the recognise function's: a drain started within that second would decide with the gallery
+ * before the enrolment, or not, by the clock. Waiting for the versions to agree makes every drain start as a container
+ * that saw the last enrolment or removal. A test that needs the gallery to change during a drain changes it from a
+ * call gate (`calls.beforeCall`).
+ */
+async function galleryCaughtUp(
+  gallery: GalleryCache,
+  results: Pick<StageContext['results'], 'galleryVersion'>,
+): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const [table, copy] = [await results.galleryVersion(), (await gallery.snapshot()).version];
+    if (copy === table) return;
+    if (Date.now() > deadline) throw new Error(`the functions' gallery (version ${copy}) never caught up (${table})`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
