@@ -151,10 +151,20 @@ export interface GallerySnapshot {
  * The enrolled people, loaded once and kept until the table's gallery version moves (someone was enrolled or
  * removed): one small read per use instead of loading every embedding every time.
  */
+/**
+ * How long after the gallery's version moves the people are listed again at every check. They are listed from an
+ * index (a DynamoDB GSI, eventually consistent: usually within a second), which may not show yet the change the
+ * version announced; without this, a container that read the new version before the index had the new person would
+ * keep a gallery without them until the next change.
+ */
+export const GALLERY_INDEX_SETTLE_MS = 10_000;
+
 export class GalleryCache {
   private version = -1;
   private people: EnrolledPerson[] = [];
   private checkedAt = Number.NEGATIVE_INFINITY;
+  /** When this cache saw the version move (at or after the change). */
+  private movedAt = Number.NEGATIVE_INFINITY;
   /** The check in progress: concurrent callers wait for it instead of taking a gallery not loaded yet. */
   private checking: Promise<GallerySnapshot> | undefined;
 
@@ -162,6 +172,7 @@ export class GalleryCache {
   constructor(
     private readonly results: Pick<ResultsStore, 'galleryVersion' | 'listPeople'>,
     private readonly maxAgeMs = 1000,
+    private readonly now: () => number = Date.now,
   ) {}
 
   async current(): Promise<EnrolledPerson[]> {
@@ -174,7 +185,7 @@ export class GalleryCache {
    */
   snapshot(): Promise<GallerySnapshot> {
     if (this.checking) return this.checking;
-    if (Date.now() - this.checkedAt < this.maxAgeMs) {
+    if (this.now() - this.checkedAt < this.maxAgeMs) {
       return Promise.resolve({ people: this.people, version: this.version });
     }
     this.checking = this.refresh().finally(() => {
@@ -185,11 +196,12 @@ export class GalleryCache {
 
   private async refresh(): Promise<GallerySnapshot> {
     const version = await this.results.galleryVersion();
-    if (version !== this.version) {
+    if (version !== this.version) this.movedAt = this.now();
+    if (version !== this.version || this.now() - this.movedAt < GALLERY_INDEX_SETTLE_MS) {
       this.people = await this.results.listPeople();
       this.version = version;
     }
-    this.checkedAt = Date.now();
+    this.checkedAt = this.now();
     return { people: this.people, version: this.version };
   }
 }
