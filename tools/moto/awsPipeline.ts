@@ -6,7 +6,7 @@ import type { HttpApiEvent } from '../../lib/http';
 import type { GalleryCache } from '../../lib/pipeline/recognition';
 import type { StageContext } from '../../lib/pipeline/stages/context';
 import { modelMirror, toolModelCache as testCache } from '../common/paths';
-import { AwsCallLog, type InstrumentedClient, invokedAs } from './awsCalls';
+import { AwsCallLog, type InstrumentedClient, invokedAs, outsideInvocations } from './awsCalls';
 import { createStack, type Stack, stackNames } from './awsStack';
 import { type Moto, motoEnv, startMoto } from './motoServer';
 import { lambdaContext, runUntilDrained, SqsEventSource, type SqsHandler } from './sqsEventSource';
@@ -148,7 +148,8 @@ export async function startAwsPipeline(prefix: string, options: AwsPipelineOptio
     consolidate: () =>
       invokedAs('consolidate', () => consolidate({}, lambdaContext('consolidate', `consolidate-${++consolidations}`))),
     async drain(timeoutMs = 240_000, functions) {
-      await galleryCaughtUp(galleryCache(), (await stageContext()).results);
+      const { results } = await stageContext();
+      await outsideInvocations(() => galleryCaughtUp(galleryCache(), results));
       await runUntilDrained(
         sources.filter((s) => functions === undefined || functions.includes(s.functionName)),
         timeoutMs,
