@@ -6,6 +6,7 @@ import { integerOption, parseToolArgs, runTool } from '../common/args';
 import { describeMachine } from '../common/machine';
 import { repoRoot } from '../common/paths';
 import { markdownTable } from '../common/report';
+import { median } from '../common/stats';
 
 /**
  * Cold start of the packaged Lambda functions, measured on this machine: each zip is unzipped into a fresh folder
@@ -68,11 +69,6 @@ const context = {
   }) + '\\n');
 })().catch((error) => { console.error(error); process.exit(1); });
 `;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-}
 
 type Template = {
   Resources: Record<string, { Type: string; Properties: { Handler?: string; Environment?: { Variables: object } } }>;

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Box } from '../../lib/vision/types';
+import { median } from '../common/stats';
 import type { DetectFaces, ScoredBox } from './types';
 
 /**
@@ -164,13 +165,6 @@ export function measureBoxFit(pairs: readonly { face: Box; detection: Box }[]): 
     ({ face, detection }) => (detection.y + detection.height / 2 - (face.y + face.height / 2)) / face.height,
   );
   return { pairs: pairs.length, medianSideRatio: median(sideRatios), medianCentreShiftY: median(centreShifts) };
-}
-
-function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 /** Runs `detect` once per image of training.xml and testing.xml and scores it at every IoU threshold. */

@@ -51,7 +51,10 @@ export interface Moto {
   stop(): Promise<void>;
 }
 
-/** Starts moto_server, one request at a time (`SERIALISED_MOTO_SERVER`), on a free loopback port; waits until it answers. */
+/**
+ * Starts moto_server, one request at a time (`SERIALISED_MOTO_SERVER`), on a free loopback port; waits until it
+ * answers.
+ */
 export async function startMoto(): Promise<Moto> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;

@@ -97,8 +97,8 @@ let loaded: Dynalite | undefined;
  * microseconds. Each hand-off wakes a thread (futex, scheduler), which costs more CPU than the read. Reads are
  * answered on the calling thread instead (classic-level's `getSync`, the same LevelDB read), still to a later turn of
  * the event loop as before: a GetItem went from 0.13 to 0.07 CPU ms, an UpdateItem (a read and a write) from 0.35 to
- * 0.30 (`npm run bench:store`, 6 calls in flight). Writes stay on the pool: they append to LevelDB's log file. While the database is not
- * open, dynalite's own path answers (it turns "not open" into its "Database is closed").
+ * 0.30 (`npm run bench:store`, 6 calls in flight). Writes stay on the pool: they append to LevelDB's log file. While
+ * the database is not open, dynalite's own path answers (it turns "not open" into its "Database is closed").
  */
 function readOnTheCallingThread(db: LevelDb): void {
   const pooled = db.get.bind(db);

@@ -161,8 +161,8 @@ describe('GalleryCache', () => {
     expect((await second).map((p) => p.personId)).toEqual(['ann']);
   });
 
-  it('lists the people again for a while after the version moved: the index they are listed from may lag it', async () => {
-    // Prepare: the version says Ann was enrolled, but the first listing (from an eventually consistent index) lacks her.
+  it('lists the people again for a while after the version moved: the index listing them may lag it', async () => {
+    // Prepare: the version says Ann was enrolled, but the first listing (an eventually consistent index) lacks her.
     let clock = 0;
     const listings = [[], [person('ann', unit(1, 0))]];
     let listed = 0;
